@@ -1,0 +1,90 @@
+// Command: one parsed request as the engine sees it, free of any wire format.
+//
+// net/ builds Commands from RESP arguments (validating lengths and numbers against
+// core/limits.h); the engine resolves relative times against the batch timestamp
+// (Engine::ApplyBatch) and the journal stores the resolved form, so replay never
+// depends on the clock or on configuration that may have changed since.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/units.h"
+
+namespace exactly::core {
+
+enum class CommandKind : uint8_t {
+  kClaim = 1,
+  kUnclaim = 2,
+  kClaimOf = 3,
+  kClaimLog = 4,
+  kAccount = 5,
+  kTransfer = 6,
+  kReserve = 7,
+  kCommit = 8,
+  kCancel = 9,
+  kBalance = 10,
+  kHistory = 11,
+  kGroup = 12,  // MULTI ... EXEC: `group` holds the queued commands
+};
+
+// Whether a command may change durable state. Reads never reach the journal.
+bool IsMutating(CommandKind kind);
+
+enum class Period : uint8_t { kHour = 1, kDay = 2, kWeek = 3, kMonth = 4 };
+
+// How long a claim or a transfer id lasts: TTL ms | UNTIL unix-ms | PER period.
+struct TimeSpec {
+  enum class Kind : uint8_t { kNone = 0, kTtl = 1, kUntil = 2, kPer = 3 };
+  Kind kind = Kind::kNone;
+  int64_t ttl_ms = 0;          // kTtl, and RESERVE's TIMEOUT
+  int64_t until_ms = 0;        // kUntil: absolute unix ms
+  Period period = Period::kDay;  // kPer
+  int32_t at_minutes = 0;      // kPer: AT hh:mm as minutes after local midnight
+  int32_t tz_minutes = 0;      // kPer: TZ ±hh:mm as minutes east of UTC
+};
+
+// An account bound: MIN n | -inf, MAX n | +inf.
+struct Bound {
+  bool infinite = false;  // -inf for MIN, +inf for MAX
+  Amount value = 0;
+  bool operator==(const Bound&) const = default;
+};
+
+struct Command {
+  CommandKind kind = CommandKind::kClaim;
+
+  // CLAIM, UNCLAIM, CLAIMOF, CLAIMLOG: the claim key.
+  // ACCOUNT, BALANCE, HISTORY: the account key.
+  std::string key;
+  // CLAIM, UNCLAIM: the owner.
+  std::string owner;
+  // TRANSFER, RESERVE, COMMIT, CANCEL: the transfer id.
+  std::string id;
+  // TRANSFER, RESERVE: the accounts and the amount (> 0).
+  std::string from;
+  std::string to;
+  Amount amount = 0;
+  // ACCOUNT: bounds (defaults MIN 0, MAX +inf).
+  Bound min{false, 0};
+  Bound max{true, 0};
+  // CLAIM: TTL|UNTIL|PER; TRANSFER: PER; RESERVE: TIMEOUT as kTtl.
+  TimeSpec time;
+  // CLAIM: PERSIST.
+  bool persist = false;
+  // CLAIM, TRANSFER: NOTE text.
+  std::string note;
+  // CLAIMLOG, HISTORY: COUNT n (0 means the default).
+  int64_t count = 0;
+  // kGroup: the queued commands, applied all or none.
+  std::vector<Command> group;
+
+  // Filled by the engine from the batch timestamp before the command is applied
+  // and logged; kNoTimeMs where not applicable.
+  bool resolved = false;
+  int64_t expires_ms = kNoTimeMs;  // when the claim or the remembered id ends
+  int64_t window_ms = kNoTimeMs;   // start of the PER window
+};
+
+}  // namespace exactly::core

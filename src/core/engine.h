@@ -1,0 +1,85 @@
+// Engine: the whole state machine. The only way in is ApplyBatch (and Replay,
+// which is ApplyBatch for a batch read back from the journal).
+//
+// Pure and deterministic: no I/O, no clock, no threads. Time enters only as the
+// batch timestamp, which the journal records, so replaying the journal rebuilds
+// the same state, expiries included. Not thread-safe: one thread owns an Engine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "base/units.h"
+#include "core/command.h"
+#include "core/limits.h"
+#include "core/reply.h"
+
+namespace exactly::core {
+
+struct EngineConfig {
+  int64_t id_retention_ms = kIdRetentionMsDefault;
+  size_t claims_max = kClaimsMaxDefault;
+  size_t accounts_max = kAccountsMaxDefault;
+  size_t transfers_max = kTransfersMaxDefault;
+};
+
+// Sizes of the tables, for INFO.
+struct EngineStats {
+  size_t claims = 0;
+  size_t accounts = 0;
+  size_t transfers = 0;  // remembered ids, pending reservations included
+  size_t pending = 0;    // reservations not yet committed, cancelled or timed out
+};
+
+struct BatchOutput {
+  // One reply per command, in order.
+  std::vector<Reply> replies;
+  // The reply to command i may leave only once wait_lsn[i] is durable: the batch's
+  // own LSN for a command that changed state, the LSN that last changed what a
+  // read (or a repeat answered `again`) observed otherwise, Lsn{0} for nothing.
+  std::vector<Lsn> wait_lsn;
+  // Journal payload of the batch (timestamp and resolved state-changing commands);
+  // empty when no command changed state, and then the batch LSN is not used.
+  std::string record;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig config = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Applies `commands` in order as batch `lsn` at `now`, resolving their relative
+  // times first (so the caller's Commands are modified). `lsn` must be greater than
+  // every LSN applied before; `now` earlier than the last batch is raised to it,
+  // so time never runs backwards inside the engine. Clears and fills `out`.
+  void ApplyBatch(std::span<Command> commands, TimestampMs now, Lsn lsn, BatchOutput* out);
+
+  // Re-applies a journal record produced by ApplyBatch for batch `lsn`.
+  // Corruption if the payload cannot be decoded.
+  base::Status Replay(Lsn lsn, std::string_view record);
+
+  // The whole state as bytes (core/state_codec), and back. LoadState replaces the
+  // current state; Corruption if the bytes cannot be decoded.
+  std::string SaveState() const;
+  base::Status LoadState(std::string_view bytes);
+
+  Lsn applied_lsn() const;
+  TimestampMs last_timestamp() const;
+  EngineStats stats() const;
+  const EngineConfig& config() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  EngineConfig config_;
+};
+
+}  // namespace exactly::core

@@ -1,0 +1,41 @@
+// Every limit of the engine, declared once. net/ checks them at the boundary,
+// docs/limits.md lists them, tests exercise each at the limit and one past it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace exactly::core {
+
+inline constexpr size_t kKeyBytesMax = 512;
+inline constexpr size_t kOwnerBytesMax = 256;  // owners and transfer ids
+inline constexpr size_t kNoteBytesMax = 1024;
+inline constexpr int64_t kCountMax = 1000;         // CLAIMLOG / HISTORY COUNT
+inline constexpr int64_t kCountDefault = 10;
+inline constexpr size_t kGroupCommandsMax = 1000;  // commands in one MULTI
+
+// Time options must land within these bounds (unix ms), so that adding a TTL to a
+// timestamp can never overflow and a year-9999 date is still representable.
+inline constexpr int64_t kTimeMsMax = 253402300799999;  // 9999-12-31T23:59:59.999Z
+inline constexpr int64_t kTtlMsMax = 100LL * 365 * 24 * 3600 * 1000;  // 100 years
+inline constexpr int32_t kTzMinutesMax = 14 * 60;  // UTC+14:00 / UTC-14:00
+
+// Retention of remembered transfer ids (first outcome is final for this long).
+inline constexpr int64_t kIdRetentionMsDefault = 30LL * 24 * 3600 * 1000;
+
+// History kept per claim key (CLAIMLOG) and per account (HISTORY): the newest
+// entries survive, older ones are dropped.
+inline constexpr size_t kClaimLogPerKeyMax = 32;
+inline constexpr size_t kHistoryPerAccountMax = 64;
+
+// Table maxima; a command that would grow a table past its maximum is refused
+// with an error and changes nothing. Shown in INFO.
+inline constexpr size_t kClaimsMaxDefault = 50'000'000;
+inline constexpr size_t kAccountsMaxDefault = 10'000'000;
+inline constexpr size_t kTransfersMaxDefault = 50'000'000;
+
+static_assert(kOwnerBytesMax <= kKeyBytesMax);
+static_assert(kCountDefault <= kCountMax);
+static_assert(kTtlMsMax < kTimeMsMax);
+
+}  // namespace exactly::core

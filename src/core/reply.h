@@ -1,0 +1,61 @@
+// Reply: what the engine answers, as an ordered list of named fields.
+//
+// net/resp_writer renders it as a RESP3 map or a RESP2 flat field/value array; the
+// first field is always `result`, the outcome word. Lists (CLAIMLOG, HISTORY, EXEC)
+// are arrays of nested replies. An engine error (for instance ACCOUNT repeated with
+// other bounds) is a Reply with `error` set and no fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/outcome.h"
+
+namespace exactly::core {
+
+struct Reply;
+
+// A field value: an integer, a string (also "-inf"/"+inf"), or a list of replies.
+using Value = std::variant<int64_t, std::string, std::vector<Reply>>;
+
+struct Reply {
+  // Field names are static strings: the engine never builds a name at run time.
+  std::vector<std::pair<std::string_view, Value>> fields;
+  // Non-empty for an error: the code (ERR, WRONGTYPE, ...) and its message.
+  std::string error_code;
+  std::string error_message;
+
+  bool is_error() const { return !error_code.empty(); }
+
+  static Reply Error(std::string code, std::string message) {
+    Reply reply;
+    reply.error_code = std::move(code);
+    reply.error_message = std::move(message);
+    return reply;
+  }
+  static Reply WithOutcome(Outcome outcome) {
+    Reply reply;
+    reply.fields.emplace_back("result", std::string(OutcomeName(outcome)));
+    return reply;
+  }
+  Reply& Add(std::string_view name, int64_t value) {
+    fields.emplace_back(name, value);
+    return *this;
+  }
+  Reply& Add(std::string_view name, std::string value) {
+    fields.emplace_back(name, std::move(value));
+    return *this;
+  }
+  Reply& Add(std::string_view name, std::vector<Reply> list) {
+    fields.emplace_back(name, std::move(list));
+    return *this;
+  }
+  // The outcome word (the `result` field), or "" for an error.
+  std::string_view result() const;
+};
+
+}  // namespace exactly::core
