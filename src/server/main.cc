@@ -1,2 +1,79 @@
-// exactly: serve | check | race. Replaced by the real wiring.
-int main() { return 0; }
+// exactly: one binary, subcommands serve | check | repair.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "net/command_table.h"
+#include "server/config.h"
+#include "server/serve.h"
+#include "server/version.h"
+
+int main(int argc, char** argv) {
+  using exactly::server::ServeConfig;
+  using exactly::storage::FsyncMode;
+
+  CLI::App app{
+      "exactly: claims, bounded ledgers and idempotent operations, decided once, durably,\n"
+      "over the Redis protocol. Any Redis client is an exactly client."};
+  app.set_version_flag("--version", exactly::server::kVersion);
+  app.require_subcommand(1);
+
+  ServeConfig config;
+  CLI::App* serve = app.add_subcommand("serve", "Start the server (default 127.0.0.1:7379, ./data)");
+  serve->add_option("--dir", config.dir, "Data directory (journal and snapshots)")
+      ->capture_default_str();
+  serve->add_option("--bind", config.bind, "Address to listen on")->capture_default_str();
+  serve->add_option("--port", config.port, "TCP port")->capture_default_str();
+  const std::map<std::string, FsyncMode> fsync_modes{
+      {"always", FsyncMode::kAlways}, {"everysec", FsyncMode::kEverySec}, {"no", FsyncMode::kNo}};
+  serve
+      ->add_option("--fsync", config.fsync,
+                   "always: reply after fdatasync (default); everysec: sync once a second, "
+                   "may lose the last second on power loss; no: leave it to the OS")
+      ->transform(CLI::CheckedTransformer(fsync_modes, CLI::ignore_case));
+  serve->add_option("--requirepass", config.requirepass, "Password clients must AUTH with");
+  serve->add_option("--maxclients", config.clients_max, "Most clients connected at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  serve->add_option("--timeout", config.idle_timeout_s, "Close clients idle this many seconds (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  int64_t retention_days = config.id_retention_ms / (24LL * 3600 * 1000);
+  serve
+      ->add_option("--id-retention-days", retention_days,
+                   "How long a transfer id is remembered (its first outcome stays final)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
+  uint64_t snapshot_mb = config.snapshot_every_bytes / (1024 * 1024);
+  serve
+      ->add_option("--snapshot-every-mb", snapshot_mb,
+                   "Snapshot after this many MiB of journal (0: only on SNAPSHOT)")
+      ->capture_default_str();
+
+  std::string check_dir = "data";
+  CLI::App* check = app.add_subcommand("check", "Verify a data dir without changing it");
+  check->add_option("--dir", check_dir, "Data directory")->capture_default_str();
+
+  std::string repair_dir;
+  CLI::App* repair =
+      app.add_subcommand("repair", "Cut the journal at its first bad record (loses what follows)");
+  repair->add_option("--dir", repair_dir, "Data directory")->required();
+
+  CLI::App* commands = app.add_subcommand("commands", "List every command with its syntax");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (serve->parsed()) {
+    config.id_retention_ms = retention_days * 24LL * 3600 * 1000;
+    config.snapshot_every_bytes = snapshot_mb * 1024 * 1024;
+    return exactly::server::Serve(config);
+  }
+  if (check->parsed()) return exactly::server::Check(check_dir);
+  if (repair->parsed()) return exactly::server::Repair(repair_dir);
+  if (commands->parsed()) {
+    std::fputs(exactly::net::CommandHelp().c_str(), stdout);
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,66 @@
+# exactly — the two commands a new machine needs are `make run` and `make test`.
+# Both install what is missing (Debian packages, via scripts/install_deps.sh) first.
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+ifdef CI
+CMAKE_FLAGS += -DEXACTLY_WERROR=ON
+endif
+
+.PHONY: all deps build run test unit integration tidy asan fuzz bench soak clean
+
+all: build
+
+deps:
+	@bash scripts/install_deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Starts the server in the foreground on 127.0.0.1:7379 with its data in ./data.
+run: build
+	./$(BUILD)/exactly serve --dir data
+
+# Every test: style, unit and simulation tests (ctest), sanitizer build of the unit
+# tests, then the real binary against redis-cli and python3-redis.
+test: build tidy
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
+	$(MAKE) asan
+	EXACTLY_BINARY=$(BUILD)/exactly bash tests/integration/run_all.sh
+
+unit: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
+
+integration: build
+	EXACTLY_BINARY=$(BUILD)/exactly bash tests/integration/run_all.sh
+
+tidy:
+	@bash scripts/tidy.sh
+
+# Unit and simulation tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEXACTLY_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build build-asan -j $(JOBS) --target core_test storage_test net_test
+	cd build-asan && ctest -j $(JOBS) --output-on-failure --timeout 900 -R '^(core|storage|net|sim)'
+
+# libFuzzer targets, 60 s each by default (FUZZ_SECONDS=...).
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DEXACTLY_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS)
+	bash tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60}
+
+# exactly beside Redis and PostgreSQL, same load, one table (docs/benchmarks.md).
+bench: build
+	bash bench/run.sh
+
+# Long runs kept out of `make test`: many crash cycles, long fuzzing.
+soak: build
+	EXACTLY_BINARY=$(BUILD)/exactly EXACTLY_CRASH_CYCLES=200 python3 -m unittest -v tests/integration/test_crash.py
+	$(MAKE) fuzz FUZZ_SECONDS=600
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

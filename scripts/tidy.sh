@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The style kept by a machine: clang-format, banned calls, no TODOs in src/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+failed=0
+files=$(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 2>/dev/null)
+if command -v clang-format >/dev/null; then
+  for f in $files; do
+    if [ -f "$f" ] && ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then
+      echo "tidy: not clang-formatted: $f (run clang-format -i $f)"
+      failed=1
+    fi
+  done
+fi
+if grep -rnE '\b(TODO|FIXME|XXX)\b' src; then
+  echo "tidy: finish or remove the TODOs above"
+  failed=1
+fi
+# Time enters in one place (server/clock.cc); randomness nowhere in core/.
+if grep -rnE 'system_clock|steady_clock|std::rand|random_device|time\(nullptr\)' src/core; then
+  echo "tidy: src/core must not read clocks or randomness"
+  failed=1
+fi
+if grep -rnE '#include "(net|storage|server|race)/' src/core src/base; then
+  echo "tidy: core/ and base/ depend on base/ only"
+  failed=1
+fi
+if grep -rnE '\bnew [A-Z]' src | grep -v 'placement'; then
+  echo "tidy: no naked new"
+  failed=1
+fi
+if [ $failed -ne 0 ]; then exit 1; fi
+echo "tidy: ok"

@@ -1,0 +1,131 @@
+// Connection: one client socket, its input buffer, and its replies in order.
+//
+// A connection knows bytes, RESP framing and reply order, not what commands mean.
+// Every parsed command takes a reply slot in arrival order; a slot is filled when
+// its reply is known and leaves only when (a) every earlier slot has left and (b)
+// the journal is durable up to the slot's LSN. So a pipelined PING after a CLAIM
+// never overtakes the CLAIM, and no write is acknowledged before its sync.
+//
+// Thread-safety: none; a connection lives on the event-loop thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/units.h"
+#include "core/command.h"
+#include "net/connection_limits.h"
+#include "net/resp_parser.h"
+
+namespace exactly::net {
+
+class Connection;
+
+// What a connection hands its commands to (server/ implements it).
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // One complete command; `args` point into the connection's input buffer and are
+  // valid only during the call. The handler must fill `slot` (now or later) with
+  // Connection::Fill.
+  virtual void OnCommand(Connection& connection, uint64_t slot,
+                         std::span<const std::string_view> args) = 0;
+  // The connection has closed; no slot of it will be written any more.
+  virtual void OnClosed(Connection& connection) = 0;
+  // The lowest LSN not yet durable is above this one.
+  virtual Lsn DurableLsn() const = 0;
+  // True once the journal failed: held replies will never be released.
+  virtual bool StorageFailed() const = 0;
+};
+
+struct ConnectionLimits {
+  ParserLimits parser;
+  size_t input_bytes_max = kInputBytesMax;
+  size_t output_bytes_max = kOutputBytesMax;
+  size_t pipeline_depth_max = kPipelineDepthMax;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket socket, uint64_t id, ConnectionHandler* handler,
+             const ConnectionLimits& limits);
+
+  // Starts reading. The connection keeps itself alive through its pending I/O.
+  void Start();
+
+  // Fills reply slot `slot` with RESP bytes that may leave once `wait_lsn` is durable.
+  void Fill(uint64_t slot, Lsn wait_lsn, std::string bytes);
+  // Sends every leading slot that is filled and durable. Called after Fill and
+  // whenever the durable LSN advances.
+  void Release();
+  // Replaces held replies that wait for an LSN that will never be durable with
+  // `error_bytes` (the journal failed), then releases.
+  void FailHeld(const std::string& error_bytes);
+  // Sends what is queued, then closes (QUIT, fatal protocol errors).
+  void CloseAfterReplies();
+  // Closes at once, dropping unsent replies.
+  void Close();
+
+  uint64_t id() const { return id_; }
+  bool closed() const { return closed_; }
+  bool has_held_replies() const { return !slots_.empty(); }
+  int64_t last_activity_ms() const { return last_activity_ms_; }
+  std::string remote_address() const;
+
+  // Session state the server keeps per client: protocol version, auth, name and
+  // the MULTI queue. net/ stores it; server/ gives it meaning.
+  int protocol = 2;
+  bool authenticated = false;
+  std::string name;
+  bool in_multi = false;
+  bool multi_failed = false;  // a command queued after MULTI was rejected: EXEC aborts
+  std::vector<core::Command> multi_queue;
+  // Set while the connection sits in the server's list of connections whose
+  // replies wait for durability, so it is listed once.
+  bool awaiting_durability = false;
+
+ private:
+  struct Slot {
+    bool filled = false;
+    Lsn wait_lsn;
+    std::string bytes;
+  };
+
+  void Read();
+  void OnRead(const boost::system::error_code& error, size_t bytes);
+  void ParseInput();
+  void Write();
+  void OnWrite(const boost::system::error_code& error, size_t bytes);
+  void Finish();
+
+  boost::asio::ip::tcp::socket socket_;
+  uint64_t id_;
+  ConnectionHandler* handler_;
+  ConnectionLimits limits_;
+
+  std::string input_;
+  size_t input_start_ = 0;  // parsed bytes before this offset are consumed
+  std::vector<std::string_view> args_;
+
+  std::deque<Slot> slots_;
+  uint64_t first_slot_ = 0;  // slot number of slots_.front()
+  uint64_t next_slot_ = 0;
+  std::string output_;   // released bytes not yet handed to the socket
+  std::string writing_;  // bytes the socket is writing now
+  size_t held_bytes_ = 0;
+
+  bool reading_ = false;
+  bool writing_active_ = false;
+  bool read_paused_ = false;
+  bool close_after_replies_ = false;
+  bool closed_ = false;
+  int64_t last_activity_ms_ = 0;
+};
+
+}  // namespace exactly::net

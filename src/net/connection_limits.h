@@ -1,0 +1,20 @@
+// Per-connection limits, checked by net/connection.cc; listed in docs/limits.md.
+#pragma once
+
+#include <cstddef>
+
+namespace exactly::net {
+
+// Unparsed input a client may send ahead of its replies. The parser's own limits
+// (bulk length, argument count) bound a single command; this bounds the pile.
+inline constexpr size_t kInputBytesMax = 64 * 1024 * 1024;
+// Replies held for a client (waiting for durability or for the socket). A client
+// that does not read its replies is disconnected past this.
+inline constexpr size_t kOutputBytesMax = 64 * 1024 * 1024;
+// Commands of one client awaiting their replies; reading pauses at this depth
+// and resumes as replies leave (backpressure, not an error).
+inline constexpr size_t kPipelineDepthMax = 16 * 1024;
+// Connected clients; one more is told so and closed.
+inline constexpr size_t kClientsMaxDefault = 10000;
+
+}  // namespace exactly::net

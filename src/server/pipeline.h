@@ -1,0 +1,127 @@
+// Pipeline: commands from every connection → batches → engine → journal → replies.
+//
+// Everything here runs on the event-loop thread except the journal's sync thread,
+// which reports back only by posting to the loop. A batch is every data command
+// that arrived since the previous batch ran: one clock reading, one ApplyBatch,
+// one journal record, and (with --fsync always) one fdatasync shared by all.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/engine.h"
+#include "net/command_table.h"
+#include "net/connection.h"
+#include "server/config.h"
+#include "storage/group_commit.h"
+
+namespace exactly::server {
+
+struct PipelineStats {
+  uint64_t commands = 0;
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  uint64_t record_bytes = 0;
+  uint64_t connections_total = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t snapshots = 0;
+};
+
+class Pipeline final : public net::ConnectionHandler {
+ public:
+  Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
+           std::string recovery_summary);
+  ~Pipeline() override;
+
+  // The journal the pipeline submits to; set once, before clients connect. Not owned.
+  void SetJournal(storage::GroupCommit* journal);
+
+  // A client connected (called by the listener).
+  void Accept(boost::asio::ip::tcp::socket socket);
+
+  // Posted from the journal thread.
+  void OnDurable(Lsn lsn);
+  void OnStorageFailure(const base::Status& status);
+
+  // Stops taking commands and asks the event loop to end (SHUTDOWN, SIGTERM).
+  void RequestShutdown();
+  bool shutting_down() const { return shutting_down_; }
+  void set_on_shutdown(std::function<void()> fn) { on_shutdown_ = std::move(fn); }
+
+  // net::ConnectionHandler
+  void OnCommand(net::Connection& connection, uint64_t slot,
+                 std::span<const std::string_view> args) override;
+  void OnClosed(net::Connection& connection) override;
+  Lsn DurableLsn() const override { return durable_lsn_; }
+  bool StorageFailed() const override { return storage_failed_; }
+
+ private:
+  struct Pending {
+    std::shared_ptr<net::Connection> connection;
+    uint64_t slot;
+  };
+
+  void Enqueue(net::Connection& connection, uint64_t slot, core::Command command);
+  void RunBatch();
+  void Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
+  void AnswerError(net::Connection& connection, uint64_t slot, std::string_view code,
+                   std::string_view message);
+  void Track(net::Connection& connection);
+
+  // server_commands.cc: commands about the connection or the server itself.
+  void RunServerCommand(net::Connection& connection, uint64_t slot, const net::CommandSpec& spec,
+                        std::span<const std::string_view> args);
+  void RunMultiCommand(net::Connection& connection, uint64_t slot, const net::CommandSpec& spec,
+                       std::span<const std::string_view> args);
+  std::string InfoText(std::string_view section) const;
+
+  // Snapshots: a forked child writes the state while the loop goes on.
+  void StartSnapshot();
+  void PollSnapshot();
+
+  void SweepIdle();
+
+  boost::asio::io_context& io_;
+  core::Engine& engine_;
+  ServeConfig config_;
+  std::string recovery_summary_;
+  storage::GroupCommit* journal_ = nullptr;
+
+  std::vector<core::Command> batch_commands_;
+  std::vector<Pending> batch_pending_;
+  core::BatchOutput batch_output_;
+  bool batch_scheduled_ = false;
+
+  Lsn last_lsn_;     // highest LSN handed to the journal
+  Lsn durable_lsn_;  // highest LSN the journal reported durable
+  bool storage_failed_ = false;
+  std::string storage_error_;
+  bool shutting_down_ = false;
+  std::function<void()> on_shutdown_;
+
+  std::unordered_map<uint64_t, std::weak_ptr<net::Connection>> connections_;
+  std::vector<std::shared_ptr<net::Connection>> awaiting_;
+  uint64_t next_connection_id_ = 1;
+  net::ConnectionLimits connection_limits_;
+
+  pid_t snapshot_child_ = -1;
+  Lsn snapshot_lsn_;       // LSN the running (or last) snapshot covers
+  Lsn last_snapshot_lsn_;  // newest snapshot known complete
+  uint64_t bytes_since_snapshot_ = 0;
+  boost::asio::steady_timer snapshot_timer_;
+  boost::asio::steady_timer idle_timer_;
+
+  int64_t started_ms_ = 0;
+  PipelineStats stats_;
+};
+
+}  // namespace exactly::server

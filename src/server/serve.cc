@@ -1,0 +1,177 @@
+// Wiring: data dir → recovery → engine → journal → listener → event loop.
+#include "server/serve.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/engine.h"
+#include "net/listener.h"
+#include "server/pipeline.h"
+#include "storage/journal_writer.h"
+#include "storage/recovery.h"
+#include "storage/repair.h"
+
+namespace exactly::server {
+namespace {
+
+void PrintReport(const storage::RecoveryReport& report) {
+  for (const std::string& note : report.notes) std::fprintf(stderr, "exactly: %s\n", note.c_str());
+}
+
+std::string Summary(const storage::RecoveryReport& report) {
+  return "snapshot_lsn=" + std::to_string(report.snapshot_lsn.value) +
+         ",records_replayed=" + std::to_string(report.records_replayed) +
+         ",last_lsn=" + std::to_string(report.last_lsn.value) +
+         ",bytes_cut=" + std::to_string(report.bytes_cut);
+}
+
+// Rebuilds `engine` from `dir`; with `check_only` nothing on disk is changed.
+base::Result<storage::RecoveryReport> RecoverInto(core::Engine& engine, const std::string& dir,
+                                                  bool check_only) {
+  storage::RecoveryOptions options;
+  options.cut_torn_tail = !check_only;
+  return storage::Recover(
+      storage::DefaultFileSystem(), dir, options,
+      [&engine](Lsn, std::string_view bytes) { return engine.LoadState(bytes); },
+      [&engine](Lsn lsn, std::string_view payload) { return engine.Replay(lsn, payload); });
+}
+
+// One server per data dir: a second one would interleave journal writes.
+int LockDataDir(const std::string& dir) {
+  const std::string path = dir + "/LOCK";
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;  // held until the process exits
+}
+
+}  // namespace
+
+int Serve(const ServeConfig& config) {
+  std::error_code error;
+  std::filesystem::create_directories(config.dir, error);
+  if (error) {
+    std::fprintf(stderr, "exactly: cannot create data dir %s: %s\n", config.dir.c_str(),
+                 error.message().c_str());
+    return 2;
+  }
+  if (LockDataDir(config.dir) < 0) {
+    std::fprintf(stderr, "exactly: data dir %s is in use by another exactly process\n",
+                 config.dir.c_str());
+    return 2;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+
+  core::EngineConfig engine_config;
+  engine_config.id_retention_ms = config.id_retention_ms;
+  core::Engine engine(engine_config);
+  auto report = RecoverInto(engine, config.dir, /*check_only=*/false);
+  if (!report.ok()) {
+    std::fprintf(stderr, "exactly: cannot start: %s\n", report.status().ToString().c_str());
+    return 2;
+  }
+  PrintReport(*report);
+  auto writer = storage::OpenJournalWriter(storage::DefaultFileSystem(), config.dir,
+                                           engine.applied_lsn());
+  if (!writer.ok()) {
+    std::fprintf(stderr, "exactly: cannot open the journal: %s\n",
+                 writer.status().ToString().c_str());
+    return 2;
+  }
+
+  boost::asio::io_context io(1);
+  Pipeline pipeline(io, engine, config, Summary(*report));
+  storage::GroupCommit journal(
+      std::move(writer.value()), config.fsync,
+      [&io, &pipeline](Lsn lsn) {
+        boost::asio::post(io, [&pipeline, lsn] { pipeline.OnDurable(lsn); });
+      },
+      [&io, &pipeline](base::Status status) {
+        boost::asio::post(io, [&pipeline, status] { pipeline.OnStorageFailure(status); });
+      });
+  pipeline.SetJournal(&journal);
+
+  net::Listener listener(io, [&pipeline](boost::asio::ip::tcp::socket socket) {
+    pipeline.Accept(std::move(socket));
+  });
+  if (base::Status listening = listener.Listen(config.bind, config.port); !listening.ok()) {
+    std::fprintf(stderr, "exactly: %s\n", listening.ToString().c_str());
+    return 2;
+  }
+
+  boost::asio::steady_timer grace(io);
+  pipeline.set_on_shutdown([&] {
+    listener.Stop();
+    journal.Stop();  // drains and syncs; its last OnDurable is posted before the stop below
+    grace.expires_after(std::chrono::milliseconds(200));
+    grace.async_wait([&io](const boost::system::error_code&) { io.stop(); });
+  });
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&pipeline](const boost::system::error_code& error, int) {
+    if (!error) pipeline.RequestShutdown();
+  });
+
+  std::fprintf(stderr, "exactly: ready on %s:%u (dir %s, lsn %llu)\n", config.bind.c_str(),
+               listener.port(), config.dir.c_str(),
+               static_cast<unsigned long long>(engine.applied_lsn().value));
+  std::fflush(stderr);
+  io.run();
+  journal.Stop();
+  std::fprintf(stderr, "exactly: stopped at lsn %llu\n",
+               static_cast<unsigned long long>(engine.applied_lsn().value));
+  return 0;
+}
+
+int Check(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) {
+    std::fprintf(stderr, "exactly check: %s is not a directory\n", dir.c_str());
+    return 2;
+  }
+  core::Engine engine;
+  auto report = RecoverInto(engine, dir, /*check_only=*/true);
+  if (!report.ok()) {
+    std::printf("corrupt: %s\n", report.status().ToString().c_str());
+    return 1;
+  }
+  for (const std::string& note : report->notes) std::printf("%s\n", note.c_str());
+  const core::EngineStats stats = engine.stats();
+  std::printf(
+      "ok: snapshot at lsn %llu, %llu journal records replayed, last lsn %llu; "
+      "%zu claims, %zu accounts, %zu remembered transfer ids (%zu pending)\n",
+      static_cast<unsigned long long>(report->snapshot_lsn.value),
+      static_cast<unsigned long long>(report->records_replayed),
+      static_cast<unsigned long long>(report->last_lsn.value), stats.claims, stats.accounts,
+      stats.transfers, stats.pending);
+  if (report->bytes_cut > 0) {
+    std::printf("torn tail: %llu bytes at the end of %s will be cut at the next start\n",
+                static_cast<unsigned long long>(report->bytes_cut), report->cut_file.c_str());
+  }
+  return 0;
+}
+
+int Repair(const std::string& dir) {
+  auto report = storage::Repair(storage::DefaultFileSystem(), dir);
+  if (!report.ok()) {
+    std::fprintf(stderr, "exactly repair: %s\n", report.status().ToString().c_str());
+    return 1;
+  }
+  for (const std::string& note : report->notes) std::printf("%s\n", note.c_str());
+  std::printf("repaired: journal ends at lsn %llu; %llu bytes cut\n",
+              static_cast<unsigned long long>(report->last_lsn.value),
+              static_cast<unsigned long long>(report->bytes_cut));
+  return 0;
+}
+
+}  // namespace exactly::server

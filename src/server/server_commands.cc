@@ -1,0 +1,302 @@
+// Commands about the connection or the server rather than the data: PING, HELLO,
+// AUTH, CLIENT, INFO, SELECT, COMMAND, QUIT, SNAPSHOT, SHUTDOWN, MULTI/EXEC/DISCARD.
+// They are answered on the loop thread without a batch, in their slot's order.
+#include <fmt/format.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+#include "core/limits.h"
+#include "net/errors.h"
+#include "net/resp_writer.h"
+#include "server/pipeline.h"
+#include "server/version.h"
+
+namespace exactly::server {
+namespace {
+
+bool Is(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string_view FsyncName(storage::FsyncMode mode) {
+  switch (mode) {
+    case storage::FsyncMode::kAlways: return "always";
+    case storage::FsyncMode::kEverySec: return "everysec";
+    case storage::FsyncMode::kNo: return "no";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
+                                const net::CommandSpec& spec,
+                                std::span<const std::string_view> args) {
+  std::string bytes;
+  net::RespWriter writer(&bytes, connection.protocol);
+  const std::string_view name = spec.name;
+
+  if (name == "PING") {
+    if (args.size() > 1) {
+      writer.Bulk(args[1]);
+    } else {
+      writer.Simple("PONG");
+    }
+  } else if (name == "ECHO") {
+    writer.Bulk(args[1]);
+  } else if (name == "QUIT") {
+    writer.Simple("OK");
+    connection.Fill(slot, Lsn{0}, std::move(bytes));
+    connection.CloseAfterReplies();
+    return;
+  } else if (name == "SELECT") {
+    if (args[1] == "0") {
+      writer.Simple("OK");
+    } else {
+      writer.Error("ERR", "DB index is out of range (exactly has one database, 0)");
+    }
+  } else if (name == "AUTH") {
+    const std::string_view password = args.back();
+    if (args.size() == 3 && !Is(args[1], "default")) {
+      writer.Error("WRONGPASS", "invalid username-password pair or user is disabled.");
+    } else if (config_.requirepass.empty()) {
+      writer.Error("ERR",
+                   "AUTH <password> called without any password configured for the default "
+                   "user. Are you sure your configuration is correct?");
+    } else if (password == config_.requirepass) {
+      connection.authenticated = true;
+      writer.Simple("OK");
+    } else {
+      writer.Error("WRONGPASS", "invalid username-password pair or user is disabled.");
+    }
+  } else if (name == "HELLO") {
+    int protocol = connection.protocol;
+    size_t i = 1;
+    if (args.size() > 1) {
+      if (args[1] == "2") {
+        protocol = 2;
+      } else if (args[1] == "3") {
+        protocol = 3;
+      } else {
+        writer.Error("NOPROTO", "unsupported protocol version");
+        connection.Fill(slot, Lsn{0}, std::move(bytes));
+        return;
+      }
+      i = 2;
+    }
+    std::string error;
+    std::string new_name = connection.name;
+    bool authenticated = connection.authenticated;
+    for (; i < args.size() && error.empty(); ++i) {
+      if (Is(args[i], "AUTH") && i + 2 < args.size()) {
+        if (!config_.requirepass.empty() && Is(args[i + 1], "default") &&
+            args[i + 2] == config_.requirepass) {
+          authenticated = true;
+        } else if (config_.requirepass.empty() && Is(args[i + 1], "default")) {
+          authenticated = true;
+        } else {
+          error = "WRONGPASS";
+        }
+        i += 2;
+      } else if (Is(args[i], "SETNAME") && i + 1 < args.size()) {
+        new_name = std::string(args[i + 1]);
+        i += 1;
+      } else {
+        error = "ERR";
+      }
+    }
+    if (error == "WRONGPASS") {
+      writer.Error("WRONGPASS", "invalid username-password pair or user is disabled.");
+    } else if (!error.empty()) {
+      writer.Error("ERR", "syntax error in HELLO: HELLO [2|3] [AUTH default password] [SETNAME name]");
+    } else if (!authenticated) {
+      writer.Error("NOAUTH", "HELLO must be called with the client already authenticated, "
+                             "otherwise the HELLO AUTH <user> <pass> option can be used");
+    } else {
+      connection.protocol = protocol;
+      connection.authenticated = authenticated;
+      connection.name = new_name;
+      bytes.clear();
+      net::RespWriter hello(&bytes, protocol);
+      hello.MapHeader(7);
+      hello.Bulk("server");
+      hello.Bulk("exactly");
+      hello.Bulk("version");
+      hello.Bulk(kVersion);
+      hello.Bulk("proto");
+      hello.Integer(protocol);
+      hello.Bulk("id");
+      hello.Integer(static_cast<int64_t>(connection.id()));
+      hello.Bulk("mode");
+      hello.Bulk("standalone");
+      hello.Bulk("role");
+      hello.Bulk("master");
+      hello.Bulk("modules");
+      hello.ArrayHeader(0);
+    }
+  } else if (name == "CLIENT") {
+    const std::string_view sub = args[1];
+    if (Is(sub, "ID")) {
+      writer.Integer(static_cast<int64_t>(connection.id()));
+    } else if (Is(sub, "SETNAME") && args.size() == 3) {
+      connection.name = std::string(args[2]);
+      writer.Simple("OK");
+    } else if (Is(sub, "GETNAME")) {
+      if (connection.name.empty()) {
+        writer.Null();
+      } else {
+        writer.Bulk(connection.name);
+      }
+    } else if (Is(sub, "SETINFO") && args.size() == 4) {
+      writer.Simple("OK");
+    } else if (Is(sub, "INFO")) {
+      writer.Bulk(fmt::format("id={} addr={} name={} resp={}\n", connection.id(),
+                              connection.remote_address(), connection.name, connection.protocol));
+    } else {
+      writer.Error("ERR", fmt::format("unknown subcommand '{}'. Try CLIENT ID, SETNAME, GETNAME, "
+                                      "SETINFO, INFO.",
+                                      sub));
+    }
+  } else if (name == "INFO") {
+    writer.Bulk(InfoText(args.size() > 1 ? args[1] : std::string_view()));
+  } else if (name == "COMMAND") {
+    net::WriteCommandReply(writer, args);
+  } else if (name == "SNAPSHOT") {
+    if (snapshot_child_ >= 0) {
+      writer.Error("ERR", "a snapshot is already in progress");
+    } else {
+      StartSnapshot();
+      if (snapshot_child_ >= 0) {
+        writer.Simple(fmt::format("snapshot started at lsn {}", snapshot_lsn_.value));
+      } else {
+        writer.Error("ERR", "could not start a snapshot (fork failed)");
+      }
+    }
+  } else if (name == "SHUTDOWN") {
+    writer.Simple("OK");
+    connection.Fill(slot, Lsn{0}, std::move(bytes));
+    RequestShutdown();
+    return;
+  } else {
+    writer.Error("ERR", fmt::format("'{}' is not handled by this server", name));
+  }
+  connection.Fill(slot, Lsn{0}, std::move(bytes));
+}
+
+void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
+                               const net::CommandSpec& spec,
+                               std::span<const std::string_view> args) {
+  const std::string_view name = spec.name;
+  if (name == "MULTI") {
+    if (connection.in_multi) {
+      AnswerError(connection, slot, "ERR", "MULTI calls can not be nested");
+      return;
+    }
+    connection.in_multi = true;
+    connection.multi_failed = false;
+    connection.multi_queue.clear();
+    std::string bytes;
+    net::RespWriter(&bytes, connection.protocol).Simple("OK");
+    connection.Fill(slot, Lsn{0}, std::move(bytes));
+    return;
+  }
+  if (name == "DISCARD" || name == "EXEC") {
+    if (!connection.in_multi) {
+      AnswerError(connection, slot, "ERR", fmt::format("{} without MULTI", name));
+      return;
+    }
+    connection.in_multi = false;
+    std::vector<core::Command> queued = std::move(connection.multi_queue);
+    connection.multi_queue.clear();
+    if (name == "DISCARD") {
+      std::string bytes;
+      net::RespWriter(&bytes, connection.protocol).Simple("OK");
+      connection.Fill(slot, Lsn{0}, std::move(bytes));
+      return;
+    }
+    if (connection.multi_failed) {
+      AnswerError(connection, slot, "EXECABORT",
+                  "Transaction discarded because of previous errors.");
+      return;
+    }
+    core::Command group;
+    group.kind = core::CommandKind::kGroup;
+    group.group = std::move(queued);
+    Enqueue(connection, slot, std::move(group));
+    return;
+  }
+  // Inside MULTI: data commands queue; anything else is refused and dooms the EXEC.
+  if ((spec.flags & net::kConnection) != 0) {
+    AnswerError(connection, slot, "ERR", fmt::format("{} is not allowed inside MULTI", name));
+    connection.multi_failed = true;
+    return;
+  }
+  if (connection.multi_queue.size() >= core::kGroupCommandsMax) {
+    AnswerError(connection, slot, "ERR",
+                fmt::format("a MULTI group holds at most {} commands", core::kGroupCommandsMax));
+    connection.multi_failed = true;
+    return;
+  }
+  net::ParsedCommand parsed = spec.parse(args);
+  if (!parsed.error.empty()) {
+    AnswerError(connection, slot, "ERR", parsed.error);
+    connection.multi_failed = true;
+    return;
+  }
+  connection.multi_queue.push_back(std::move(parsed.command));
+  std::string bytes;
+  net::RespWriter(&bytes, connection.protocol).Simple("QUEUED");
+  connection.Fill(slot, Lsn{0}, std::move(bytes));
+}
+
+std::string Pipeline::InfoText(std::string_view section) const {
+  const core::EngineStats tables = engine_.stats();
+  const core::EngineConfig& limits = engine_.config();
+  const int64_t uptime_s =
+      (std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+           .count() -
+       started_ms_) /
+      1000;
+  const bool all = section.empty() || Is(section, "all") || Is(section, "everything");
+  std::string text;
+  if (all || Is(section, "server")) {
+    text += fmt::format(
+        "# Server\r\nexactly_version:{}\r\nredis_version:7.0.0\r\nprocess_id:{}\r\n"
+        "tcp_port:{}\r\nuptime_in_seconds:{}\r\ndata_dir:{}\r\nrecovery:{}\r\n\r\n",
+        kVersion, getpid(), config_.port, uptime_s, config_.dir, recovery_summary_);
+  }
+  if (all || Is(section, "clients")) {
+    text += fmt::format("# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
+                        connections_.size(), config_.clients_max);
+  }
+  if (all || Is(section, "persistence")) {
+    text += fmt::format(
+        "# Persistence\r\nfsync:{}\r\napplied_lsn:{}\r\ndurable_lsn:{}\r\nstorage_failed:{}\r\n"
+        "snapshot_in_progress:{}\r\nlast_snapshot_lsn:{}\r\njournal_bytes_since_snapshot:{}\r\n\r\n",
+        FsyncName(config_.fsync), engine_.applied_lsn().value, durable_lsn_.value,
+        storage_failed_ ? 1 : 0, snapshot_child_ >= 0 ? 1 : 0, last_snapshot_lsn_.value,
+        bytes_since_snapshot_);
+  }
+  if (all || Is(section, "stats")) {
+    text += fmt::format(
+        "# Stats\r\ntotal_connections_received:{}\r\nrejected_connections:{}\r\n"
+        "total_commands_processed:{}\r\nbatches:{}\r\njournal_records:{}\r\n"
+        "journal_bytes:{}\r\nsnapshots:{}\r\n\r\n",
+        stats_.connections_total, stats_.rejected_connections, stats_.commands, stats_.batches,
+        stats_.records, stats_.record_bytes, stats_.snapshots);
+  }
+  if (all || Is(section, "tables")) {
+    text += fmt::format(
+        "# Tables\r\nclaims:{}\r\nclaims_max:{}\r\naccounts:{}\r\naccounts_max:{}\r\n"
+        "transfers:{}\r\ntransfers_max:{}\r\npending_transfers:{}\r\n\r\n",
+        tables.claims, limits.claims_max, tables.accounts, limits.accounts_max, tables.transfers,
+        limits.transfers_max, tables.pending);
+  }
+  return text;
+}
+
+}  // namespace exactly::server
