@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Parses the load tools' raw outputs and prints the side-by-side table for bench/run.sh.
+
+  report.py redis CSV_FILE              -> "ops p50_ms p99_ms"  (redis-benchmark --csv)
+  report.py pgbench OUT_FILE LOG_PREFIX -> "ops p50_ms p99_ms"  (pgbench stdout + -l logs)
+  report.py table RESULTS_TSV           -> markdown tables (results, then ratios)
+
+RESULTS_TSV has one row per run: system, workload, ops/s, p50, p99, note; a
+run that did not happen has "-" numbers and says why in the note.
+Standard library only.
+"""
+import csv
+import glob
+import math
+import re
+import sys
+
+SYSTEMS = ["exactly", "redis-always", "redis-no", "postgresql"]
+LABELS = {
+    "exactly": "exactly (--fsync always)",
+    "redis-always": "Redis 7 (appendfsync always)",
+    "redis-no": "Redis 7 (appendfsync no)",
+    "postgresql": "PostgreSQL 15 (fsync on, synchronous_commit on)",
+}
+WORKLOADS = {"W1": "W1 claim", "W2": "W2 flash sale", "W3": "W3 transfer"}
+
+
+def percentile(sorted_values, p):
+    """Nearest-rank percentile: the smallest value with at least p% at or below it."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, math.ceil(p / 100.0 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def parse_redis(path):
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r]
+    header = rows[0]
+    if len(rows) < 2:
+        raise SystemExit(f"{path}: no result row (did redis-benchmark stop on an error?)")
+    row = dict(zip(header, rows[-1]))
+    return float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"])
+
+
+def parse_pgbench(out_path, log_prefix):
+    text = open(out_path).read()
+    m = re.search(r"^tps = ([0-9.]+) \(without initial connection time\)", text, re.M)
+    if not m:
+        raise SystemExit(f"{out_path}: no tps line")
+    latencies_us = []
+    failed = 0
+    for path in glob.glob(log_prefix + ".*"):
+        with open(path) as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                if fields[2].isdigit():
+                    latencies_us.append(int(fields[2]))
+                else:
+                    failed += 1
+    latencies_us.sort()
+    if not latencies_us:
+        raise SystemExit(f"{log_prefix}.*: no transaction log lines")
+    return (float(m.group(1)), percentile(latencies_us, 50) / 1000.0,
+            percentile(latencies_us, 99) / 1000.0, failed, len(latencies_us))
+
+
+def fmt_num(v, digits):
+    return "-" if v is None else f"{v:,.{digits}f}"
+
+
+def table(path):
+    results = {}
+    notes = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 5:
+                continue
+            system, workload, ops, p50, p99 = parts[:5]
+            note = parts[5] if len(parts) > 5 else ""
+            num = lambda s: None if s in ("-", "") else float(s)
+            results[(system, workload)] = (num(ops), num(p50), num(p99))
+            notes[(system, workload)] = note
+
+    out = ["| workload | system | ops/s | p50 ms | p99 ms | note |",
+           "| --- | --- | ---: | ---: | ---: | --- |"]
+    for w, wname in WORKLOADS.items():
+        for s in SYSTEMS:
+            if (s, w) not in results:
+                continue
+            ops, p50, p99 = results[(s, w)]
+            out.append(f"| {wname} | {LABELS[s]} | {fmt_num(ops, 0)} | {fmt_num(p50, 3)} | "
+                       f"{fmt_num(p99, 3)} | {notes[(s, w)]} |")
+    out.append("")
+    out.append("Ratios, exactly / peer: throughput (above 1 = exactly does more ops/s) and "
+               "p99 latency (below 1 = exactly answers faster).")
+    out.append("")
+    peers = ["redis-always", "redis-no", "postgresql"]
+    head = ["workload"]
+    for p in peers:
+        head += [f"ops/s vs {p}", f"p99 vs {p}"]
+    out.append("| " + " | ".join(head) + " |")
+    out.append("| --- |" + " ---: |" * (len(head) - 1))
+    for w, wname in WORKLOADS.items():
+        mine = results.get(("exactly", w))
+        cells = [wname]
+        for p in peers:
+            theirs = results.get((p, w))
+            if not mine or not theirs or None in (mine[0], theirs[0]):
+                cells += ["-", "-"]
+                continue
+            cells.append(f"{mine[0] / theirs[0]:.2f}x")
+            cells.append(f"{mine[2] / theirs[2]:.2f}x" if theirs[2] else "-")
+        out.append("| " + " | ".join(cells) + " |")
+    print("\n".join(out))
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "redis":
+        ops, p50, p99 = parse_redis(argv[2])
+        print(f"{ops:.2f} {p50:.3f} {p99:.3f}")
+    elif len(argv) >= 2 and argv[1] == "pgbench":
+        ops, p50, p99, failed, n = parse_pgbench(argv[2], argv[3])
+        print(f"{ops:.2f} {p50:.3f} {p99:.3f} {failed} {n}")
+    elif len(argv) >= 2 and argv[1] == "table":
+        table(argv[2])
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
