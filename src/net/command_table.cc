@@ -1,0 +1,222 @@
+// The command table: gathers the family rows once, answers lookups, arity checks,
+// COMMAND introspection and --help from them.
+#include "net/command_table.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/assert.h"
+#include "net/args.h"
+#include "net/commands/families.h"
+#include "net/errors.h"
+#include "net/resp_writer.h"
+
+namespace exactly::net {
+namespace {
+
+char Upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Three-way compare of a name as sent (any case) with an upper-case table name.
+int CompareName(std::string_view sent, std::string_view upper) {
+  const size_t common = std::min(sent.size(), upper.size());
+  for (size_t i = 0; i < common; ++i) {
+    const char a = Upper(sent[i]);
+    if (a != upper[i])
+      return static_cast<unsigned char>(a) < static_cast<unsigned char>(upper[i]) ? -1 : 1;
+  }
+  if (sent.size() == upper.size()) return 0;
+  return sent.size() < upper.size() ? -1 : 1;
+}
+
+struct Table {
+  std::vector<CommandSpec> rows;            // family order
+  std::vector<const CommandSpec*> by_name;  // sorted for binary search
+
+  Table() {
+    for (auto family : {ClaimCommands(), LedgerCommands(), ServerCommands()}) {
+      rows.insert(rows.end(), family.begin(), family.end());
+    }
+    for (const CommandSpec& row : rows) by_name.push_back(&row);
+    std::sort(by_name.begin(), by_name.end(),
+              [](const CommandSpec* a, const CommandSpec* b) { return a->name < b->name; });
+    for (size_t i = 1; i < by_name.size(); ++i) {
+      EXACTLY_ASSERT(by_name[i - 1]->name != by_name[i]->name);
+    }
+    for (const CommandSpec& row : rows) {
+      EXACTLY_ASSERT((row.parse == nullptr) == ((row.flags & kConnection) != 0));
+    }
+  }
+};
+
+const Table& GetTable() {
+  static const Table table;
+  return table;
+}
+
+std::string LowerName(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = Lower(c);
+  return lower;
+}
+
+void WriteFlags(RespWriter& writer, uint32_t flags) {
+  static constexpr std::pair<uint32_t, std::string_view> kNames[] = {
+      {kWrite, "write"},    {kReadonly, "readonly"}, {kAdmin, "admin"},
+      {kNoAuth, "no_auth"}, {kBlocking, "blocking"}, {kNoMulti, "no_multi"},
+  };
+  size_t count = 0;
+  for (const auto& [bit, name] : kNames) count += (flags & bit) != 0;
+  writer.ArrayHeader(count);
+  for (const auto& [bit, name] : kNames) {
+    if (flags & bit) writer.Simple(name);
+  }
+}
+
+std::string_view Category(const CommandSpec& spec) {
+  if (spec.flags & kWrite) return "@write";
+  if (spec.flags & kReadonly) return "@read";
+  if (spec.flags & kAdmin) return "@admin";
+  return "@connection";
+}
+
+// One command's COMMAND INFO entry, in Redis 7's ten-element shape.
+void WriteInfo(RespWriter& writer, const CommandSpec& spec) {
+  writer.ArrayHeader(10);
+  writer.Bulk(LowerName(spec.name));
+  writer.Integer(spec.arity);
+  WriteFlags(writer, spec.flags);
+  writer.Integer(spec.first_key);
+  writer.Integer(spec.last_key);
+  writer.Integer(spec.key_step);
+  writer.ArrayHeader(1);
+  writer.Simple(Category(spec));
+  writer.ArrayHeader(0);  // tips
+  writer.ArrayHeader(0);  // key specs
+  writer.ArrayHeader(0);  // subcommands
+}
+
+void WriteDocs(RespWriter& writer, const CommandSpec& spec) {
+  writer.Bulk(LowerName(spec.name));
+  writer.MapHeader(4);
+  writer.Bulk("summary");
+  writer.Bulk(spec.summary);
+  writer.Bulk("since");
+  writer.Bulk("0.1.0");
+  writer.Bulk("group");
+  writer.Bulk((spec.flags & kConnection) ? "connection" : "exactly");
+  writer.Bulk("syntax");
+  writer.Bulk(spec.syntax);
+}
+
+void WriteHelp(RespWriter& writer) {
+  static constexpr std::string_view kLines[] = {
+      "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "(no subcommand)",
+      "    Return details about all commands.",
+      "COUNT",
+      "    Return the total number of commands.",
+      "LIST",
+      "    Return the names of all commands.",
+      "INFO [<command-name> ...]",
+      "    Return details about the given commands, or all of them.",
+      "DOCS [<command-name> ...]",
+      "    Return documentation about the given commands, or all of them.",
+      "HELP",
+      "    Print this help.",
+  };
+  writer.ArrayHeader(std::size(kLines));
+  for (std::string_view line : kLines) writer.Simple(line);
+}
+
+}  // namespace
+
+const CommandSpec* FindCommand(std::string_view name) {
+  const auto& by_name = GetTable().by_name;
+  auto it = std::lower_bound(by_name.begin(), by_name.end(), name,
+                             [](const CommandSpec* spec, std::string_view sent) {
+                               return CompareName(sent, spec->name) > 0;
+                             });
+  if (it == by_name.end() || CompareName(name, (*it)->name) != 0) return nullptr;
+  return *it;
+}
+
+std::span<const CommandSpec> AllCommands() { return GetTable().rows; }
+
+std::string CheckArity(const CommandSpec& spec, size_t argc) {
+  const bool fits = spec.arity >= 0 ? argc == static_cast<size_t>(spec.arity)
+                                    : argc >= static_cast<size_t>(-spec.arity);
+  if (fits) return {};
+  return ErrArity(spec.name);
+}
+
+ParsedCommand ParseRequest(std::span<const std::string_view> args, const CommandSpec** spec) {
+  *spec = nullptr;
+  if (args.empty()) return Refuse(ErrSyntax());
+  const CommandSpec* found = FindCommand(args[0]);
+  if (found == nullptr) return Refuse(ErrUnknownCommand(args[0], args.subspan(1)));
+  *spec = found;
+  if (std::string error = CheckArity(*found, args.size()); !error.empty()) return Refuse(error);
+  if (found->parse == nullptr) return {};
+  return found->parse(args);
+}
+
+void WriteCommandReply(RespWriter& writer, std::span<const std::string_view> args) {
+  const std::span<const CommandSpec> rows = AllCommands();
+  if (args.size() <= 1) {
+    writer.ArrayHeader(rows.size());
+    for (const CommandSpec& row : rows) WriteInfo(writer, row);
+    return;
+  }
+  const std::string_view sub = args[1];
+  const std::span<const std::string_view> names = args.subspan(2);
+  if (KeywordIs(sub, "COUNT") && names.empty()) {
+    writer.Integer(static_cast<int64_t>(rows.size()));
+  } else if (KeywordIs(sub, "LIST") && names.empty()) {
+    writer.ArrayHeader(rows.size());
+    for (const CommandSpec& row : rows) writer.Bulk(LowerName(row.name));
+  } else if (KeywordIs(sub, "INFO")) {
+    if (names.empty()) {
+      writer.ArrayHeader(rows.size());
+      for (const CommandSpec& row : rows) WriteInfo(writer, row);
+      return;
+    }
+    writer.ArrayHeader(names.size());
+    for (std::string_view name : names) {
+      if (const CommandSpec* spec = FindCommand(name)) {
+        WriteInfo(writer, *spec);
+      } else {
+        writer.Null();
+      }
+    }
+  } else if (KeywordIs(sub, "DOCS")) {
+    std::vector<const CommandSpec*> found;
+    if (names.empty()) {
+      for (const CommandSpec& row : rows) found.push_back(&row);
+    } else {
+      for (std::string_view name : names) {
+        if (const CommandSpec* spec = FindCommand(name)) found.push_back(spec);
+      }
+    }
+    writer.MapHeader(found.size());
+    for (const CommandSpec* spec : found) WriteDocs(writer, *spec);
+  } else if (KeywordIs(sub, "HELP") && names.empty()) {
+    WriteHelp(writer);
+  } else {
+    writer.Error(kCodeErr, ErrUnknownSubcommand("COMMAND", sub));
+  }
+}
+
+std::string CommandHelp() {
+  std::string help;
+  for (const CommandSpec& row : AllCommands()) {
+    help += "  ";
+    help += row.syntax;
+    help += "\n      ";
+    help += row.summary;
+    help += '\n';
+  }
+  return help;
+}
+
+}  // namespace exactly::net

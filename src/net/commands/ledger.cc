@@ -1,0 +1,200 @@
+// Ledger family: ACCOUNT, TRANSFER, RESERVE, COMMIT, CANCEL, BALANCE, HISTORY — their
+// rows and argument parsing.
+#include "core/limits.h"
+#include "net/args.h"
+#include "net/commands/families.h"
+#include "net/errors.h"
+
+namespace exactly::net {
+namespace {
+
+using Args = std::span<const std::string_view>;
+
+std::string TakeAccountKey(std::string_view value, std::string_view field, std::string* out) {
+  if (std::string error = CheckLength(value, field, 1, core::kKeyBytesMax); !error.empty()) {
+    return error;
+  }
+  out->assign(value);
+  return {};
+}
+
+std::string TakeId(std::string_view value, std::string* out) {
+  if (std::string error = CheckLength(value, "id", 1, core::kOwnerBytesMax); !error.empty()) {
+    return error;
+  }
+  out->assign(value);
+  return {};
+}
+
+// id from to amount, shared by TRANSFER and RESERVE.
+std::string TakeTransferHead(Args args, core::Command* command) {
+  std::string error = TakeId(args[1], &command->id);
+  if (error.empty()) error = TakeAccountKey(args[2], "from", &command->from);
+  if (error.empty()) error = TakeAccountKey(args[3], "to", &command->to);
+  if (!error.empty()) return error;
+  if (command->from == command->to) return ErrSameAccount();
+  if (auto amount = ParseAmount(args[4], &error)) {
+    command->amount = *amount;
+  }
+  return error;
+}
+
+// MIN n|-inf or MAX n|+inf; `infinity` is the only infinite word the bound takes.
+bool ParseBound(std::string_view text, std::string_view infinity, core::Bound* bound) {
+  if (KeywordIs(text, infinity)) {
+    *bound = core::Bound{true, 0};
+    return true;
+  }
+  std::optional<int64_t> value = ParseInt64(text);
+  if (!value) return false;
+  *bound = core::Bound{false, *value};
+  return true;
+}
+
+ParsedCommand ParseAccount(Args args) {
+  ParsedCommand parsed;
+  core::Command& command = parsed.command;
+  command.kind = core::CommandKind::kAccount;
+  if (std::string error = TakeAccountKey(args[1], "key", &command.key); !error.empty()) {
+    return Refuse(error);
+  }
+  bool min_seen = false;
+  bool max_seen = false;
+  std::string error;
+  std::string_view value;
+  for (size_t i = 2; i < args.size();) {
+    const std::string_view option = args[i];
+    if (KeywordIs(option, "MIN")) {
+      if (min_seen) return Refuse(ErrDuplicateOption("MIN"));
+      min_seen = true;
+      if (!TakeValue(args, &i, "MIN", &value, &error)) return Refuse(error);
+      if (!ParseBound(value, "-INF", &command.min)) return Refuse(ErrMinBound());
+    } else if (KeywordIs(option, "MAX")) {
+      if (max_seen) return Refuse(ErrDuplicateOption("MAX"));
+      max_seen = true;
+      if (!TakeValue(args, &i, "MAX", &value, &error)) return Refuse(error);
+      if (!ParseBound(value, "+INF", &command.max)) return Refuse(ErrMaxBound());
+    } else {
+      return Refuse(ErrUnknownOption(option));
+    }
+  }
+  if (!command.min.infinite && !command.max.infinite && command.min.value > command.max.value) {
+    return Refuse(ErrMinAboveMax());
+  }
+  return parsed;
+}
+
+ParsedCommand ParseTransfer(Args args) {
+  ParsedCommand parsed;
+  core::Command& command = parsed.command;
+  command.kind = core::CommandKind::kTransfer;
+  if (std::string error = TakeTransferHead(args, &command); !error.empty()) return Refuse(error);
+  TimeOptions time(TimeOptions::kPer);
+  bool note_seen = false;
+  std::string error;
+  for (size_t i = 5; i < args.size();) {
+    const std::string_view option = args[i];
+    if (time.Take(args, &i, &error)) {
+      if (!error.empty()) return Refuse(error);
+    } else if (KeywordIs(option, "NOTE")) {
+      if (note_seen) return Refuse(ErrDuplicateOption("NOTE"));
+      note_seen = true;
+      std::string_view note;
+      if (!TakeValue(args, &i, "NOTE", &note, &error)) return Refuse(error);
+      if (note.size() > core::kNoteBytesMax) return Refuse(ErrNoteLength());
+      command.note.assign(note);
+    } else {
+      return Refuse(ErrUnknownOption(option));
+    }
+  }
+  if (error = time.Finish(&command.time); !error.empty()) return Refuse(error);
+  return parsed;
+}
+
+ParsedCommand ParseReserve(Args args) {
+  ParsedCommand parsed;
+  core::Command& command = parsed.command;
+  command.kind = core::CommandKind::kReserve;
+  if (std::string error = TakeTransferHead(args, &command); !error.empty()) return Refuse(error);
+  std::string error;
+  for (size_t i = 5; i < args.size();) {
+    if (!KeywordIs(args[i], "TIMEOUT")) return Refuse(ErrUnknownOption(args[i]));
+    if (command.time.kind == core::TimeSpec::Kind::kTtl) {
+      return Refuse(ErrDuplicateOption("TIMEOUT"));
+    }
+    auto timeout = TakeInteger(args, &i, "TIMEOUT", 1, core::kTtlMsMax, "ms", &error);
+    if (!timeout) return Refuse(error);
+    command.time.kind = core::TimeSpec::Kind::kTtl;
+    command.time.ttl_ms = *timeout;
+  }
+  if (command.time.kind != core::TimeSpec::Kind::kTtl) {
+    return Refuse(ErrRequiredOption("RESERVE", "TIMEOUT ms"));
+  }
+  return parsed;
+}
+
+ParsedCommand ParseIdOnly(Args args, core::CommandKind kind) {
+  ParsedCommand parsed;
+  parsed.command.kind = kind;
+  if (std::string error = TakeId(args[1], &parsed.command.id); !error.empty()) {
+    return Refuse(error);
+  }
+  return parsed;
+}
+
+ParsedCommand ParseCommit(Args args) { return ParseIdOnly(args, core::CommandKind::kCommit); }
+ParsedCommand ParseCancel(Args args) { return ParseIdOnly(args, core::CommandKind::kCancel); }
+
+ParsedCommand ParseBalance(Args args) {
+  ParsedCommand parsed;
+  parsed.command.kind = core::CommandKind::kBalance;
+  if (std::string error = TakeAccountKey(args[1], "key", &parsed.command.key); !error.empty()) {
+    return Refuse(error);
+  }
+  return parsed;
+}
+
+ParsedCommand ParseHistory(Args args) {
+  ParsedCommand parsed;
+  parsed.command.kind = core::CommandKind::kHistory;
+  if (std::string error = TakeAccountKey(args[1], "key", &parsed.command.key); !error.empty()) {
+    return Refuse(error);
+  }
+  std::string error;
+  for (size_t i = 2; i < args.size();) {
+    if (!KeywordIs(args[i], "COUNT")) return Refuse(ErrUnknownOption(args[i]));
+    if (parsed.command.count != 0) return Refuse(ErrDuplicateOption("COUNT"));
+    auto count = TakeInteger(args, &i, "COUNT", 1, core::kCountMax, "", &error);
+    if (!count) return Refuse(error);
+    parsed.command.count = *count;
+  }
+  return parsed;
+}
+
+constexpr CommandSpec kRows[] = {
+    {"ACCOUNT", -2, kWrite, ParseAccount, "ACCOUNT key [MIN n|-inf] [MAX n|+inf]",
+     "Create an account with bounds (default MIN 0, MAX +inf): created | again.", 1, 1, 1},
+    {"TRANSFER", -5, kWrite, ParseTransfer,
+     "TRANSFER id from to amount [PER hour|day|week|month [AT hh:mm] [TZ ±hh:mm]] [NOTE text]",
+     "Move amount between accounts once per id: ok | again | insufficient | over_max | "
+     "no_account | id_conflict.",
+     2, 3, 1},
+    {"RESERVE", -5, kWrite, ParseReserve, "RESERVE id from to amount TIMEOUT ms",
+     "Hold amount against both bounds until COMMIT, CANCEL or timeout: pending | refusals as "
+     "TRANSFER.",
+     2, 3, 1},
+    {"COMMIT", 2, kWrite, ParseCommit, "COMMIT id",
+     "Complete a reservation: committed | again | timed_out | no_transfer.", 0, 0, 0},
+    {"CANCEL", 2, kWrite, ParseCancel, "CANCEL id",
+     "Release a reservation: cancelled | again | timed_out | no_transfer.", 0, 0, 0},
+    {"BALANCE", 2, kReadonly, ParseBalance, "BALANCE key",
+     "An account's balance, reserved amount and bounds: ok | no_account.", 1, 1, 1},
+    {"HISTORY", -2, kReadonly, ParseHistory, "HISTORY key [COUNT n]",
+     "The newest transfers of an account, newest first.", 1, 1, 1},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> LedgerCommands() { return kRows; }
+
+}  // namespace exactly::net

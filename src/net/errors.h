@@ -1,0 +1,83 @@
+// Named errors: every refusal of a malformed or unauthorized request, worded once.
+//
+// Each constructor returns the message text without its code; the code constants
+// below go in front (RespWriter::Error(kCodeErr, ErrSyntax())). Texts follow Redis
+// where Redis has one, so client libraries map them to the same exceptions. A
+// business outcome (held, insufficient, ...) is never an error.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace exactly::net {
+
+inline constexpr std::string_view kCodeErr = "ERR";
+inline constexpr std::string_view kCodeNoAuth = "NOAUTH";
+inline constexpr std::string_view kCodeWrongPass = "WRONGPASS";
+inline constexpr std::string_view kCodeNoPerm = "NOPERM";
+inline constexpr std::string_view kCodeIoErr = "IOERR";
+inline constexpr std::string_view kCodeExecAbort = "EXECABORT";
+inline constexpr std::string_view kCodeNoProto = "NOPROTO";
+
+// "unknown command 'FOO', with args beginning with: 'a' 'b'". `args` excludes the
+// name; long names and arguments are cut so the reply stays small.
+std::string ErrUnknownCommand(std::string_view name, std::span<const std::string_view> args);
+// "unknown subcommand 'X'. Try CLIENT HELP."
+std::string ErrUnknownSubcommand(std::string_view command, std::string_view subcommand);
+// "wrong number of arguments for 'claim' command" (the name in lower case).
+std::string ErrArity(std::string_view name);
+
+std::string ErrSyntax();
+// "syntax error, unknown option 'FOO'"
+std::string ErrUnknownOption(std::string_view option);
+// "syntax error, TTL needs a value"
+std::string ErrMissingValue(std::string_view option);
+// "syntax error, TTL given twice"
+std::string ErrDuplicateOption(std::string_view option);
+// "syntax error, TTL and PER cannot be combined"
+std::string ErrExclusiveOptions(std::string_view first, std::string_view second);
+// "syntax error, AT needs PER"
+std::string ErrOptionNeeds(std::string_view option, std::string_view needed);
+// "syntax error, RESERVE needs TIMEOUT ms"
+std::string ErrRequiredOption(std::string_view command, std::string_view option);
+
+std::string ErrNotInteger();  // "value is not an integer or out of range"
+std::string ErrAmount();      // "amount must be a positive integer"
+// The three ways an amount is wrong, each naming what was sent.
+std::string ErrAmountNotPositive(std::string_view sent);
+std::string ErrAmountNotInteger(std::string_view sent);
+std::string ErrAmountTooLarge(std::string_view sent);
+
+// "<field> must be <min>..<max> bytes", e.g. "key must be 1..512 bytes".
+std::string ErrLength(std::string_view field, size_t min_bytes, size_t max_bytes);
+std::string ErrKeyLength();    // key must be 1..512 bytes
+std::string ErrOwnerLength();  // owner must be 1..256 bytes
+std::string ErrIdLength();     // id must be 1..256 bytes
+std::string ErrNoteLength();   // note must be 0..1024 bytes
+std::string ErrSameAccount();  // from and to must be different accounts
+
+// "TTL must be an integer in 1..3153600000000 (ms)" and the like.
+std::string ErrIntegerRange(std::string_view option, int64_t min, int64_t max,
+                            std::string_view unit);
+std::string ErrPeriod();       // PER must be hour, day, week or month
+std::string ErrAt();           // AT must be hh:mm, 00:00..23:59
+std::string ErrTz();           // TZ must be ±hh:mm within -14:00..+14:00
+std::string ErrMinBound();     // MIN must be an integer or -inf
+std::string ErrMaxBound();     // MAX must be an integer or +inf
+std::string ErrMinAboveMax();  // MIN must not be greater than MAX
+
+std::string ErrNoAuth();     // "Authentication required." (code NOAUTH)
+std::string ErrWrongPass();  // code WRONGPASS
+std::string ErrAuthNotConfigured();
+std::string ErrExecAbort();    // code EXECABORT
+std::string ErrNestedMulti();  // "MULTI calls can not be nested"
+std::string ErrExecWithoutMulti();
+std::string ErrDiscardWithoutMulti();
+std::string ErrNotInMulti(std::string_view name);  // a connection command inside MULTI
+std::string ErrProtocolVersion();  // HELLO with a version other than 2 or 3 (code NOPROTO)
+std::string ErrSelectDb();         // only database 0 exists
+std::string ErrIo();               // the journal failed (code IOERR)
+
+}  // namespace exactly::net
