@@ -1,0 +1,237 @@
+"""Crash test: kill -9 under load, restart, and nothing acknowledged is lost or doubled.
+
+16 writer connections send TRANSFERs (unique ids, among 20 funded accounts with
+MIN 0) and CLAIMs (contended keys, no TTL) and record every acknowledged reply.
+The server is killed with SIGKILL at seeded random moments, `exactly check`
+must accept the data dir, and after each restart:
+  - every acknowledged `ok` transfer is there (repeating it answers `again`),
+    every acknowledged refusal is still the answer for that id;
+  - every acknowledged claim is held by the owner its reply named;
+  - operations whose reply was lost are retried: either answer is fine, but
+    from then on each counts exactly once;
+  - every balance equals the initial funding plus exactly the applied transfers,
+    none is below 0, and the total is conserved.
+Set EXACTLY_CRASH_SEED to replay a run; EXACTLY_CRASH_CYCLES to change the count.
+"""
+
+import os
+import random
+import sys
+import threading
+import time
+import unittest
+
+import harness
+from harness import as_dict
+
+WRITERS = 16
+ACCOUNTS = 20
+FUNDING = 1000
+CLAIM_KEYS = 40
+
+
+class Model:
+    """What the test knows the server has done: the oracle for the checks."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.transfers = {}   # id -> (from, to, amount)
+        self.applied = set()  # ids acknowledged `ok` (or `again` after a retry)
+        self.refused = {}     # id -> acknowledged refusal word
+        self.claims = {}      # key -> owner named by an acknowledged reply
+        self.unknown_transfers = set()
+        self.unknown_claims = []  # (key, owner)
+        self.new_applied = []
+        self.new_refused = []
+
+    def balances(self):
+        bal = [FUNDING] * ACCOUNTS
+        for tid in self.applied:
+            a, b, amount = self.transfers[tid]
+            bal[a] -= amount
+            bal[b] += amount
+        return bal
+
+
+def acct(i):
+    return "acct:%d" % i
+
+
+class Writer(threading.Thread):
+
+    def __init__(self, port, model, cycle, index, seed):
+        super().__init__(daemon=True)
+        self.port, self.model, self.cycle, self.index = port, model, cycle, index
+        self.rng = random.Random(seed)
+        self.protocol_errors = []
+
+    def run(self):
+        try:
+            conn = harness.RawConnection(self.port, timeout=30)
+        except OSError:
+            return
+        seq = 0
+        try:
+            while True:
+                seq += 1
+                if self.rng.random() < 0.75:
+                    self.transfer(conn, seq)
+                else:
+                    self.claim(conn)
+        except (OSError, harness.ConnectionClosed, ValueError):
+            return  # the server was killed: the op in flight stays unknown
+        finally:
+            conn.close()
+
+    def transfer(self, conn, seq):
+        tid = "x:%d:%d:%d" % (self.cycle, self.index, seq)
+        a, b = self.rng.sample(range(ACCOUNTS), 2)
+        amount = self.rng.randint(1, 300)
+        m = self.model
+        with m.lock:
+            m.transfers[tid] = (a, b, amount)
+            m.unknown_transfers.add(tid)
+        reply = conn.call("TRANSFER", tid, acct(a), acct(b), str(amount))
+        if isinstance(reply, harness.RespError):
+            self.protocol_errors.append(("TRANSFER", tid, str(reply)))
+            raise OSError("error reply")
+        result = as_dict(reply)["result"]
+        with m.lock:
+            m.unknown_transfers.discard(tid)
+            if result == "ok":
+                m.applied.add(tid)
+                m.new_applied.append(tid)
+            elif result == "insufficient":
+                m.refused[tid] = result
+                m.new_refused.append(tid)
+            else:
+                self.protocol_errors.append(("TRANSFER", tid, result))
+
+    def claim(self, conn):
+        key = "ck:%d" % self.rng.randrange(CLAIM_KEYS)
+        owner = "w%d:%d" % (self.cycle, self.index)
+        m = self.model
+        with m.lock:
+            m.unknown_claims.append((key, owner))
+        reply = conn.call("CLAIM", key, owner)
+        if isinstance(reply, harness.RespError):
+            self.protocol_errors.append(("CLAIM", key, str(reply)))
+            raise OSError("error reply")
+        d = as_dict(reply)
+        with m.lock:
+            m.unknown_claims.remove((key, owner))
+            if d["result"] in ("won", "again", "held"):
+                if key in m.claims and m.claims[key] != d["owner"]:
+                    self.protocol_errors.append(("CLAIM", key, "owner changed from %s to %s" %
+                                                 (m.claims[key], d["owner"])))
+                m.claims[key] = d["owner"]
+            else:
+                self.protocol_errors.append(("CLAIM", key, d["result"]))
+
+
+class CrashTest(harness.ServerTestCase, unittest.TestCase):
+
+    def test_kill9_cycles(self):
+        seed = int(os.environ.get("EXACTLY_CRASH_SEED") or random.randrange(1 << 30))
+        cycles = int(os.environ.get("EXACTLY_CRASH_CYCLES") or 20)
+        print("\n[test_crash] seed=%d cycles=%d (EXACTLY_CRASH_SEED=%d to replay)" %
+              (seed, cycles, seed), file=sys.stderr)
+        rng = random.Random(seed)
+        model = Model()
+        c = self.server.raw()
+        self.assertEqual(as_dict(c.call("ACCOUNT", "bank", "MIN", "-inf"))["result"], "created")
+        for i in range(ACCOUNTS):
+            self.assertEqual(as_dict(c.call("ACCOUNT", acct(i)))["result"], "created")
+            r = as_dict(c.call("TRANSFER", "fund:%d" % i, "bank", acct(i), str(FUNDING)))
+            self.assertEqual(r["result"], "ok")
+        c.close()
+        total_acked = 0
+        for cycle in range(cycles):
+            writers = [Writer(self.server.port, model, cycle, i, rng.randrange(1 << 30))
+                       for i in range(WRITERS)]
+            for w in writers:
+                w.start()
+            time.sleep(rng.uniform(0.05, 0.6))
+            self.server.kill()
+            for w in writers:
+                w.join(30)
+                self.assertFalse(w.is_alive(), "writer still running after kill -9")
+                self.assertEqual(w.protocol_errors, [], "seed=%d cycle=%d" % (seed, cycle))
+            rc, out = harness.check(self.data_dir)
+            self.assertEqual(rc, 0, "seed=%d cycle=%d: exactly check failed:\n%s" %
+                             (seed, cycle, out))
+            self.server = self.new_server(port=self.server.port).start()
+            total_acked += len(model.new_applied)
+            self.verify(model, "seed=%d cycle=%d" % (seed, cycle), everything=False)
+        self.verify(model, "seed=%d final" % seed, everything=True)
+        print("[test_crash] %d cycles, %d transfers applied, %d acknowledged refusals, %d claims"
+              % (cycles, len(model.applied), len(model.refused), len(model.claims)),
+              file=sys.stderr)
+        self.assertGreater(total_acked, cycles, "too little load reached the server")
+
+    def verify(self, model, where, everything):
+        c = self.server.raw(timeout=60)
+        try:
+            self._verify(c, model, where, everything)
+        finally:
+            c.close()
+
+    def pipeline(self, c, commands):
+        c.send(b"".join(harness.encode(*cmd) for cmd in commands))
+        return [c.read_reply() for _ in commands]
+
+    def _verify(self, c, model, where, everything):
+        # Acknowledged successes are durable: repeating them answers `again`.
+        ids = sorted(model.applied) if everything else list(model.new_applied)
+        model.new_applied = []
+        cmds = [("TRANSFER", tid, acct(model.transfers[tid][0]), acct(model.transfers[tid][1]),
+                 str(model.transfers[tid][2])) for tid in ids]
+        for tid, reply in zip(ids, self.pipeline(c, cmds)):
+            self.assertEqual(as_dict(reply)["result"], "again",
+                             "%s: acknowledged transfer %s lost" % (where, tid))
+        # Acknowledged refusals stay the answer for their id.
+        refused = sorted(model.refused) if everything else list(model.new_refused)
+        model.new_refused = []
+        cmds = [("TRANSFER", tid, acct(model.transfers[tid][0]), acct(model.transfers[tid][1]),
+                 str(model.transfers[tid][2])) for tid in refused]
+        for tid, reply in zip(refused, self.pipeline(c, cmds)):
+            self.assertEqual(as_dict(reply)["result"], model.refused[tid],
+                             "%s: first outcome of %s changed" % (where, tid))
+        # Unacknowledged transfers: retry; either outcome is fine, but it is now final.
+        unknown = sorted(model.unknown_transfers)
+        cmds = [("TRANSFER", tid, acct(model.transfers[tid][0]), acct(model.transfers[tid][1]),
+                 str(model.transfers[tid][2])) for tid in unknown]
+        for tid, reply in zip(unknown, self.pipeline(c, cmds)):
+            result = as_dict(reply)["result"]
+            self.assertIn(result, ("ok", "again", "insufficient"), "%s: retry of %s" % (where, tid))
+            if result in ("ok", "again"):
+                model.applied.add(tid)
+            else:
+                model.refused[tid] = result
+        model.unknown_transfers.clear()
+        # Unacknowledged claims: retry; the key's holder is whatever the server says now.
+        for key, owner in model.unknown_claims:
+            d = as_dict(c.call("CLAIM", key, owner))
+            self.assertIn(d["result"], ("won", "again", "held"), where)
+            if key in model.claims:
+                self.assertEqual(d["owner"], model.claims[key],
+                                 "%s: claim %s changed hands" % (where, key))
+            model.claims[key] = d["owner"]
+        model.unknown_claims = []
+        # Every acknowledged claim is held by its owner.
+        keys = sorted(model.claims)
+        for key, reply in zip(keys, self.pipeline(c, [("CLAIMOF", k) for k in keys])):
+            d = as_dict(reply)
+            self.assertEqual((d["result"], d["owner"]), ("held", model.claims[key]),
+                             "%s: claim %s" % (where, key))
+        # Balances are exactly the funding plus the applied transfers.
+        replies = self.pipeline(c, [("BALANCE", acct(i)) for i in range(ACCOUNTS)])
+        balances = [as_dict(r)["balance"] for r in replies]
+        self.assertTrue(all(b >= 0 for b in balances), "%s: %s" % (where, balances))
+        self.assertEqual(sum(balances), FUNDING * ACCOUNTS, "%s: total not conserved" % where)
+        self.assertEqual(balances, model.balances(), "%s: balances differ from the model" % where)
+        self.assertEqual(as_dict(c.call("BALANCE", "bank"))["balance"], -FUNDING * ACCOUNTS)
+
+
+if __name__ == "__main__":
+    unittest.main()
