@@ -1,0 +1,119 @@
+// The sync thread: swaps the queue out, writes it, one fdatasync for all of it.
+#include "storage/group_commit.h"
+
+#include <chrono>
+#include <utility>
+
+namespace exactly::storage {
+namespace {
+
+constexpr auto kEverySecInterval = std::chrono::seconds(1);
+
+}  // namespace
+
+GroupCommit::GroupCommit(std::unique_ptr<JournalWriter> writer, FsyncMode mode,
+                         std::function<void(Lsn)> on_durable,
+                         std::function<void(base::Status)> on_failure)
+    : writer_(std::move(writer)),
+      mode_(mode),
+      on_durable_(std::move(on_durable)),
+      on_failure_(std::move(on_failure)) {
+  EXACTLY_ASSERT(writer_ != nullptr);
+  durable_lsn_.store(writer_->last_lsn().value, std::memory_order_release);
+  thread_ = std::thread([this] { Run(); });
+}
+
+GroupCommit::~GroupCommit() { Stop(); }
+
+void GroupCommit::Submit(Lsn lsn, std::string payload) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ || failed()) return;
+    queue_.push_back(Pending{lsn, std::move(payload)});
+  }
+  wake_.notify_one();
+}
+
+void GroupCommit::Stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GroupCommit::Fail(base::Status status) {
+  failed_.store(true, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.clear();
+  }
+  if (on_failure_) on_failure_(std::move(status));
+}
+
+void GroupCommit::ReportDurable(Lsn lsn) {
+  if (lsn.value <= durable_lsn_.load(std::memory_order_relaxed)) return;
+  durable_lsn_.store(lsn.value, std::memory_order_release);
+  if (on_durable_) on_durable_(lsn);
+}
+
+bool GroupCommit::WriteBatch(std::vector<Pending>& batch, bool force_sync) {
+  for (const Pending& record : batch) {
+    base::Status status = writer_->Append(record.lsn, record.payload);
+    if (!status.ok()) {
+      Fail(std::move(status));
+      return false;
+    }
+  }
+  base::Status status =
+      (mode_ == FsyncMode::kAlways || force_sync) ? writer_->Sync() : writer_->Flush();
+  if (!status.ok()) {
+    Fail(std::move(status));
+    return false;
+  }
+  ReportDurable(writer_->last_lsn());
+  return true;
+}
+
+void GroupCommit::Run() {
+  // Two vectors trade places so their capacity is reused: no allocation per
+  // record beyond the payload the caller moved in.
+  std::vector<Pending> batch;
+  auto last_sync = std::chrono::steady_clock::now();
+  bool unsynced = false;  // kEverySec / kNo: written but not yet fdatasync'ed
+  while (true) {
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (mode_ == FsyncMode::kEverySec && unsynced) {
+        wake_.wait_until(lock, last_sync + kEverySecInterval, ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
+      batch.swap(queue_);
+      stopping = stopping_;
+    }
+    bool sync_due = mode_ == FsyncMode::kEverySec &&
+                    std::chrono::steady_clock::now() - last_sync >= kEverySecInterval;
+    if (!batch.empty() || (stopping && unsynced) || (sync_due && unsynced)) {
+      bool force_sync = stopping || sync_due;
+      if (!WriteBatch(batch, force_sync)) break;
+      batch.clear();
+      if (mode_ == FsyncMode::kAlways || force_sync) {
+        unsynced = false;
+        last_sync = std::chrono::steady_clock::now();
+      } else {
+        unsynced = true;
+      }
+    }
+    if (stopping) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (queue_.empty()) break;
+    }
+  }
+}
+
+}  // namespace exactly::storage

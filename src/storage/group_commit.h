@@ -1,0 +1,85 @@
+// GroupCommit: the journal's own thread. It takes the records the engine submits,
+// writes every queued record in one go and covers them all with one fdatasync, so
+// the cost of a sync is shared by every command that arrived while the previous
+// one ran.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "base/units.h"
+#include "storage/journal_writer.h"
+
+namespace exactly::storage {
+
+// When a record counts as durable (the server's --fsync flag).
+enum class FsyncMode {
+  kAlways,    // after the fdatasync that covers it
+  kEverySec,  // after its write; fdatasync at most once a second (and at Stop)
+  kNo,        // after its write; never synced except at Stop (the OS decides)
+};
+
+class GroupCommit {
+ public:
+  // Starts the sync thread. on_durable(lsn) means every record up to lsn is
+  // durable in the sense of `mode`; it is called from the sync thread with
+  // strictly increasing lsns. The first write or sync error latches:
+  // on_failure(status) is called once from the sync thread, nothing is reported
+  // durable after it, and later Submits are dropped. Both callbacks must not call
+  // back into this object except durable_lsn() and failed().
+  GroupCommit(std::unique_ptr<JournalWriter> writer, FsyncMode mode,
+              std::function<void(Lsn)> on_durable, std::function<void(base::Status)> on_failure);
+  ~GroupCommit();  // Stop()
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
+
+  // Queues one record and returns at once. Lsns must be consecutive (the
+  // writer's last lsn + 1, then + 1 each time); a gap latches a failure.
+  // Thread-safe, but the caller must order the lsns, so in practice one thread
+  // (the engine's) submits.
+  void Submit(Lsn lsn, std::string payload);
+  // Writes and syncs everything queued (in every mode), reports it, and joins the
+  // sync thread. Later Submits are dropped. Idempotent.
+  void Stop();
+
+  // Highest lsn reported durable so far; thread-safe.
+  Lsn durable_lsn() const { return Lsn{durable_lsn_.load(std::memory_order_acquire)}; }
+  // Whether a write or sync has failed; thread-safe.
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+
+ private:
+  struct Pending {
+    Lsn lsn;
+    std::string payload;
+  };
+
+  void Run();
+  // Writes `batch` and (per mode) syncs; false once failed.
+  bool WriteBatch(std::vector<Pending>& batch, bool force_sync);
+  void Fail(base::Status status);
+  void ReportDurable(Lsn lsn);
+
+  const std::unique_ptr<JournalWriter> writer_;
+  const FsyncMode mode_;
+  const std::function<void(Lsn)> on_durable_;
+  const std::function<void(base::Status)> on_failure_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Pending> queue_;  // guarded by mutex_
+  bool stopping_ = false;       // guarded by mutex_
+  std::atomic<bool> failed_{false};
+  std::atomic<uint64_t> durable_lsn_{0};
+
+  std::mutex stop_mutex_;  // serializes Stop()
+  std::thread thread_;
+};
+
+}  // namespace exactly::storage

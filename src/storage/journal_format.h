@@ -1,0 +1,73 @@
+// The journal's on-disk layout, shared by the writer and the reader.
+// docs/journal_format.md is the prose version of this file; change both together.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/units.h"
+
+namespace exactly::storage {
+
+inline constexpr char kSegmentMagic[4] = {'E', 'X', 'J', 'L'};
+inline constexpr uint32_t kJournalVersion = 1;
+
+// Segment header: magic[4] version:u32 first_lsn:u64 header_checksum:u32 reserved:u32.
+inline constexpr size_t kSegmentHeaderBytes = 24;
+inline constexpr size_t kSegmentHeaderChecksumOffset = 16;
+
+// Record header: header_checksum:u32 payload_length:u32 lsn:u64 payload_checksum:u64,
+// then the payload. The header checksum covers bytes 4..24 of the header.
+inline constexpr size_t kRecordHeaderBytes = 24;
+inline constexpr uint32_t kRecordPayloadBytesMax = 64u << 20;
+
+// A new segment starts once the current one has reached this many bytes.
+inline constexpr uint64_t kSegmentBytesDefault = 64ull << 20;
+
+static_assert(kSegmentHeaderChecksumOffset + 8 == kSegmentHeaderBytes);
+static_assert(kRecordPayloadBytesMax <= UINT32_MAX - kRecordHeaderBytes);
+
+// A record header once its checksum has verified.
+struct RecordHeader {
+  uint32_t payload_length = 0;
+  Lsn lsn;
+  uint64_t payload_checksum = 0;
+};
+
+// "journal-<20 digits>.log"
+std::string SegmentFileName(Lsn first_lsn);
+// The first lsn named by a segment file name; nullopt for any other name.
+std::optional<Lsn> ParseSegmentFileName(std::string_view name);
+
+// Appends the 24-byte segment header for a segment starting at `first_lsn`.
+void EncodeSegmentHeader(Lsn first_lsn, std::string* out);
+// The first lsn of a segment header; nullopt if the magic, version or checksum is wrong.
+// `bytes` must hold at least kSegmentHeaderBytes.
+std::optional<Lsn> DecodeSegmentHeader(std::string_view bytes);
+
+// Appends header + payload of one record.
+void EncodeRecord(Lsn lsn, std::string_view payload, std::string* out);
+// The header at the start of `bytes` if its checksum verifies and its length is
+// within the maximum; nullopt otherwise. `bytes` must hold at least kRecordHeaderBytes.
+std::optional<RecordHeader> DecodeRecordHeader(std::string_view bytes);
+// XXH3_64bits of a payload.
+uint64_t PayloadChecksum(std::string_view payload);
+
+// Low 32 bits of XXH3_64bits: the header checksum of both journal and snapshot headers.
+uint32_t HeaderChecksum(std::string_view bytes);
+
+// Fixed-width little-endian helpers shared by the journal and snapshot codecs.
+void PutU32(uint32_t value, std::string* out);
+void PutU64(uint64_t value, std::string* out);
+uint32_t GetU32(const char* bytes);
+uint64_t GetU64(const char* bytes);
+
+// "<prefix><20 digits><suffix>" and back: names of segments and snapshots.
+std::string LsnFileName(std::string_view prefix, Lsn lsn, std::string_view suffix);
+std::optional<Lsn> ParseLsnFileName(std::string_view name, std::string_view prefix,
+                                    std::string_view suffix);
+
+}  // namespace exactly::storage

@@ -1,0 +1,54 @@
+// Journal reading: lists segment files and scans one segment's bytes record by
+// record, classifying where and why a scan stopped (the cases of
+// docs/journal_format.md). Deciding what a stop means (cut or refuse) is
+// recovery's job; this file only reads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "base/units.h"
+#include "storage/file.h"
+
+namespace exactly::storage {
+
+struct SegmentFile {
+  std::string name;  // file name within the data directory
+  Lsn first_lsn;     // from the name
+};
+
+// The journal segments in `dir`, sorted by first lsn. Other files are ignored.
+base::Result<std::vector<SegmentFile>> ListSegments(FileSystem& fs, const std::string& dir);
+
+enum class SegmentEnd {
+  kClean,    // the file ends at a record boundary
+  kTorn,     // something not whole, and nothing verifiable after it
+  kCorrupt,  // a bad record with a verifiable header after it, or a wrong lsn
+};
+
+struct SegmentScan {
+  SegmentEnd end = SegmentEnd::kClean;
+  // Bytes from the start of the file through the last whole record (or the segment
+  // header if there is none); where a cut keeps everything good. 0 if the segment
+  // header itself is bad. Equals the file size when clean.
+  uint64_t good_bytes = 0;
+  uint64_t file_bytes = 0;
+  Lsn last_lsn;          // of the last whole record; first lsn - 1 if there is none
+  uint64_t records = 0;  // whole records read
+  std::string problem;   // what was wrong at good_bytes, when not clean
+};
+
+// Called for every whole record in order; a failure stops the scan and is returned.
+using RecordVisitor = std::function<base::Status(Lsn lsn, std::string_view payload)>;
+
+// Scans the bytes of a segment whose file name says it starts at `named_first_lsn`.
+// Records must carry consecutive lsns starting there. Returns an error only when
+// `visit` fails; damage is described in the SegmentScan.
+base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_lsn,
+                                      const RecordVisitor& visit);
+
+}  // namespace exactly::storage

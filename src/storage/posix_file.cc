@@ -1,0 +1,187 @@
+// POSIX implementation of the injectable file interface.
+#include "storage/posix_file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+namespace exactly::storage {
+namespace {
+
+base::Status ErrnoStatus(const char* what, const std::string& path, int error) {
+  std::string message = std::string(what) + " " + path + ": " + std::strerror(error);
+  if (error == ENOENT) return base::Status::NotFound(std::move(message));
+  return base::Status::IoError(std::move(message));
+}
+
+int OpenRetrying(const std::string& path, int flags, mode_t mode = 0) {
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+void CloseQuietly(int fd) {
+  // close() must not be retried on EINTR on Linux: the descriptor is already gone.
+  ::close(fd);
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixWritableFile() override { CloseQuietly(fd_); }
+  PosixWritableFile(const PosixWritableFile&) = delete;
+  PosixWritableFile& operator=(const PosixWritableFile&) = delete;
+
+  base::Status Append(std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t written = ::write(fd_, data.data(), data.size());
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("write", path_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(written));
+      size_ += static_cast<uint64_t>(written);
+    }
+    return base::Status::Ok();
+  }
+
+  base::Status Sync() override {
+    int result = 0;
+    do {
+      result = ::fdatasync(fd_);
+    } while (result != 0 && errno == EINTR);
+    if (result != 0) return ErrnoStatus("fdatasync", path_, errno);
+    return base::Status::Ok();
+  }
+
+  uint64_t size() const override { return size_; }
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+base::Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path, int extra_flags) {
+  int fd = OpenRetrying(path, O_WRONLY | O_CREAT | O_APPEND | extra_flags, 0644);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    base::Status status = ErrnoStatus("fstat", path, errno);
+    CloseQuietly(fd);
+    return status;
+  }
+  return std::unique_ptr<WritableFile>(
+      std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(info.st_size)));
+}
+
+base::Status SyncDescriptor(int fd, const std::string& path) {
+  int result = 0;
+  do {
+    result = ::fsync(fd);
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) return ErrnoStatus("fsync", path, errno);
+  return base::Status::Ok();
+}
+
+}  // namespace
+
+base::Result<std::unique_ptr<WritableFile>> PosixFileSystem::OpenForAppend(
+    const std::string& path) {
+  return OpenWritable(path, 0);
+}
+
+base::Result<std::unique_ptr<WritableFile>> PosixFileSystem::OpenTruncated(
+    const std::string& path) {
+  return OpenWritable(path, O_TRUNC);
+}
+
+base::Result<std::string> PosixFileSystem::ReadFile(const std::string& path) {
+  int fd = OpenRetrying(path, O_RDONLY);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  std::string content;
+  struct stat info;
+  if (::fstat(fd, &info) == 0 && info.st_size > 0) {
+    content.reserve(static_cast<size_t>(info.st_size));
+  }
+  char buffer[1 << 16];
+  while (true) {
+    ssize_t got = ::read(fd, buffer, sizeof(buffer));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      base::Status status = ErrnoStatus("read", path, errno);
+      CloseQuietly(fd);
+      return status;
+    }
+    if (got == 0) break;
+    content.append(buffer, static_cast<size_t>(got));
+  }
+  CloseQuietly(fd);
+  return content;
+}
+
+base::Status PosixFileSystem::Truncate(const std::string& path, uint64_t size) {
+  int fd = OpenRetrying(path, O_WRONLY);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  int result = 0;
+  do {
+    result = ::ftruncate(fd, static_cast<off_t>(size));
+  } while (result != 0 && errno == EINTR);
+  base::Status status =
+      result == 0 ? SyncDescriptor(fd, path) : ErrnoStatus("ftruncate", path, errno);
+  CloseQuietly(fd);
+  return status;
+}
+
+base::Status PosixFileSystem::Rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from, errno);
+  return base::Status::Ok();
+}
+
+base::Status PosixFileSystem::Remove(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
+  return base::Status::Ok();
+}
+
+base::Result<std::vector<std::string>> PosixFileSystem::ListDir(const std::string& dir) {
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle == nullptr) return ErrnoStatus("opendir", dir, errno);
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* entry = ::readdir(handle)) {
+    std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  int error = errno;
+  ::closedir(handle);
+  if (error != 0) return ErrnoStatus("readdir", dir, error);
+  return names;
+}
+
+base::Status PosixFileSystem::CreateDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", dir, errno);
+  return base::Status::Ok();
+}
+
+base::Status PosixFileSystem::SyncDir(const std::string& dir) {
+  int fd = OpenRetrying(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return ErrnoStatus("open", dir, errno);
+  base::Status status = SyncDescriptor(fd, dir);
+  CloseQuietly(fd);
+  return status;
+}
+
+FileSystem& DefaultFileSystem() {
+  static PosixFileSystem file_system;  // stateless, so its destruction at exit is harmless
+  return file_system;
+}
+
+}  // namespace exactly::storage

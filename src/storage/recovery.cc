@@ -1,0 +1,188 @@
+// Snapshot + journal replay, torn-tail cutting and corruption reports.
+#include "storage/recovery.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "storage/journal_format.h"
+#include "storage/journal_reader.h"
+#include "storage/snapshot_format.h"
+#include "storage/snapshot_reader.h"
+
+namespace exactly::storage {
+namespace {
+
+std::string RepairAdvice(const std::string& dir) {
+  return "; refusing to start. `exactly repair --dir " + dir +
+         "` cuts the journal there, losing every record from that point on";
+}
+
+// Loads the newest snapshot that verifies; notes the ones skipped.
+base::Status LoadNewestSnapshot(FileSystem& fs, const std::string& dir,
+                                const RecoveryCallback& load_snapshot, bool* had_snapshots,
+                                RecoveryReport* report) {
+  base::Result<std::vector<Lsn>> lsns = ListSnapshots(fs, dir);
+  if (!lsns.ok()) return lsns.status();
+  *had_snapshots = !lsns->empty();
+  for (Lsn lsn : lsns.value()) {
+    base::Result<Snapshot> snapshot = ReadSnapshot(fs, dir, lsn);
+    if (!snapshot.ok()) {
+      if (snapshot.status().code() != base::StatusCode::kCorruption) return snapshot.status();
+      report->notes.push_back("skipped " + snapshot.status().message() +
+                              "; falling back to an older snapshot and the journal");
+      continue;
+    }
+    EXACTLY_RETURN_IF_ERROR(load_snapshot(lsn, snapshot->state));
+    report->snapshot_lsn = lsn;
+    report->last_lsn = lsn;
+    report->notes.push_back("loaded " + SnapshotFileName(lsn) + " (" +
+                            std::to_string(snapshot->state.size()) + " bytes)");
+    return base::Status::Ok();
+  }
+  return base::Status::Ok();
+}
+
+// Removes the part of the journal from (segments[index], offset) on: truncates
+// that segment (or removes it when not even its header is good) and removes every
+// later segment. Adds what goes to the report; changes nothing when !modify.
+base::Status CutJournal(FileSystem& fs, const std::string& dir,
+                        const std::vector<SegmentFile>& segments, size_t index, uint64_t offset,
+                        uint64_t file_bytes, bool modify, RecoveryReport* report) {
+  const std::string& name = segments[index].name;
+  std::string path = dir + "/" + name;
+  report->cut_file = name;
+  report->bytes_cut += file_bytes - offset;
+  bool remove_whole = offset < kSegmentHeaderBytes;
+  if (modify) {
+    if (remove_whole) {
+      EXACTLY_RETURN_IF_ERROR(fs.Remove(path));
+    } else {
+      EXACTLY_RETURN_IF_ERROR(fs.Truncate(path, offset));
+    }
+  }
+  report->notes.push_back(std::string(modify ? "cut " : "would cut ") +
+                          std::to_string(file_bytes - offset) + " bytes from " + name +
+                          " at byte " + std::to_string(offset) +
+                          (remove_whole ? " (the whole file)" : ""));
+  for (size_t later = index + 1; later < segments.size(); ++later) {
+    std::string later_path = dir + "/" + segments[later].name;
+    base::Result<std::string> bytes = fs.ReadFile(later_path);
+    if (!bytes.ok()) return bytes.status();
+    report->bytes_cut += bytes->size();
+    if (modify) EXACTLY_RETURN_IF_ERROR(fs.Remove(later_path));
+    report->notes.push_back(std::string(modify ? "removed " : "would remove ") +
+                            segments[later].name + " (" + std::to_string(bytes->size()) +
+                            " bytes)");
+  }
+  if (modify) EXACTLY_RETURN_IF_ERROR(fs.SyncDir(dir));
+  return base::Status::Ok();
+}
+
+// Index of the segment replay starts in; Corruption if records are missing.
+base::Result<size_t> StartSegment(const std::vector<SegmentFile>& segments, Lsn snapshot_lsn,
+                                  const std::string& dir) {
+  if (snapshot_lsn.value == 0) {
+    if (segments.front().first_lsn != Lsn{1}) {
+      return base::Status::Corruption(
+          "no valid snapshot in " + dir + " and the journal starts at " + segments.front().name +
+          ", not at lsn 1: records 1.." + std::to_string(segments.front().first_lsn.value - 1) +
+          " are missing");
+    }
+    return size_t{0};
+  }
+  std::optional<size_t> start;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (segments[i].first_lsn.value <= snapshot_lsn.value + 1) start = i;
+  }
+  if (!start) {
+    return base::Status::Corruption("snapshot in " + dir + " ends at lsn " +
+                                    std::to_string(snapshot_lsn.value) +
+                                    " but the journal starts at " + segments.front().name +
+                                    ": the records between are missing");
+  }
+  return *start;
+}
+
+}  // namespace
+
+base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
+                                     const RecoveryOptions& options,
+                                     const RecoveryCallback& load_snapshot,
+                                     const RecoveryCallback& apply) {
+  RecoveryReport report;
+  const bool modify = options.cut_torn_tail || options.cut_corruption;
+  base::Result<std::vector<std::string>> names = fs.ListDir(dir);
+  if (!names.ok()) {
+    if (names.status().code() != base::StatusCode::kNotFound || !modify) return names.status();
+    EXACTLY_RETURN_IF_ERROR(fs.CreateDir(dir));
+    report.notes.push_back("created the empty data directory " + dir);
+    return report;
+  }
+
+  bool had_snapshots = false;
+  EXACTLY_RETURN_IF_ERROR(LoadNewestSnapshot(fs, dir, load_snapshot, &had_snapshots, &report));
+  const Lsn snapshot_lsn = report.snapshot_lsn;
+
+  base::Result<std::vector<SegmentFile>> listed = ListSegments(fs, dir);
+  if (!listed.ok()) return listed.status();
+  const std::vector<SegmentFile>& segments = listed.value();
+  if (segments.empty()) {
+    if (had_snapshots && snapshot_lsn.value == 0) {
+      return base::Status::Corruption("no snapshot in " + dir +
+                                      " verifies and there is no journal to rebuild from");
+    }
+    return report;
+  }
+  base::Result<size_t> start = StartSegment(segments, snapshot_lsn, dir);
+  if (!start.ok()) return start.status();
+
+  RecordVisitor visit = [&](Lsn lsn, std::string_view payload) {
+    if (lsn <= snapshot_lsn) return base::Status::Ok();
+    EXACTLY_RETURN_IF_ERROR(apply(lsn, payload));
+    ++report.records_replayed;
+    return base::Status::Ok();
+  };
+
+  std::optional<Lsn> previous_last;
+  for (size_t i = *start; i < segments.size(); ++i) {
+    const SegmentFile& segment = segments[i];
+    const bool last_segment = i + 1 == segments.size();
+    std::string path = dir + "/" + segment.name;
+    base::Result<std::string> bytes = fs.ReadFile(path);
+    if (!bytes.ok()) return bytes.status();
+
+    SegmentScan scan;
+    if (previous_last && segment.first_lsn != previous_last->Next()) {
+      scan.end = SegmentEnd::kCorrupt;
+      scan.file_bytes = bytes->size();
+      scan.problem = "segment starts at lsn " + std::to_string(segment.first_lsn.value) +
+                     " but the previous one ends at lsn " + std::to_string(previous_last->value);
+    } else {
+      base::Result<SegmentScan> scanned = ScanSegment(*bytes, segment.first_lsn, visit);
+      if (!scanned.ok()) return scanned.status();
+      scan = std::move(scanned.value());
+      previous_last = scan.last_lsn;
+      report.last_lsn = std::max(report.last_lsn, scan.last_lsn);
+    }
+    if (scan.end == SegmentEnd::kClean) continue;
+
+    if (scan.end == SegmentEnd::kTorn && last_segment) {
+      EXACTLY_RETURN_IF_ERROR(CutJournal(fs, dir, segments, i, scan.good_bytes, scan.file_bytes,
+                                         options.cut_torn_tail, &report));
+      report.notes.push_back("torn tail: " + scan.problem);
+      return report;
+    }
+    std::string where = "journal corruption in " + path + " at byte " +
+                        std::to_string(scan.good_bytes) + ": " + scan.problem;
+    if (scan.end == SegmentEnd::kTorn) where += " (in a segment that is not the last)";
+    if (!options.cut_corruption) return base::Status::Corruption(where + RepairAdvice(dir));
+    EXACTLY_RETURN_IF_ERROR(
+        CutJournal(fs, dir, segments, i, scan.good_bytes, scan.file_bytes, true, &report));
+    report.notes.push_back("repaired " + where);
+    return report;
+  }
+  return report;
+}
+
+}  // namespace exactly::storage

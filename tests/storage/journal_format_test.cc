@@ -1,0 +1,65 @@
+// Tests of the journal's header codecs and file names.
+#include "storage/journal_format.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace exactly::storage {
+namespace {
+
+TEST(JournalFormatTest, SegmentNamesSortByLsnAndRoundTrip) {
+  EXPECT_EQ(SegmentFileName(Lsn{1}), "journal-00000000000000000001.log");
+  EXPECT_EQ(ParseSegmentFileName("journal-00000000000000000042.log"), Lsn{42});
+  EXPECT_EQ(ParseSegmentFileName(SegmentFileName(Lsn{UINT64_MAX})), Lsn{UINT64_MAX});
+  EXPECT_FALSE(ParseSegmentFileName("journal-0000000000000000042.log"));
+  EXPECT_FALSE(ParseSegmentFileName("journal-0000000000000000004x.log"));
+  EXPECT_FALSE(ParseSegmentFileName("journal-99999999999999999999.log"));  // overflows u64
+  EXPECT_FALSE(ParseSegmentFileName("snapshot-00000000000000000001.snap"));
+}
+
+TEST(JournalFormatTest, RecordHeaderRoundTripsAndEveryBitFlipIsCaught) {
+  std::string bytes;
+  EncodeRecord(Lsn{7}, "payload", &bytes);
+  ASSERT_EQ(bytes.size(), kRecordHeaderBytes + 7);
+  std::optional<RecordHeader> header = DecodeRecordHeader(bytes);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->lsn, Lsn{7});
+  EXPECT_EQ(header->payload_length, 7u);
+  EXPECT_EQ(header->payload_checksum, PayloadChecksum("payload"));
+  for (size_t bit = 0; bit < kRecordHeaderBytes * 8; ++bit) {
+    std::string damaged = bytes;
+    damaged[bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    EXPECT_FALSE(DecodeRecordHeader(damaged)) << "bit " << bit;
+  }
+}
+
+TEST(JournalFormatTest, SegmentHeaderRoundTripsAndRejectsDamage) {
+  std::string bytes;
+  EncodeSegmentHeader(Lsn{1234}, &bytes);
+  ASSERT_EQ(bytes.size(), kSegmentHeaderBytes);
+  EXPECT_EQ(bytes.substr(0, 4), "EXJL");
+  EXPECT_EQ(DecodeSegmentHeader(bytes), Lsn{1234});
+  for (size_t bit = 0; bit < kSegmentHeaderChecksumOffset * 8 + 32; ++bit) {
+    std::string damaged = bytes;
+    damaged[bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    EXPECT_FALSE(DecodeSegmentHeader(damaged)) << "bit " << bit;
+  }
+}
+
+TEST(JournalFormatTest, ZeroFilledHeaderDoesNotVerify) {
+  EXPECT_FALSE(DecodeRecordHeader(std::string(kRecordHeaderBytes, '\0')));
+}
+
+TEST(JournalFormatTest, LengthOverTheMaximumIsRejectedEvenWithAValidChecksum) {
+  std::string bytes;
+  EncodeRecord(Lsn{1}, "", &bytes);
+  uint32_t length = kRecordPayloadBytesMax + 1;
+  std::memcpy(bytes.data() + 4, &length, 4);
+  uint32_t checksum = HeaderChecksum(std::string_view(bytes).substr(4, kRecordHeaderBytes - 4));
+  std::memcpy(bytes.data(), &checksum, 4);
+  EXPECT_FALSE(DecodeRecordHeader(bytes));
+}
+
+}  // namespace
+}  // namespace exactly::storage
