@@ -19,7 +19,8 @@ import sys
 import time
 import unittest
 
-import harness
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402 - found through the line above when run by path
 from harness import RespError, as_dict
 
 INT64_OVER = "9223372036854775808"
@@ -124,7 +125,10 @@ def invalid_commands(rng):
 
 
 def protocol_frames(rng, count):
-    """(frame, strict) pairs: strict frames must get an error or a close promptly."""
+    """(frame, strict) pairs: strict frames must get an error or a close promptly.
+
+    Replies to a frame must all be errors, except where strict is None.
+    """
     fixed = [
         (b"*1000000000\r\n", False),
         (b"*1\r\n$9999999999\r\n", True),
@@ -137,10 +141,10 @@ def protocol_frames(rng, count):
         (b"*1\r\n*1\r\n$4\r\nPING\r\n", True),
         (b"*2\r\n$5\r\nCLAIM\r\n$-1\r\n", True),
         (b"*3\r\n$5\r\nCLAIM\r\n+fx:new\r\n+o\r\n", True),
-        (b"*1\r\n$4\r\nPINGXX\r\n", True),
+        (b"*1\r\n$4\r\nPINGXX\r\n", None),  # Redis answers PONG: either is fine
         (b"*3\r\n$5\r\nCLAIM\r\n$6\r\nfx:new\r\n$1\r\no", False),
         (b"*" + b"9" * 30 + b"\r\n", True),
-        (b"$5\r\nhello\r\n", False),
+        (b"$5\r\nhellx\r\n", False),
         (b"a" * 70000, False),
         (b"*1\r\n$" + b"1" * 25 + b"\r\n", True),
         (b"\x00\xff\xfe\r\n", False),
@@ -226,8 +230,8 @@ class BadInputTest(harness.ServerTestCase, unittest.TestCase):
 
         frames = protocol_frames(rng, 2500)
         problems = []
-        for start in range(0, len(frames), 150):
-            problems += self.fire(frames[start:start + 150])
+        for start in range(0, len(frames), 250):
+            problems += self.fire(frames[start:start + 250])
             self.assert_serving()
         self.assertEqual(problems, [], "malformed frames mishandled (seed=%d)" % seed)
 
@@ -238,7 +242,7 @@ class BadInputTest(harness.ServerTestCase, unittest.TestCase):
         rc, out = harness.check(self.data_dir)
         self.assertEqual(rc, 0, out)
 
-    def fire(self, frames, window=2.0):
+    def fire(self, frames, window=1.0):
         """Sends each frame on its own connection and watches the answers together."""
         socks = []
         for frame, strict in frames:
@@ -273,7 +277,7 @@ class BadInputTest(harness.ServerTestCase, unittest.TestCase):
             replies = data.split(b"\r\n")
             # Plain connections speak RESP2, where every error is one `-` line.
             non_errors = [r for r in replies[:-1] if r and not r.startswith(b"-")]
-            if non_errors:
+            if non_errors and strict is not None:
                 problems.append((frame[:60], "non-error reply", bytes(data[:120])))
             elif strict and not data and not closed:
                 problems.append((frame[:60], "no error and no close within %.0fs" % window, b""))

@@ -8,9 +8,11 @@ their reply fields, the S1 and S5 tours, error replies and pipelining.
 import os
 import shutil
 import subprocess
+import sys
 import unittest
 
-import harness
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402 - found through the line above when run by path
 from harness import RespError, as_dict, first_field
 
 CLAIM_FIELDS = ["result", "key", "owner", "since", "expires", "window"]

@@ -6,11 +6,14 @@ balances afterwards must be exact regardless of the order the server chose.
 """
 
 import collections
+import os
 import random
+import sys
 import threading
 import unittest
 
-import harness
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402 - found through the line above when run by path
 from harness import as_dict
 
 
@@ -159,7 +162,7 @@ class ConcurrencyTest(harness.ServerTestCase, unittest.TestCase):
             self.d("ACCOUNT", "acct:%d" % i)
             self.d("TRANSFER", "fund:%d" % i, "src", "acct:%d" % i, "100")
         rng = random.Random(7)
-        jobs = []
+        jobs, jobs_cmds = [], []
         for c in range(40):
             cmds = []
             for k in range(10):
@@ -167,12 +170,24 @@ class ConcurrencyTest(harness.ServerTestCase, unittest.TestCase):
                 cmds.append(("TRANSFER", "mv:%d:%d" % (c, k), "acct:%d" % a, "acct:%d" % b,
                              str(rng.randint(1, 60))))
             jobs.append(many(cmds))
+            jobs_cmds.append(cmds)
         results = race(self.server, jobs)
         outcomes = collections.Counter(r["result"] for rs in results for r in rs)
         self.assertEqual(set(outcomes) - {"ok", "insufficient"}, set(), outcomes)
+        # Whatever order the server chose, the balances are the funding plus exactly
+        # the transfers it answered `ok`.
+        expected = [100] * n
+        for c, rs in enumerate(results):
+            for r in rs:
+                if r["result"] == "ok":
+                    _, a, b = r["id"].split(":")
+                    cmd = jobs_cmds[c][int(b)]
+                    expected[int(cmd[2].split(":")[1])] -= int(cmd[4])
+                    expected[int(cmd[3].split(":")[1])] += int(cmd[4])
         balances = [self.d("BALANCE", "acct:%d" % i)["balance"] for i in range(n)]
         self.assertTrue(all(b >= 0 for b in balances), balances)
         self.assertEqual(sum(balances), 100 * n)
+        self.assertEqual(balances, expected)
 
 
 if __name__ == "__main__":

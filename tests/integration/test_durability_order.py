@@ -11,10 +11,12 @@ assertion can fail. Thresholds are wide behavioural margins, not benchmarks.
 import os
 import select
 import shutil
+import sys
 import time
 import unittest
 
-import harness
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402 - found through the line above when run by path
 from harness import as_dict
 
 DELAY_US = 1_500_000

@@ -11,10 +11,12 @@ import glob
 import os
 import re
 import subprocess
+import sys
 import time
 import unittest
 
-import harness
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402 - found through the line above when run by path
 from harness import as_dict
 
 
