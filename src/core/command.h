@@ -85,6 +85,11 @@ struct Command {
   bool resolved = false;
   int64_t expires_ms = kNoTimeMs;  // when the claim or the remembered id ends
   int64_t window_ms = kNoTimeMs;   // start of the PER window
+  // When the engine forgets what this command left behind: a RESERVE's id
+  // (timeout + id retention), a TRANSFER's id (= expires_ms), a claim key's
+  // CLAIMLOG once the claim has ended (CLAIM: expires + retention; UNCLAIM:
+  // release time + retention). Resolved here so replay never reads the config.
+  int64_t remember_until_ms = kNoTimeMs;
 };
 
 }  // namespace exactly::core

@@ -1,0 +1,97 @@
+// ClaimTable: once-only claims (CLAIM, UNCLAIM, CLAIMOF, CLAIMLOG) and their
+// expiry.
+//
+// One slot per claim key holds the live claim, if any, and the key's CLAIMLOG.
+// The log outlives the claim: when a claim ends (released or expired) the slot
+// stays, without a live claim, until the command's resolved remember-until time
+// (the end plus the id retention), so a late CLAIMLOG still explains what
+// happened; then the expiry queue drops the slot. A new claim on the key keeps the
+// log. Commands arrive resolved (Command::expires_ms etc. are absolute times).
+#pragma once
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/units.h"
+#include "core/apply_context.h"
+#include "core/command.h"
+#include "core/expiry.h"
+#include "core/reply.h"
+
+namespace exactly::core {
+
+// Hash and equality that accept std::string_view, so lookups never build a string.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+};
+struct NameEqual {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+};
+
+enum class ClaimEvent : uint8_t { kWon = 0, kReleased = 1, kExpired = 2, kPersisted = 3 };
+inline constexpr uint8_t kClaimEventLast = 3;
+
+std::string_view ClaimEventName(ClaimEvent event);
+
+struct ClaimLogEntry {
+  ClaimEvent event = ClaimEvent::kWon;
+  int64_t at_ms = 0;
+  int64_t expires_ms = kNoTimeMs;
+  int64_t window_ms = kNoTimeMs;
+  std::string owner;
+  std::string note;
+  bool operator==(const ClaimLogEntry&) const = default;
+};
+
+struct ClaimSlot {
+  bool live = false;  // a claim currently holds the key
+  std::string owner;  // the holder while live
+  int64_t since_ms = kNoTimeMs;
+  int64_t expires_ms = kNoTimeMs;
+  int64_t window_ms = kNoTimeMs;
+  int64_t keep_log_until_ms = kNoTimeMs;  // while live: when the log goes once the claim expires
+  int64_t forget_ms = kNoTimeMs;          // once not live: when the slot is dropped
+  Lsn lsn;                                // the last batch that changed the slot
+  std::vector<ClaimLogEntry> log;         // oldest first, at most kClaimLogPerKeyMax
+  bool operator==(const ClaimSlot&) const = default;
+};
+
+using ClaimMap = boost::unordered_flat_map<std::string, ClaimSlot, NameHash, NameEqual>;
+
+class ClaimTable {
+ public:
+  // Mutations; `command` is resolved. Fill `effect` and return the reply.
+  Reply Claim(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Unclaim(const Command& command, const ApplyContext& context, Effect* effect);
+  // Reads.
+  Reply ClaimOf(const Command& command, Effect* effect) const;
+  Reply ClaimLog(const Command& command, Effect* effect) const;
+
+  // Handles a due kClaimEnd or kClaimLogForget entry; stale entries are ignored.
+  void Expire(const ExpiryEntry& entry, ExpiryQueue* expiry);
+  // Queues every pending expiry (after the table was loaded from a snapshot).
+  void ScheduleAll(ExpiryQueue* expiry) const;
+
+  // Puts `slot` back as the state of `key` (nullopt: the key had no slot). Used by
+  // group rollback and by the state codec.
+  void Restore(std::string_view key, std::optional<ClaimSlot> slot);
+  void Clear();
+
+  const ClaimMap& slots() const { return slots_; }
+  size_t live() const { return live_; }
+
+ private:
+  void SaveForUndo(std::string_view key, const ApplyContext& context) const;
+
+  ClaimMap slots_;
+  size_t live_ = 0;  // slots with a live claim
+};
+
+}  // namespace exactly::core

@@ -1,0 +1,142 @@
+// Ledger: bounded accounts, transfers with ids whose first outcome is final, and
+// reservations (RESERVE / COMMIT / CANCEL / timeout).
+//
+// Invariants, asserted after every change: for each account
+//   min <= balance - reserved_out   and   balance + reserved_in <= max,
+// with the int64 range as the hard bound of MIN -inf / MAX +inf, so a pending
+// reservation can always be committed or released and no sum ever wraps.
+// Every transfer id is remembered (refusals included) until its resolved
+// remember-until time; a repeat answers the first outcome. Accounts are never
+// deleted. HISTORY entries carry signed amounts (negative on the debit side);
+// for reserve/cancel/timeout entries the balance is unchanged and the amount is
+// the reservation's, signed the same way.
+#pragma once
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/units.h"
+#include "core/apply_context.h"
+#include "core/claims.h"
+#include "core/command.h"
+#include "core/expiry.h"
+#include "core/reply.h"
+
+namespace exactly::core {
+
+enum class HistoryKind : uint8_t {
+  kTransfer = 0,
+  kReserve = 1,
+  kCommit = 2,
+  kCancel = 3,
+  kTimeout = 4,
+};
+inline constexpr uint8_t kHistoryKindLast = 4;
+
+std::string_view HistoryKindName(HistoryKind kind);
+
+struct HistoryEntry {
+  HistoryKind kind = HistoryKind::kTransfer;
+  Amount amount = 0;   // signed: negative when the account was debited
+  Amount balance = 0;  // after the entry
+  int64_t at_ms = 0;
+  std::string id;
+  std::string note;
+  bool operator==(const HistoryEntry&) const = default;
+};
+
+struct Account {
+  Bound min{false, 0};
+  Bound max{true, 0};
+  Amount balance = 0;
+  Amount reserved_out = 0;  // pending reservations debiting this account
+  Amount reserved_in = 0;   // pending reservations crediting this account
+  Lsn lsn;
+  std::vector<HistoryEntry> history;  // oldest first, at most kHistoryPerAccountMax
+  bool operator==(const Account&) const = default;
+};
+
+enum class TransferStatus : uint8_t {
+  kOk = 0,            // TRANSFER applied
+  kInsufficient = 1,  // refused, remembered
+  kOverMax = 2,
+  kNoAccount = 3,
+  kPending = 4,  // RESERVE holding the amount
+  kCommitted = 5,
+  kCancelled = 6,
+  kTimedOut = 7,
+};
+inline constexpr uint8_t kTransferStatusLast = 7;
+
+struct Transfer {
+  bool reserve = false;  // created by RESERVE (else TRANSFER)
+  TransferStatus status = TransferStatus::kOk;
+  Amount amount = 0;
+  int64_t timestamp_ms = 0;         // when the id was first seen
+  int64_t window_ms = kNoTimeMs;    // PER window start
+  int64_t expires_ms = kNoTimeMs;   // TRANSFER: remember-until; RESERVE: timeout
+  int64_t forget_ms = kNoTimeMs;    // when the id is forgotten
+  int64_t resolved_ms = kNoTimeMs;  // RESERVE: when committed, cancelled or timed out
+  Lsn lsn;
+  std::string from;
+  std::string to;
+  bool operator==(const Transfer&) const = default;
+};
+
+using AccountMap = boost::unordered_flat_map<std::string, Account, NameHash, NameEqual>;
+using TransferMap = boost::unordered_flat_map<std::string, Transfer, NameHash, NameEqual>;
+
+// The int64 value of a bound: -inf and +inf are the ends of the int64 range.
+Amount MinValue(const Bound& min);
+Amount MaxValue(const Bound& max);
+// How a bound appears in a reply: an integer, or "-inf" / "+inf".
+Value MinReplyValue(const Bound& min);
+Value MaxReplyValue(const Bound& max);
+
+class Ledger {
+ public:
+  // Mutations; `command` is resolved.
+  Reply CreateAccount(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply ApplyTransfer(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Reserve(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Commit(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Cancel(const Command& command, const ApplyContext& context, Effect* effect);
+  // Reads.
+  Reply Balance(const Command& command, Effect* effect) const;
+  Reply History(const Command& command, Effect* effect) const;
+
+  // Handles a due kReservationTimeout or kTransferForget entry; stale ones are
+  // ignored.
+  void Expire(const ExpiryEntry& entry, ExpiryQueue* expiry);
+  void ScheduleAll(ExpiryQueue* expiry) const;
+
+  // Put a record back (nullopt: it did not exist). Group rollback, state codec.
+  void RestoreAccount(std::string_view key, std::optional<Account> account);
+  void RestoreTransfer(std::string_view id, std::optional<Transfer> transfer);
+  void Clear();
+
+  const AccountMap& accounts() const { return accounts_; }
+  const TransferMap& transfers() const { return transfers_; }
+  size_t pending() const { return pending_; }
+
+ private:
+  enum class Side { kDebit, kCredit };
+  Reply RepeatReply(const Command& command, const Transfer& transfer, Effect* effect) const;
+  Reply ResolveReservation(const Command& command, const ApplyContext& context, Effect* effect,
+                           bool commit);
+  void Release(std::string_view id, Transfer* transfer, int64_t at_ms, HistoryKind kind);
+  TransferStatus Check(const Command& command, bool reserve) const;
+  void SaveAccount(std::string_view key, const ApplyContext& context) const;
+  void SaveTransfer(std::string_view id, const ApplyContext& context) const;
+  Account& MustFind(std::string_view key);
+
+  AccountMap accounts_;
+  TransferMap transfers_;
+  size_t pending_ = 0;
+};
+
+}  // namespace exactly::core

@@ -1,0 +1,38 @@
+// The whole engine state as bytes, for snapshots (storage/ frames and checksums
+// them; this is the meaning inside).
+//
+// Canonical: tables are written in key order, so two engines in the same state
+// produce identical bytes whatever the order their records were inserted in
+// (replay-determinism tests compare these bytes). The expiry queue is not saved;
+// DecodeState rebuilds it from the tables.
+//
+// Format (version 1), integers as in byte_codec.h:
+//   u8 version | u64 applied_lsn | i64 last_timestamp_ms
+//   u64 n | n claim slots:  key, u8 live, owner, i64 since, expires, window,
+//           keep_log_until, forget, u64 lsn, u64 m | m log entries:
+//           u8 event, i64 at, expires, window, owner, note
+//   u64 n | n accounts:     key, min (u8 inf, i64), max (u8 inf, i64), i64 balance,
+//           reserved_out, reserved_in, u64 lsn, u64 m | m history entries:
+//           u8 kind, i64 amount, balance, at, id, note
+//   u64 n | n transfers:    id, u8 reserve, u8 status, i64 amount, timestamp,
+//           window, expires, forget, resolved, u64 lsn, from, to
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "core/engine_state.h"
+
+namespace exactly::core {
+
+inline constexpr uint8_t kStateVersion = 1;
+
+std::string EncodeState(const EngineState& state);
+
+// Fills `state` (which must be empty) from `bytes` and schedules its expiries.
+// Corruption if the bytes are malformed or break an invariant.
+base::Status DecodeState(std::string_view bytes, EngineState* state);
+
+}  // namespace exactly::core

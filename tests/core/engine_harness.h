@@ -1,0 +1,203 @@
+// Test helpers for the engine: command builders, a harness that numbers batches
+// and keeps their journal records, and typed access to reply fields.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/command.h"
+#include "core/engine.h"
+#include "core/reply.h"
+
+namespace exactly::core::testing {
+
+inline TimeSpec Ttl(int64_t ms) {
+  TimeSpec time;
+  time.kind = TimeSpec::Kind::kTtl;
+  time.ttl_ms = ms;
+  return time;
+}
+inline TimeSpec Until(int64_t ms) {
+  TimeSpec time;
+  time.kind = TimeSpec::Kind::kUntil;
+  time.until_ms = ms;
+  return time;
+}
+inline TimeSpec Per(Period period, int32_t at_minutes = 0, int32_t tz_minutes = 0) {
+  TimeSpec time;
+  time.kind = TimeSpec::Kind::kPer;
+  time.period = period;
+  time.at_minutes = at_minutes;
+  time.tz_minutes = tz_minutes;
+  return time;
+}
+inline Bound Finite(Amount value) { return Bound{false, value}; }
+inline Bound Infinite() { return Bound{true, 0}; }
+
+inline Command ClaimCmd(std::string key, std::string owner, TimeSpec time = {},
+                        bool persist = false, std::string note = "") {
+  Command command;
+  command.kind = CommandKind::kClaim;
+  command.key = std::move(key);
+  command.owner = std::move(owner);
+  command.time = time;
+  command.persist = persist;
+  command.note = std::move(note);
+  return command;
+}
+inline Command UnclaimCmd(std::string key, std::string owner) {
+  Command command;
+  command.kind = CommandKind::kUnclaim;
+  command.key = std::move(key);
+  command.owner = std::move(owner);
+  return command;
+}
+inline Command ClaimOfCmd(std::string key) {
+  Command command;
+  command.kind = CommandKind::kClaimOf;
+  command.key = std::move(key);
+  return command;
+}
+inline Command ClaimLogCmd(std::string key, int64_t count = 0) {
+  Command command;
+  command.kind = CommandKind::kClaimLog;
+  command.key = std::move(key);
+  command.count = count;
+  return command;
+}
+inline Command AccountCmd(std::string key, Bound min = Finite(0), Bound max = Infinite()) {
+  Command command;
+  command.kind = CommandKind::kAccount;
+  command.key = std::move(key);
+  command.min = min;
+  command.max = max;
+  return command;
+}
+inline Command TransferCmd(std::string id, std::string from, std::string to, Amount amount,
+                           TimeSpec time = {}, std::string note = "") {
+  Command command;
+  command.kind = CommandKind::kTransfer;
+  command.id = std::move(id);
+  command.from = std::move(from);
+  command.to = std::move(to);
+  command.amount = amount;
+  command.time = time;
+  command.note = std::move(note);
+  return command;
+}
+inline Command ReserveCmd(std::string id, std::string from, std::string to, Amount amount,
+                          int64_t timeout_ms) {
+  Command command =
+      TransferCmd(std::move(id), std::move(from), std::move(to), amount, Ttl(timeout_ms));
+  command.kind = CommandKind::kReserve;
+  return command;
+}
+inline Command CommitCmd(std::string id) {
+  Command command;
+  command.kind = CommandKind::kCommit;
+  command.id = std::move(id);
+  return command;
+}
+inline Command CancelCmd(std::string id) {
+  Command command = CommitCmd(std::move(id));
+  command.kind = CommandKind::kCancel;
+  return command;
+}
+inline Command BalanceCmd(std::string key) {
+  Command command;
+  command.kind = CommandKind::kBalance;
+  command.key = std::move(key);
+  return command;
+}
+inline Command HistoryCmd(std::string key, int64_t count = 0) {
+  Command command = BalanceCmd(std::move(key));
+  command.kind = CommandKind::kHistory;
+  command.count = count;
+  return command;
+}
+inline Command GroupCmd(std::vector<Command> commands) {
+  Command command;
+  command.kind = CommandKind::kGroup;
+  command.group = std::move(commands);
+  return command;
+}
+
+inline const Value* FindField(const Reply& reply, std::string_view name) {
+  for (const auto& [field, value] : reply.fields) {
+    if (field == name) return &value;
+  }
+  return nullptr;
+}
+inline int64_t Int(const Reply& reply, std::string_view name) {
+  const Value* value = FindField(reply, name);
+  EXPECT_NE(value, nullptr) << "no field " << name;
+  if (value == nullptr || !std::holds_alternative<int64_t>(*value)) {
+    ADD_FAILURE() << "field " << name << " is not an integer";
+    return INT64_MIN;
+  }
+  return std::get<int64_t>(*value);
+}
+inline std::string Str(const Reply& reply, std::string_view name) {
+  const Value* value = FindField(reply, name);
+  EXPECT_NE(value, nullptr) << "no field " << name;
+  if (value == nullptr || !std::holds_alternative<std::string>(*value)) {
+    ADD_FAILURE() << "field " << name << " is not a string";
+    return "<missing>";
+  }
+  return std::get<std::string>(*value);
+}
+inline std::vector<Reply> List(const Reply& reply, std::string_view name) {
+  const Value* value = FindField(reply, name);
+  EXPECT_NE(value, nullptr) << "no field " << name;
+  if (value == nullptr || !std::holds_alternative<std::vector<Reply>>(*value)) {
+    ADD_FAILURE() << "field " << name << " is not a list";
+    return {};
+  }
+  return std::get<std::vector<Reply>>(*value);
+}
+inline std::vector<std::string_view> FieldNames(const Reply& reply) {
+  std::vector<std::string_view> names;
+  for (const auto& field : reply.fields) names.push_back(field.first);
+  return names;
+}
+
+// Runs batches against one engine at a settable time, numbering them and keeping
+// every non-empty journal record with its LSN.
+class Harness {
+ public:
+  explicit Harness(EngineConfig config = {}, int64_t start_ms = 1'700'000'000'000)
+      : engine(config), now_ms(start_ms) {}
+
+  BatchOutput Batch(std::vector<Command> commands) {
+    BatchOutput out;
+    const Lsn lsn = next_lsn;
+    engine.ApplyBatch(commands, TimestampMs{now_ms}, lsn, &out);
+    if (!out.record.empty()) {
+      records.emplace_back(lsn, out.record);
+      next_lsn = lsn.Next();
+    }
+    return out;
+  }
+  Reply Run(Command command) {
+    std::vector<Command> commands;
+    commands.push_back(std::move(command));
+    BatchOutput out = Batch(std::move(commands));
+    last_logged = !out.record.empty();
+    last_wait = out.wait_lsn.at(0);
+    return std::move(out.replies.at(0));
+  }
+
+  Engine engine;
+  int64_t now_ms;
+  Lsn next_lsn{1};
+  std::vector<std::pair<Lsn, std::string>> records;
+  bool last_logged = false;
+  Lsn last_wait;
+};
+
+}  // namespace exactly::core::testing
