@@ -64,6 +64,12 @@ base::Status FaultFileSystem::AppendTo(Inode& inode, uint64_t epoch, std::string
 }
 
 base::Status FaultFileSystem::SyncInode(Inode& inode, uint64_t epoch) {
+  std::function<void()> hook;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hook = sync_hook_;
+  }
+  if (hook) hook();
   std::lock_guard<std::mutex> lock(mutex_);
   if (epoch != epoch_) return base::Status::IoError("sync after crash");
   if (sync_successes_left_ == 0) return base::Status::IoError("injected fdatasync failure");
@@ -168,6 +174,11 @@ void FaultFileSystem::FailWritesAfter(int successes, uint64_t torn_bytes) {
 void FaultFileSystem::FailDirSyncs(bool fail) {
   std::lock_guard<std::mutex> lock(mutex_);
   fail_dir_syncs_ = fail;
+}
+
+void FaultFileSystem::SetSyncHook(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sync_hook_ = std::move(hook);
 }
 
 void FaultFileSystem::FlipBit(const std::string& path, uint64_t offset, int bit) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,9 @@ class FaultFileSystem final : public storage::FileSystem {
   void FailWritesAfter(int successes, uint64_t torn_bytes = 0);
   // While set, SyncDir fails with IoError.
   void FailDirSyncs(bool fail);
+  // Called at the start of every WritableFile::Sync, outside the lock, so a test
+  // can hold a sync in progress (e.g. to see what queues up behind it).
+  void SetSyncHook(std::function<void()> hook);
 
   // Flips bit `bit` (0..7) of byte `offset` of `path`, in both the written and the
   // durable content (damage on the medium).
@@ -90,6 +94,7 @@ class FaultFileSystem final : public storage::FileSystem {
   int write_successes_left_ = -1;
   uint64_t torn_bytes_ = 0;
   bool fail_dir_syncs_ = false;
+  std::function<void()> sync_hook_;
   int file_syncs_ = 0;
   int dir_syncs_ = 0;
 };

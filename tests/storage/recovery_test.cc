@@ -1,0 +1,364 @@
+// Recovery's table of cases (docs/journal_format.md): replay, torn tails cut at
+// every byte, corruption refused with file and offset, snapshots and fallbacks.
+#include "storage/recovery.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "storage/journal_format.h"
+#include "storage/snapshot_writer.h"
+#include "storage/storage_test_util.h"
+#include "support/fault_file.h"
+
+namespace exactly::storage {
+namespace {
+
+using test::ExpectRecords;
+using test::kDir;
+using test::PayloadFor;
+using test::RecoverAll;
+using test::SegmentPath;
+using test::WriteRecords;
+using testing::FaultFileSystem;
+
+// Byte offset of record `lsn` in a segment starting at `first`.
+uint64_t RecordOffset(uint64_t first, uint64_t lsn) {
+  uint64_t offset = kSegmentHeaderBytes;
+  for (uint64_t l = first; l < lsn; ++l) offset += kRecordHeaderBytes + PayloadFor(Lsn{l}).size();
+  return offset;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(RecoveryTest, EmptyDirectoryIsCreatedAndEmpty) {
+  FaultFileSystem fs;
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.report.last_lsn, Lsn{0});
+  EXPECT_TRUE(out.records.empty());
+  auto listed = fs.ListDir(kDir);
+  EXPECT_TRUE(listed.ok());
+}
+
+TEST(RecoveryTest, CheckModeOnAMissingDirectoryIsNotFound) {
+  FaultFileSystem fs;
+  test::Recovered out = RecoverAll(fs, kDir, RecoveryOptions{.cut_torn_tail = false});
+  EXPECT_EQ(out.status.code(), base::StatusCode::kNotFound);
+}
+
+TEST(RecoveryTest, WholeJournalIsReplayedInOrder) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{50});
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, 50);
+  EXPECT_EQ(out.report.records_replayed, 50u);
+  EXPECT_EQ(out.report.last_lsn, Lsn{50});
+  EXPECT_EQ(out.report.bytes_cut, 0u);
+  EXPECT_TRUE(out.report.cut_file.empty());
+}
+
+// Case 4: an incomplete last record, cut at every byte offset.
+TEST(RecoveryTest, TailCutAtEveryByteOfTheLastRecordIsCutBack) {
+  constexpr uint64_t kRecords = 8;
+  FaultFileSystem written;
+  WriteRecords(written, kDir, Lsn{1}, Lsn{kRecords});
+  const std::string path = SegmentPath(kDir, 1);
+  const std::string whole = written.Contents(path);
+  const uint64_t last_start = RecordOffset(1, kRecords);
+  ASSERT_EQ(whole.size(), RecordOffset(1, kRecords + 1));
+  for (uint64_t cut = last_start; cut <= whole.size(); ++cut) {
+    SCOPED_TRACE("cut at " + std::to_string(cut));
+    FaultFileSystem fs;
+    fs.SetContents(path, whole.substr(0, cut));
+    test::Recovered out = RecoverAll(fs, kDir);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    uint64_t expected = cut == whole.size() ? kRecords : kRecords - 1;
+    ExpectRecords(out.records, 1, expected);
+    EXPECT_EQ(out.report.last_lsn, Lsn{expected});
+    EXPECT_EQ(out.report.bytes_cut, cut == whole.size() ? 0 : cut - last_start);
+    EXPECT_EQ(out.report.cut_file,
+              cut == whole.size() || cut == last_start ? "" : SegmentFileName(Lsn{1}));
+    EXPECT_EQ(fs.Contents(path).size(), cut == whole.size() ? whole.size() : last_start);
+    // A second recovery finds nothing left to cut.
+    test::Recovered again = RecoverAll(fs, kDir);
+    ASSERT_TRUE(again.status.ok());
+    EXPECT_EQ(again.report.bytes_cut, 0u);
+    EXPECT_EQ(again.records.size(), expected);
+  }
+}
+
+TEST(RecoveryTest, CheckModeReportsTheCutButChangesNothing) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{5});
+  const std::string path = SegmentPath(kDir, 1);
+  std::string whole = fs.Contents(path);
+  fs.SetContents(path, whole.substr(0, whole.size() - 3));
+  test::Recovered out = RecoverAll(fs, kDir, RecoveryOptions{.cut_torn_tail = false});
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.report.bytes_cut, kRecordHeaderBytes + PayloadFor(Lsn{5}).size() - 3);
+  EXPECT_EQ(out.report.cut_file, SegmentFileName(Lsn{1}));
+  EXPECT_EQ(fs.Contents(path).size(), whole.size() - 3);
+  ExpectRecords(out.records, 1, 4);
+}
+
+TEST(RecoveryTest, ZeroFilledTailIsATornTail) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{5});
+  const std::string path = SegmentPath(kDir, 1);
+  std::string whole = fs.Contents(path);
+  fs.SetContents(path, whole + std::string(4096, '\0'));
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.report.bytes_cut, 4096u);
+  ExpectRecords(out.records, 1, 5);
+  EXPECT_EQ(fs.Contents(path), whole);
+}
+
+// Case 5: any bit flipped in a record that has good records after it.
+TEST(RecoveryTest, BitFlipBeforeGoodRecordsIsCorruptionNamingFileAndOffset) {
+  constexpr uint64_t kBad = 4;
+  FaultFileSystem written;
+  WriteRecords(written, kDir, Lsn{1}, Lsn{8});
+  const std::string path = SegmentPath(kDir, 1);
+  const std::string whole = written.Contents(path);
+  const uint64_t start = RecordOffset(1, kBad);
+  const uint64_t end = RecordOffset(1, kBad + 1);
+  for (uint64_t bit = start * 8; bit < end * 8; ++bit) {
+    SCOPED_TRACE("bit " + std::to_string(bit));
+    FaultFileSystem fs;
+    fs.SetContents(path, whole);
+    fs.FlipBit(path, bit / 8, static_cast<int>(bit % 8));
+    test::Recovered out = RecoverAll(fs, kDir);
+    ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+    EXPECT_TRUE(Contains(out.status.message(), path)) << out.status.message();
+    EXPECT_TRUE(Contains(out.status.message(), "at byte " + std::to_string(start)))
+        << out.status.message();
+    EXPECT_TRUE(Contains(out.status.message(), "exactly repair --dir /data"))
+        << out.status.message();
+    ExpectRecords(out.records, 1, kBad - 1);  // replayed up to the bad record only
+    EXPECT_EQ(fs.Contents(path), whole.substr(0, bit / 8) +
+                                     static_cast<char>(whole[bit / 8] ^ (1 << (bit % 8))) +
+                                     whole.substr(bit / 8 + 1));  // nothing was cut
+  }
+}
+
+// Documented choice: damage confined to the last record is a torn tail.
+TEST(RecoveryTest, BitFlipInTheLastRecordOnlyIsATornTail) {
+  constexpr uint64_t kRecords = 6;
+  FaultFileSystem written;
+  WriteRecords(written, kDir, Lsn{1}, Lsn{kRecords});
+  const std::string path = SegmentPath(kDir, 1);
+  const std::string whole = written.Contents(path);
+  const uint64_t start = RecordOffset(1, kRecords);
+  for (uint64_t bit = start * 8; bit < whole.size() * 8; ++bit) {
+    SCOPED_TRACE("bit " + std::to_string(bit));
+    FaultFileSystem fs;
+    fs.SetContents(path, whole);
+    fs.FlipBit(path, bit / 8, static_cast<int>(bit % 8));
+    test::Recovered out = RecoverAll(fs, kDir);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    ExpectRecords(out.records, 1, kRecords - 1);
+    EXPECT_EQ(out.report.bytes_cut, whole.size() - start);
+    EXPECT_EQ(out.report.last_lsn, Lsn{kRecords - 1});
+  }
+}
+
+std::string SegmentWithLsns(std::initializer_list<uint64_t> lsns, uint64_t first) {
+  std::string bytes;
+  EncodeSegmentHeader(Lsn{first}, &bytes);
+  for (uint64_t lsn : lsns) EncodeRecord(Lsn{lsn}, PayloadFor(Lsn{lsn}), &bytes);
+  return bytes;
+}
+
+// Case 3: a whole record with the wrong lsn, in the middle or at the end.
+TEST(RecoveryTest, LsnGapIsCorruptionEvenAtTheEnd) {
+  for (auto lsns :
+       {std::initializer_list<uint64_t>{1, 2, 4, 5}, std::initializer_list<uint64_t>{1, 2, 4},
+        std::initializer_list<uint64_t>{1, 2, 2, 3}}) {
+    FaultFileSystem fs;
+    fs.SetContents(SegmentPath(kDir, 1), SegmentWithLsns(lsns, 1));
+    test::Recovered out = RecoverAll(fs, kDir);
+    ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+    EXPECT_TRUE(Contains(out.status.message(), "where lsn 3 was expected")) << out.status.message();
+    EXPECT_TRUE(Contains(out.status.message(), "at byte " + std::to_string(RecordOffset(1, 3))))
+        << out.status.message();
+  }
+}
+
+TEST(RecoveryTest, SegmentHeaderLsnMustMatchItsName) {
+  FaultFileSystem fs;
+  fs.SetContents(SegmentPath(kDir, 1), SegmentWithLsns({2, 3}, 2));
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+  EXPECT_TRUE(Contains(out.status.message(), "file name says 1")) << out.status.message();
+}
+
+TEST(RecoveryTest, JournalNotStartingAtOneWithoutSnapshotIsCorruption) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{5}, Lsn{9});
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+  EXPECT_TRUE(Contains(out.status.message(), "records 1..4 are missing")) << out.status.message();
+}
+
+TEST(RecoveryTest, RolloverSegmentsAreReplayedAcrossFiles) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{100}, JournalWriterOptions{.segment_bytes = 300});
+  auto names = fs.ListDir(kDir);
+  ASSERT_TRUE(names.ok());
+  EXPECT_GT(names->size(), 5u);
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, 100);
+}
+
+TEST(RecoveryTest, TornTailOfAnEarlierSegmentIsCorruption) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{30}, JournalWriterOptions{.segment_bytes = 300});
+  auto names = fs.ListDir(kDir);
+  ASSERT_TRUE(names.ok());
+  std::sort(names->begin(), names->end());
+  const std::string first = std::string(kDir) + "/" + names->front();
+  std::string bytes = fs.Contents(first);
+  fs.SetContents(first, bytes.substr(0, bytes.size() - 1));
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+  EXPECT_TRUE(Contains(out.status.message(), first)) << out.status.message();
+  EXPECT_TRUE(Contains(out.status.message(), "not the last")) << out.status.message();
+}
+
+TEST(RecoveryTest, MissingMiddleSegmentIsCorruption) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{30}, JournalWriterOptions{.segment_bytes = 300});
+  auto names = fs.ListDir(kDir);
+  ASSERT_TRUE(names.ok());
+  ASSERT_GE(names->size(), 3u);
+  std::sort(names->begin(), names->end());
+  ASSERT_TRUE(fs.Remove(std::string(kDir) + "/" + (*names)[1]).ok());
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+  EXPECT_TRUE(Contains(out.status.message(), (*names)[2])) << out.status.message();
+}
+
+TEST(RecoveryTest, LastSegmentWithATornHeaderIsRemoved) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{4});
+  fs.SetContents(SegmentPath(kDir, 5), std::string("EXJL\x01", 5));
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, 4);
+  EXPECT_EQ(out.report.bytes_cut, 5u);
+  EXPECT_EQ(out.report.cut_file, SegmentFileName(Lsn{5}));
+  EXPECT_FALSE(fs.Exists(SegmentPath(kDir, 5)));
+}
+
+TEST(RecoveryTest, SnapshotThenLaterRecords) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{10});
+  ASSERT_TRUE(WriteSnapshot(fs, kDir, Lsn{6}, "state at 6").ok());
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ASSERT_EQ(out.snapshots.size(), 1u);
+  EXPECT_EQ(out.snapshots[0], std::make_pair(uint64_t{6}, std::string("state at 6")));
+  ExpectRecords(out.records, 7, 10);
+  EXPECT_EQ(out.report.snapshot_lsn, Lsn{6});
+  EXPECT_EQ(out.report.records_replayed, 4u);
+  EXPECT_EQ(out.report.last_lsn, Lsn{10});
+}
+
+TEST(RecoveryTest, SnapshotNewerThanTheJournalEnd) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{5});
+  ASSERT_TRUE(WriteSnapshot(fs, kDir, Lsn{8}, "state at 8").ok());
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_TRUE(out.records.empty());
+  EXPECT_EQ(out.report.last_lsn, Lsn{8});
+}
+
+TEST(RecoveryTest, CorruptNewestSnapshotFallsBackToAnOlderOne) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{10});
+  ASSERT_TRUE(WriteSnapshot(fs, kDir, Lsn{3}, "state at 3").ok());
+  ASSERT_TRUE(WriteSnapshot(fs, kDir, Lsn{6}, "state at 6").ok());
+  fs.FlipBit(std::string(kDir) + "/snapshot-00000000000000000006.snap", 45, 2);
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ASSERT_EQ(out.snapshots.size(), 1u);
+  EXPECT_EQ(out.snapshots[0].first, 3u);
+  ExpectRecords(out.records, 4, 10);
+  ASSERT_FALSE(out.report.notes.empty());
+  EXPECT_TRUE(Contains(out.report.notes[0], "skipped snapshot snapshot-00000000000000000006.snap"))
+      << out.report.notes[0];
+}
+
+TEST(RecoveryTest, NoValidSnapshotFallsBackToTheWholeJournal) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{10});
+  ASSERT_TRUE(WriteSnapshot(fs, kDir, Lsn{6}, "state at 6").ok());
+  fs.FlipBit(std::string(kDir) + "/snapshot-00000000000000000006.snap", 3, 0);
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_TRUE(out.snapshots.empty());
+  ExpectRecords(out.records, 1, 10);
+}
+
+TEST(RecoveryTest, NoValidSnapshotAndAPrunedJournalIsCorruption) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{40}, JournalWriterOptions{.segment_bytes = 300});
+  ASSERT_TRUE(WriteSnapshot(fs, kDir, Lsn{30}, "state at 30").ok());
+  ASSERT_TRUE(PruneBefore(fs, kDir, Lsn{30}).ok());
+  fs.FlipBit(std::string(kDir) + "/snapshot-00000000000000000030.snap", 41, 7);
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+  EXPECT_TRUE(Contains(out.status.message(), "not at lsn 1")) << out.status.message();
+}
+
+TEST(RecoveryTest, CallbackErrorsAreReturned) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{3});
+  auto result = Recover(
+      fs, kDir, {}, [](Lsn, std::string_view) { return base::Status::Ok(); },
+      [](Lsn lsn, std::string_view) {
+        return lsn == Lsn{2} ? base::Status::Corruption("undecodable") : base::Status::Ok();
+      });
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message(), "undecodable");
+}
+
+// The fault file forgets what was not synced; recovery returns exactly the synced
+// prefix, and a write torn at any byte of the crash is cut, never corruption.
+TEST(RecoveryTest, CrashKeepsExactlyTheSyncedPrefix) {
+  FaultFileSystem base_fs;
+  WriteRecords(base_fs, kDir, Lsn{1}, Lsn{5});
+  const std::string synced = base_fs.Contents(SegmentPath(kDir, 1));
+  std::string unsynced;
+  for (uint64_t lsn = 6; lsn <= 9; ++lsn) EncodeRecord(Lsn{lsn}, PayloadFor(Lsn{lsn}), &unsynced);
+  for (uint64_t keep = 0; keep <= unsynced.size(); ++keep) {
+    SCOPED_TRACE("keep " + std::to_string(keep));
+    FaultFileSystem fs;
+    {
+      auto writer = OpenJournalWriter(fs, kDir, Lsn{0});
+      ASSERT_TRUE(writer.ok());
+      for (uint64_t lsn = 1; lsn <= 9; ++lsn) {
+        ASSERT_TRUE((*writer)->Append(Lsn{lsn}, PayloadFor(Lsn{lsn})).ok());
+        if (lsn == 5) ASSERT_TRUE((*writer)->Sync().ok());
+      }
+      ASSERT_TRUE((*writer)->Flush().ok());
+      fs.Crash(keep);
+    }
+    test::Recovered out = RecoverAll(fs, kDir);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    uint64_t whole = 5;
+    while (whole < 9 && RecordOffset(1, whole + 2) <= synced.size() + keep) ++whole;
+    ExpectRecords(out.records, 1, whole);
+    EXPECT_EQ(fs.Contents(SegmentPath(kDir, 1)).size(), RecordOffset(1, whole + 1));
+  }
+}
+
+}  // namespace
+}  // namespace exactly::storage
