@@ -23,5 +23,7 @@ inline constexpr size_t kMultibulkHeaderMax = 32;
 static_assert(core::kNoteBytesMax < kBulkBytesMax);
 static_assert(core::kKeyBytesMax < kBulkBytesMax);
 static_assert(kMultibulkHeaderMax < kInlineBytesMax);
+// Any inline word must also fit a bulk argument (the same command either way).
+static_assert(kInlineBytesMax <= kBulkBytesMax);
 
 }  // namespace exactly::net
