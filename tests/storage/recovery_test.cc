@@ -346,7 +346,9 @@ TEST(RecoveryTest, CrashKeepsExactlyTheSyncedPrefix) {
       ASSERT_TRUE(writer.ok());
       for (uint64_t lsn = 1; lsn <= 9; ++lsn) {
         ASSERT_TRUE((*writer)->Append(Lsn{lsn}, PayloadFor(Lsn{lsn})).ok());
-        if (lsn == 5) ASSERT_TRUE((*writer)->Sync().ok());
+        if (lsn == 5) {
+          ASSERT_TRUE((*writer)->Sync().ok());
+        }
       }
       ASSERT_TRUE((*writer)->Flush().ok());
       fs.Crash(keep);
