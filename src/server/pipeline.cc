@@ -72,7 +72,7 @@ void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
   ++stats_.commands;
   const net::CommandSpec* spec = net::FindCommand(args[0]);
   if (spec == nullptr) {
-    AnswerError(connection, slot, "ERR", net::ErrUnknownCommand(args));
+    AnswerError(connection, slot, "ERR", net::ErrUnknownCommand(args[0], args.subspan(1)));
     if (connection.in_multi) connection.multi_failed = true;
     return;
   }
