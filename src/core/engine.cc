@@ -104,7 +104,9 @@ Reply ApplyGroup(EngineState* state, const Command& group, const ApplyContext& c
     effect->observed = std::max(effect->observed, sub_effect.observed);
     (*keep)[i] = sub_effect.changed ? 1 : 0;
     changed = changed || sub_effect.changed;
-    if (reply.is_error() || IsRefusalWord(reply.result())) {
+    // A read's answer (CLAIMOF `held`, BALANCE `no_account`) is information, not a
+    // refusal: only mutations roll the group back.
+    if (reply.is_error() || (IsMutating(sub.kind) && IsRefusalWord(reply.result()))) {
       reply.Add("failed", int64_t{1});
       failed = true;
     }

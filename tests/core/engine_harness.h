@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -166,6 +168,26 @@ inline std::vector<std::string_view> FieldNames(const Reply& reply) {
   return names;
 }
 
+// A reply as one line of text, for comparing whole replies in one assertion.
+inline std::string ReplyText(const Reply& reply) {
+  if (reply.is_error()) return "-" + reply.error_code + " " + reply.error_message;
+  std::string text = "{";
+  for (const auto& [name, value] : reply.fields) {
+    text += std::string(name) + "=";
+    if (const auto* number = std::get_if<int64_t>(&value)) {
+      text += std::to_string(*number);
+    } else if (const auto* word = std::get_if<std::string>(&value)) {
+      text += "'" + *word + "'";
+    } else {
+      text += "[";
+      for (const Reply& item : std::get<std::vector<Reply>>(value)) text += ReplyText(item) + ",";
+      text += "]";
+    }
+    text += " ";
+  }
+  return text + "}";
+}
+
 // Runs batches against one engine at a settable time, numbering them and keeping
 // every non-empty journal record with its LSN.
 class Harness {
@@ -199,5 +221,66 @@ class Harness {
   bool last_logged = false;
   Lsn last_wait;
 };
+
+// A random command over small name spaces (so that names collide), covering every
+// kind, every time option and the int64 edges. Groups contain no groups.
+inline Command RandomCommand(std::mt19937_64& rng, bool allow_group = true) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  auto name = [&](const char* prefix, int n) { return prefix + std::to_string(pick(n)); };
+  auto time = [&]() -> TimeSpec {
+    switch (pick(5)) {
+      case 0:
+        return Ttl(1 + pick(5000));
+      case 1:
+        return Until(1'700'000'000'000 + pick(20'000));
+      case 2:
+        return Per(static_cast<Period>(1 + pick(4)), pick(24 * 60), pick(29 * 60) - 14 * 60);
+      default:
+        return TimeSpec{};
+    }
+  };
+  auto amount = [&]() -> Amount {
+    switch (pick(8)) {
+      case 0:
+        return std::numeric_limits<Amount>::max();
+      case 1:
+        return std::numeric_limits<Amount>::max() / 2 + pick(3);
+      default:
+        return 1 + pick(200);
+    }
+  };
+  auto bound = [&](bool upper) -> Bound {
+    switch (pick(4)) {
+      case 0:
+        return Infinite();
+      case 1:
+        return Finite(upper ? 100 + pick(500) : -pick(300));
+      default:
+        return upper ? Infinite() : Finite(0);
+    }
+  };
+  const int kind = allow_group ? pick(40) : pick(39);
+  if (kind < 8) {
+    return ClaimCmd(name("k", 6), name("o", 3), time(), pick(6) == 0,
+                    pick(3) == 0 ? name("note", 4) : "");
+  }
+  if (kind < 12) return UnclaimCmd(name("k", 6), name("o", 3));
+  if (kind < 14) return pick(2) ? ClaimOfCmd(name("k", 6)) : ClaimLogCmd(name("k", 6), pick(4));
+  if (kind < 17) return AccountCmd(name("a", 5), bound(false), bound(true));
+  if (kind < 26) {
+    TimeSpec per = pick(4) == 0 ? Per(static_cast<Period>(1 + pick(2))) : TimeSpec{};
+    return TransferCmd(name("t", 30), name("a", 5), name("a", 5), amount(), per,
+                       pick(4) == 0 ? "n" : "");
+  }
+  if (kind < 31)
+    return ReserveCmd(name("r", 12), name("a", 5), name("a", 5), amount(), 1 + pick(4000));
+  if (kind < 34) return CommitCmd(name("r", 12));
+  if (kind < 36) return CancelCmd(name("r", 12));
+  if (kind < 39) return pick(2) ? BalanceCmd(name("a", 5)) : HistoryCmd(name("a", 5), pick(5));
+  std::vector<Command> group;
+  const int size = 1 + pick(5);
+  for (int i = 0; i < size; ++i) group.push_back(RandomCommand(rng, false));
+  return GroupCmd(std::move(group));
+}
 
 }  // namespace exactly::core::testing
