@@ -8,7 +8,7 @@ ifdef CI
 CMAKE_FLAGS += -DEXACTLY_WERROR=ON
 endif
 
-.PHONY: all deps build run test unit integration tidy asan fuzz bench soak clean
+.PHONY: all deps build run test unit integration examples tidy asan fuzz bench soak clean
 
 all: build
 
@@ -31,6 +31,13 @@ test: build tidy
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
 	$(MAKE) asan
 	EXACTLY_BINARY=$(BUILD)/exactly bash tests/integration/run_all.sh
+	$(MAKE) examples
+
+# The five incidents as runnable systems: each naive mode must be caught by
+# `exactly race`, each exactly mode must hold in every round.
+examples: build
+	@if [ -f examples/run_all.sh ]; then EXACTLY_BINARY=$(BUILD)/exactly bash examples/run_all.sh; \
+	else echo "examples: none yet"; fi
 
 unit: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
