@@ -12,6 +12,8 @@ packages=(
   # tests: real peers started by the tests themselves
   redis-server redis-tools python3 python3-redis strace procps
   postgresql postgresql-contrib postgresql-client
+  # exactly race (h2c framing) and the examples/ web apps
+  libnghttp2-dev python3-flask gunicorn python3-psycopg2
 )
 
 missing=()
