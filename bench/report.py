@@ -72,8 +72,7 @@ def fmt_num(v, digits):
 
 
 def table(path):
-    results = {}
-    notes = {}
+    runs = {}
     with open(path) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
@@ -82,8 +81,28 @@ def table(path):
             system, workload, ops, p50, p99 = parts[:5]
             note = parts[5] if len(parts) > 5 else ""
             num = lambda s: None if s in ("-", "") else float(s)
-            results[(system, workload)] = (num(ops), num(p50), num(p99))
-            notes[(system, workload)] = note
+            runs.setdefault((system, workload), []).append((num(ops), num(p50), num(p99), note))
+    results = {}
+    notes = {}
+    for key, rows in runs.items():
+        measured = sorted((r for r in rows if r[0] is not None), key=lambda r: r[0])
+        if not measured:
+            # Nothing measured: show the first reason.
+            results[key] = rows[0][:3]
+            notes[key] = rows[0][3]
+            continue
+        # The median run by throughput, whole (its own p50 and p99), so the row is one
+        # real run rather than a blend of several.
+        median = measured[(len(measured) - 1) // 2]
+        results[key] = median[:3]
+        note = median[3]
+        failed = [r[3] for r in rows if "FAILED" in r[3] or "SMOKE" in r[3] or r[0] is None]
+        if failed and failed[0] != note:
+            note = (note + "; " if note else "") + "another run: " + failed[0]
+        if len(measured) > 1:
+            spread = f"median of {len(measured)} runs, {measured[0][0]:,.0f}-{measured[-1][0]:,.0f} ops/s"
+            note = spread + ("; " + note if note else "")
+        notes[key] = note
 
     out = ["| workload | system | ops/s | p50 ms | p99 ms | note |",
            "| --- | --- | ---: | ---: | ---: | --- |"]

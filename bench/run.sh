@@ -14,6 +14,8 @@
 #   BENCH_CLIENTS     connections                 (default 64)
 #   BENCH_THREADS     redis-benchmark --threads   (default 1: see docs/benchmarks.md)
 #   BENCH_PG_JOBS     pgbench -j                  (default 2)
+#   BENCH_REPEAT      runs per (system, workload), interleaved; the table shows the
+#                     median run by ops/s         (default 3; --quick 1)
 #   BENCH_TMPDIR      parent of the temp dir; put it on the disk being measured
 #   BENCH_KEEP_DATA   1 keeps the servers' data dirs after the run
 #   EXACTLY_BIN       server binary               (default build/exactly)
@@ -40,9 +42,11 @@ done
 if [ "$quick" = 1 ]; then
   requests=${BENCH_REQUESTS:-5000}
   pg_seconds=${BENCH_PG_SECONDS:-3}
+  repeat=${BENCH_REPEAT:-1}
 else
   requests=${BENCH_REQUESTS:-200000}
   pg_seconds=${BENCH_PG_SECONDS:-20}
+  repeat=${BENCH_REPEAT:-3}
 fi
 clients=${BENCH_CLIENTS:-64}
 threads=${BENCH_THREADS:-1}
@@ -224,7 +228,7 @@ resp_check() {
 }
 
 run_resp() {
-  local system=$1 w=$2 dir port sha="" note tag=$1-$2
+  local system=$1 w=$2 dir port sha="" note tag=$1-$2-r$3
   dir=$work/data/$tag
   port=$(free_port)
   if [ "$system" = exactly ] && [ ! -x "$exactly_bin" ]; then
@@ -263,6 +267,12 @@ run_resp() {
     stop_pid "$server_pid"
     return
   fi
+  # The repeat must answer the idempotent outcome: `again`, or nil for SET NX.
+  local smoke_note=""
+  if ! sed -n 2p "$raw/$tag.smoke" | grep -q -w -e again -e None; then
+    smoke_note="SMOKE: a repeated op answered $(sed -n 2p "$raw/$tag.smoke" | cut -c1-60); "
+    log "$tag: $smoke_note"
+  fi
   local bench_args=(-h 127.0.0.1 -p "$port" -c "$clients" -n "$requests" -r "$range" --csv)
   if [ "$threads" -gt 1 ]; then bench_args+=(--threads "$threads"); fi
   log "$tag: redis-benchmark ${bench_args[*]} ${op[*]}"
@@ -270,7 +280,7 @@ run_resp() {
   if redis-benchmark "${bench_args[@]}" "${op[@]}" >"$raw/$tag.csv" 2>"$raw/$tag.err"; then
     local ops p50 p99
     read -r ops p50 p99 < <(python3 "$here/report.py" redis "$raw/$tag.csv")
-    note=$(resp_check "$system" "$w" "$port")
+    note=$smoke_note$(resp_check "$system" "$w" "$port")
     row "$system" "$w" "$ops" "$p50" "$p99" "$note"
     log "$tag: $ops ops/s p50 $p50 ms p99 $p99 ms $note"
   else
@@ -331,7 +341,7 @@ pg_check() {
 }
 
 run_pg() {
-  local w=$1 script tag=postgresql-$1
+  local w=$1 script tag=postgresql-$1-r$2
   case "$w" in
     W1) script=$here/pg/w1_claim.sql ;;
     W2) script=$here/pg/w2_flash_sale.sql ;;
@@ -382,11 +392,15 @@ log "fdatasync probe: $fsync_line"
 
 if want "$only" postgresql; then start_pg; fi
 
+# Repeats are interleaved across systems so a burst of outside load on the shared
+# machine hits one run of each system rather than every run of one.
 for w in ${workloads//,/ }; do
-  for system in exactly redis-always redis-no; do
-    if want "$only" "$system"; then run_resp "$system" "$w"; fi
+  for ((rep = 1; rep <= repeat; rep++)); do
+    for system in exactly redis-always redis-no; do
+      if want "$only" "$system"; then run_resp "$system" "$w" "$rep"; fi
+    done
+    if want "$only" postgresql; then run_pg "$w" "$rep"; fi
   done
-  if want "$only" postgresql; then run_pg "$w"; fi
 done
 
 exactly_rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -398,7 +412,7 @@ table_md=$work/table.md
   echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -sr)"
   echo "- fdatasync: $fsync_line"
   echo "- exactly: commit $exactly_rev; $(redis-server --version | cut -d' ' -f1-3); $("$pg_bin/postgres" --version)"
-  echo "- load: $clients connections; RESP: redis-benchmark -n $requests$([ "$threads" -gt 1 ] && echo " --threads $threads"); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared$([ "$quick" = 1 ] && echo "; --quick run")"
+  echo "- load: $clients connections; RESP: redis-benchmark -n $requests$([ "$threads" -gt 1 ] && echo " --threads $threads"); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; median of $repeat run(s) each$([ "$quick" = 1 ] && echo "; --quick run")"
   echo
   python3 "$here/report.py" table "$results"
 } >"$table_md"
