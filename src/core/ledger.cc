@@ -328,8 +328,10 @@ Reply Ledger::ResolveReservation(const Command& command, const ApplyContext& con
   }
   Transfer& transfer = it->second;
   effect->observed = transfer.lsn;
-  if (!transfer.reserve || IsRefused(transfer.status)) {
-    return StoredReply(Outcome::kNoTransfer, command.id, transfer);
+  if (!transfer.reserve) return StoredReply(Outcome::kNoTransfer, command.id, transfer);
+  // A refused RESERVE never held anything; its first outcome stays its answer.
+  if (IsRefused(transfer.status)) {
+    return StoredReply(StatusOutcome(transfer.status), command.id, transfer);
   }
   const TransferStatus done = commit ? TransferStatus::kCommitted : TransferStatus::kCancelled;
   if (transfer.status != TransferStatus::kPending) {

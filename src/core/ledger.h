@@ -7,9 +7,13 @@
 // reservation can always be committed or released and no sum ever wraps.
 // Every transfer id is remembered (refusals included) until its resolved
 // remember-until time; a repeat answers the first outcome. Accounts are never
-// deleted. HISTORY entries carry signed amounts (negative on the debit side);
-// for reserve/cancel/timeout entries the balance is unchanged and the amount is
-// the reservation's, signed the same way.
+// deleted. Reservations: a repeated RESERVE answers `again` while pending, then
+// the reservation's state (committed, cancelled, timed_out); COMMIT and CANCEL
+// answer `again` for their own completed action, the state word for the other,
+// the stored refusal for a refused RESERVE and `no_transfer` for an id that no
+// RESERVE made. Reply `timestamp` is when the id's current state began. HISTORY entries carry
+// signed amounts (negative on the debit side); for reserve/cancel/timeout entries the balance is
+// unchanged and the amount is the reservation's, signed the same way.
 #pragma once
 
 #include <boost/unordered/unordered_flat_map.hpp>

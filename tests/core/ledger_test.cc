@@ -351,7 +351,8 @@ TEST(LedgerTest, UnknownAndMismatchedReservationIds) {
   EXPECT_EQ(h.Run(TransferCmd("r1", "alice", "bob", 5)).result(), "id_conflict");
   EXPECT_EQ(h.Run(ReserveCmd("r1", "alice", "bob", 6, 100)).result(), "id_conflict");
   EXPECT_EQ(h.Run(ReserveCmd("big", "alice", "bob", 1000, 100)).result(), "insufficient");
-  EXPECT_EQ(h.Run(CommitCmd("big")).result(), "no_transfer");
+  EXPECT_EQ(h.Run(CommitCmd("big")).result(), "insufficient");
+  EXPECT_EQ(h.Run(CancelCmd("big")).result(), "insufficient");
   EXPECT_EQ(h.Run(ReserveCmd("big", "alice", "bob", 1000, 100)).result(), "insufficient");
 }
 

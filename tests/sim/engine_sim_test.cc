@@ -219,9 +219,10 @@ class Model {
                                .Add("expires", -1));
         }
         Transfer& t = it->second;
-        if (!t.reserve || t.status == Status::kInsufficient || t.status == Status::kOverMax ||
+        if (!t.reserve) return TransferReply("no_transfer", c.id, t);
+        if (t.status == Status::kInsufficient || t.status == Status::kOverMax ||
             t.status == Status::kNoAccount) {
-          return TransferReply("no_transfer", c.id, t);
+          return TransferReply(Word(t.status), c.id, t);
         }
         const bool commit = c.kind == CommandKind::kCommit;
         const Status done = commit ? Status::kCommitted : Status::kCancelled;
