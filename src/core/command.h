@@ -27,6 +27,19 @@ enum class CommandKind : uint8_t {
   kBalance = 10,
   kHistory = 11,
   kGroup = 12,  // MULTI ... EXEC: `group` holds the queued commands
+  kLock = 13,
+  kRenew = 14,
+  kUnlock = 15,
+  kFence = 16,
+  kIdemBegin = 17,
+  kIdemEnd = 18,
+  kIdemAbort = 19,
+  kLimit = 20,
+  // Internal, never sent by clients: the server tells the engine that parked
+  // command `waiter` can no longer be answered (its client disconnected) ...
+  kCancelWaiter = 21,
+  // ... or that no parked command survives (the first batch after recovery).
+  kDropWaiters = 22,
 };
 
 // Whether a command may change durable state. Reads never reach the journal.
@@ -90,6 +103,27 @@ struct Command {
   // CLAIMLOG once the claim has ended (CLAIM: expires + retention; UNCLAIM:
   // release time + retention). Resolved here so replay never reads the config.
   int64_t remember_until_ms = kNoTimeMs;
+
+  // LOCK name owner LEASE ms [WAIT ms] [ID request-id]: `key` is the name,
+  // `owner` the owner, `id` the request id; RENEW/UNLOCK/FENCE name token.
+  // IDEM BEGIN key [FINGERPRINT f] [LEASE ms] [TTL ms] [WAIT ms]: `key`, `note`
+  // holds the fingerprint; IDEM END key token response: `note` holds the response.
+  int64_t lease_ms = 0;
+  int64_t wait_ms = 0;    // 0: do not wait
+  int64_t ttl_ms = 0;     // IDEM BEGIN TTL (how long a done key keeps its response)
+  uint64_t token = 0;     // RENEW, UNLOCK, FENCE, IDEM END/ABORT
+  // LIMIT key RATE n PER ms [BURST b] [COST c] | LIMIT key WINDOW n PER ms [COST c]
+  bool limit_window = false;
+  int64_t limit_n = 0;
+  int64_t limit_per_ms = 0;
+  int64_t limit_burst = 0;  // 0: no extra burst
+  int64_t limit_cost = 1;
+  // IFLOCK name token on any mutating command: unless `token` still holds lock
+  // `iflock_name`, the command changes nothing and answers `stale`.
+  std::string iflock_name;
+  uint64_t iflock_token = 0;
+  // kCancelWaiter: the parked command's waiter id (BatchOutput::parked).
+  uint64_t waiter = 0;
 };
 
 }  // namespace exactly::core

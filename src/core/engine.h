@@ -46,7 +46,20 @@ struct BatchOutput {
   std::vector<Lsn> wait_lsn;
   // Journal payload of the batch (timestamp and resolved state-changing commands);
   // empty when no command changed state, and then the batch LSN is not used.
+  // A batch whose only change is timer-driven (a lock granted to the next waiter
+  // when a lease ended) still has a record: the grant goes through the log.
   std::string record;
+  // parked[i] != 0: command i waits on the server (LOCK ... WAIT, IDEM BEGIN ... WAIT);
+  // replies[i] is empty and its answer arrives later as a Wake with this waiter id.
+  std::vector<uint64_t> parked;
+  // Answers to commands parked in earlier batches, produced by this batch (granted,
+  // done, or their WAIT ran out). Each may leave once `wait_lsn` is durable.
+  struct Wake {
+    uint64_t waiter = 0;
+    Reply reply;
+    Lsn wait_lsn;
+  };
+  std::vector<Wake> wakes;
 };
 
 class Engine {
@@ -70,6 +83,11 @@ class Engine {
   // current state; Corruption if the bytes cannot be decoded.
   std::string SaveState() const;
   base::Status LoadState(std::string_view bytes);
+
+  // The earliest time at which the engine has timer-driven work (a lease ending
+  // with waiters queued, a WAIT running out); kNoTimeMs for none. The server runs
+  // a batch (possibly with no commands) at that time so waiters are answered.
+  int64_t NextWakeMs() const;
 
   Lsn applied_lsn() const;
   TimestampMs last_timestamp() const;
