@@ -118,6 +118,8 @@ def invalid_commands(rng):
         base.append(rng.choice(bad_amounts(rng)))
         if base[0] == "ACCOUNT" and not bad_bound(base[-1]):
             continue
+        if base[0] == "CLAIM" and base[3] == "UNTIL" and base[-1] == "0":
+            continue  # a time in the past is a valid (already expired) claim
         if base[0] == "CLAIM" and base[3] == "PER":
             base[-1] = rng.choice(["yr", "", "0", "-day", "dayy"])
         cmds.append(base)

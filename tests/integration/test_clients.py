@@ -179,6 +179,39 @@ class RedisPyTest(harness.ServerTestCase, unittest.TestCase):
         self.assertEqual(self.d("BALANCE", "stock:c1")["balance"], 0)
         self.assertEqual(self.d("BALANCE", "won:c1")["balance"], 2)
 
+    def test_reserve_commit_cancel(self):
+        self.d("ACCOUNT", "rv:src", "MAX", "100")
+        self.d("ACCOUNT", "rv:dst", "MAX", "50")
+        self.d("ACCOUNT", "rv:bank", "MIN", "-inf")
+        self.d("TRANSFER", "rv:fund", "rv:bank", "rv:src", "100")
+        pending = self.d("RESERVE", "rv:1", "rv:src", "rv:dst", "30", "TIMEOUT", "60000")
+        self.assertEqual((pending["result"], pending["id"], pending["amount"]),
+                         ("pending", "rv:1", 30))
+        self.assertEqual(pending["expires"] - pending["timestamp"], 60000)
+        bal = self.d("BALANCE", "rv:src")
+        self.assertEqual((bal["balance"], bal["reserved"]), (100, 30))
+        # The pending amount counts against both bounds.
+        self.assertEqual(self.d("TRANSFER", "rv:x", "rv:src", "rv:bank", "71")["result"],
+                         "insufficient")
+        self.assertEqual(self.d("TRANSFER", "rv:y", "rv:bank", "rv:dst", "21")["result"],
+                         "over_max")
+        self.assertEqual(self.d("COMMIT", "rv:1")["result"], "committed")
+        self.assertEqual(self.d("COMMIT", "rv:1")["result"], "again")
+        self.assertEqual(self.d("BALANCE", "rv:src")["balance"], 70)
+        self.assertEqual(self.d("BALANCE", "rv:src")["reserved"], 0)
+        self.assertEqual(self.d("BALANCE", "rv:dst")["balance"], 30)
+        self.d("RESERVE", "rv:2", "rv:src", "rv:dst", "10", "TIMEOUT", "60000")
+        self.assertEqual(self.d("CANCEL", "rv:2")["result"], "cancelled")
+        self.assertEqual(self.d("BALANCE", "rv:src")["balance"], 70)
+        self.assertEqual(self.d("BALANCE", "rv:src")["reserved"], 0)
+        self.assertEqual(self.d("COMMIT", "rv:none")["result"], "no_transfer")
+        self.d("RESERVE", "rv:3", "rv:src", "rv:dst", "10", "TIMEOUT", "1")
+        import time
+        time.sleep(0.05)
+        self.assertEqual(self.d("COMMIT", "rv:3")["result"], "timed_out")
+        self.assertEqual(self.d("BALANCE", "rv:src")["balance"], 70)
+        self.assertEqual(self.d("BALANCE", "rv:src")["reserved"], 0)
+
     def test_history_and_claimlog(self):
         self.d("ACCOUNT", "h:src", "MIN", "-inf")
         self.d("ACCOUNT", "h:dst")

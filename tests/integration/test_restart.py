@@ -155,6 +155,36 @@ class RestartTest(harness.ServerTestCase, unittest.TestCase):
         self.restart()
         self.verify(reads + reads2, repeats + repeats2, before)
 
+    def test_expiry_and_pending_across_restart(self):
+        with self.server.raw() as c:
+            self.assertEqual(as_dict(c.call("CLAIM", "ex:short", "a", "TTL", "800"))["result"],
+                             "won")
+            self.assertEqual(as_dict(c.call("CLAIM", "ex:long", "b", "TTL", "3600000"))
+                             ["result"], "won")
+            for args in (("ACCOUNT", "ex:src", "MIN", "-inf"), ("ACCOUNT", "ex:dst")):
+                self.assertEqual(as_dict(c.call(*args))["result"], "created")
+            r = as_dict(c.call("RESERVE", "ex:r1", "ex:src", "ex:dst", "40", "TIMEOUT", "3600000"))
+            self.assertEqual(r["result"], "pending")
+            r = as_dict(c.call("RESERVE", "ex:r2", "ex:src", "ex:dst", "5", "TIMEOUT", "800"))
+            self.assertEqual(r["result"], "pending")
+            long_before = as_dict(c.call("CLAIMOF", "ex:long"))
+        self.restart(kill=True)
+        time.sleep(1.0)
+        with self.server.raw() as c:
+            self.assertEqual(as_dict(c.call("CLAIMOF", "ex:short"))["result"], "free")
+            self.assertEqual(as_dict(c.call("CLAIMOF", "ex:long")), long_before)
+            self.assertEqual(as_dict(c.call("CLAIM", "ex:short", "z"))["result"], "won")
+            bal = as_dict(c.call("BALANCE", "ex:src"))
+            self.assertEqual((bal["balance"], bal["reserved"]), (0, 40))
+            self.assertEqual(as_dict(c.call("COMMIT", "ex:r2"))["result"], "timed_out")
+            self.assertEqual(as_dict(c.call("COMMIT", "ex:r1"))["result"], "committed")
+            self.assertEqual(as_dict(c.call("BALANCE", "ex:dst"))["balance"], 40)
+        self.restart()
+        with self.server.raw() as c:
+            self.assertEqual(as_dict(c.call("COMMIT", "ex:r1"))["result"], "again")
+            self.assertEqual(as_dict(c.call("BALANCE", "ex:dst"))["balance"], 40)
+            self.assertEqual(as_dict(c.call("CLAIMOF", "ex:short"))["owner"], "z")
+
     def sequential_claims(self, n, prefix):
         """n claims, each acknowledged before the next: one journal record each."""
         with self.server.raw() as c:
