@@ -40,6 +40,20 @@ struct FireOptions {
   int settle_ms = 20;      // pause between the withheld sends and the release
 };
 
+// Raises the calling thread's scheduling priority (nice -20) for its lifetime when
+// the process may (CAP_SYS_NICE); otherwise does nothing. Used around releases.
+class ReleasePriority {
+ public:
+  ReleasePriority();
+  ~ReleasePriority();
+  ReleasePriority(const ReleasePriority&) = delete;
+  ReleasePriority& operator=(const ReleasePriority&) = delete;
+
+ private:
+  int old_ = 0;
+  bool raised_ = false;
+};
+
 // Sends `payloads` (complete request bytes, one per request, each at least one
 // byte) to `target` and reads one response per request. Fails with an IoError only
 // when the target cannot be reached at all (resolution or connection refused);

@@ -272,9 +272,13 @@ base::Result<RoundRun> FireH2(const Target& target, const std::vector<HttpReques
   std::this_thread::sleep_for(std::chrono::milliseconds(options.settle_ms));
   // Handle what came meanwhile (SETTINGS ACK, WINDOW_UPDATE) before the release.
   if (base::Status s = read_some(0); !s.ok()) return s;
-  origin_us = NowUs();
-  if (base::Status s = SendAll(sock.fd(), finals); !s.ok()) return s;
-  const int64_t released_us = NowUs();
+  int64_t released_us = 0;
+  {
+    const ReleasePriority priority;
+    origin_us = NowUs();
+    if (base::Status s = SendAll(sock.fd(), finals); !s.ok()) return s;
+    released_us = NowUs();
+  }
   run.release_spread_us = released_us - origin_us;
   for (RequestResult& r : run.requests) r.start_us = run.release_spread_us;
 
