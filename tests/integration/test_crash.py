@@ -1,14 +1,16 @@
 """Crash test: kill -9 under load, restart, and nothing acknowledged is lost or doubled.
 
 16 writer connections send TRANSFERs (unique ids, among 20 funded accounts with
-MIN 0) and CLAIMs (contended keys, no TTL) and record every acknowledged reply.
+MIN 0), MULTI/EXEC groups of transfers and CLAIMs (contended keys, no TTL) and
+record every acknowledged reply.
 The server is killed with SIGKILL at seeded random moments, `exactly check`
 must accept the data dir, and after each restart:
   - every acknowledged `ok` transfer is there (repeating it answers `again`),
     every acknowledged refusal is still the answer for that id;
   - every acknowledged claim is held by the owner its reply named;
-  - operations whose reply was lost are retried: either answer is fine, but
-    from then on each counts exactly once;
+  - operations whose reply was lost are retried: either answer is fine, but the
+    state read before the retries must match what they answer (`again` means it
+    was applied), groups are never applied in part, and each counts once;
   - every balance equals the initial funding plus exactly the applied transfers,
     none is below 0, and the total is conserved.
 Set EXACTLY_CRASH_SEED to replay a run; EXACTLY_CRASH_CYCLES to change the count.
@@ -41,13 +43,17 @@ class Model:
         self.refused = {}     # id -> acknowledged refusal word
         self.claims = {}      # key -> owner named by an acknowledged reply
         self.unknown_transfers = set()
+        self.groups = {}  # group name -> [transfer ids], applied all or none
+        self.unknown_groups = set()
+        self.retried = 0           # unacknowledged operations retried after a crash
+        self.retried_applied = 0   # ... of which the crash had already applied
         self.unknown_claims = []  # (key, owner)
         self.new_applied = []
         self.new_refused = []
 
-    def balances(self):
+    def balances(self, applied=None):
         bal = [FUNDING] * ACCOUNTS
-        for tid in self.applied:
+        for tid in self.applied if applied is None else applied:
             a, b, amount = self.transfers[tid]
             bal[a] -= amount
             bal[b] += amount
@@ -56,6 +62,16 @@ class Model:
 
 def acct(i):
     return "acct:%d" % i
+
+
+def transfer_args(model, tid):
+    a, b, amount = model.transfers[tid]
+    return ("TRANSFER", tid, acct(a), acct(b), str(amount))
+
+
+def group_frame(model, name):
+    cmds = [("MULTI",)] + [transfer_args(model, t) for t in model.groups[name]] + [("EXEC",)]
+    return b"".join(harness.encode(*c) for c in cmds)
 
 
 class Writer(threading.Thread):
@@ -75,7 +91,10 @@ class Writer(threading.Thread):
         try:
             while True:
                 seq += 1
-                if self.rng.random() < 0.75:
+                roll = self.rng.random()
+                if roll < 0.15:
+                    self.group(conn, seq)
+                elif roll < 0.75:
                     self.transfer(conn, seq)
                 else:
                     self.claim(conn)
@@ -107,6 +126,35 @@ class Writer(threading.Thread):
                 m.new_refused.append(tid)
             else:
                 self.protocol_errors.append(("TRANSFER", tid, result))
+
+    def group(self, conn, seq):
+        """MULTI with 2-3 transfers, EXEC: all or none, also across a crash."""
+        name = "g:%d:%d:%d" % (self.cycle, self.index, seq)
+        m = self.model
+        ids = []
+        with m.lock:
+            for k in range(self.rng.randint(2, 3)):
+                tid = "%s:%d" % (name, k)
+                a, b = self.rng.sample(range(ACCOUNTS), 2)
+                m.transfers[tid] = (a, b, self.rng.randint(1, 300))
+                ids.append(tid)
+            m.groups[name] = ids
+            m.unknown_groups.add(name)
+        conn.send(group_frame(m, name))
+        replies = [conn.read_reply() for _ in range(len(ids) + 2)]
+        if replies[:-1] != ["OK"] + ["QUEUED"] * len(ids) or \
+                isinstance(replies[-1], harness.RespError):
+            self.protocol_errors.append(("MULTI", name, replies))
+            raise OSError("bad MULTI replies")
+        d = as_dict(replies[-1])
+        with m.lock:
+            m.unknown_groups.discard(name)
+            outcomes = [r["result"] for r in d["results"]]
+            if d["result"] == "executed" and outcomes == ["ok"] * len(ids):
+                m.applied.update(ids)
+                m.new_applied.extend(ids)
+            elif d["result"] != "rolled_back" or "insufficient" not in outcomes:
+                self.protocol_errors.append(("EXEC", name, d))
 
     def claim(self, conn):
         key = "ck:%d" % self.rng.randrange(CLAIM_KEYS)
@@ -165,9 +213,10 @@ class CrashTest(harness.ServerTestCase, unittest.TestCase):
             total_acked += len(model.new_applied)
             self.verify(model, "seed=%d cycle=%d" % (seed, cycle), everything=False)
         self.verify(model, "seed=%d final" % seed, everything=True)
-        print("[test_crash] %d cycles, %d transfers applied, %d acknowledged refusals, %d claims"
-              % (cycles, len(model.applied), len(model.refused), len(model.claims)),
-              file=sys.stderr)
+        print("[test_crash] %d cycles, %d transfers applied, %d acknowledged refusals, %d claims, "
+              "%d unacknowledged transfers retried (%d had been applied)"
+              % (cycles, len(model.applied), len(model.refused), len(model.claims),
+                 model.retried, model.retried_applied), file=sys.stderr)
         self.assertGreater(total_acked, cycles, "too little load reached the server")
 
     def verify(self, model, where, everything):
@@ -176,6 +225,10 @@ class CrashTest(harness.ServerTestCase, unittest.TestCase):
             self._verify(c, model, where, everything)
         finally:
             c.close()
+
+    def balances(self, c):
+        replies = self.pipeline(c, [("BALANCE", acct(i)) for i in range(ACCOUNTS)])
+        return [as_dict(r)["balance"] for r in replies]
 
     def pipeline(self, c, commands):
         c.send(b"".join(harness.encode(*cmd) for cmd in commands))
@@ -198,18 +251,43 @@ class CrashTest(harness.ServerTestCase, unittest.TestCase):
         for tid, reply in zip(refused, self.pipeline(c, cmds)):
             self.assertEqual(as_dict(reply)["result"], model.refused[tid],
                              "%s: first outcome of %s changed" % (where, tid))
-        # Unacknowledged transfers: retry; either outcome is fine, but it is now final.
+        # Unacknowledged transfers and groups: retry; either outcome is fine, but a retry
+        # answering `again` says it was applied before the crash, and the balances read
+        # before the retries must show exactly that. A group is applied whole or not at all.
+        before_retries = self.balances(c)
+        already, now = set(), set()
         unknown = sorted(model.unknown_transfers)
-        cmds = [("TRANSFER", tid, acct(model.transfers[tid][0]), acct(model.transfers[tid][1]),
-                 str(model.transfers[tid][2])) for tid in unknown]
-        for tid, reply in zip(unknown, self.pipeline(c, cmds)):
+        for tid, reply in zip(unknown, self.pipeline(c, [transfer_args(model, t)
+                                                        for t in unknown])):
             result = as_dict(reply)["result"]
             self.assertIn(result, ("ok", "again", "insufficient"), "%s: retry of %s" % (where, tid))
-            if result in ("ok", "again"):
-                model.applied.add(tid)
+            if result == "again":
+                already.add(tid)
+            elif result == "ok":
+                now.add(tid)
             else:
                 model.refused[tid] = result
         model.unknown_transfers.clear()
+        for name in sorted(model.unknown_groups):
+            ids = model.groups[name]
+            c.send(group_frame(model, name))
+            replies = [c.read_reply() for _ in range(len(ids) + 2)]
+            d = as_dict(replies[-1])
+            outcomes = [r["result"] for r in d["results"]]
+            if d["result"] == "executed":
+                self.assertIn(outcomes, (["again"] * len(ids), ["ok"] * len(ids)),
+                              "%s: group %s was applied in part: %s" % (where, name, d))
+                (already if outcomes[0] == "again" else now).update(ids)
+            else:
+                self.assertNotIn("again", outcomes,
+                                 "%s: group %s was applied in part: %s" % (where, name, d))
+        model.unknown_groups.clear()
+        self.assertEqual(before_retries, model.balances(model.applied | already),
+                         "%s: state after the crash does not match the acknowledged "
+                         "operations plus the retries answering again" % where)
+        model.retried += len(unknown) + len(already | now) - len(set(unknown) & (already | now))
+        model.retried_applied += len(already)
+        model.applied |= already | now
         # Unacknowledged claims: retry; the key's holder is whatever the server says now.
         for key, owner in model.unknown_claims:
             d = as_dict(c.call("CLAIM", key, owner))
@@ -226,8 +304,7 @@ class CrashTest(harness.ServerTestCase, unittest.TestCase):
             self.assertEqual((d["result"], d["owner"]), ("held", model.claims[key]),
                              "%s: claim %s" % (where, key))
         # Balances are exactly the funding plus the applied transfers.
-        replies = self.pipeline(c, [("BALANCE", acct(i)) for i in range(ACCOUNTS)])
-        balances = [as_dict(r)["balance"] for r in replies]
+        balances = self.balances(c)
         self.assertTrue(all(b >= 0 for b in balances), "%s: %s" % (where, balances))
         self.assertEqual(sum(balances), FUNDING * ACCOUNTS, "%s: total not conserved" % where)
         self.assertEqual(balances, model.balances(), "%s: balances differ from the model" % where)
