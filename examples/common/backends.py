@@ -1,0 +1,62 @@
+"""Connections shared by the five example apps.
+
+Each app runs under gunicorn with several workers; every worker opens its own
+connections lazily (after the fork). Addresses come from the environment that
+examples/run_all.sh sets: PG_DSN, REDIS_PORT, EXACTLY_PORT.
+"""
+import os
+import threading
+
+import psycopg2
+import redis
+
+_local = threading.local()
+
+
+def mode():
+    """`naive` reproduces the incident; `exactly` is the same endpoint on exactly."""
+    return os.environ.get("MODE", "naive")
+
+
+def pg():
+    """A PostgreSQL connection for this thread (autocommit off: explicit commits)."""
+    conn = getattr(_local, "pg", None)
+    if conn is None or conn.closed:
+        conn = psycopg2.connect(os.environ["PG_DSN"])
+        _local.pg = conn
+    return conn
+
+
+def rds():
+    """Redis, as the incidents used it."""
+    client = getattr(_local, "redis", None)
+    if client is None:
+        client = redis.Redis(host="127.0.0.1", port=int(os.environ["REDIS_PORT"]),
+                             decode_responses=True)
+        _local.redis = client
+    return client
+
+
+def ex():
+    """exactly, through the ordinary Redis client (RESP2: replies are flat lists)."""
+    client = getattr(_local, "exactly", None)
+    if client is None:
+        client = redis.Redis(host="127.0.0.1", port=int(os.environ["EXACTLY_PORT"]),
+                             decode_responses=True)
+        _local.exactly = client
+    return client
+
+
+def call(*args):
+    """Runs one exactly command and returns its reply as a dict; `result` is the outcome."""
+    reply = ex().execute_command(*args)
+    return dict(zip(reply[::2], reply[1::2]))
+
+
+def schema(ddl):
+    """Creates the app's tables once (every worker may try; the lock makes it safe)."""
+    conn = pg()
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(42)")
+        cur.execute(ddl)
+    conn.commit()

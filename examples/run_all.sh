@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Runs the five incidents as real systems: PostgreSQL, Redis and exactly on free
+# ports in a temp dir, each example's Flask app under gunicorn in both modes, and
+# `exactly race` against it. A naive mode must be caught (a violation in at least one
+# of ROUNDS rounds), an exactly mode must hold in every round; otherwise exit 1.
+#
+# Env: EXACTLY_BINARY (default build/exactly), EXACTLY_RACE (the race command,
+# default "$EXACTLY_BINARY race"), ROUNDS (default 5), ONLY (e.g. "s1-signin s5-prize").
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "${here}/.." && pwd)"
+export EXACTLY_BINARY="${EXACTLY_BINARY:-${root}/build/exactly}"
+case "${EXACTLY_BINARY}" in /*) ;; *) EXACTLY_BINARY="${root}/${EXACTLY_BINARY}" ;; esac
+export RACE="${EXACTLY_RACE:-${EXACTLY_BINARY} race}"
+export ROUNDS="${ROUNDS:-5}"
+examples="${ONLY:-s1-signin s2-binding s3-register s4-balance s5-prize}"
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+
+if [ ! -x "${EXACTLY_BINARY}" ]; then
+  echo "examples: server binary not found: ${EXACTLY_BINARY}" >&2
+  exit 1
+fi
+for tool in gunicorn redis-server "${pg_bin}/initdb"; do
+  if ! command -v "${tool}" >/dev/null; then
+    echo "examples: ${tool} missing (run scripts/install_deps.sh)" >&2
+    exit 1
+  fi
+done
+
+tmp="$(mktemp -d)"
+chmod 755 "${tmp}"
+pids=()
+pg_started=0
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); fi
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null; done
+  if [ "${pg_started}" -eq 1 ]; then
+    "${as_pg[@]}" "${pg_bin}/pg_ctl" -D "${tmp}/pg" -m fast -w stop >/dev/null 2>&1
+  fi
+  rm -rf "${tmp}"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {  # port, what
+  for _ in $(seq 1 200); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "examples: $2 did not start on port $1" >&2
+  return 1
+}
+
+# PostgreSQL: its own cluster in the temp dir, owned by the postgres user when root.
+PG_PORT="$(free_port)"
+mkdir -p "${tmp}/pg" "${tmp}/pgsock"
+if [ "${#as_pg[@]}" -gt 0 ]; then chown postgres "${tmp}/pg" "${tmp}/pgsock"; fi
+"${as_pg[@]}" "${pg_bin}/initdb" -D "${tmp}/pg" -U postgres --auth=trust >"${tmp}/initdb.log" 2>&1 ||
+  { cat "${tmp}/initdb.log"; exit 1; }
+"${as_pg[@]}" "${pg_bin}/pg_ctl" -D "${tmp}/pg" -w -l "${tmp}/pg/log" \
+  -o "-p ${PG_PORT} -k ${tmp}/pgsock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+  start >/dev/null || { cat "${tmp}/pg/log"; exit 1; }
+pg_started=1
+export PG_DSN="host=127.0.0.1 port=${PG_PORT} user=postgres dbname=postgres"
+
+export REDIS_PORT="$(free_port)"
+redis-server --port "${REDIS_PORT}" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "${tmp}" >"${tmp}/redis.log" 2>&1 &
+pids+=($!)
+export EXACTLY_PORT="$(free_port)"
+"${EXACTLY_BINARY}" serve --dir "${tmp}/exactly" --port "${EXACTLY_PORT}" >"${tmp}/exactly.log" 2>&1 &
+pids+=($!)
+wait_port "${REDIS_PORT}" redis || exit 1
+wait_port "${EXACTLY_PORT}" exactly || exit 1
+
+# S3 and S4's exactly modes need LOCK/IDEM/LIMIT; say so rather than pass silently.
+has_lock=0
+if python3 - "${EXACTLY_PORT}" <<'PY' 2>/dev/null; then has_lock=1; fi
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]), decode_responses=True)
+for cmd in (["LOCK", "probe:lock", "probe", "LEASE", "1000"],
+            ["IDEM", "BEGIN", "probe:idem"],
+            ["LIMIT", "probe:limit", "RATE", "1", "PER", "1000"]):
+    r.execute_command(*cmd)
+PY
+
+rows=()
+failed=0
+run_example() {  # example, mode
+  local ex="$1" mode="$2" port app_pid rc json
+  if [ "${mode}" = exactly ] && [ "${has_lock}" -eq 0 ] &&
+     { [ "${ex}" = s3-register ] || [ "${ex}" = s4-balance ]; }; then
+    rows+=("${ex}|${mode}|-|-|-|skipped: server lacks LOCK/IDEM/LIMIT")
+    return
+  fi
+  port="$(free_port)"
+  (cd "${here}/${ex}" && MODE="${mode}" exec gunicorn -w 4 -k gthread --threads 4 \
+    -b "127.0.0.1:${port}" --access-logfile /dev/null --error-logfile "${tmp}/${ex}-${mode}.log" \
+    app:app) &
+  app_pid=$!
+  pids+=("${app_pid}")
+  if ! wait_port "${port}" "${ex} (${mode})"; then
+    cat "${tmp}/${ex}-${mode}.log" >&2
+    rows+=("${ex}|${mode}|-|-|-|FAIL: app did not start")
+    failed=1
+    return
+  fi
+  json="${tmp}/${ex}-${mode}.json"
+  BASE="http://127.0.0.1:${port}" TAG="${mode}$$" \
+    bash "${here}/${ex}/race.sh" --json "${json}" --quiet >"${tmp}/${ex}-${mode}.out" 2>&1
+  rc=$?
+  kill "${app_pid}" 2>/dev/null
+  wait "${app_pid}" 2>/dev/null
+  local stats
+  stats="$(python3 - "${json}" <<'PY' 2>/dev/null
+import json, sys, statistics
+d = json.load(open(sys.argv[1]))
+spreads = [r["release_spread_us"] for r in d["rounds"]]
+print(d["violated_rounds"], len(d["rounds"]), int(statistics.median(spreads)), max(spreads))
+PY
+)"
+  local violated=- rounds=- spread=- verdict
+  if [ -n "${stats}" ]; then
+    read -r violated rounds spread spread_max <<<"${stats}"
+    spread="${spread}us (max ${spread_max}us)"
+  fi
+  if [ "${mode}" = naive ]; then
+    if [ "${rc}" -eq 1 ] && [ "${violated}" != - ] && [ "${violated}" -ge 1 ]; then
+      verdict="caught"
+    else
+      verdict="FAIL: naive mode not caught (exit ${rc}); the race proves nothing"
+      failed=1
+    fi
+  else
+    if [ "${rc}" -eq 0 ]; then
+      verdict="held"
+    else
+      verdict="FAIL: exactly mode violated or unknown (exit ${rc})"
+      failed=1
+    fi
+  fi
+  if [ "${verdict}" != caught ] && [ "${verdict}" != held ]; then
+    sed 's/^/    /' "${tmp}/${ex}-${mode}.out" >&2
+    tail -5 "${tmp}/${ex}-${mode}.log" 2>/dev/null | sed 's/^/    /' >&2
+  fi
+  rows+=("${ex}|${mode}|${rounds}|${violated}|${spread}|${verdict}")
+}
+
+for ex in ${examples}; do
+  for mode in naive exactly; do
+    run_example "${ex}" "${mode}"
+  done
+done
+
+printf '\n%-12s %-8s %-7s %-10s %-26s %s\n' example mode rounds violated "release spread (median)" result
+for row in "${rows[@]}"; do
+  IFS='|' read -r ex mode rounds violated spread verdict <<<"${row}"
+  printf '%-12s %-8s %-7s %-10s %-26s %s\n' "${ex}" "${mode}" "${rounds}" "${violated}" "${spread}" "${verdict}"
+done
+if [ "${failed}" -ne 0 ]; then
+  echo "examples: FAILED"
+  exit 1
+fi
+echo "examples: ok (every naive mode caught, every exactly mode held)"
