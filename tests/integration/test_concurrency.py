@@ -153,6 +153,28 @@ class ConcurrencyTest(harness.ServerTestCase, unittest.TestCase):
         self.assertEqual(self.d("CLAIM", key, "bind-new", "TTL", "30000")["result"], "won")
         self.assertEqual(self.d("CLAIMOF", key)["owner"], "bind-new")
 
+    def test_thousand_connections_at_once(self):
+        conns = [self.server.raw(timeout=60) for _ in range(1000)]
+        try:
+            for i, c in enumerate(conns):
+                c.send(harness.encode("CLAIM", "many:%d" % (i % 10), "c%d" % i) +
+                       harness.encode("PING"))
+            winners = {}
+            for i, c in enumerate(conns):
+                d = as_dict(c.read_reply())
+                self.assertEqual(c.read_reply(), "PONG")
+                if d["result"] == "won":
+                    self.assertNotIn(d["key"], winners)
+                    winners[d["key"]] = d["owner"]
+                else:
+                    self.assertEqual(d["result"], "held")
+            self.assertEqual(len(winners), 10)
+        finally:
+            for c in conns:
+                c.close()
+        for key, owner in winners.items():
+            self.assertEqual(self.d("CLAIMOF", key)["owner"], owner)
+
     def test_transfers_between_accounts_conserve_total(self):
         # Many connections move money around at once; no balance crosses MIN 0 and the
         # total is conserved.

@@ -3,7 +3,8 @@
 16 writer connections send TRANSFERs (unique ids, among 20 funded accounts with
 MIN 0), MULTI/EXEC groups of transfers and CLAIMs (contended keys, no TTL) and
 record every acknowledged reply.
-The server is killed with SIGKILL at seeded random moments, `exactly check`
+The server is killed with SIGKILL at seeded random moments (sometimes during a
+SNAPSHOT), `exactly check`
 must accept the data dir, and after each restart:
   - every acknowledged `ok` transfer is there (repeating it answers `again`),
     every acknowledged refusal is still the answer for that id;
@@ -200,7 +201,16 @@ class CrashTest(harness.ServerTestCase, unittest.TestCase):
                        for i in range(WRITERS)]
             for w in writers:
                 w.start()
-            time.sleep(rng.uniform(0.05, 0.6))
+            pause = rng.uniform(0.05, 0.6)
+            if rng.random() < 0.4:
+                # A snapshot (a forked child) under load, sometimes killed mid-way.
+                time.sleep(pause / 2)
+                with self.server.raw(timeout=10) as s:
+                    reply = s.call("SNAPSHOT")
+                    self.assertFalse(isinstance(reply, harness.RespError) and
+                                     "in progress" not in str(reply), reply)
+                pause /= 2
+            time.sleep(pause)
             self.server.kill()
             for w in writers:
                 w.join(30)
