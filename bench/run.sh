@@ -340,6 +340,15 @@ pg_check() {
   esac
 }
 
+# Puts the tables back to their initial state and lets PostgreSQL finish its own
+# background work (vacuum, checkpoint) now, so it neither carries rows from one run
+# to the next nor steals CPU and disk from the next system's run.
+pg_reset() {
+  pg -d bench -c 'TRUNCATE claims, winners, transfers' \
+    -c "UPDATE stock SET n = $stock WHERE id = 1" -c "UPDATE accounts SET n = $fund" \
+    -c 'VACUUM ANALYZE' -c CHECKPOINT
+}
+
 run_pg() {
   local w=$1 script tag=postgresql-$1-r$2
   case "$w" in
@@ -347,7 +356,7 @@ run_pg() {
     W2) script=$here/pg/w2_flash_sale.sql ;;
     W3) script=$here/pg/w3_transfer.sql ;;
   esac
-  pg -d bench -c CHECKPOINT
+  pg_reset
   local args=(-h 127.0.0.1 -p "$pg_port" -U postgres -n -c "$clients" -j "$pg_jobs"
     -T "$pg_seconds" -M prepared -f "$script" -l --log-prefix="$raw/$tag.log")
   log "$tag: pgbench ${args[*]} bench"
@@ -363,6 +372,7 @@ run_pg() {
     log "$tag: pgbench failed: $(tail -3 "$raw/$tag.out")"
     row postgresql "$w" - - - "pgbench failed: $(tail -1 "$raw/$tag.out" | cut -c1-120)"
   fi
+  pg_reset
 }
 
 # --- machine facts -------------------------------------------------------------------------
@@ -386,22 +396,35 @@ print(f"{samples[len(samples) // 2] * 1e3:.3f} ms median, "
 EOF
 }
 
+# A private copy of the server binary: a rebuild of build/ during the run must not
+# swap (or half-write) the binary between runs.
+if want "$only" exactly && [ -x "$exactly_bin" ]; then
+  cp "$exactly_bin" "$work/exactly"
+  exactly_bin=$work/exactly
+fi
+
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 fsync_line=$(probe_fsync)
 log "fdatasync probe: $fsync_line"
 
 if want "$only" postgresql; then start_pg; fi
 
-# Repeats are interleaved across systems so a burst of outside load on the shared
-# machine hits one run of each system rather than every run of one.
+# Repeats are interleaved across systems, and the order rotates with each repeat, so
+# a burst of outside load on the shared machine (or a position in the sequence) hits
+# one run of each system rather than every run of one.
+systems=(exactly redis-always redis-no postgresql)
 for w in ${workloads//,/ }; do
   for ((rep = 1; rep <= repeat; rep++)); do
-    for system in exactly redis-always redis-no; do
-      if want "$only" "$system"; then run_resp "$system" "$w" "$rep"; fi
+    for ((k = 0; k < ${#systems[@]}; k++)); do
+      system=${systems[$(((k + rep - 1) % ${#systems[@]}))]}
+      want "$only" "$system" || continue
+      if [ "$system" = postgresql ]; then run_pg "$w" "$rep"; else run_resp "$system" "$w" "$rep"; fi
     done
-    if want "$only" postgresql; then run_pg "$w" "$rep"; fi
   done
 done
+
+fsync_end=$(probe_fsync)
+log "fdatasync probe after the runs: $fsync_end"
 
 exactly_rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 table_md=$work/table.md
@@ -410,7 +433,7 @@ table_md=$work/table.md
   echo
   echo "- date: $started"
   echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -sr)"
-  echo "- fdatasync: $fsync_line"
+  echo "- fdatasync in the temp dir: before the runs $fsync_line; after: $fsync_end"
   echo "- exactly: commit $exactly_rev; $(redis-server --version | cut -d' ' -f1-3); $("$pg_bin/postgres" --version)"
   echo "- load: $clients connections; RESP: redis-benchmark -n $requests$([ "$threads" -gt 1 ] && echo " --threads $threads"); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; median of $repeat run(s) each$([ "$quick" = 1 ] && echo "; --quick run")"
   echo
