@@ -5,7 +5,7 @@
 # of ROUNDS rounds), an exactly mode must hold in every round; otherwise exit 1.
 #
 # Env: EXACTLY_BINARY (default build/exactly), EXACTLY_RACE (the race command,
-# default "$EXACTLY_BINARY race"), ROUNDS (default 5), ONLY (e.g. "s1-signin s5-prize").
+# default "$EXACTLY_BINARY race"), ROUNDS (default 10), ONLY (e.g. "s1-signin s5-prize").
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,7 +13,7 @@ root="$(cd "${here}/.." && pwd)"
 export EXACTLY_BINARY="${EXACTLY_BINARY:-${root}/build/exactly}"
 case "${EXACTLY_BINARY}" in /*) ;; *) EXACTLY_BINARY="${root}/${EXACTLY_BINARY}" ;; esac
 export RACE="${EXACTLY_RACE:-${EXACTLY_BINARY} race}"
-export ROUNDS="${ROUNDS:-5}"
+export ROUNDS="${ROUNDS:-10}"
 examples="${ONLY:-s1-signin s2-binding s3-register s4-balance s5-prize}"
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 
@@ -170,4 +170,10 @@ if [ "${failed}" -ne 0 ]; then
   echo "examples: FAILED"
   exit 1
 fi
-echo "examples: ok (every naive mode caught, every exactly mode held)"
+skipped=0
+for row in "${rows[@]}"; do case "${row}" in *skipped*) skipped=$((skipped + 1)) ;; esac; done
+if [ "${skipped}" -gt 0 ]; then
+  echo "examples: ok, but ${skipped} exactly mode(s) SKIPPED (see the table): not yet shown to hold"
+else
+  echo "examples: ok (every naive mode caught, every exactly mode held)"
+fi
