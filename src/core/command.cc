@@ -13,11 +13,22 @@ bool IsMutating(CommandKind kind) {
     case CommandKind::kCommit:
     case CommandKind::kCancel:
     case CommandKind::kGroup:
+    case CommandKind::kLock:
+    case CommandKind::kRenew:
+    case CommandKind::kUnlock:
+    case CommandKind::kIdemBegin:
+    case CommandKind::kIdemEnd:
+    case CommandKind::kIdemAbort:
+    case CommandKind::kCancelWaiter:
+    case CommandKind::kDropWaiters:
       return true;
     case CommandKind::kClaimOf:
     case CommandKind::kClaimLog:
     case CommandKind::kBalance:
     case CommandKind::kHistory:
+    case CommandKind::kFence:
+    // LIMIT changes only volatile state, never the journal (rate_limits.h).
+    case CommandKind::kLimit:
       return false;
   }
   return false;

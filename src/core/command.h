@@ -51,11 +51,11 @@ enum class Period : uint8_t { kHour = 1, kDay = 2, kWeek = 3, kMonth = 4 };
 struct TimeSpec {
   enum class Kind : uint8_t { kNone = 0, kTtl = 1, kUntil = 2, kPer = 3 };
   Kind kind = Kind::kNone;
-  int64_t ttl_ms = 0;          // kTtl, and RESERVE's TIMEOUT
-  int64_t until_ms = 0;        // kUntil: absolute unix ms
+  int64_t ttl_ms = 0;            // kTtl, and RESERVE's TIMEOUT
+  int64_t until_ms = 0;          // kUntil: absolute unix ms
   Period period = Period::kDay;  // kPer
-  int32_t at_minutes = 0;      // kPer: AT hh:mm as minutes after local midnight
-  int32_t tz_minutes = 0;      // kPer: TZ ±hh:mm as minutes east of UTC
+  int32_t at_minutes = 0;        // kPer: AT hh:mm as minutes after local midnight
+  int32_t tz_minutes = 0;        // kPer: TZ ±hh:mm as minutes east of UTC
 };
 
 // An account bound: MIN n | -inf, MAX n | +inf.
@@ -109,9 +109,9 @@ struct Command {
   // IDEM BEGIN key [FINGERPRINT f] [LEASE ms] [TTL ms] [WAIT ms]: `key`, `note`
   // holds the fingerprint; IDEM END key token response: `note` holds the response.
   int64_t lease_ms = 0;
-  int64_t wait_ms = 0;    // 0: do not wait
-  int64_t ttl_ms = 0;     // IDEM BEGIN TTL (how long a done key keeps its response)
-  uint64_t token = 0;     // RENEW, UNLOCK, FENCE, IDEM END/ABORT
+  int64_t wait_ms = 0;  // 0: do not wait
+  int64_t ttl_ms = 0;   // IDEM BEGIN TTL (how long a done key keeps its response)
+  uint64_t token = 0;   // RENEW, UNLOCK, FENCE, IDEM END/ABORT
   // LIMIT key RATE n PER ms [BURST b] [COST c] | LIMIT key WINDOW n PER ms [COST c]
   bool limit_window = false;
   int64_t limit_n = 0;

@@ -1,6 +1,8 @@
 // Engine: batches in, replies and journal records out. Runs expiry at the start
-// of every batch, resolves relative times, dispatches each command to its table
-// and applies MULTI groups all or nothing.
+// of every batch (granting freed locks and IDEM keys to their waiters, which gives
+// the batch a record), resolves relative times, checks IFLOCK, dispatches each
+// command to its table, applies MULTI groups all or nothing and then lets the
+// lock and IDEM tables answer the waiters the command released.
 #include "core/engine.h"
 
 #include <algorithm>
@@ -20,7 +22,7 @@ struct Engine::State : EngineState {};
 namespace {
 
 bool IsRefusalWord(std::string_view word) {
-  for (int i = static_cast<int>(Outcome::kWon); i <= static_cast<int>(Outcome::kSkipped); ++i) {
+  for (int i = static_cast<int>(kOutcomeFirst); i <= static_cast<int>(kOutcomeLast); ++i) {
     const auto outcome = static_cast<Outcome>(i);
     if (OutcomeName(outcome) == word) return IsRefusal(outcome);
   }
@@ -30,9 +32,13 @@ bool IsRefusalWord(std::string_view word) {
 // Expiry is a pure function of (state, time): every effect is stamped with the
 // entry's own due time, so expiring in one step or in several (as a live engine
 // does across batches that the journal never sees) ends in the same state.
-void RunExpiry(EngineState* state, int64_t now_ms) {
+// Returns true if expiry granted a lock or an IDEM key to a waiter: such a grant
+// changes durable state at a time no command carries, so the batch needs a record
+// (replaying it runs the same expiry and grants the same token).
+bool RunExpiry(EngineState* state, const ApplyContext& context) {
+  bool granted = false;
   ExpiryEntry entry;
-  while (state->expiry.PopDue(now_ms, &entry)) {
+  while (state->expiry.PopDue(context.now_ms, &entry)) {
     switch (entry.kind) {
       case ExpiryKind::kClaimEnd:
       case ExpiryKind::kClaimLogForget:
@@ -42,12 +48,27 @@ void RunExpiry(EngineState* state, int64_t now_ms) {
       case ExpiryKind::kTransferForget:
         state->ledger.Expire(entry, &state->expiry);
         break;
+      case ExpiryKind::kLockWaitEnd:
+      case ExpiryKind::kLockLeaseEnd:
+      case ExpiryKind::kLockIdForget:
+        granted = state->locks.Expire(entry, context) || granted;
+        break;
+      case ExpiryKind::kIdemWaitEnd:
+      case ExpiryKind::kIdemLeaseEnd:
+      case ExpiryKind::kIdemForget:
+        granted = state->idem.Expire(entry, context) || granted;
+        break;
+      case ExpiryKind::kLimitForget:
+        state->limits.Expire(entry);
+        break;
     }
   }
+  state->expiry.PopWakesDue(context.now_ms);
+  return granted;
 }
 
-Reply ApplySingle(EngineState* state, const Command& command, const ApplyContext& context,
-                  Effect* effect) {
+Reply ApplyTable(EngineState* state, const Command& command, const ApplyContext& context,
+                 Effect* effect) {
   switch (command.kind) {
     case CommandKind::kClaim:
       return state->claims.Claim(command, context, effect);
@@ -71,11 +92,63 @@ Reply ApplySingle(EngineState* state, const Command& command, const ApplyContext
       return state->ledger.Balance(command, effect);
     case CommandKind::kHistory:
       return state->ledger.History(command, effect);
+    case CommandKind::kLock:
+      return state->locks.Lock(command, context, effect);
+    case CommandKind::kRenew:
+      return state->locks.Renew(command, context, effect);
+    case CommandKind::kUnlock:
+      return state->locks.Unlock(command, context, effect);
+    case CommandKind::kFence:
+      return state->locks.Fence(command, context, effect);
+    case CommandKind::kIdemBegin:
+      return state->idem.Begin(command, context, effect);
+    case CommandKind::kIdemEnd:
+      return state->idem.End(command, context, effect);
+    case CommandKind::kIdemAbort:
+      return state->idem.Abort(command, context, effect);
+    case CommandKind::kLimit:
+      return state->limits.Apply(command, context, effect);
+    case CommandKind::kCancelWaiter: {
+      const bool found = state->locks.Cancel(command.waiter) || state->idem.Cancel(command.waiter);
+      effect->changed = found;
+      return Reply::WithOutcome(found ? Outcome::kCancelled : Outcome::kAgain);
+    }
+    case CommandKind::kDropWaiters: {
+      const bool locks = state->locks.DropWaiters();
+      const bool idem = state->idem.DropWaiters();
+      effect->changed = locks || idem;
+      return Reply::WithOutcome(Outcome::kOk);
+    }
     case CommandKind::kGroup:
       break;
   }
   EXACTLY_ASSERT(command.kind != CommandKind::kGroup);
   return Reply::Error("ERR", "unknown command");
+}
+
+Reply ApplySingle(EngineState* state, const Command& command, const ApplyContext& context,
+                  Effect* effect) {
+  // IFLOCK is checked before anything else: a fenced command whose token went
+  // stale changes nothing.
+  if (!command.iflock_name.empty() && !state->locks.Holds(command.iflock_name, command.iflock_token,
+                                                          context.now_ms, &effect->observed)) {
+    return Reply::WithOutcome(Outcome::kStale);
+  }
+  return ApplyTable(state, command, context, effect);
+}
+
+// Whether a group's sub-command answered with a refusal that rolls the group back.
+bool RollsBack(const Command& sub, const Reply& reply) {
+  if (reply.is_error()) return true;
+  // An IDEM BEGIN that finds the operation done must stop the commands queued
+  // after it: they are the operation. LIMIT changes no durable state, but its
+  // `limited` is what such a group is guarded by. A read's answer (CLAIMOF `held`,
+  // BALANCE `no_account`) is information, not a refusal.
+  if (sub.kind == CommandKind::kIdemBegin && reply.result() == OutcomeName(Outcome::kDone)) {
+    return true;
+  }
+  const bool guarded = IsMutating(sub.kind) || sub.kind == CommandKind::kLimit;
+  return guarded && IsRefusalWord(reply.result());
 }
 
 // MULTI/EXEC: every sub-command runs with an undo log; the first refusal or error
@@ -85,6 +158,7 @@ Reply ApplyGroup(EngineState* state, const Command& group, const ApplyContext& c
                  Effect* effect, std::vector<uint8_t>* keep) {
   EXACTLY_ASSERT(context.undo == nullptr);
   UndoLog undo;
+  const Counters counters = *context.counters;
   ApplyContext inner = context;
   inner.undo = &undo;
   keep->assign(group.group.size(), 0);
@@ -106,19 +180,34 @@ Reply ApplyGroup(EngineState* state, const Command& group, const ApplyContext& c
     changed = changed || sub_effect.changed;
     // A read's answer (CLAIMOF `held`, BALANCE `no_account`) is information, not a
     // refusal: only mutations roll the group back.
-    if (reply.is_error() || (IsMutating(sub.kind) && IsRefusalWord(reply.result()))) {
+    if (RollsBack(sub, reply)) {
       reply.Add("failed", int64_t{1});
       failed = true;
     }
     results.push_back(std::move(reply));
   }
   if (failed) {
-    undo.Rollback(&state->claims, &state->ledger);
+    undo.Rollback(state);
+    state->locks.DropUnsettled();
+    state->idem.DropUnsettled();
+    *context.counters = counters;
     effect->changed = false;
     return std::move(Reply::WithOutcome(Outcome::kRolledBack).Add("results", std::move(results)));
   }
   effect->changed = changed;
   return std::move(Reply::WithOutcome(Outcome::kExecuted).Add("results", std::move(results)));
+}
+
+// One top-level command (or group), then the waiters it released.
+Reply ApplyTop(EngineState* state, Command& command, ApplyContext* context, Effect* effect,
+               std::vector<uint8_t>* keep) {
+  context->waiters_now = state->locks.waiters() + state->idem.waiters();
+  Reply reply = command.kind == CommandKind::kGroup
+                    ? ApplyGroup(state, command, *context, effect, keep)
+                    : ApplySingle(state, command, *context, effect);
+  state->locks.Settle(*context);
+  state->idem.Settle(*context);
+  return reply;
 }
 
 }  // namespace
@@ -132,28 +221,35 @@ void Engine::ApplyBatch(std::span<Command> commands, TimestampMs now, Lsn lsn, B
   out->replies.clear();
   out->wait_lsn.clear();
   out->record.clear();
+  out->parked.clear();
+  out->wakes.clear();
   out->replies.reserve(commands.size());
   out->wait_lsn.reserve(commands.size());
+  out->parked.reserve(commands.size());
 
   const int64_t now_ms = std::max(now.value, state_->last_timestamp_ms);
   state_->last_timestamp_ms = now_ms;
-  RunExpiry(state_.get(), now_ms);
 
   ApplyContext context;
   context.now_ms = now_ms;
   context.lsn = lsn;
   context.config = &config_;
   context.expiry = &state_->expiry;
+  context.counters = &state_->counters;
+  context.wakes = &out->wakes;
 
   RecordWriter writer(&out->record);
-  std::vector<uint8_t> keep;
   bool logged = false;
+  if (RunExpiry(state_.get(), context)) {
+    writer.Begin(now_ms);
+    logged = true;
+  }
+
+  std::vector<uint8_t> keep;
   for (Command& command : commands) {
     Resolve(&command, now_ms, config_);
     Effect effect;
-    Reply reply = command.kind == CommandKind::kGroup
-                      ? ApplyGroup(state_.get(), command, context, &effect, &keep)
-                      : ApplySingle(state_.get(), command, context, &effect);
+    Reply reply = ApplyTop(state_.get(), command, &context, &effect, &keep);
     if (effect.changed) {
       if (!logged) writer.Begin(now_ms);
       logged = true;
@@ -165,6 +261,7 @@ void Engine::ApplyBatch(std::span<Command> commands, TimestampMs now, Lsn lsn, B
     }
     out->replies.push_back(std::move(reply));
     out->wait_lsn.push_back(effect.changed ? lsn : effect.observed);
+    out->parked.push_back(effect.parked);
   }
   if (logged) state_->applied_lsn = lsn;
 }
@@ -179,22 +276,22 @@ base::Status Engine::Replay(Lsn lsn, std::string_view record) {
   if (!decoded.ok()) return decoded.status();
   const int64_t now_ms = std::max(decoded->timestamp_ms, state_->last_timestamp_ms);
   state_->last_timestamp_ms = now_ms;
-  RunExpiry(state_.get(), now_ms);
 
+  // Nobody waits for the answers of a replay.
+  std::vector<BatchOutput::Wake> wakes;
   ApplyContext context;
   context.now_ms = now_ms;
   context.lsn = lsn;
   context.config = &config_;
   context.expiry = &state_->expiry;
+  context.counters = &state_->counters;
+  context.wakes = &wakes;
   context.enforce_limits = false;
+  RunExpiry(state_.get(), context);
   std::vector<uint8_t> keep;
-  for (const Command& command : decoded->commands) {
+  for (Command& command : decoded->commands) {
     Effect effect;
-    if (command.kind == CommandKind::kGroup) {
-      ApplyGroup(state_.get(), command, context, &effect, &keep);
-    } else {
-      ApplySingle(state_.get(), command, context, &effect);
-    }
+    ApplyTop(state_.get(), command, &context, &effect, &keep);
   }
   state_->applied_lsn = lsn;
   return base::Status::Ok();
@@ -219,8 +316,14 @@ EngineStats Engine::stats() const {
   stats.accounts = state_->ledger.accounts().size();
   stats.transfers = state_->ledger.transfers().size();
   stats.pending = state_->ledger.pending();
+  stats.locks = state_->locks.held();
+  stats.waiters = state_->locks.waiters() + state_->idem.waiters();
+  stats.idem_keys = state_->idem.keys().size();
+  stats.limit_keys = state_->limits.keys().size();
   return stats;
 }
+
+int64_t Engine::NextWakeMs() const { return state_->expiry.NextWake(); }
 
 const EngineConfig& Engine::config() const { return config_; }
 

@@ -27,14 +27,22 @@ struct EngineConfig {
   size_t claims_max = kClaimsMaxDefault;
   size_t accounts_max = kAccountsMaxDefault;
   size_t transfers_max = kTransfersMaxDefault;
+  size_t locks_max = kLocksMaxDefault;
+  size_t waiters_max = kWaitersMaxDefault;  // parked LOCK and IDEM commands together
+  size_t idem_keys_max = kIdemKeysMaxDefault;
+  size_t limit_keys_max = kLimitKeysMaxDefault;
 };
 
 // Sizes of the tables, for INFO.
 struct EngineStats {
   size_t claims = 0;
   size_t accounts = 0;
-  size_t transfers = 0;  // remembered ids, pending reservations included
-  size_t pending = 0;    // reservations not yet committed, cancelled or timed out
+  size_t transfers = 0;   // remembered ids, pending reservations included
+  size_t pending = 0;     // reservations not yet committed, cancelled or timed out
+  size_t locks = 0;       // locks held
+  size_t waiters = 0;     // parked LOCK and IDEM BEGIN commands
+  size_t idem_keys = 0;   // live idempotency keys (running or done)
+  size_t limit_keys = 0;  // rate-limit keys with state
 };
 
 struct BatchOutput {

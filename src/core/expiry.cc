@@ -26,6 +26,20 @@ bool ExpiryQueue::PopDue(int64_t now_ms, ExpiryEntry* entry) {
   return true;
 }
 
-void ExpiryQueue::Clear() { heap_ = {}; }
+void ExpiryQueue::Clear() {
+  heap_ = {};
+  wakes_ = {};
+}
+
+void ExpiryQueue::PushWake(int64_t time_ms) {
+  if (time_ms == kNoTimeMs) return;
+  wakes_.push(time_ms);
+}
+
+int64_t ExpiryQueue::NextWake() const { return wakes_.empty() ? kNoTimeMs : wakes_.top(); }
+
+void ExpiryQueue::PopWakesDue(int64_t now_ms) {
+  while (!wakes_.empty() && wakes_.top() <= now_ms) wakes_.pop();
+}
 
 }  // namespace exactly::core

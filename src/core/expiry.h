@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <queue>
 #include <string>
 #include <string_view>
@@ -22,6 +23,15 @@ enum class ExpiryKind : uint8_t {
   kClaimLogForget = 1,      // a claim key with no live claim drops its CLAIMLOG
   kReservationTimeout = 2,  // a pending reservation is released
   kTransferForget = 3,      // a remembered transfer id is forgotten
+  // A WAIT running out comes before a lease ending at the same time: a waiter whose
+  // deadline is the grant time is not granted.
+  kLockWaitEnd = 4,   // parked LOCKs on `name` whose deadline came are answered busy
+  kLockLeaseEnd = 5,  // a lock's lease ends: the next waiter is granted at that time
+  kLockIdForget = 6,  // a LOCK ... ID reply is forgotten (name: see locks.h)
+  kIdemWaitEnd = 7,   // parked IDEM BEGINs whose deadline came are answered running
+  kIdemLeaseEnd = 8,  // an IDEM runner's lease ends: the next waiter runs
+  kIdemForget = 9,    // a done IDEM key's response is forgotten (its TTL)
+  kLimitForget = 10,  // an idle rate-limit key is full again / its window ended
 };
 
 struct ExpiryEntry {
@@ -41,11 +51,21 @@ class ExpiryQueue {
   void Clear();
   size_t size() const { return heap_.size(); }
 
+  // Times at which a parked command may have to be answered (a lease ending with
+  // waiters, a WAIT running out). Only times are kept: a time that turns out to
+  // have nothing to do costs one empty batch, so entries are never deleted early.
+  void PushWake(int64_t time_ms);
+  // The earliest wake time still ahead, or kNoTimeMs (-1) for none.
+  int64_t NextWake() const;
+  // Forgets the wake times at or before `now_ms` (the batch at `now_ms` did them).
+  void PopWakesDue(int64_t now_ms);
+
  private:
   struct Later {
     bool operator()(const ExpiryEntry& a, const ExpiryEntry& b) const;
   };
   std::priority_queue<ExpiryEntry, std::vector<ExpiryEntry>, Later> heap_;
+  std::priority_queue<int64_t, std::vector<int64_t>, std::greater<int64_t>> wakes_;
 };
 
 }  // namespace exactly::core

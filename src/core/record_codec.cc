@@ -24,10 +24,15 @@ enum FieldBit : uint64_t {
   kWindowBit = 1 << 13,
   kRememberBit = 1 << 14,
   kGroupBit = 1 << 15,
-  kAllBits = (1 << 16) - 1,
+  kLeaseBit = 1 << 16,
+  kWaitBit = 1 << 17,
+  kTtlMsBit = 1 << 18,
+  kTokenBit = 1 << 19,
+  kWaiterBit = 1 << 20,
+  kAllBits = (1 << 21) - 1,
 };
 
-constexpr uint8_t kCommandKindLast = static_cast<uint8_t>(CommandKind::kGroup);
+constexpr uint8_t kCommandKindLast = static_cast<uint8_t>(CommandKind::kDropWaiters);
 
 uint64_t PresentBits(const Command& command, bool has_group) {
   const Command defaults;
@@ -48,6 +53,11 @@ uint64_t PresentBits(const Command& command, bool has_group) {
   if (command.window_ms != kNoTimeMs) bits |= kWindowBit;
   if (command.remember_until_ms != kNoTimeMs) bits |= kRememberBit;
   if (has_group) bits |= kGroupBit;
+  if (command.lease_ms != 0) bits |= kLeaseBit;
+  if (command.wait_ms != 0) bits |= kWaitBit;
+  if (command.ttl_ms != 0) bits |= kTtlMsBit;
+  if (command.token != 0) bits |= kTokenBit;
+  if (command.waiter != 0) bits |= kWaiterBit;
   return bits;
 }
 
@@ -81,6 +91,11 @@ void WriteFields(ByteWriter& writer, const Command& command, uint64_t bits) {
   if (bits & kExpiresBit) writer.I64(command.expires_ms);
   if (bits & kWindowBit) writer.I64(command.window_ms);
   if (bits & kRememberBit) writer.I64(command.remember_until_ms);
+  if (bits & kLeaseBit) writer.I64(command.lease_ms);
+  if (bits & kWaitBit) writer.I64(command.wait_ms);
+  if (bits & kTtlMsBit) writer.I64(command.ttl_ms);
+  if (bits & kTokenBit) writer.U64(command.token);
+  if (bits & kWaiterBit) writer.U64(command.waiter);
 }
 
 bool ReadBound(ByteReader& reader, Bound* bound) {
@@ -135,6 +150,11 @@ bool ReadCommand(ByteReader& reader, bool inside_group, Command* command) {
   if ((bits & kExpiresBit) && !reader.I64(&command->expires_ms)) return false;
   if ((bits & kWindowBit) && !reader.I64(&command->window_ms)) return false;
   if ((bits & kRememberBit) && !reader.I64(&command->remember_until_ms)) return false;
+  if ((bits & kLeaseBit) && !reader.I64(&command->lease_ms)) return false;
+  if ((bits & kWaitBit) && !reader.I64(&command->wait_ms)) return false;
+  if ((bits & kTtlMsBit) && !reader.I64(&command->ttl_ms)) return false;
+  if ((bits & kTokenBit) && !reader.U64(&command->token)) return false;
+  if ((bits & kWaiterBit) && !reader.U64(&command->waiter)) return false;
   const bool is_group = command->kind == CommandKind::kGroup;
   if (is_group != ((bits & kGroupBit) != 0)) return false;
   if (is_group) {

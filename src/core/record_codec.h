@@ -10,6 +10,11 @@
 //     u8 period, i64 at, i64 tz) | 9 persist (no value) | 10 note (bytes)
 //     11 count (i64) | 12 expires, 13 window, 14 remember_until (i64)
 //     15 group (u64 n, then n commands; a group never contains a group)
+//     16 lease_ms, 17 wait_ms, 18 ttl_ms (i64) | 19 token, 20 waiter (u64)
+//   Bits 16..20 (locks, IDEM, parked commands) were added without a version bump:
+//   a record written before them never sets them, so it decodes as before.
+//   Never logged: FENCE and LIMIT (read-only / volatile), IFLOCK (a command that
+//   was applied had passed its check, so replay applies it without one).
 //   A field is present when it differs from the Command default. Decoded commands
 //   have `resolved` set: replay applies them without reading the clock or config.
 #pragma once

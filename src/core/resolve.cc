@@ -70,6 +70,14 @@ void Resolve(Command* command, int64_t now_ms, const EngineConfig& config) {
       command->expires_ms = SaturatingAdd(now_ms, command->time.ttl_ms);
       command->remember_until_ms = SaturatingAdd(command->expires_ms, config.id_retention_ms);
       break;
+    case CommandKind::kLock:
+      // LOCK ... ID remembers its first reply like a transfer id. Lease and WAIT
+      // stay relative: they count from the batch time (or, for a waiter, from the
+      // grant), which the journal records.
+      if (!command->id.empty()) {
+        command->remember_until_ms = SaturatingAdd(now_ms, config.id_retention_ms);
+      }
+      break;
     case CommandKind::kGroup:
       for (Command& sub : command->group) Resolve(&sub, now_ms, config);
       break;

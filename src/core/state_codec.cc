@@ -104,8 +104,182 @@ bool ReadTransfer(ByteReader& reader, Transfer* transfer) {
          reader.Bytes(&transfer->to);
 }
 
+void EncodeLockState(const EngineState& state, ByteWriter& writer) {
+  writer.U64(state.counters.last_token);
+  writer.U64(state.counters.last_waiter);
+
+  const auto locks = SortedByKey(state.locks.locks());
+  writer.U64(locks.size());
+  for (const auto* item : locks) {
+    const Lock& lock = item->second;
+    writer.Bytes(item->first);
+    writer.Bytes(lock.owner);
+    writer.U64(lock.token);
+    writer.I64(lock.depth);
+    writer.I64(lock.expires_ms);
+    writer.U64(lock.lsn.value);
+    writer.U64(lock.waiters.size());
+    for (const LockWaiter& waiter : lock.waiters) {
+      writer.U64(waiter.waiter);
+      writer.Bytes(waiter.owner);
+      writer.Bytes(waiter.request_id);
+      writer.I64(waiter.lease_ms);
+      writer.I64(waiter.deadline_ms);
+      writer.I64(waiter.remember_until_ms);
+    }
+  }
+
+  const auto ids = SortedByKey(state.locks.ids());
+  writer.U64(ids.size());
+  for (const auto* item : ids) {
+    const LockIdReply& reply = item->second;
+    writer.Bytes(item->first);
+    writer.U8(static_cast<uint8_t>(reply.outcome));
+    writer.U64(reply.token);
+    writer.I64(reply.depth);
+    writer.I64(reply.expires_ms);
+    writer.Bytes(reply.holder);
+    writer.I64(reply.forget_ms);
+    writer.U64(reply.waiter);
+    writer.U64(reply.lsn.value);
+  }
+
+  const auto keys = SortedByKey(state.idem.keys());
+  writer.U64(keys.size());
+  for (const auto* item : keys) {
+    const IdemKey& idem = item->second;
+    writer.Bytes(item->first);
+    writer.U8(static_cast<uint8_t>(idem.state));
+    writer.Bytes(idem.fingerprint);
+    writer.U64(idem.token);
+    writer.I64(idem.lease_end_ms);
+    writer.I64(idem.ttl_ms);
+    writer.I64(idem.forget_ms);
+    writer.Bytes(idem.response);
+    writer.U64(idem.lsn.value);
+    writer.U64(idem.waiters.size());
+    for (const IdemWaiter& waiter : idem.waiters) {
+      writer.U64(waiter.waiter);
+      writer.I64(waiter.lease_ms);
+      writer.I64(waiter.ttl_ms);
+      writer.I64(waiter.deadline_ms);
+    }
+  }
+
+  const auto limits = SortedByKey(state.limits.keys());
+  writer.U64(limits.size());
+  for (const auto* item : limits) {
+    const LimitState& limit = item->second;
+    writer.Bytes(item->first);
+    writer.U8(limit.window ? 1 : 0);
+    writer.I64(limit.tat_ms);
+    writer.I64(limit.tat_frac);
+    writer.I64(limit.rate_n);
+    writer.I64(limit.window_start_ms);
+    writer.I64(limit.count);
+    writer.I64(limit.forget_ms);
+  }
+}
+
+bool ReadLock(ByteReader& reader, Lock* lock) {
+  uint64_t waiters = 0;
+  if (!reader.Bytes(&lock->owner) || !reader.U64(&lock->token) || !reader.I64(&lock->depth) ||
+      !reader.I64(&lock->expires_ms) || !ReadLsn(reader, &lock->lsn) || !reader.U64(&waiters) ||
+      waiters > kWaitersPerNameMax) {
+    return false;
+  }
+  for (uint64_t i = 0; i < waiters; ++i) {
+    LockWaiter& waiter = lock->waiters.emplace_back();
+    if (!reader.U64(&waiter.waiter) || waiter.waiter == 0 || !reader.Bytes(&waiter.owner) ||
+        !reader.Bytes(&waiter.request_id) || !reader.I64(&waiter.lease_ms) ||
+        !reader.I64(&waiter.deadline_ms) || !reader.I64(&waiter.remember_until_ms)) {
+      return false;
+    }
+  }
+  // Held exactly when it has an owner; a free lock exists only for its waiters.
+  return (lock->owner.empty() ? lock->depth == 0 && !lock->waiters.empty() : lock->depth > 0);
+}
+
+bool ReadLockId(ByteReader& reader, LockIdReply* reply) {
+  uint8_t outcome = 0;
+  if (!reader.U8(&outcome) || outcome > static_cast<uint8_t>(kOutcomeLast)) return false;
+  reply->outcome = static_cast<Outcome>(outcome);
+  return reader.U64(&reply->token) && reader.I64(&reply->depth) && reader.I64(&reply->expires_ms) &&
+         reader.Bytes(&reply->holder) && reader.I64(&reply->forget_ms) &&
+         reader.U64(&reply->waiter) && ReadLsn(reader, &reply->lsn);
+}
+
+bool ReadIdem(ByteReader& reader, IdemKey* idem) {
+  uint8_t state = 0;
+  uint64_t waiters = 0;
+  if (!reader.U8(&state) || state > kIdemStateLast) return false;
+  idem->state = static_cast<IdemState>(state);
+  if (!reader.Bytes(&idem->fingerprint) || !reader.U64(&idem->token) ||
+      !reader.I64(&idem->lease_end_ms) || !reader.I64(&idem->ttl_ms) ||
+      !reader.I64(&idem->forget_ms) || !reader.Bytes(&idem->response) ||
+      !ReadLsn(reader, &idem->lsn) || !reader.U64(&waiters) || waiters > kWaitersPerNameMax) {
+    return false;
+  }
+  for (uint64_t i = 0; i < waiters; ++i) {
+    IdemWaiter& waiter = idem->waiters.emplace_back();
+    if (!reader.U64(&waiter.waiter) || waiter.waiter == 0 || !reader.I64(&waiter.lease_ms) ||
+        !reader.I64(&waiter.ttl_ms) || !reader.I64(&waiter.deadline_ms)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ReadLimit(ByteReader& reader, LimitState* limit) {
+  uint8_t window = 0;
+  if (!reader.U8(&window) || window > 1) return false;
+  limit->window = window == 1;
+  return reader.I64(&limit->tat_ms) && reader.I64(&limit->tat_frac) && reader.I64(&limit->rate_n) &&
+         reader.I64(&limit->window_start_ms) && reader.I64(&limit->count) &&
+         reader.I64(&limit->forget_ms) && limit->rate_n >= 1 && limit->tat_frac >= 0 &&
+         limit->tat_frac < limit->rate_n;
+}
+
 base::Status Malformed(const char* what) {
   return base::Status::Corruption(std::string("malformed engine state: ") + what);
+}
+
+base::Status DecodeLockState(ByteReader& reader, EngineState* state) {
+  if (!reader.U64(&state->counters.last_token) || !reader.U64(&state->counters.last_waiter)) {
+    return Malformed("counters");
+  }
+  uint64_t count = 0;
+  std::string name;
+  if (!reader.U64(&count)) return Malformed("lock count");
+  for (uint64_t i = 0; i < count; ++i) {
+    Lock lock;
+    if (!reader.Bytes(&name) || !ReadLock(reader, &lock)) return Malformed("lock");
+    if (state->locks.locks().contains(name)) return Malformed("duplicate lock");
+    if (lock.token > state->counters.last_token) return Malformed("lock token ahead of counter");
+    state->locks.Restore(name, std::move(lock));
+  }
+  if (!reader.U64(&count)) return Malformed("lock id count");
+  for (uint64_t i = 0; i < count; ++i) {
+    LockIdReply reply;
+    if (!reader.Bytes(&name) || !ReadLockId(reader, &reply)) return Malformed("lock id");
+    if (state->locks.ids().contains(name)) return Malformed("duplicate lock id");
+    state->locks.RestoreId(name, std::move(reply));
+  }
+  if (!reader.U64(&count)) return Malformed("idempotency key count");
+  for (uint64_t i = 0; i < count; ++i) {
+    IdemKey idem;
+    if (!reader.Bytes(&name) || !ReadIdem(reader, &idem)) return Malformed("idempotency key");
+    if (state->idem.keys().contains(name)) return Malformed("duplicate idempotency key");
+    state->idem.Restore(name, std::move(idem));
+  }
+  if (!reader.U64(&count)) return Malformed("limit count");
+  for (uint64_t i = 0; i < count; ++i) {
+    LimitState limit;
+    if (!reader.Bytes(&name) || !ReadLimit(reader, &limit)) return Malformed("limit");
+    if (state->limits.keys().contains(name)) return Malformed("duplicate limit key");
+    state->limits.Restore(name, std::move(limit));
+  }
+  return base::Status::Ok();
 }
 
 }  // namespace
@@ -180,6 +354,7 @@ std::string EncodeState(const EngineState& state) {
     writer.Bytes(transfer.from);
     writer.Bytes(transfer.to);
   }
+  EncodeLockState(state, writer);
   return out;
 }
 
@@ -187,7 +362,7 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
   ByteReader reader(bytes);
   uint8_t version = 0;
   if (!reader.U8(&version)) return Malformed("empty");
-  if (version != kStateVersion) {
+  if (version != kStateVersion && version != 1) {
     return base::Status::Corruption("unknown engine state version " + std::to_string(version));
   }
   if (!ReadLsn(reader, &state->applied_lsn) || !reader.I64(&state->last_timestamp_ms)) {
@@ -221,10 +396,14 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
     }
     state->ledger.RestoreTransfer(name, std::move(transfer));
   }
+  if (version >= 2) EXACTLY_RETURN_IF_ERROR(DecodeLockState(reader, state));
   if (!reader.at_end()) return Malformed("trailing bytes");
   state->expiry.Clear();
   state->claims.ScheduleAll(&state->expiry);
   state->ledger.ScheduleAll(&state->expiry);
+  state->locks.ScheduleAll(&state->expiry);
+  state->idem.ScheduleAll(&state->expiry);
+  state->limits.ScheduleAll(&state->expiry);
   return base::Status::Ok();
 }
 

@@ -16,6 +16,19 @@
 //           u8 kind, i64 amount, balance, at, id, note
 //   u64 n | n transfers:    id, u8 reserve, u8 status, i64 amount, timestamp,
 //           window, expires, forget, resolved, u64 lsn, from, to
+//   (version 2 adds, after the transfers:)
+//   u64 last_token | u64 last_waiter
+//   u64 n | n locks:        name, owner, u64 token, i64 depth, expires, u64 lsn,
+//           u64 m | m waiters: u64 waiter, owner, request_id, i64 lease, deadline,
+//           remember_until
+//   u64 n | n lock ids:     key (locks.h LockIdKey), u8 outcome, u64 token, i64 depth,
+//           expires, holder, i64 forget, u64 waiter, u64 lsn
+//   u64 n | n idem keys:    key, u8 state, fingerprint, u64 token, i64 lease_end, ttl,
+//           forget, response, u64 lsn, u64 m | m waiters: u64 waiter, i64 lease,
+//           ttl, deadline
+//   u64 n | n limit keys:   key, u8 window, i64 tat_ms, tat_frac, rate_n,
+//           window_start, count, forget
+//   Version 1 (no such sections) still decodes, with empty tables and counters.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +40,7 @@
 
 namespace exactly::core {
 
-inline constexpr uint8_t kStateVersion = 1;
+inline constexpr uint8_t kStateVersion = 2;
 
 std::string EncodeState(const EngineState& state);
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -129,6 +130,86 @@ inline Command GroupCmd(std::vector<Command> commands) {
   return command;
 }
 
+inline Command LockCmd(std::string name, std::string owner, int64_t lease_ms, int64_t wait_ms = 0,
+                       std::string request_id = "") {
+  Command command;
+  command.kind = CommandKind::kLock;
+  command.key = std::move(name);
+  command.owner = std::move(owner);
+  command.lease_ms = lease_ms;
+  command.wait_ms = wait_ms;
+  command.id = std::move(request_id);
+  return command;
+}
+inline Command TokenCmd(CommandKind kind, std::string name, uint64_t token, int64_t lease_ms = 0) {
+  Command command;
+  command.kind = kind;
+  command.key = std::move(name);
+  command.token = token;
+  command.lease_ms = lease_ms;
+  return command;
+}
+inline Command RenewCmd(std::string name, uint64_t token, int64_t lease_ms) {
+  return TokenCmd(CommandKind::kRenew, std::move(name), token, lease_ms);
+}
+inline Command UnlockCmd(std::string name, uint64_t token) {
+  return TokenCmd(CommandKind::kUnlock, std::move(name), token);
+}
+inline Command FenceCmd(std::string name, uint64_t token) {
+  return TokenCmd(CommandKind::kFence, std::move(name), token);
+}
+inline Command IdemBeginCmd(std::string key, std::string fingerprint = "", int64_t lease_ms = 0,
+                            int64_t ttl_ms = 0, int64_t wait_ms = 0) {
+  Command command;
+  command.kind = CommandKind::kIdemBegin;
+  command.key = std::move(key);
+  command.note = std::move(fingerprint);
+  command.lease_ms = lease_ms;
+  command.ttl_ms = ttl_ms;
+  command.wait_ms = wait_ms;
+  return command;
+}
+inline Command IdemEndCmd(std::string key, uint64_t token, std::string response) {
+  Command command = TokenCmd(CommandKind::kIdemEnd, std::move(key), token);
+  command.note = std::move(response);
+  return command;
+}
+inline Command IdemAbortCmd(std::string key, uint64_t token) {
+  return TokenCmd(CommandKind::kIdemAbort, std::move(key), token);
+}
+inline Command LimitRateCmd(std::string key, int64_t n, int64_t per_ms, int64_t burst = 0,
+                            int64_t cost = 1) {
+  Command command;
+  command.kind = CommandKind::kLimit;
+  command.key = std::move(key);
+  command.limit_n = n;
+  command.limit_per_ms = per_ms;
+  command.limit_burst = burst;
+  command.limit_cost = cost;
+  return command;
+}
+inline Command LimitWindowCmd(std::string key, int64_t n, int64_t per_ms, int64_t cost = 1) {
+  Command command = LimitRateCmd(std::move(key), n, per_ms, 0, cost);
+  command.limit_window = true;
+  return command;
+}
+inline Command CancelWaiterCmd(uint64_t waiter) {
+  Command command;
+  command.kind = CommandKind::kCancelWaiter;
+  command.waiter = waiter;
+  return command;
+}
+inline Command DropWaitersCmd() {
+  Command command;
+  command.kind = CommandKind::kDropWaiters;
+  return command;
+}
+inline Command IfLock(Command command, std::string name, uint64_t token) {
+  command.iflock_name = std::move(name);
+  command.iflock_token = token;
+  return command;
+}
+
 inline const Value* FindField(const Reply& reply, std::string_view name) {
   for (const auto& [field, value] : reply.fields) {
     if (field == name) return &value;
@@ -204,6 +285,20 @@ class Harness {
       next_lsn = lsn.Next();
     }
     return out;
+  }
+  // A batch of one command whose reply may be parked: the whole output.
+  BatchOutput RunOut(Command command) {
+    std::vector<Command> commands;
+    commands.push_back(std::move(command));
+    return Batch(std::move(commands));
+  }
+  // Replays every kept record into a fresh engine and returns it.
+  std::unique_ptr<Engine> Replayed(EngineConfig config = {}) const {
+    auto other = std::make_unique<Engine>(config);
+    for (const auto& [lsn, record] : records) {
+      EXPECT_TRUE(other->Replay(lsn, record).ok());
+    }
+    return other;
   }
   Reply Run(Command command) {
     std::vector<Command> commands;

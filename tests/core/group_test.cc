@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/engine_harness.h"
+#include "core/engine_state.h"
 #include "core/record_codec.h"
 
 namespace exactly::core {
@@ -144,8 +145,8 @@ TEST(GroupTest, ReadOnlyGroupIsNotLogged) {
 }
 
 TEST(GroupTest, UndoLogRestoresInReverseOrder) {
-  ClaimTable claims;
-  Ledger ledger;
+  EngineState state;
+  ClaimTable& claims = state.claims;
   ClaimSlot original;
   original.live = true;
   original.owner = "first";
@@ -160,7 +161,7 @@ TEST(GroupTest, UndoLogRestoresInReverseOrder) {
   undo.SaveClaim("new", nullptr);
   claims.Restore("new", original);
   EXPECT_EQ(claims.live(), 1u);
-  undo.Rollback(&claims, &ledger);
+  undo.Rollback(&state);
   EXPECT_TRUE(undo.empty());
   EXPECT_EQ(claims.slots().at("k").owner, "first");
   EXPECT_FALSE(claims.slots().contains("new"));

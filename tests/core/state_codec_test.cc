@@ -108,7 +108,7 @@ TEST(StateCodecTest, RejectsTruncationsAndTrailingBytes) {
   Engine other;
   EXPECT_FALSE(other.LoadState(bytes + "x").ok());
   std::string wrong_version = bytes;
-  wrong_version[0] = 2;
+  wrong_version[0] = static_cast<char>(kStateVersion + 1);
   EXPECT_FALSE(other.LoadState(wrong_version).ok());
 }
 

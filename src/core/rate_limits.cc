@@ -1,0 +1,129 @@
+// Rate limits: GCRA and fixed windows, in exact integer arithmetic.
+#include "core/rate_limits.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "base/assert.h"
+#include "core/engine.h"
+#include "core/group.h"
+#include "core/time_math.h"
+
+namespace exactly::core {
+namespace {
+
+using Wide = __int128;
+
+// ceil(a / b) for a >= 0, b > 0.
+Wide CeilDiv(Wide a, Wide b) { return (a + b - 1) / b; }
+
+Reply LimitReply(bool allowed, Wide remaining, Wide retry_after_ms, Wide reset_ms) {
+  Reply reply = Reply::WithOutcome(allowed ? Outcome::kAllowed : Outcome::kLimited);
+  reply.fields.reserve(4);
+  reply.Add("remaining", static_cast<int64_t>(remaining))
+      .Add("retry_after_ms", static_cast<int64_t>(retry_after_ms))
+      .Add("reset_ms", static_cast<int64_t>(reset_ms));
+  return reply;
+}
+
+}  // namespace
+
+Reply LimitTable::Apply(const Command& command, const ApplyContext& context, Effect* effect) {
+  EXACTLY_ASSERT(command.limit_n >= 1 && command.limit_per_ms >= 1 && command.limit_cost >= 1);
+  auto it = keys_.find(std::string_view(command.key));
+  if (it == keys_.end() && keys_.size() >= context.config->limit_keys_max) {
+    return Reply::Error("ERR", "limit keys table full (max " +
+                                   std::to_string(context.config->limit_keys_max) + ")");
+  }
+  if (context.undo != nullptr) {
+    context.undo->SaveLimit(command.key, it == keys_.end() ? nullptr : &it->second);
+  }
+  const bool fresh = it == keys_.end() || it->second.window != command.limit_window;
+  if (it == keys_.end()) it = keys_.try_emplace(command.key).first;
+  LimitState& state = it->second;
+  if (fresh) {
+    state = LimitState{};
+    state.window = command.limit_window;
+    state.rate_n = command.limit_n;
+    state.tat_ms = context.now_ms;
+    state.window_start_ms = context.now_ms;
+  }
+  Reply reply =
+      command.limit_window ? Window(command, context, &state) : Rate(command, context, &state);
+  context.expiry->Push(state.forget_ms, ExpiryKind::kLimitForget, command.key);
+  return reply;
+}
+
+Reply LimitTable::Rate(const Command& command, const ApplyContext& context, LimitState* state) {
+  const Wide n = command.limit_n;
+  const Wide per = command.limit_per_ms;
+  const Wide capacity = command.limit_burst > 0 ? command.limit_burst : command.limit_n;
+  const Wide now = Wide{context.now_ms} * n;
+  // The stored TAT in units of 1/n ms; rounded up if n changed since (the bucket
+  // never appears fuller than it was).
+  Wide tat = Wide{state->tat_ms} * n;
+  if (state->rate_n == command.limit_n) {
+    tat += state->tat_frac;
+  } else {
+    tat += CeilDiv(Wide{state->tat_frac} * n, state->rate_n);
+  }
+  const Wide base = std::max(tat, now);
+  const Wide full = capacity * per;  // b * T
+  const Wide next = base + Wide{command.limit_cost} * per;
+  Reply reply;
+  if (next - now <= full) {
+    tat = next;
+    reply = LimitReply(true, (full - (next - now)) / per, 0, CeilDiv(next - now, n));
+  } else {
+    tat = base;
+    reply = LimitReply(false, (full - (base - now)) / per, CeilDiv(next - full - now, n),
+                       CeilDiv(base - now, n));
+  }
+  state->rate_n = command.limit_n;
+  state->tat_ms = static_cast<int64_t>(tat / n);
+  state->tat_frac = static_cast<int64_t>(tat % n);
+  state->forget_ms = state->tat_ms + (state->tat_frac > 0 ? 1 : 0);
+  return reply;
+}
+
+Reply LimitTable::Window(const Command& command, const ApplyContext& context, LimitState* state) {
+  if (context.now_ms >= AddMs(state->window_start_ms, command.limit_per_ms)) {
+    state->window_start_ms = context.now_ms;
+    state->count = 0;
+  }
+  const int64_t end_ms = AddMs(state->window_start_ms, command.limit_per_ms);
+  state->forget_ms = end_ms;
+  const int64_t left_ms = end_ms - context.now_ms;
+  if (state->count + command.limit_cost > command.limit_n) {
+    return LimitReply(false, command.limit_n - state->count, left_ms, left_ms);
+  }
+  state->count += command.limit_cost;
+  return LimitReply(true, command.limit_n - state->count, 0, left_ms);
+}
+
+void LimitTable::Expire(const ExpiryEntry& entry) {
+  auto it = keys_.find(std::string_view(entry.name));
+  if (it != keys_.end() && it->second.forget_ms == entry.time_ms) keys_.erase(it);
+}
+
+void LimitTable::ScheduleAll(ExpiryQueue* expiry) const {
+  for (const auto& [key, state] : keys_) {
+    expiry->Push(state.forget_ms, ExpiryKind::kLimitForget, key);
+  }
+}
+
+void LimitTable::Restore(std::string_view key, std::optional<LimitState> state) {
+  if (!state) {
+    keys_.erase(key);
+    return;
+  }
+  auto it = keys_.find(key);
+  if (it == keys_.end()) {
+    keys_.emplace(std::string(key), std::move(*state));
+  } else {
+    it->second = std::move(*state);
+  }
+}
+
+}  // namespace exactly::core

@@ -1,0 +1,328 @@
+// Locks: every outcome, re-entry, leases, fencing tokens across snapshots and
+// replay, FIFO waiters (granted in order, skipped when timed out or cancelled),
+// lease-end grants through the journal, IFLOCK and groups.
+#include "core/locks.h"
+
+#include <gtest/gtest.h>
+
+#include "core/engine_harness.h"
+#include "core/record_codec.h"
+
+namespace exactly::core {
+namespace {
+
+using testing::AccountCmd;
+using testing::CancelWaiterCmd;
+using testing::ClaimCmd;
+using testing::DropWaitersCmd;
+using testing::FenceCmd;
+using testing::FieldNames;
+using testing::GroupCmd;
+using testing::Harness;
+using testing::IfLock;
+using testing::Int;
+using testing::LockCmd;
+using testing::RenewCmd;
+using testing::ReplyText;
+using testing::Str;
+using testing::TransferCmd;
+using testing::UnlockCmd;
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+
+uint64_t Token(const Reply& reply) { return static_cast<uint64_t>(Int(reply, "token")); }
+
+TEST(LocksTest, AcquireReenterBusyAndRelease) {
+  Harness h;
+  Reply first = h.Run(LockCmd("L", "alice", 1000));
+  EXPECT_EQ(first.result(), "acquired");
+  EXPECT_EQ(FieldNames(first),
+            (std::vector<std::string_view>{"result", "token", "depth", "expires"}));
+  EXPECT_EQ(Int(first, "depth"), 1);
+  EXPECT_EQ(Int(first, "expires"), kT0 + 1000);
+  EXPECT_TRUE(h.last_logged);
+  const uint64_t token = Token(first);
+  EXPECT_GT(token, 0u);
+
+  h.now_ms += 10;
+  Reply again = h.Run(LockCmd("L", "alice", 2000));
+  EXPECT_EQ(again.result(), "reentered");
+  EXPECT_EQ(Token(again), token);
+  EXPECT_EQ(Int(again, "depth"), 2);
+  EXPECT_EQ(Int(again, "expires"), kT0 + 10 + 2000);
+
+  Reply busy = h.Run(LockCmd("L", "bob", 1000));
+  EXPECT_EQ(busy.result(), "busy");
+  EXPECT_EQ(FieldNames(busy),
+            (std::vector<std::string_view>{"result", "token", "depth", "expires", "holder"}));
+  EXPECT_EQ(Int(busy, "token"), -1);
+  EXPECT_EQ(Int(busy, "depth"), 0);
+  EXPECT_EQ(Int(busy, "expires"), kT0 + 2010);
+  EXPECT_EQ(Str(busy, "holder"), "alice");
+  EXPECT_FALSE(h.last_logged);
+
+  Reply inner = h.Run(UnlockCmd("L", token));
+  EXPECT_EQ(inner.result(), "released");
+  EXPECT_EQ(Int(inner, "depth"), 1);
+  // S4: the nested call's unlock leaves the lock held until the outer one.
+  EXPECT_EQ(h.Run(LockCmd("L", "bob", 1000)).result(), "busy");
+  EXPECT_EQ(h.Run(FenceCmd("L", token)).result(), "valid");
+  Reply outer = h.Run(UnlockCmd("L", token));
+  EXPECT_EQ(outer.result(), "released");
+  EXPECT_EQ(Int(outer, "depth"), 0);
+  EXPECT_EQ(Int(outer, "expires"), -1);
+
+  Reply fence = h.Run(FenceCmd("L", token));
+  EXPECT_EQ(fence.result(), "stale");
+  EXPECT_EQ(Int(fence, "depth"), 0);
+  EXPECT_EQ(h.Run(UnlockCmd("L", token)).result(), "stale");
+  EXPECT_EQ(h.Run(RenewCmd("L", token, 100)).result(), "stale");
+  Reply bob = h.Run(LockCmd("L", "bob", 1000));
+  EXPECT_EQ(bob.result(), "acquired");
+  EXPECT_GT(Token(bob), token);
+  EXPECT_EQ(h.engine.stats().locks, 1u);
+}
+
+TEST(LocksTest, LeaseEndMakesTheTokenStaleAtOnce) {
+  Harness h;
+  const uint64_t token = Token(h.Run(LockCmd("L", "a", 100)));
+  h.now_ms += 99;
+  Reply valid = h.Run(FenceCmd("L", token));
+  EXPECT_EQ(valid.result(), "valid");
+  EXPECT_EQ(h.last_wait, Lsn{1});
+  EXPECT_FALSE(h.last_logged);
+  Reply renewed = h.Run(RenewCmd("L", token, 100));
+  EXPECT_EQ(renewed.result(), "renewed");
+  EXPECT_EQ(Int(renewed, "expires"), kT0 + 199);
+  h.now_ms = kT0 + 199;
+  EXPECT_EQ(h.Run(FenceCmd("L", token)).result(), "stale");
+  EXPECT_EQ(h.Run(RenewCmd("L", token, 100)).result(), "stale");
+  Reply next = h.Run(LockCmd("L", "b", 100));
+  EXPECT_EQ(next.result(), "acquired");
+  EXPECT_GT(Token(next), token);
+  EXPECT_EQ(h.Run(FenceCmd("L", token + 100)).result(), "stale");
+}
+
+TEST(LocksTest, TwentyWaitersAreGrantedInOrderSkippingTimedOutAndCancelled) {
+  Harness h;
+  uint64_t token = Token(h.Run(LockCmd("L", "holder", 60'000)));
+  std::vector<uint64_t> waiters;
+  for (int i = 0; i < 20; ++i) {
+    // Waiter 5 gives up after 50 ms; the others wait long.
+    BatchOutput out =
+        h.RunOut(LockCmd("L", "w" + std::to_string(i), 60'000, i == 5 ? 50 : 600'000));
+    ASSERT_EQ(out.parked.size(), 1u);
+    ASSERT_NE(out.parked[0], 0u) << i;
+    EXPECT_TRUE(out.replies[0].fields.empty());
+    EXPECT_FALSE(out.record.empty());  // the queue is durable state
+    waiters.push_back(out.parked[0]);
+  }
+  EXPECT_EQ(h.engine.stats().waiters, 20u);
+  EXPECT_EQ(h.engine.NextWakeMs(), kT0 + 50);
+  // Waiter 9's client disconnects.
+  EXPECT_EQ(h.Run(CancelWaiterCmd(waiters[9])).result(), "cancelled");
+  EXPECT_TRUE(h.last_logged);
+  EXPECT_EQ(h.Run(CancelWaiterCmd(waiters[9])).result(), "again");
+  EXPECT_FALSE(h.last_logged);
+
+  h.now_ms = kT0 + 50;
+  BatchOutput timeout = h.Batch({});
+  ASSERT_EQ(timeout.wakes.size(), 1u);
+  EXPECT_EQ(timeout.wakes[0].waiter, waiters[5]);
+  EXPECT_EQ(timeout.wakes[0].reply.result(), "busy");
+  EXPECT_EQ(Str(timeout.wakes[0].reply, "holder"), "holder");
+  EXPECT_EQ(h.engine.stats().waiters, 18u);
+
+  std::vector<uint64_t> granted;
+  for (int round = 0; round < 18; ++round) {
+    h.now_ms += 1;
+    BatchOutput out = h.RunOut(UnlockCmd("L", token));
+    ASSERT_EQ(out.replies[0].result(), "released") << round;
+    ASSERT_EQ(out.wakes.size(), 1u) << round;
+    const Reply& wake = out.wakes[0].reply;
+    EXPECT_EQ(wake.result(), "acquired");
+    EXPECT_EQ(Int(wake, "expires"), h.now_ms + 60'000);
+    EXPECT_EQ(out.wakes[0].wait_lsn, h.records.back().first);
+    EXPECT_GT(Token(wake), token);
+    token = Token(wake);
+    granted.push_back(out.wakes[0].waiter);
+  }
+  std::vector<uint64_t> expected;
+  for (int i = 0; i < 20; ++i) {
+    if (i != 5 && i != 9) expected.push_back(waiters[i]);
+  }
+  EXPECT_EQ(granted, expected);
+  EXPECT_EQ(h.engine.stats().waiters, 0u);
+  EXPECT_EQ(h.Replayed()->SaveState(), h.engine.SaveState());
+}
+
+TEST(LocksTest, LeaseEndGrantsTheNextWaiterThroughTheJournal) {
+  Harness h;
+  const uint64_t first = Token(h.Run(LockCmd("L", "a", 100)));
+  BatchOutput parked = h.RunOut(LockCmd("L", "b", 500, 10'000));
+  ASSERT_NE(parked.parked[0], 0u);
+  EXPECT_EQ(h.engine.NextWakeMs(), kT0 + 100);
+  const size_t records = h.records.size();
+
+  // The server runs an empty batch late, at 150: the grant is stamped at the lease
+  // end (100), so the new lease runs from there.
+  h.now_ms = kT0 + 150;
+  BatchOutput out = h.Batch({});
+  ASSERT_EQ(out.wakes.size(), 1u);
+  EXPECT_EQ(out.wakes[0].waiter, parked.parked[0]);
+  const Reply& wake = out.wakes[0].reply;
+  EXPECT_EQ(wake.result(), "acquired");
+  EXPECT_EQ(Int(wake, "expires"), kT0 + 100 + 500);
+  EXPECT_GT(Token(wake), first);
+  ASSERT_EQ(h.records.size(), records + 1);  // the grant has a record
+  EXPECT_EQ(out.wakes[0].wait_lsn, h.records.back().first);
+  auto decoded = DecodeRecord(out.record);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->commands.empty());
+  EXPECT_EQ(decoded->timestamp_ms, kT0 + 150);
+
+  auto replayed = h.Replayed();
+  EXPECT_EQ(replayed->SaveState(), h.engine.SaveState());
+  std::vector<Command> fence{FenceCmd("L", Token(wake))};
+  BatchOutput check;
+  replayed->ApplyBatch(fence, TimestampMs{kT0 + 200}, h.next_lsn, &check);
+  EXPECT_EQ(check.replies[0].result(), "valid");
+  EXPECT_EQ(Int(check.replies[0], "expires"), kT0 + 600);
+  // The granted waiter's deadline stays queued as a wake time: at worst one empty
+  // batch, never a missed one.
+  EXPECT_EQ(h.engine.NextWakeMs(), kT0 + 10'000);
+}
+
+TEST(LocksTest, TokensKeepIncreasingAcrossSnapshotsAndReplay) {
+  Harness h;
+  uint64_t last = 0;
+  for (int i = 0; i < 5; ++i) {
+    const uint64_t token = Token(h.Run(LockCmd("L" + std::to_string(i % 2), "o", 10)));
+    EXPECT_GT(token, last);
+    last = token;
+    h.now_ms += 20;
+  }
+  Engine restored;
+  ASSERT_TRUE(restored.LoadState(h.engine.SaveState()).ok());
+  auto replayed = h.Replayed();
+  for (Engine* engine : {&restored, replayed.get()}) {
+    std::vector<Command> lock{LockCmd("L0", "p", 10)};
+    BatchOutput out;
+    engine->ApplyBatch(lock, TimestampMs{h.now_ms}, h.next_lsn, &out);
+    EXPECT_EQ(out.replies[0].result(), "acquired");
+    EXPECT_EQ(Token(out.replies[0]), last + 1);
+  }
+}
+
+TEST(LocksTest, IfLockRefusesUnlessTheTokenHolds) {
+  Harness h;
+  h.Run(AccountCmd("bank", testing::Infinite(), testing::Infinite()));
+  h.Run(AccountCmd("a"));
+  const uint64_t token = Token(h.Run(LockCmd("L", "a", 1000)));
+  Reply ok = h.Run(IfLock(TransferCmd("t1", "bank", "a", 5), "L", token));
+  EXPECT_EQ(ok.result(), "ok");
+  Reply stale = h.Run(IfLock(TransferCmd("t2", "bank", "a", 5), "L", token + 1));
+  EXPECT_EQ(ReplyText(stale), "{result='stale' }");
+  EXPECT_FALSE(h.last_logged);
+  EXPECT_EQ(h.Run(IfLock(ClaimCmd("c", "x"), "other", token)).result(), "stale");
+  h.now_ms += 1000;  // the lease ended: the token is stale without any batch noticing
+  EXPECT_EQ(h.Run(IfLock(TransferCmd("t3", "bank", "a", 5), "L", token)).result(), "stale");
+  // Inside a group, stale is a refusal and rolls the group back.
+  Reply group = h.Run(GroupCmd({ClaimCmd("g", "x"), IfLock(ClaimCmd("h", "x"), "L", token)}));
+  EXPECT_EQ(group.result(), "rolled_back");
+  EXPECT_EQ(h.Run(testing::ClaimOfCmd("g")).result(), "free");
+}
+
+TEST(LocksTest, RequestIdAnswersTheFirstReply) {
+  Harness h;
+  Reply first = h.Run(LockCmd("L", "a", 1000, 0, "req-1"));
+  EXPECT_EQ(first.result(), "acquired");
+  h.now_ms += 5;
+  Reply repeat = h.Run(LockCmd("L", "a", 1000, 0, "req-1"));
+  EXPECT_EQ(ReplyText(repeat), ReplyText(first));  // not a re-entry
+  EXPECT_EQ(h.Run(FenceCmd("L", Token(first))).result(), "valid");
+  EXPECT_EQ(Int(h.Run(UnlockCmd("L", Token(first))), "depth"), 0);
+
+  Reply busy_first = h.Run(LockCmd("M", "x", 1000));
+  Reply busy = h.Run(LockCmd("M", "b", 1000, 0, "req-2"));
+  EXPECT_EQ(busy.result(), "busy");
+  EXPECT_TRUE(h.last_logged);  // the remembered reply is durable
+  h.Run(UnlockCmd("M", Token(busy_first)));
+  EXPECT_EQ(ReplyText(h.Run(LockCmd("M", "b", 1000, 0, "req-2"))), ReplyText(busy));
+  EXPECT_EQ(h.Replayed()->SaveState(), h.engine.SaveState());
+}
+
+TEST(LocksTest, ParkedRequestIdIsAnsweredByItsGrant) {
+  Harness h;
+  const uint64_t token = Token(h.Run(LockCmd("L", "a", 1000)));
+  BatchOutput parked = h.RunOut(LockCmd("L", "b", 1000, 5000, "req"));
+  ASSERT_NE(parked.parked[0], 0u);
+  EXPECT_EQ(h.Run(LockCmd("L", "b", 1000, 5000, "req")).result(), "busy");  // still parked
+  BatchOutput out = h.RunOut(UnlockCmd("L", token));
+  ASSERT_EQ(out.wakes.size(), 1u);
+  EXPECT_EQ(ReplyText(h.Run(LockCmd("L", "b", 1000, 5000, "req"))), ReplyText(out.wakes[0].reply));
+}
+
+TEST(LocksTest, GroupRollbackUndoesLocksAndTokens) {
+  Harness h;
+  h.Run(ClaimCmd("taken", "someone"));
+  Reply group = h.Run(GroupCmd({LockCmd("L", "a", 1000), ClaimCmd("taken", "me")}));
+  EXPECT_EQ(group.result(), "rolled_back");
+  EXPECT_FALSE(h.last_logged);
+  EXPECT_EQ(h.engine.stats().locks, 0u);
+  Reply after = h.Run(LockCmd("L", "a", 1000));
+  EXPECT_EQ(Token(after), 1u);  // the rolled-back grant left no gap
+  // WAIT inside a group never parks: the group sees busy and rolls back.
+  BatchOutput out = h.RunOut(GroupCmd({ClaimCmd("x", "me"), LockCmd("L", "b", 1000, 5000)}));
+  EXPECT_EQ(out.replies[0].result(), "rolled_back");
+  EXPECT_EQ(out.parked[0], 0u);
+  // UNLOCK in a rolled-back group grants nothing to a waiter.
+  BatchOutput parked = h.RunOut(LockCmd("L", "c", 1000, 5000));
+  ASSERT_NE(parked.parked[0], 0u);
+  BatchOutput undone = h.RunOut(GroupCmd({UnlockCmd("L", Token(after)), ClaimCmd("taken", "me")}));
+  EXPECT_EQ(undone.replies[0].result(), "rolled_back");
+  EXPECT_TRUE(undone.wakes.empty());
+  EXPECT_EQ(h.Run(FenceCmd("L", Token(after))).result(), "valid");
+  BatchOutput done = h.RunOut(GroupCmd({UnlockCmd("L", Token(after)), ClaimCmd("free", "me")}));
+  EXPECT_EQ(done.replies[0].result(), "executed");
+  ASSERT_EQ(done.wakes.size(), 1u);
+  EXPECT_EQ(done.wakes[0].waiter, parked.parked[0]);
+  EXPECT_EQ(h.Replayed()->SaveState(), h.engine.SaveState());
+}
+
+TEST(LocksTest, DropWaitersForgetsEveryParkedCommand) {
+  Harness h;
+  h.Run(LockCmd("L", "a", 1000));
+  h.RunOut(LockCmd("L", "b", 1000, 5000, "id"));
+  h.RunOut(LockCmd("L", "c", 1000, 5000));
+  EXPECT_EQ(h.engine.stats().waiters, 2u);
+  EXPECT_EQ(h.Run(DropWaitersCmd()).result(), "ok");
+  EXPECT_TRUE(h.last_logged);
+  EXPECT_EQ(h.engine.stats().waiters, 0u);
+  h.Run(DropWaitersCmd());
+  EXPECT_FALSE(h.last_logged);
+  h.now_ms += 1000;
+  BatchOutput out = h.Batch({});
+  EXPECT_TRUE(out.wakes.empty());
+  EXPECT_EQ(h.engine.stats().locks, 0u);
+  // The dropped request id was never answered, so it is not remembered.
+  EXPECT_EQ(h.Run(LockCmd("L", "b", 1000, 0, "id")).result(), "acquired");
+}
+
+TEST(LocksTest, WaiterMaximaAreEnforced) {
+  EngineConfig config;
+  config.waiters_max = 2;
+  config.locks_max = 1;
+  Harness h(config);
+  h.Run(LockCmd("L", "a", 1000));
+  EXPECT_TRUE(h.Run(LockCmd("M", "a", 1000)).is_error());
+  EXPECT_NE(h.RunOut(LockCmd("L", "b", 1000, 100)).parked[0], 0u);
+  EXPECT_NE(h.RunOut(LockCmd("L", "c", 1000, 100)).parked[0], 0u);
+  BatchOutput third = h.RunOut(LockCmd("L", "d", 1000, 100));
+  EXPECT_EQ(third.parked[0], 0u);
+  EXPECT_TRUE(third.replies[0].is_error());
+  EXPECT_TRUE(third.record.empty());
+}
+
+}  // namespace
+}  // namespace exactly::core
