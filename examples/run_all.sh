@@ -5,7 +5,8 @@
 # of ROUNDS rounds), an exactly mode must hold in every round; otherwise exit 1.
 #
 # Env: EXACTLY_BINARY (default build/exactly), EXACTLY_RACE (the race command,
-# default "$EXACTLY_BINARY race"), ROUNDS (default 10), ONLY (e.g. "s1-signin s5-prize").
+# default "$EXACTLY_BINARY race"), ROUNDS (default 10), ONLY (e.g. "s1-signin s5-prize"),
+# REPORT_DIR (keep each race's HTML report there).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -115,8 +116,13 @@ run_example() {  # example, mode
     return
   fi
   json="${tmp}/${ex}-${mode}.json"
+  local html=()
+  if [ -n "${REPORT_DIR:-}" ]; then
+    mkdir -p "${REPORT_DIR}"
+    html=(--html "${REPORT_DIR}/${ex}-${mode}.html")
+  fi
   BASE="http://127.0.0.1:${port}" TAG="${mode}$$" \
-    bash "${here}/${ex}/race.sh" --json "${json}" --quiet >"${tmp}/${ex}-${mode}.out" 2>&1
+    bash "${here}/${ex}/race.sh" --json "${json}" "${html[@]}" --quiet >"${tmp}/${ex}-${mode}.out" 2>&1
   rc=$?
   kill "${app_pid}" 2>/dev/null
   wait "${app_pid}" 2>/dev/null

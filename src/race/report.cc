@@ -77,9 +77,9 @@ std::string HistogramSvg(const Histogram& h) {
                      width - 20, height - bottom);
   for (int t = 0; t <= 4; ++t) {
     const double v = std::pow(10.0, lo + (hi - lo) * t / 4);
-    svg += fmt::format("<text x='{:.1f}' y='{}' font-size='12' text-anchor='middle'>{}</text>",
+    svg += fmt::format("<text x='{:.1f}' y='{}' font-size='12' text-anchor='{}'>{}</text>",
                        left + (width - left - 20) * t / 4.0, height - bottom + 16,
-                       FormatUs(static_cast<int64_t>(v)));
+                       t == 4 ? "end" : "middle", FormatUs(static_cast<int64_t>(v)));
   }
   svg += fmt::format("<text x='{}' y='{}' font-size='12'>count (peak {})</text>", 4, 14, peak);
   svg += fmt::format(

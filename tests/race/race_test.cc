@@ -200,6 +200,19 @@ TEST(RaceTest, LastByteSyncArrivesCloserTogetherThanNaiveSending) {
                                            << " µs, naive " << Median(naive) << " µs";
 }
 
+TEST(RaceTest, LoadModeSendsAtTheRateAndReportsLatency) {
+  TestHttpServer server([](const TestRequest&) { return TestResponse{200, "ok"}; });
+  exactly::testing::TempDir dir;
+  ASSERT_EQ(RunRace({server.Url("/l/{{i}}"), "--load", "200", "--duration", "0.5", "--connections",
+                     "4", "--expect", "error==0", "--json", dir.File("l.json")}),
+            0);
+  // Open loop: every scheduled request was sent, whatever the answers' pace.
+  EXPECT_EQ(server.Requests().size(), 100u);
+  const std::string json = ReadFile(dir.File("l.json"));
+  EXPECT_NE(json.find("\"load\": {"), std::string::npos);
+  EXPECT_NE(json.find("\"sent\": 100"), std::string::npos);
+}
+
 TEST(RaceTest, UnansweredRequestsMakeTheOutcomeUnknownNotAPass) {
   // The server answers the first request and stalls the rest past the timeout.
   auto count = std::make_shared<std::atomic<int>>(0);
