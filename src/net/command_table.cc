@@ -34,7 +34,8 @@ struct Table {
   std::vector<const CommandSpec*> by_name;  // sorted for binary search
 
   Table() {
-    for (auto family : {ClaimCommands(), LedgerCommands(), ServerCommands()}) {
+    for (auto family : {ClaimCommands(), LedgerCommands(), LockCommands(), IdemCommands(),
+                        LimitCommands(), ServerCommands()}) {
       rows.insert(rows.end(), family.begin(), family.end());
     }
     for (const CommandSpec& row : rows) by_name.push_back(&row);

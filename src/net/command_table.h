@@ -53,7 +53,8 @@ struct CommandSpec {
 
 // The row for `name`, any case; nullptr if there is none.
 const CommandSpec* FindCommand(std::string_view name);
-// Every row, family by family (claims, ledger, server) as in docs/commands.md.
+// Every row, family by family (claims, ledger, locks, idempotency, limits, server) as in
+// docs/commands.md.
 std::span<const CommandSpec> AllCommands();
 
 // "" if `argc` arguments (name included) fit the row's arity, else the Redis-style

@@ -124,6 +124,10 @@ std::string ErrMinBound() { return "MIN must be an integer or -inf"; }
 std::string ErrMaxBound() { return "MAX must be an integer or +inf"; }
 std::string ErrMinAboveMax() { return "MIN must not be greater than MAX"; }
 
+std::string ErrToken() { return "token must be an unsigned 64-bit integer"; }
+std::string ErrCostAboveCapacity() { return "COST must not exceed BURST (or n without BURST)"; }
+std::string ErrResponseLength() { return ErrLength("response", 0, core::kIdemResponseBytesMax); }
+
 std::string ErrNoAuth() { return "Authentication required."; }
 std::string ErrWrongPass() { return "invalid username-password pair or user is disabled."; }
 std::string ErrAuthNotConfigured() {

@@ -68,6 +68,13 @@ std::string ErrMinBound();     // MIN must be an integer or -inf
 std::string ErrMaxBound();     // MAX must be an integer or +inf
 std::string ErrMinAboveMax();  // MIN must not be greater than MAX
 
+// "token must be an unsigned 64-bit integer" (LOCK tokens, IDEM tokens, IFLOCK).
+std::string ErrToken();
+// "COST must not exceed BURST (or n without BURST)": such a request could never pass.
+std::string ErrCostAboveCapacity();
+// "response must be 0..65536 bytes" (IDEM END).
+std::string ErrResponseLength();
+
 std::string ErrNoAuth();     // "Authentication required." (code NOAUTH)
 std::string ErrWrongPass();  // code WRONGPASS
 std::string ErrAuthNotConfigured();

@@ -71,7 +71,7 @@ TEST(CommandTableTest, ArityErrors) {
   EXPECT_EQ(CheckArity(*FindCommand("CLAIM"), 3), "");
   EXPECT_EQ(CheckArity(*FindCommand("CLAIM"), 9), "");
   EXPECT_EQ(CheckArity(*FindCommand("CLAIM"), 2), "wrong number of arguments for 'claim' command");
-  EXPECT_EQ(CheckArity(*FindCommand("UNCLAIM"), 4),
+  EXPECT_EQ(CheckArity(*FindCommand("UNCLAIM"), 2),
             "wrong number of arguments for 'unclaim' command");
   EXPECT_EQ(ErrorOf({"commit"}), "wrong number of arguments for 'commit' command");
   EXPECT_EQ(ErrorOf({"TRANSFER", "t1", "a", "b"}),

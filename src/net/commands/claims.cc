@@ -35,7 +35,7 @@ ParsedCommand ParseClaim(Args args) {
   std::string error;
   for (size_t i = 3; i < args.size();) {
     const std::string_view option = args[i];
-    if (time.Take(args, &i, &error)) {
+    if (time.Take(args, &i, &error) || TakeIfLock(args, &i, &command, &error)) {
       if (!error.empty()) return Refuse(error);
     } else if (KeywordIs(option, "PERSIST")) {
       if (command.persist) return Refuse(ErrDuplicateOption("PERSIST"));
@@ -61,6 +61,11 @@ ParsedCommand ParseUnclaim(Args args) {
   parsed.command.kind = core::CommandKind::kUnclaim;
   if (std::string error = TakeKeyOwner(args, &parsed.command); !error.empty()) {
     return Refuse(error);
+  }
+  std::string error;
+  for (size_t i = 3; i < args.size();) {
+    if (!TakeIfLock(args, &i, &parsed.command, &error)) return Refuse(ErrUnknownOption(args[i]));
+    if (!error.empty()) return Refuse(error);
   }
   return parsed;
 }
@@ -95,9 +100,9 @@ ParsedCommand ParseClaimLog(Args args) {
 constexpr CommandSpec kRows[] = {
     {"CLAIM", -3, kWrite, ParseClaim,
      "CLAIM key owner [TTL ms|UNTIL unix-ms|PER hour|day|week|month [AT hh:mm] [TZ ±hh:mm]] "
-     "[PERSIST] [NOTE text]",
+     "[PERSIST] [NOTE text] [IFLOCK name token]",
      "Claim key for owner; the first owner wins: won | again | held.", 1, 1, 1},
-    {"UNCLAIM", 3, kWrite, ParseUnclaim, "UNCLAIM key owner",
+    {"UNCLAIM", -3, kWrite, ParseUnclaim, "UNCLAIM key owner [IFLOCK name token]",
      "Release owner's claim on key: released | not_holder.", 1, 1, 1},
     {"CLAIMOF", 2, kReadonly, ParseClaimOf, "CLAIMOF key",
      "Who holds key: held (owner, since, expires) | free.", 1, 1, 1},

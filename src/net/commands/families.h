@@ -1,8 +1,11 @@
 // The rows of each command family, gathered by command_table.cc. Internal to net/.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "net/command_table.h"
@@ -12,6 +15,18 @@ namespace exactly::net {
 std::span<const CommandSpec> ClaimCommands();   // commands/claims.cc
 std::span<const CommandSpec> LedgerCommands();  // commands/ledger.cc
 std::span<const CommandSpec> ServerCommands();  // commands/server.cc
+std::span<const CommandSpec> LockCommands();    // commands/locks.cc
+std::span<const CommandSpec> IdemCommands();    // commands/idempotency.cc
+std::span<const CommandSpec> LimitCommands();   // commands/limits.cc
+
+// A fencing token: unsigned 64-bit decimal, digits only, no leading zero.
+std::optional<uint64_t> ParseToken(std::string_view text);
+
+// If args[*i] is IFLOCK, consumes `IFLOCK name token` into command->iflock_* and
+// returns true (a bad or repeated IFLOCK sets `error`). False, nothing consumed,
+// otherwise. Any mutating command's option loop calls it (commands/locks.cc).
+bool TakeIfLock(std::span<const std::string_view> args, size_t* i, core::Command* command,
+                std::string* error);
 
 }  // namespace exactly::net
 

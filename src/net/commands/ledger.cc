@@ -94,7 +94,7 @@ ParsedCommand ParseTransfer(Args args) {
   std::string error;
   for (size_t i = 5; i < args.size();) {
     const std::string_view option = args[i];
-    if (time.Take(args, &i, &error)) {
+    if (time.Take(args, &i, &error) || TakeIfLock(args, &i, &command, &error)) {
       if (!error.empty()) return Refuse(error);
     } else if (KeywordIs(option, "NOTE")) {
       if (note_seen) return Refuse(ErrDuplicateOption("NOTE"));
@@ -118,6 +118,10 @@ ParsedCommand ParseReserve(Args args) {
   if (std::string error = TakeTransferHead(args, &command); !error.empty()) return Refuse(error);
   std::string error;
   for (size_t i = 5; i < args.size();) {
+    if (TakeIfLock(args, &i, &command, &error)) {
+      if (!error.empty()) return Refuse(error);
+      continue;
+    }
     if (!KeywordIs(args[i], "TIMEOUT")) return Refuse(ErrUnknownOption(args[i]));
     if (command.time.kind == core::TimeSpec::Kind::kTtl) {
       return Refuse(ErrDuplicateOption("TIMEOUT"));
@@ -138,6 +142,11 @@ ParsedCommand ParseIdOnly(Args args, core::CommandKind kind) {
   parsed.command.kind = kind;
   if (std::string error = TakeId(args[1], &parsed.command.id); !error.empty()) {
     return Refuse(error);
+  }
+  std::string error;
+  for (size_t i = 2; i < args.size();) {
+    if (!TakeIfLock(args, &i, &parsed.command, &error)) return Refuse(ErrUnknownOption(args[i]));
+    if (!error.empty()) return Refuse(error);
   }
   return parsed;
 }
@@ -175,17 +184,19 @@ constexpr CommandSpec kRows[] = {
     {"ACCOUNT", -2, kWrite, ParseAccount, "ACCOUNT key [MIN n|-inf] [MAX n|+inf]",
      "Create an account with bounds (default MIN 0, MAX +inf): created | again.", 1, 1, 1},
     {"TRANSFER", -5, kWrite, ParseTransfer,
-     "TRANSFER id from to amount [PER hour|day|week|month [AT hh:mm] [TZ ±hh:mm]] [NOTE text]",
+     "TRANSFER id from to amount [PER hour|day|week|month [AT hh:mm] [TZ ±hh:mm]] [NOTE text] "
+     "[IFLOCK name token]",
      "Move amount between accounts once per id: ok | again | insufficient | over_max | "
      "no_account | id_conflict.",
      2, 3, 1},
-    {"RESERVE", -5, kWrite, ParseReserve, "RESERVE id from to amount TIMEOUT ms",
+    {"RESERVE", -5, kWrite, ParseReserve,
+     "RESERVE id from to amount TIMEOUT ms [IFLOCK name token]",
      "Hold amount against both bounds until COMMIT, CANCEL or timeout: pending | refusals as "
      "TRANSFER.",
      2, 3, 1},
-    {"COMMIT", 2, kWrite, ParseCommit, "COMMIT id",
+    {"COMMIT", -2, kWrite, ParseCommit, "COMMIT id [IFLOCK name token]",
      "Complete a reservation: committed | again | timed_out | no_transfer.", 0, 0, 0},
-    {"CANCEL", 2, kWrite, ParseCancel, "CANCEL id",
+    {"CANCEL", -2, kWrite, ParseCancel, "CANCEL id [IFLOCK name token]",
      "Release a reservation: cancelled | again | timed_out | no_transfer.", 0, 0, 0},
     {"BALANCE", 2, kReadonly, ParseBalance, "BALANCE key",
      "An account's balance, reserved amount and bounds: ok | no_account.", 1, 1, 1},

@@ -1,0 +1,114 @@
+// Idempotency family: IDEM BEGIN | END | ABORT — one row with subcommands, and
+// its argument parsing. The stored response's size limit is checked here.
+#include "core/limits.h"
+#include "net/args.h"
+#include "net/commands/families.h"
+#include "net/errors.h"
+
+namespace exactly::net {
+namespace {
+
+using Args = std::span<const std::string_view>;
+
+ParsedCommand ParseBegin(Args args) {
+  ParsedCommand parsed;
+  core::Command& command = parsed.command;
+  command.kind = core::CommandKind::kIdemBegin;
+  command.lease_ms = core::kIdemLeaseMsDefault;
+  command.ttl_ms = core::kIdemTtlMsDefault;
+  bool fingerprint_seen = false;
+  bool lease_seen = false;
+  bool ttl_seen = false;
+  bool wait_seen = false;
+  std::string error;
+  for (size_t i = 3; i < args.size();) {
+    const std::string_view option = args[i];
+    if (TakeIfLock(args, &i, &command, &error)) {
+      if (!error.empty()) return Refuse(error);
+    } else if (KeywordIs(option, "FINGERPRINT")) {
+      if (fingerprint_seen) return Refuse(ErrDuplicateOption("FINGERPRINT"));
+      fingerprint_seen = true;
+      std::string_view fingerprint;
+      if (!TakeValue(args, &i, "FINGERPRINT", &fingerprint, &error)) return Refuse(error);
+      error = CheckLength(fingerprint, "fingerprint", 1, core::kFingerprintBytesMax);
+      if (!error.empty()) return Refuse(error);
+      command.note.assign(fingerprint);
+    } else if (KeywordIs(option, "LEASE")) {
+      if (lease_seen) return Refuse(ErrDuplicateOption("LEASE"));
+      lease_seen = true;
+      auto lease = TakeInteger(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &error);
+      if (!lease) return Refuse(error);
+      command.lease_ms = *lease;
+    } else if (KeywordIs(option, "TTL")) {
+      if (ttl_seen) return Refuse(ErrDuplicateOption("TTL"));
+      ttl_seen = true;
+      auto ttl = TakeInteger(args, &i, "TTL", 1, core::kTtlMsMax, "ms", &error);
+      if (!ttl) return Refuse(error);
+      command.ttl_ms = *ttl;
+    } else if (KeywordIs(option, "WAIT")) {
+      if (wait_seen) return Refuse(ErrDuplicateOption("WAIT"));
+      wait_seen = true;
+      auto wait = TakeInteger(args, &i, "WAIT", 0, core::kTtlMsMax, "ms", &error);
+      if (!wait) return Refuse(error);
+      command.wait_ms = *wait;
+    } else {
+      return Refuse(ErrUnknownOption(option));
+    }
+  }
+  return parsed;
+}
+
+// END key token response | ABORT key token, then only IFLOCK.
+ParsedCommand ParseEndOrAbort(Args args, core::CommandKind kind, size_t fixed) {
+  ParsedCommand parsed;
+  core::Command& command = parsed.command;
+  command.kind = kind;
+  if (args.size() < fixed) return Refuse(ErrArity("IDEM"));
+  std::optional<uint64_t> token = ParseToken(args[3]);
+  if (!token) return Refuse(ErrToken());
+  command.token = *token;
+  if (kind == core::CommandKind::kIdemEnd) {
+    if (args[4].size() > core::kIdemResponseBytesMax) return Refuse(ErrResponseLength());
+    command.note.assign(args[4]);
+  }
+  std::string error;
+  for (size_t i = fixed; i < args.size();) {
+    if (!TakeIfLock(args, &i, &command, &error)) return Refuse(ErrUnknownOption(args[i]));
+    if (!error.empty()) return Refuse(error);
+  }
+  return parsed;
+}
+
+ParsedCommand ParseIdem(Args args) {
+  if (std::string error = CheckLength(args[2], "key", 1, core::kKeyBytesMax); !error.empty()) {
+    return Refuse(error);
+  }
+  ParsedCommand parsed;
+  const std::string_view sub = args[1];
+  if (KeywordIs(sub, "BEGIN")) {
+    parsed = ParseBegin(args);
+  } else if (KeywordIs(sub, "END")) {
+    parsed = ParseEndOrAbort(args, core::CommandKind::kIdemEnd, 5);
+  } else if (KeywordIs(sub, "ABORT")) {
+    parsed = ParseEndOrAbort(args, core::CommandKind::kIdemAbort, 4);
+  } else {
+    return Refuse(ErrUnknownSubcommand("IDEM", sub));
+  }
+  if (parsed.error.empty()) parsed.command.key.assign(args[2]);
+  return parsed;
+}
+
+constexpr CommandSpec kRows[] = {
+    {"IDEM", -3, kWrite | kBlocking, ParseIdem,
+     "IDEM BEGIN key [FINGERPRINT f] [LEASE ms] [TTL ms] [WAIT ms] | IDEM END key token "
+     "response | IDEM ABORT key token",
+     "Run an operation once per key and store its response: run | running | done | mismatch; "
+     "END: done | stale; ABORT: released | stale.",
+     2, 2, 1},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> IdemCommands() { return kRows; }
+
+}  // namespace exactly::net

@@ -1,0 +1,75 @@
+// Limits family: LIMIT key RATE n PER ms [BURST b] [COST c] | LIMIT key WINDOW n
+// PER ms [COST c] — its row and argument parsing.
+#include "core/limits.h"
+
+#include "net/args.h"
+#include "net/commands/families.h"
+#include "net/errors.h"
+
+namespace exactly::net {
+namespace {
+
+using Args = std::span<const std::string_view>;
+
+ParsedCommand ParseLimit(Args args) {
+  ParsedCommand parsed;
+  core::Command& command = parsed.command;
+  command.kind = core::CommandKind::kLimit;
+  if (std::string error = CheckLength(args[1], "key", 1, core::kKeyBytesMax); !error.empty()) {
+    return Refuse(error);
+  }
+  command.key.assign(args[1]);
+  const std::string_view mode = args[2];
+  if (KeywordIs(mode, "WINDOW")) {
+    command.limit_window = true;
+  } else if (!KeywordIs(mode, "RATE")) {
+    return Refuse(ErrOptionNeeds("LIMIT", "RATE or WINDOW"));
+  }
+  std::string error;
+  size_t i = 2;
+  auto n = TakeInteger(args, &i, command.limit_window ? "WINDOW" : "RATE", 1, core::kLimitCountMax,
+                       "", &error);
+  if (!n) return Refuse(error);
+  command.limit_n = *n;
+  if (i >= args.size() || !KeywordIs(args[i], "PER")) {
+    return Refuse(ErrRequiredOption("LIMIT", "PER ms"));
+  }
+  auto per = TakeInteger(args, &i, "PER", 1, core::kTtlMsMax, "ms", &error);
+  if (!per) return Refuse(error);
+  command.limit_per_ms = *per;
+  bool cost_seen = false;
+  while (i < args.size()) {
+    const std::string_view option = args[i];
+    if (KeywordIs(option, "BURST") && !command.limit_window) {
+      if (command.limit_burst != 0) return Refuse(ErrDuplicateOption("BURST"));
+      auto burst = TakeInteger(args, &i, "BURST", 1, core::kLimitCountMax, "", &error);
+      if (!burst) return Refuse(error);
+      command.limit_burst = *burst;
+    } else if (KeywordIs(option, "COST")) {
+      if (cost_seen) return Refuse(ErrDuplicateOption("COST"));
+      cost_seen = true;
+      auto cost = TakeInteger(args, &i, "COST", 1, core::kLimitCountMax, "", &error);
+      if (!cost) return Refuse(error);
+      command.limit_cost = *cost;
+    } else {
+      return Refuse(ErrUnknownOption(option));
+    }
+  }
+  const int64_t capacity = command.limit_burst > 0 ? command.limit_burst : command.limit_n;
+  if (command.limit_cost > capacity) return Refuse(ErrCostAboveCapacity());
+  return parsed;
+}
+
+constexpr CommandSpec kRows[] = {
+    {"LIMIT", -6, kWrite, ParseLimit,
+     "LIMIT key RATE n PER ms [BURST b] [COST c] | LIMIT key WINDOW n PER ms [COST c]",
+     "Rate-limit key (GCRA or a fixed window; volatile, never logged): allowed | limited, with "
+     "remaining, retry_after_ms, reset_ms.",
+     1, 1, 1},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> LimitCommands() { return kRows; }
+
+}  // namespace exactly::net

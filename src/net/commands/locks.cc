@@ -1,0 +1,153 @@
+// Locks family: LOCK, RENEW, UNLOCK, FENCE — their rows and argument parsing —
+// and the IFLOCK option that every mutating command accepts.
+#include "core/limits.h"
+#include "net/args.h"
+#include "net/commands/families.h"
+#include "net/errors.h"
+
+namespace exactly::net {
+
+std::optional<uint64_t> ParseToken(std::string_view text) {
+  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) {
+    return std::nullopt;
+  }
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (__builtin_mul_overflow(value, uint64_t{10}, &value) ||
+        __builtin_add_overflow(value, static_cast<uint64_t>(c - '0'), &value)) {
+      return std::nullopt;
+    }
+  }
+  return value;
+}
+
+bool TakeIfLock(std::span<const std::string_view> args, size_t* i, core::Command* command,
+                std::string* error) {
+  if (!KeywordIs(args[*i], "IFLOCK")) return false;
+  if (!command->iflock_name.empty()) {
+    *error = ErrDuplicateOption("IFLOCK");
+    return true;
+  }
+  if (*i + 2 >= args.size()) {
+    *error = ErrOptionNeeds("IFLOCK", "a lock name and a token");
+    return true;
+  }
+  *error = CheckLength(args[*i + 1], "lock name", 1, core::kKeyBytesMax);
+  if (!error->empty()) return true;
+  std::optional<uint64_t> token = ParseToken(args[*i + 2]);
+  if (!token) {
+    *error = ErrToken();
+    return true;
+  }
+  command->iflock_name.assign(args[*i + 1]);
+  command->iflock_token = *token;
+  *i += 3;
+  return true;
+}
+
+namespace {
+
+using Args = std::span<const std::string_view>;
+
+std::string TakeName(std::string_view value, core::Command* command) {
+  if (std::string error = CheckLength(value, "key", 1, core::kKeyBytesMax); !error.empty()) {
+    return error;
+  }
+  command->key.assign(value);
+  return {};
+}
+
+// name token, shared by RENEW, UNLOCK and FENCE.
+ParsedCommand ParseNameToken(Args args, core::CommandKind kind) {
+  ParsedCommand parsed;
+  parsed.command.kind = kind;
+  if (std::string error = TakeName(args[1], &parsed.command); !error.empty()) {
+    return Refuse(error);
+  }
+  std::optional<uint64_t> token = ParseToken(args[2]);
+  if (!token) return Refuse(ErrToken());
+  parsed.command.token = *token;
+  return parsed;
+}
+
+ParsedCommand ParseLock(Args args) {
+  ParsedCommand parsed;
+  core::Command& command = parsed.command;
+  command.kind = core::CommandKind::kLock;
+  if (std::string error = TakeName(args[1], &command); !error.empty()) return Refuse(error);
+  if (std::string error = CheckLength(args[2], "owner", 1, core::kOwnerBytesMax); !error.empty()) {
+    return Refuse(error);
+  }
+  command.owner.assign(args[2]);
+  bool lease_seen = false;
+  bool wait_seen = false;
+  bool id_seen = false;
+  std::string error;
+  for (size_t i = 3; i < args.size();) {
+    const std::string_view option = args[i];
+    if (KeywordIs(option, "LEASE")) {
+      if (lease_seen) return Refuse(ErrDuplicateOption("LEASE"));
+      lease_seen = true;
+      auto lease = TakeInteger(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &error);
+      if (!lease) return Refuse(error);
+      command.lease_ms = *lease;
+    } else if (KeywordIs(option, "WAIT")) {
+      if (wait_seen) return Refuse(ErrDuplicateOption("WAIT"));
+      wait_seen = true;
+      auto wait = TakeInteger(args, &i, "WAIT", 0, core::kTtlMsMax, "ms", &error);
+      if (!wait) return Refuse(error);
+      command.wait_ms = *wait;
+    } else if (KeywordIs(option, "ID")) {
+      if (id_seen) return Refuse(ErrDuplicateOption("ID"));
+      id_seen = true;
+      std::string_view id;
+      if (!TakeValue(args, &i, "ID", &id, &error)) return Refuse(error);
+      if (error = CheckLength(id, "id", 1, core::kOwnerBytesMax); !error.empty()) {
+        return Refuse(error);
+      }
+      command.id.assign(id);
+    } else {
+      return Refuse(ErrUnknownOption(option));
+    }
+  }
+  if (!lease_seen) return Refuse(ErrRequiredOption("LOCK", "LEASE ms"));
+  return parsed;
+}
+
+ParsedCommand ParseRenew(Args args) {
+  ParsedCommand parsed = ParseNameToken(args, core::CommandKind::kRenew);
+  if (!parsed.error.empty()) return parsed;
+  if (!KeywordIs(args[3], "LEASE")) return Refuse(ErrRequiredOption("RENEW", "LEASE ms"));
+  size_t i = 3;
+  std::string error;
+  auto lease = TakeInteger(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &error);
+  if (!lease) return Refuse(error);
+  parsed.command.lease_ms = *lease;
+  return parsed;
+}
+
+ParsedCommand ParseUnlock(Args args) { return ParseNameToken(args, core::CommandKind::kUnlock); }
+ParsedCommand ParseFence(Args args) { return ParseNameToken(args, core::CommandKind::kFence); }
+
+constexpr CommandSpec kRows[] = {
+    {"LOCK", -5, kWrite | kBlocking, ParseLock,
+     "LOCK name owner LEASE ms [WAIT ms] [ID request-id]",
+     "Take a leased, reentrant lock with a fencing token: acquired | reentered | busy; WAIT "
+     "queues the caller in FIFO order.",
+     1, 1, 1},
+    {"RENEW", 5, kWrite, ParseRenew, "RENEW name token LEASE ms",
+     "Extend the lease of the holding token to now + ms: renewed | stale.", 1, 1, 1},
+    {"UNLOCK", 3, kWrite, ParseUnlock, "UNLOCK name token",
+     "Release one level of the lock (free at depth 0; the next waiter gets it): released | "
+     "stale.",
+     1, 1, 1},
+    {"FENCE", 3, kReadonly, ParseFence, "FENCE name token",
+     "Whether the token still holds the lock: valid | stale.", 1, 1, 1},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> LockCommands() { return kRows; }
+
+}  // namespace exactly::net
