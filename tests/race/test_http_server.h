@@ -38,6 +38,9 @@ class TestHttpServer {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     const int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    // Accepted sockets inherit receive timestamps, so even a request that arrived
+    // before accept() returned carries the time it reached the host.
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -80,9 +83,10 @@ class TestHttpServer {
   }
 
  private:
+  // The same clock as the kernel's receive timestamps, for data that has none.
   static int64_t NowUs() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
 
