@@ -22,6 +22,10 @@ if [ ! -x "${EXACTLY_BINARY}" ]; then
   echo "examples: server binary not found: ${EXACTLY_BINARY}" >&2
   exit 1
 fi
+if ! ${RACE} --help >/dev/null 2>&1; then
+  echo "examples: '${RACE} --help' failed: the binary has no race subcommand (set EXACTLY_RACE)" >&2
+  exit 1
+fi
 for tool in gunicorn redis-server "${pg_bin}/initdb"; do
   if ! command -v "${tool}" >/dev/null; then
     echo "examples: ${tool} missing (run scripts/install_deps.sh)" >&2

@@ -254,8 +254,11 @@ std::string Summary(const RaceReport& report) {
       spreads.push_back(r.run.release_spread_us);
       spread_max = std::max(spread_max, r.run.release_spread_us);
     }
-    out += fmt::format("release   spread median {}, max {} (first to last last-byte send)\n",
-                       FormatUs(Median(spreads)), FormatUs(spread_max));
+    out += fmt::format("release   spread median {}, max {} ({})\n", FormatUs(Median(spreads)),
+                       FormatUs(spread_max),
+                       report.mode == "h2 single-packet" ? "the one write of all final frames"
+                       : report.mode == "naive"          ? "first to last complete send"
+                                                         : "first to last last-byte send");
     const int64_t held =
         static_cast<int64_t>(report.rounds.size()) - report.violated_rounds - report.unknown_rounds;
     out += fmt::format("rounds    {} violated, {} unknown, {} held\n", report.violated_rounds,
