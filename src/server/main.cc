@@ -1,15 +1,21 @@
-// exactly: one binary, subcommands serve | check | repair.
+// exactly: one binary, subcommands serve | check | repair | commands | race.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "net/command_table.h"
+#include "race/race_main.h"
 #include "server/config.h"
 #include "server/serve.h"
 #include "server/version.h"
 
 int main(int argc, char** argv) {
+  // `exactly race` has its own options (docs/race.md); everything after `race` is its.
+  if (argc > 1 && std::string_view(argv[1]) == "race") {
+    return exactly::race::RaceMain(argc - 1, argv + 1);
+  }
   using exactly::server::ServeConfig;
   using exactly::storage::FsyncMode;
 
@@ -61,6 +67,9 @@ int main(int argc, char** argv) {
   repair->add_option("--dir", repair_dir, "Data directory")->required();
 
   CLI::App* commands = app.add_subcommand("commands", "List every command with its syntax");
+  app.add_subcommand("race",
+                     "Fire synchronized requests at an HTTP or RESP endpoint and check "
+                     "invariants (exactly race --help)");
 
   CLI11_PARSE(app, argc, argv);
 
