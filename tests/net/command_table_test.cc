@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -387,6 +388,140 @@ TEST(CommandHelpTest, ListsEverySyntax) {
   for (const CommandSpec& spec : AllCommands()) {
     EXPECT_NE(help.find(spec.syntax), std::string::npos) << spec.name;
   }
+}
+
+TEST(LockParseTest, LockOptions) {
+  core::Command c = Ok({"lock", "L", "w1", "LEASE", "1000"});
+  EXPECT_EQ(c.kind, core::CommandKind::kLock);
+  EXPECT_EQ(c.key, "L");
+  EXPECT_EQ(c.owner, "w1");
+  EXPECT_EQ(c.lease_ms, 1000);
+  EXPECT_EQ(c.wait_ms, 0);
+  c = Ok({"LOCK", "L", "w1", "wait", "0", "LEASE", "1", "ID", "r-1"});
+  EXPECT_EQ(c.wait_ms, 0);
+  EXPECT_EQ(c.lease_ms, 1);
+  EXPECT_EQ(c.id, "r-1");
+  EXPECT_EQ(Ok({"LOCK", "L", "w", "LEASE", std::to_string(core::kTtlMsMax), "WAIT",
+                std::to_string(core::kTtlMsMax)})
+                .wait_ms,
+            core::kTtlMsMax);
+  EXPECT_EQ(ErrorOf({"LOCK", "L", "w", "WAIT", "10", "ID", "x"}),
+            "syntax error, LOCK needs LEASE ms");
+  EXPECT_EQ(ErrorOf({"LOCK", "L", "w", "LEASE", "0"}),
+            "LEASE must be an integer in 1..3153600000000 (ms)");
+  EXPECT_EQ(ErrorOf({"LOCK", "L", "w", "LEASE", std::to_string(core::kTtlMsMax + 1)}),
+            "LEASE must be an integer in 1..3153600000000 (ms)");
+  EXPECT_EQ(ErrorOf({"LOCK", "L", "w", "LEASE", "5", "WAIT", "-1"}),
+            "WAIT must be an integer in 0..3153600000000 (ms)");
+  EXPECT_EQ(ErrorOf({"LOCK", "L", "w", "LEASE", "5", "LEASE", "6"}),
+            "syntax error, LEASE given twice");
+  EXPECT_EQ(ErrorOf({"LOCK", "L", "w", "LEASE", "5", "NOPE"}),
+            "syntax error, unknown option 'NOPE'");
+  EXPECT_EQ(ErrorOf({"LOCK", "L", "w", "LEASE"}), "wrong number of arguments for 'lock' command");
+  EXPECT_EQ(ErrorOf({"LOCK", "", "w", "LEASE", "5"}), "key must be 1..512 bytes");
+  EXPECT_EQ(ErrorOf({"LOCK", "L", std::string(core::kOwnerBytesMax + 1, 'o'), "LEASE", "5"}),
+            "owner must be 1..256 bytes");
+  EXPECT_TRUE(FindCommand("LOCK")->flags & kBlocking);
+  EXPECT_TRUE(FindCommand("IDEM")->flags & kBlocking);
+  EXPECT_TRUE(FindCommand("FENCE")->flags & kReadonly);
+}
+
+TEST(LockParseTest, Tokens) {
+  EXPECT_EQ(Ok({"UNLOCK", "L", "18446744073709551615"}).token, UINT64_MAX);
+  EXPECT_EQ(Ok({"FENCE", "L", "0"}).token, 0u);
+  for (std::string bad : {"18446744073709551616", "-1", "+1", "01", "1.0", "", "x"}) {
+    EXPECT_EQ(ErrorOf({"UNLOCK", "L", bad}), "token must be an unsigned 64-bit integer") << bad;
+  }
+  core::Command renew = Ok({"RENEW", "L", "42", "lease", "500"});
+  EXPECT_EQ(renew.kind, core::CommandKind::kRenew);
+  EXPECT_EQ(renew.token, 42u);
+  EXPECT_EQ(renew.lease_ms, 500);
+  EXPECT_EQ(ErrorOf({"RENEW", "L", "42", "TTL", "500"}), "syntax error, RENEW needs LEASE ms");
+}
+
+TEST(LockParseTest, IfLockOnMutatingCommands) {
+  core::Command c = Ok({"TRANSFER", "t", "a", "b", "5", "IFLOCK", "L", "7", "NOTE", "n"});
+  EXPECT_EQ(c.iflock_name, "L");
+  EXPECT_EQ(c.iflock_token, 7u);
+  EXPECT_EQ(c.note, "n");
+  EXPECT_EQ(Ok({"CLAIM", "k", "o", "iflock", "L", "8"}).iflock_token, 8u);
+  EXPECT_EQ(Ok({"UNCLAIM", "k", "o", "IFLOCK", "L", "9"}).iflock_token, 9u);
+  EXPECT_EQ(Ok({"RESERVE", "r", "a", "b", "5", "IFLOCK", "L", "1", "TIMEOUT", "10"}).iflock_name,
+            "L");
+  EXPECT_EQ(Ok({"COMMIT", "r", "IFLOCK", "L", "2"}).iflock_token, 2u);
+  EXPECT_EQ(Ok({"CANCEL", "r", "IFLOCK", "L", "3"}).iflock_token, 3u);
+  EXPECT_EQ(Ok({"IDEM", "END", "k", "5", "resp", "IFLOCK", "L", "4"}).iflock_token, 4u);
+  EXPECT_EQ(ErrorOf({"COMMIT", "r", "IFLOCK", "L"}),
+            "syntax error, IFLOCK needs a lock name and a token");
+  EXPECT_EQ(ErrorOf({"COMMIT", "r", "IFLOCK", "L", "x"}),
+            "token must be an unsigned 64-bit integer");
+  EXPECT_EQ(ErrorOf({"COMMIT", "r", "IFLOCK", "L", "1", "IFLOCK", "L", "2"}),
+            "syntax error, IFLOCK given twice");
+  EXPECT_EQ(ErrorOf({"UNCLAIM", "k", "o", "x"}), "syntax error, unknown option 'x'");
+}
+
+TEST(IdemParseTest, Subcommands) {
+  core::Command c = Ok({"idem", "begin", "pay:1"});
+  EXPECT_EQ(c.kind, core::CommandKind::kIdemBegin);
+  EXPECT_EQ(c.key, "pay:1");
+  EXPECT_EQ(c.lease_ms, core::kIdemLeaseMsDefault);
+  EXPECT_EQ(c.ttl_ms, core::kIdemTtlMsDefault);
+  c = Ok({"IDEM", "BEGIN", "k", "FINGERPRINT", "f", "LEASE", "5", "TTL", "6", "WAIT", "7"});
+  EXPECT_EQ(c.note, "f");
+  EXPECT_EQ(c.lease_ms, 5);
+  EXPECT_EQ(c.ttl_ms, 6);
+  EXPECT_EQ(c.wait_ms, 7);
+  c = Ok({"IDEM", "END", "k", "12", ""});
+  EXPECT_EQ(c.kind, core::CommandKind::kIdemEnd);
+  EXPECT_EQ(c.token, 12u);
+  EXPECT_EQ(c.note, "");
+  const std::string response_max(core::kIdemResponseBytesMax, 'r');
+  EXPECT_EQ(Ok({"IDEM", "END", "k", "12", response_max}).note.size(), response_max.size());
+  EXPECT_EQ(ErrorOf({"IDEM", "END", "k", "12", response_max + "r"}),
+            "response must be 0..65536 bytes");
+  EXPECT_EQ(ErrorOf({"IDEM", "END", "k", "12"}), "wrong number of arguments for 'idem' command");
+  c = Ok({"IDEM", "ABORT", "k", "3"});
+  EXPECT_EQ(c.kind, core::CommandKind::kIdemAbort);
+  EXPECT_EQ(c.token, 3u);
+  EXPECT_EQ(ErrorOf({"IDEM", "FINISH", "k"}), "unknown subcommand 'FINISH'. Try IDEM HELP.");
+  EXPECT_EQ(ErrorOf({"IDEM", "BEGIN", "k", "FINGERPRINT", ""}), "fingerprint must be 1..512 bytes");
+  EXPECT_EQ(ErrorOf({"IDEM", "BEGIN", "k", "LEASE", "0"}),
+            "LEASE must be an integer in 1..3153600000000 (ms)");
+  EXPECT_EQ(ErrorOf({"IDEM", "ABORT", "k", "-3"}), "token must be an unsigned 64-bit integer");
+}
+
+TEST(LimitParseTest, RateAndWindow) {
+  core::Command c = Ok({"LIMIT", "api", "RATE", "10", "PER", "1000"});
+  EXPECT_EQ(c.kind, core::CommandKind::kLimit);
+  EXPECT_FALSE(c.limit_window);
+  EXPECT_EQ(c.limit_n, 10);
+  EXPECT_EQ(c.limit_per_ms, 1000);
+  EXPECT_EQ(c.limit_burst, 0);
+  EXPECT_EQ(c.limit_cost, 1);
+  c = Ok({"limit", "api", "rate", "10", "per", "1000", "cost", "20", "burst", "20"});
+  EXPECT_EQ(c.limit_burst, 20);
+  EXPECT_EQ(c.limit_cost, 20);
+  c = Ok({"LIMIT", "login", "WINDOW", "5", "PER", "1000", "COST", "5"});
+  EXPECT_TRUE(c.limit_window);
+  EXPECT_EQ(c.limit_cost, 5);
+  const std::string count_max = std::to_string(core::kLimitCountMax);
+  EXPECT_EQ(Ok({"LIMIT", "k", "RATE", count_max, "PER", "1"}).limit_n, core::kLimitCountMax);
+  EXPECT_EQ(ErrorOf({"LIMIT", "k", "RATE", std::to_string(core::kLimitCountMax + 1), "PER", "1"}),
+            "RATE must be an integer in 1..1000000");
+  EXPECT_EQ(ErrorOf({"LIMIT", "k", "WINDOW", "0", "PER", "1"}),
+            "WINDOW must be an integer in 1..1000000");
+  EXPECT_EQ(ErrorOf({"LIMIT", "k", "RATE", "5", "PER", "0"}),
+            "PER must be an integer in 1..3153600000000 (ms)");
+  EXPECT_EQ(ErrorOf({"LIMIT", "k", "RATE", "5", "EVERY", "10"}),
+            "syntax error, LIMIT needs PER ms");
+  EXPECT_EQ(ErrorOf({"LIMIT", "k", "SPEED", "5", "PER", "10"}),
+            "syntax error, LIMIT needs RATE or WINDOW");
+  EXPECT_EQ(ErrorOf({"LIMIT", "k", "RATE", "5", "PER", "10", "COST", "6"}),
+            "COST must not exceed BURST (or n without BURST)");
+  EXPECT_EQ(ErrorOf({"LIMIT", "k", "WINDOW", "5", "PER", "10", "BURST", "6"}),
+            "syntax error, unknown option 'BURST'");
+  EXPECT_EQ(ErrorOf({"LIMIT", "k", "WINDOW", "5", "PER", "10", "COST", "1", "COST", "1"}),
+            "syntax error, COST given twice");
 }
 
 }  // namespace
