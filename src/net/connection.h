@@ -89,6 +89,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Set while the connection sits in the server's list of connections whose
   // replies wait for durability, so it is listed once.
   bool awaiting_durability = false;
+  // Waiter ids of this client's parked commands (LOCK/IDEM ... WAIT), so the
+  // server can withdraw them from the engine when the client goes away.
+  std::vector<uint64_t> parked_waiters;
 
  private:
   struct Slot {

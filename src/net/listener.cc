@@ -18,8 +18,8 @@ base::Status Listener::Listen(const std::string& address, uint16_t port) {
   if (!error) acceptor_.bind(endpoint, error);
   if (!error) acceptor_.listen(boost::asio::socket_base::max_listen_connections, error);
   if (error) {
-    return base::Status::IoError("cannot listen on " + address + ":" + std::to_string(port) +
-                                 ": " + error.message());
+    return base::Status::IoError("cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                                 error.message());
   }
   Accept();
   return base::Status::Ok();
@@ -36,13 +36,13 @@ uint16_t Listener::port() const {
 }
 
 void Listener::Accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& error,
-                                boost::asio::ip::tcp::socket socket) {
-    if (error == boost::asio::error::operation_aborted) return;
-    if (!error) on_accept_(std::move(socket));
-    // Out of descriptors (EMFILE) and the like: keep accepting; the next try may succeed.
-    if (acceptor_.is_open()) Accept();
-  });
+  acceptor_.async_accept(
+      [this](const boost::system::error_code& error, boost::asio::ip::tcp::socket socket) {
+        if (error == boost::asio::error::operation_aborted) return;
+        if (!error) on_accept_(std::move(socket));
+        // Out of descriptors (EMFILE) and the like: keep accepting; the next try may succeed.
+        if (acceptor_.is_open()) Accept();
+      });
 }
 
 }  // namespace exactly::net

@@ -26,23 +26,28 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   ServeConfig config;
-  CLI::App* serve = app.add_subcommand("serve", "Start the server (default 127.0.0.1:7379, ./data)");
+  CLI::App* serve =
+      app.add_subcommand("serve", "Start the server (default 127.0.0.1:7379, ./data)");
   serve->add_option("--dir", config.dir, "Data directory (journal and snapshots)")
       ->capture_default_str();
   serve->add_option("--bind", config.bind, "Address to listen on")->capture_default_str();
   serve->add_option("--port", config.port, "TCP port")->capture_default_str();
   const std::map<std::string, FsyncMode> fsync_modes{
       {"always", FsyncMode::kAlways}, {"everysec", FsyncMode::kEverySec}, {"no", FsyncMode::kNo}};
+  std::string fsync_name = "always";
   serve
-      ->add_option("--fsync", config.fsync,
-                   "always: reply after fdatasync (default); everysec: sync once a second, "
-                   "may lose the last second on power loss; no: leave it to the OS")
-      ->transform(CLI::CheckedTransformer(fsync_modes, CLI::ignore_case));
+      ->add_option("--fsync", fsync_name,
+                   "always: reply after fdatasync; everysec: sync once a second (power loss may "
+                   "lose the last second); no: leave syncing to the OS")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"always", "everysec", "no"}));
   serve->add_option("--requirepass", config.requirepass, "Password clients must AUTH with");
   serve->add_option("--maxclients", config.clients_max, "Most clients connected at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  serve->add_option("--timeout", config.idle_timeout_s, "Close clients idle this many seconds (0: never)")
+  serve
+      ->add_option("--timeout", config.idle_timeout_s,
+                   "Close clients idle this many seconds (0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   int64_t retention_days = config.id_retention_ms / (24LL * 3600 * 1000);
@@ -74,6 +79,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (serve->parsed()) {
+    config.fsync = fsync_modes.at(fsync_name);
     config.id_retention_ms = retention_days * 24LL * 3600 * 1000;
     config.snapshot_every_bytes = snapshot_mb * 1024 * 1024;
     return exactly::server::Serve(config);

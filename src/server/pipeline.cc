@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +34,7 @@ Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const Serv
       engine_(engine),
       config_(config),
       recovery_summary_(std::move(recovery_summary)),
+      wake_timer_(io),
       snapshot_timer_(io),
       idle_timer_(io) {
   last_lsn_ = engine_.applied_lsn();
@@ -40,6 +42,10 @@ Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const Serv
   last_snapshot_lsn_ = last_lsn_;
   started_ms_ = SteadyNowMs();
   if (config_.idle_timeout_s > 0) SweepIdle();
+  // Clients parked before a restart are gone; their place in the queues must go too.
+  core::Command drop;
+  drop.kind = core::CommandKind::kDropWaiters;
+  EnqueueInternal(std::move(drop));
 }
 
 Pipeline::~Pipeline() = default;
@@ -65,7 +71,18 @@ void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
   connection->Start();
 }
 
-void Pipeline::OnClosed(net::Connection& connection) { connections_.erase(connection.id()); }
+void Pipeline::OnClosed(net::Connection& connection) {
+  connections_.erase(connection.id());
+  // A parked command of a client that left must never be granted.
+  for (const uint64_t waiter : connection.parked_waiters) {
+    if (parked_.erase(waiter) == 0) continue;
+    core::Command cancel;
+    cancel.kind = core::CommandKind::kCancelWaiter;
+    cancel.waiter = waiter;
+    EnqueueInternal(std::move(cancel));
+  }
+  connection.parked_waiters.clear();
+}
 
 void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
                          std::span<const std::string_view> args) {
@@ -113,17 +130,43 @@ void Pipeline::Enqueue(net::Connection& connection, uint64_t slot, core::Command
   }
   batch_commands_.push_back(std::move(command));
   batch_pending_.push_back(Pending{connection.shared_from_this(), slot});
-  if (!batch_scheduled_) {
-    batch_scheduled_ = true;
-    // Posted, not run now: every read already completed in this turn of the loop
-    // joins the same batch, and so shares its fdatasync.
-    boost::asio::post(io_, [this] { RunBatch(); });
-  }
+  ScheduleBatch();
+}
+
+void Pipeline::EnqueueInternal(core::Command command) {
+  batch_commands_.push_back(std::move(command));
+  batch_pending_.push_back(Pending{nullptr, 0});
+  ScheduleBatch();
+}
+
+void Pipeline::ScheduleBatch() {
+  if (batch_scheduled_) return;
+  batch_scheduled_ = true;
+  // Posted, not run now: every read already completed in this turn of the loop
+  // joins the same batch, and so shares its fdatasync.
+  boost::asio::post(io_, [this] { RunBatch(); });
+}
+
+void Pipeline::ScheduleWake() {
+  const int64_t wake_ms = engine_.NextWakeMs();
+  if (wake_ms == kNoTimeMs || wake_ms == wake_at_ms_) return;
+  wake_at_ms_ = wake_ms;
+  const int64_t delay_ms = std::max<int64_t>(0, wake_ms - WallClockNow().value);
+  wake_timer_.expires_after(std::chrono::milliseconds(delay_ms));
+  wake_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;  // re-armed for another time, or shutting down
+    wake_at_ms_ = kNoTimeMs;
+    batch_forced_ = true;
+    ScheduleBatch();
+  });
 }
 
 void Pipeline::RunBatch() {
   batch_scheduled_ = false;
-  if (batch_commands_.empty()) return;
+  const bool forced = batch_forced_;
+  batch_forced_ = false;
+  if (batch_commands_.empty() && !forced) return;
+  if (storage_failed_ && batch_commands_.empty()) return;
   ++stats_.batches;
   const Lsn lsn = last_lsn_.Next();
   engine_.ApplyBatch(batch_commands_, WallClockNow(), lsn, &batch_output_);
@@ -137,12 +180,38 @@ void Pipeline::RunBatch() {
   }
   for (size_t i = 0; i < batch_pending_.size(); ++i) {
     Pending& pending = batch_pending_[i];
+    if (pending.connection == nullptr) continue;  // internal command
+    const uint64_t waiter = batch_output_.parked.empty() ? 0 : batch_output_.parked[i];
+    if (waiter != 0) {
+      if (pending.connection->closed()) {
+        // Gone before it was parked: withdraw it in the next batch.
+        core::Command cancel;
+        cancel.kind = core::CommandKind::kCancelWaiter;
+        cancel.waiter = waiter;
+        EnqueueInternal(std::move(cancel));
+        continue;
+      }
+      pending.connection->parked_waiters.push_back(waiter);
+      parked_.emplace(waiter, std::move(pending));
+      continue;
+    }
     if (pending.connection->closed()) continue;
-    Answer(*pending.connection, pending.slot, batch_output_.wait_lsn[i],
-           batch_output_.replies[i]);
+    Answer(*pending.connection, pending.slot, batch_output_.wait_lsn[i], batch_output_.replies[i]);
+  }
+  for (core::BatchOutput::Wake& wake : batch_output_.wakes) {
+    auto found = parked_.find(wake.waiter);
+    if (found == parked_.end()) continue;
+    Pending pending = std::move(found->second);
+    parked_.erase(found);
+    auto& waiters = pending.connection->parked_waiters;
+    std::erase(waiters, wake.waiter);
+    if (!pending.connection->closed()) {
+      Answer(*pending.connection, pending.slot, wake.wait_lsn, wake.reply);
+    }
   }
   batch_commands_.clear();
   batch_pending_.clear();
+  ScheduleWake();
   if (config_.snapshot_every_bytes > 0 && bytes_since_snapshot_ >= config_.snapshot_every_bytes &&
       snapshot_child_ < 0) {
     StartSnapshot();

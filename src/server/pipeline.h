@@ -71,7 +71,12 @@ class Pipeline final : public net::ConnectionHandler {
   };
 
   void Enqueue(net::Connection& connection, uint64_t slot, core::Command command);
+  // Queues a command the server itself issues (no client waits for its reply).
+  void EnqueueInternal(core::Command command);
+  void ScheduleBatch();
   void RunBatch();
+  // Arms the timer for the engine's next timer-driven work (lease ends, WAITs).
+  void ScheduleWake();
   void Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
   void AnswerError(net::Connection& connection, uint64_t slot, std::string_view code,
                    std::string_view message);
@@ -100,6 +105,12 @@ class Pipeline final : public net::ConnectionHandler {
   std::vector<Pending> batch_pending_;
   core::BatchOutput batch_output_;
   bool batch_scheduled_ = false;
+  bool batch_forced_ = false;  // run even without commands: timers are due
+
+  // Parked commands by waiter id: answered when the engine wakes them.
+  std::unordered_map<uint64_t, Pending> parked_;
+  boost::asio::steady_timer wake_timer_;
+  int64_t wake_at_ms_ = kNoTimeMs;
 
   Lsn last_lsn_;     // highest LSN handed to the journal
   Lsn durable_lsn_;  // highest LSN the journal reported durable

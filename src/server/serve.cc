@@ -83,8 +83,8 @@ int Serve(const ServeConfig& config) {
     return 2;
   }
   PrintReport(*report);
-  auto writer = storage::OpenJournalWriter(storage::DefaultFileSystem(), config.dir,
-                                           engine.applied_lsn());
+  auto writer =
+      storage::OpenJournalWriter(storage::DefaultFileSystem(), config.dir, engine.applied_lsn());
   if (!writer.ok()) {
     std::fprintf(stderr, "exactly: cannot open the journal: %s\n",
                  writer.status().ToString().c_str());
@@ -103,9 +103,8 @@ int Serve(const ServeConfig& config) {
       });
   pipeline.SetJournal(&journal);
 
-  net::Listener listener(io, [&pipeline](boost::asio::ip::tcp::socket socket) {
-    pipeline.Accept(std::move(socket));
-  });
+  net::Listener listener(
+      io, [&pipeline](boost::asio::ip::tcp::socket socket) { pipeline.Accept(std::move(socket)); });
   if (base::Status listening = listener.Listen(config.bind, config.port); !listening.ok()) {
     std::fprintf(stderr, "exactly: %s\n", listening.ToString().c_str());
     return 2;

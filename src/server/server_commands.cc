@@ -23,9 +23,12 @@ bool Is(std::string_view a, std::string_view b) {
 
 std::string_view FsyncName(storage::FsyncMode mode) {
   switch (mode) {
-    case storage::FsyncMode::kAlways: return "always";
-    case storage::FsyncMode::kEverySec: return "everysec";
-    case storage::FsyncMode::kNo: return "no";
+    case storage::FsyncMode::kAlways:
+      return "always";
+    case storage::FsyncMode::kEverySec:
+      return "everysec";
+    case storage::FsyncMode::kNo:
+      return "no";
   }
   return "?";
 }
@@ -111,10 +114,12 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
     if (error == "WRONGPASS") {
       writer.Error("WRONGPASS", "invalid username-password pair or user is disabled.");
     } else if (!error.empty()) {
-      writer.Error("ERR", "syntax error in HELLO: HELLO [2|3] [AUTH default password] [SETNAME name]");
+      writer.Error("ERR",
+                   "syntax error in HELLO: HELLO [2|3] [AUTH default password] [SETNAME name]");
     } else if (!authenticated) {
-      writer.Error("NOAUTH", "HELLO must be called with the client already authenticated, "
-                             "otherwise the HELLO AUTH <user> <pass> option can be used");
+      writer.Error("NOAUTH",
+                   "HELLO must be called with the client already authenticated, "
+                   "otherwise the HELLO AUTH <user> <pass> option can be used");
     } else {
       connection.protocol = protocol;
       connection.authenticated = authenticated;
@@ -255,12 +260,11 @@ void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
 std::string Pipeline::InfoText(std::string_view section) const {
   const core::EngineStats tables = engine_.stats();
   const core::EngineConfig& limits = engine_.config();
-  const int64_t uptime_s =
-      (std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-           .count() -
-       started_ms_) /
-      1000;
+  const int64_t uptime_s = (std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count() -
+                            started_ms_) /
+                           1000;
   const bool all = section.empty() || Is(section, "all") || Is(section, "everything");
   std::string text;
   if (all || Is(section, "server")) {
@@ -276,7 +280,8 @@ std::string Pipeline::InfoText(std::string_view section) const {
   if (all || Is(section, "persistence")) {
     text += fmt::format(
         "# Persistence\r\nfsync:{}\r\napplied_lsn:{}\r\ndurable_lsn:{}\r\nstorage_failed:{}\r\n"
-        "snapshot_in_progress:{}\r\nlast_snapshot_lsn:{}\r\njournal_bytes_since_snapshot:{}\r\n\r\n",
+        "snapshot_in_progress:{}\r\nlast_snapshot_lsn:{}\r\njournal_bytes_since_snapshot:{}"
+        "\r\n\r\n",
         FsyncName(config_.fsync), engine_.applied_lsn().value, durable_lsn_.value,
         storage_failed_ ? 1 : 0, snapshot_child_ >= 0 ? 1 : 0, last_snapshot_lsn_.value,
         bytes_since_snapshot_);
@@ -292,9 +297,14 @@ std::string Pipeline::InfoText(std::string_view section) const {
   if (all || Is(section, "tables")) {
     text += fmt::format(
         "# Tables\r\nclaims:{}\r\nclaims_max:{}\r\naccounts:{}\r\naccounts_max:{}\r\n"
-        "transfers:{}\r\ntransfers_max:{}\r\npending_transfers:{}\r\n\r\n",
+        "transfers:{}\r\ntransfers_max:{}\r\npending_transfers:{}\r\n"
+        "locks:{}\r\nlocks_max:{}\r\nwaiters:{}\r\nwaiters_max:{}\r\n"
+        "idem_keys:{}\r\nidem_keys_max:{}\r\nlimit_keys:{}\r\nlimit_keys_max:{}\r\n"
+        "parked_clients:{}\r\n\r\n",
         tables.claims, limits.claims_max, tables.accounts, limits.accounts_max, tables.transfers,
-        limits.transfers_max, tables.pending);
+        limits.transfers_max, tables.pending, tables.locks, limits.locks_max, tables.waiters,
+        limits.waiters_max, tables.idem_keys, limits.idem_keys_max, tables.limit_keys,
+        limits.limit_keys_max, parked_.size());
   }
   return text;
 }
