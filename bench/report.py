@@ -80,8 +80,10 @@ def table(path):
                 continue
             system, workload, ops, p50, p99 = parts[:5]
             note = parts[5] if len(parts) > 5 else ""
+            rnd = parts[6] if len(parts) > 6 else "1"
             num = lambda s: None if s in ("-", "") else float(s)
-            runs.setdefault((system, workload), []).append((num(ops), num(p50), num(p99), note))
+            runs.setdefault((system, workload), []).append(
+                (num(ops), num(p50), num(p99), note, rnd))
     results = {}
     notes = {}
     for key, rows in runs.items():
@@ -115,7 +117,9 @@ def table(path):
                        f"{fmt_num(p99, 3)} | {notes[(s, w)]} |")
     out.append("")
     out.append("Ratios, exactly / peer: throughput (above 1 = exactly does more ops/s) and "
-               "p99 latency (below 1 = exactly answers faster).")
+               "p99 latency (below 1 = exactly answers faster). Each ratio is taken between "
+               "runs of the same round, which ran minutes apart at most, and the table shows "
+               "the median over rounds: outside load that hits a whole round cancels out.")
     out.append("")
     peers = ["redis-always", "redis-no", "postgresql"]
     head = ["workload"]
@@ -123,16 +127,26 @@ def table(path):
         head += [f"ops/s vs {p}", f"p99 vs {p}"]
     out.append("| " + " | ".join(head) + " |")
     out.append("| --- |" + " ---: |" * (len(head) - 1))
+    def by_round(system, workload):
+        return {r[4]: r for r in runs.get((system, workload), []) if r[0] is not None}
+
+    def median(values):
+        values = sorted(values)
+        if not values:
+            return None
+        mid = len(values) // 2
+        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
     for w, wname in WORKLOADS.items():
-        mine = results.get(("exactly", w))
+        mine = by_round("exactly", w)
         cells = [wname]
         for p in peers:
-            theirs = results.get((p, w))
-            if not mine or not theirs or None in (mine[0], theirs[0]):
-                cells += ["-", "-"]
-                continue
-            cells.append(f"{mine[0] / theirs[0]:.2f}x")
-            cells.append(f"{mine[2] / theirs[2]:.2f}x" if theirs[2] else "-")
+            theirs = by_round(p, w)
+            rounds = sorted(set(mine) & set(theirs))
+            ops = median([mine[r][0] / theirs[r][0] for r in rounds])
+            p99 = median([mine[r][2] / theirs[r][2] for r in rounds if theirs[r][2]])
+            cells.append("-" if ops is None else f"{ops:.2f}x")
+            cells.append("-" if p99 is None else f"{p99:.2f}x")
         out.append("| " + " | ".join(cells) + " |")
     print("\n".join(out))
 

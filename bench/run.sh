@@ -101,7 +101,8 @@ want() { [[ ",$1," == *",$2,"* ]]; }
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+# One result: system, workload, ops/s, p50, p99, note; the round ($rep) goes last.
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" "$rep" >>"$results"; }
 # One RESP call; prints the raw reply (redis-cli's plain output).
 cli() { local port=$1; shift; redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
