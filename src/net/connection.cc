@@ -5,6 +5,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "base/assert.h"
@@ -23,8 +24,8 @@ int64_t SteadyNowMs() {
 
 }  // namespace
 
-Connection::Connection(boost::asio::ip::tcp::socket socket, uint64_t id,
-                       ConnectionHandler* handler, const ConnectionLimits& limits)
+Connection::Connection(boost::asio::ip::tcp::socket socket, uint64_t id, ConnectionHandler* handler,
+                       const ConnectionLimits& limits)
     : socket_(std::move(socket)), id_(id), handler_(handler), limits_(limits) {
   boost::system::error_code ignored;
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
@@ -50,16 +51,18 @@ void Connection::Read() {
   // Compact consumed bytes away before growing, so a long-lived pipelining client
   // does not drag an ever-growing buffer.
   if (input_start_ > 0) {
-    input_.erase(0, input_start_);
+    std::memmove(input_.data(), input_.data() + input_start_, input_end_ - input_start_);
+    input_end_ -= input_start_;
     input_start_ = 0;
   }
-  const size_t used = input_.size();
-  input_.resize(used + kReadChunkBytes);
+  // The buffer only grows (zero-filled once); input_end_ marks the bytes received,
+  // so a steady stream of small commands neither allocates nor clears memory.
+  if (input_.size() - input_end_ < kReadChunkBytes) input_.resize(input_end_ + kReadChunkBytes);
   reading_ = true;
   socket_.async_read_some(
-      boost::asio::buffer(input_.data() + used, kReadChunkBytes),
-      [self = shared_from_this(), used](const boost::system::error_code& error, size_t bytes) {
-        self->input_.resize(used + (error ? 0 : bytes));
+      boost::asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
+      [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
+        if (!error) self->input_end_ += bytes;
         self->OnRead(error, bytes);
       });
 }
@@ -74,7 +77,7 @@ void Connection::OnRead(const boost::system::error_code& error, size_t bytes) {
   last_activity_ms_ = SteadyNowMs();
   ParseInput();
   if (closed_) return;
-  if (input_.size() - input_start_ > limits_.input_bytes_max) {
+  if (input_end_ - input_start_ > limits_.input_bytes_max) {
     std::string reply;
     RespWriter(&reply, protocol).Error("ERR", "Protocol error: too big input (client closed)");
     const uint64_t slot = next_slot_++;
@@ -87,8 +90,8 @@ void Connection::OnRead(const boost::system::error_code& error, size_t bytes) {
 }
 
 void Connection::ParseInput() {
-  while (!closed_ && !close_after_replies_ && input_start_ < input_.size()) {
-    std::string_view pending(input_.data() + input_start_, input_.size() - input_start_);
+  while (!closed_ && !close_after_replies_ && input_start_ < input_end_) {
+    std::string_view pending(input_.data() + input_start_, input_end_ - input_start_);
     args_.clear();
     ParseResult parsed = ParseCommand(pending, limits_.parser, &args_);
     if (parsed.status == ParseStatus::kNeedMore) return;
@@ -163,9 +166,11 @@ void Connection::Write() {
   writing_.clear();
   std::swap(writing_, output_);
   writing_active_ = true;
-  boost::asio::async_write(socket_, boost::asio::buffer(writing_),
-                           [self = shared_from_this()](const boost::system::error_code& error,
-                                                       size_t bytes) { self->OnWrite(error, bytes); });
+  boost::asio::async_write(
+      socket_, boost::asio::buffer(writing_),
+      [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
+        self->OnWrite(error, bytes);
+      });
 }
 
 void Connection::OnWrite(const boost::system::error_code& error, size_t bytes) {

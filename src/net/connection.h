@@ -114,6 +114,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::string input_;
   size_t input_start_ = 0;  // parsed bytes before this offset are consumed
+  size_t input_end_ = 0;    // bytes received; input_.size() is the capacity
   std::vector<std::string_view> args_;
 
   std::deque<Slot> slots_;

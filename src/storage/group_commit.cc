@@ -26,12 +26,16 @@ GroupCommit::GroupCommit(std::unique_ptr<JournalWriter> writer, FsyncMode mode,
 GroupCommit::~GroupCommit() { Stop(); }
 
 void GroupCommit::Submit(Lsn lsn, std::string payload) {
+  bool idle = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_ || failed()) return;
     queue_.push_back(Pending{lsn, std::move(payload)});
+    idle = idle_;
   }
-  wake_.notify_one();
+  // A busy sync thread takes the queue when it finishes its write; waking it
+  // would only cost the engine thread a futex call per batch.
+  if (idle) wake_.notify_one();
 }
 
 void GroupCommit::Stop() {
@@ -88,11 +92,13 @@ void GroupCommit::Run() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       auto ready = [this] { return stopping_ || !queue_.empty(); };
+      idle_ = true;
       if (mode_ == FsyncMode::kEverySec && unsynced) {
         wake_.wait_until(lock, last_sync + kEverySecInterval, ready);
       } else {
         wake_.wait(lock, ready);
       }
+      idle_ = false;
       batch.swap(queue_);
       stopping = stopping_;
     }

@@ -75,6 +75,7 @@ class GroupCommit {
   std::condition_variable wake_;
   std::vector<Pending> queue_;  // guarded by mutex_
   bool stopping_ = false;       // guarded by mutex_
+  bool idle_ = false;           // guarded by mutex_: the thread waits for work
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> durable_lsn_{0};
 
