@@ -489,3 +489,123 @@ class ServerTestCase:
                                            if self.servers else ""), file=sys.stderr)
             else:
                 shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# Helpers for the lock, idempotency and limit tests.
+
+def wait_until(predicate, timeout=10.0, interval=0.01):
+    """Polls `predicate` until it is true; returns its last value (falsy on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def info_field(server, name):
+    """One INFO field of a running server, as an int when it is one."""
+    with server.raw(timeout=10) as c:
+        _, fields = parse_info(c.call("INFO"))
+    value = fields.get(name)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def has_pending_reply(conn):
+    """True if bytes of a reply are already buffered or readable on a RawConnection."""
+    import select
+    if conn.buf:
+        return True
+    readable, _, _ = select.select([conn.sock], [], [], 0)
+    return bool(readable)
+
+
+# PostgreSQL: a throwaway cluster for tests that guard a real row with a fencing token.
+
+PG_BIN = os.environ.get("EXACTLY_PG_BIN", "/usr/lib/postgresql/15/bin")
+
+
+class PostgresError(Exception):
+    """PostgreSQL is missing or did not start."""
+
+
+class Postgres:
+    """A PostgreSQL cluster in its own temp dir, on a free port, stopped by PID.
+
+    As root, initdb and the server run as the `postgres` user (PostgreSQL refuses
+    root); the temp dir is handed to that user. Queries go through `psql`, so the
+    tests need no driver that matches the interpreter's ABI.
+    """
+
+    def __init__(self):
+        self.dir = None
+        self.port = None
+        self.pid = None
+
+    @staticmethod
+    def available():
+        return os.path.exists(os.path.join(PG_BIN, "initdb"))
+
+    def _as_pg(self):
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, args, timeout=60):
+        return subprocess.run(self._as_pg() + args, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              timeout=timeout)
+
+    def start(self):
+        if not self.available():
+            raise PostgresError("PostgreSQL not found in %s" % PG_BIN)
+        self.dir = tempfile.mkdtemp(prefix="exactly-pg-")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, user="postgres")
+        data = os.path.join(self.dir, "data")
+        p = self._run([os.path.join(PG_BIN, "initdb"), "-D", data, "-U", "postgres",
+                       "--auth=trust", "-E", "UTF8"], timeout=120)
+        if p.returncode != 0:
+            raise PostgresError("initdb failed:\n%s" % p.stdout.decode("utf-8", "replace"))
+        self.port = free_port()
+        opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (self.port, self.dir))
+        p = self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-w", "-t", "60",
+                       "-l", os.path.join(self.dir, "log"), "-o", opts, "start"], timeout=90)
+        if p.returncode != 0:
+            raise PostgresError("pg_ctl start failed:\n%s" % p.stdout.decode("utf-8", "replace"))
+        with open(os.path.join(data, "postmaster.pid")) as f:
+            self.pid = int(f.readline())
+        return self
+
+    def psql(self, sql):
+        """Runs SQL with psql; returns its output (tuples only, unaligned)."""
+        p = subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t",
+                            "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                            "-U", "postgres", "-d", "postgres", "-c", sql],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        out = p.stdout.decode("utf-8", "replace").strip()
+        if p.returncode != 0:
+            raise PostgresError("psql failed (%s): %s" % (sql, out))
+        return out
+
+    def stop(self):
+        """pg_ctl stop -m immediate; SIGKILL by PID if that fails. Removes the dir."""
+        if self.dir is None:
+            return
+        data = os.path.join(self.dir, "data")
+        if self.pid is not None:
+            try:
+                self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-m", "immediate",
+                           "-w", "stop"], timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.kill(self.pid, 0)
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.pid = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
