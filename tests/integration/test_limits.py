@@ -1,0 +1,176 @@
+"""Rate limits against the real server: a fixed window under a burst, GCRA against a model.
+
+- WINDOW: 100 connections send `LIMIT k WINDOW 5 PER 1000` at the same moment;
+  exactly 5 are allowed and every other answer is `limited` with
+  0 < retry_after_ms <= 1000; after that wait a new window allows again.
+- RATE (GCRA): a back-to-back burst from a full bucket allows exactly BURST; a
+  seeded sequence of random arrival times is checked against a small
+  reference model. The model takes the bucket's state from the server's own
+  previous reply (`reset_ms` is the time until the bucket is full) and only the
+  elapsed time from the client's clock, so only decisions too close to the
+  boundary to call (within the clock jitter) are left unchecked.
+See docs/commands.md (Rate limits).
+"""
+
+import math
+import os
+import random
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402 - found through the line above when run by path
+from harness import as_dict
+
+CLIENTS = 100
+
+
+def d(conn, *args):
+    reply = conn.call(*args)
+    if isinstance(reply, harness.RespError):
+        raise AssertionError("%s -> %s" % (" ".join(map(str, args)), reply))
+    r = as_dict(reply)
+    for f in ("remaining", "retry_after_ms", "reset_ms"):
+        r[f] = int(r[f])
+    return r
+
+
+class WindowTest(harness.ServerTestCase, unittest.TestCase):
+
+    def test_hundred_concurrent_requests_five_allowed(self):
+        conns = [self.server.raw(timeout=20) for _ in range(CLIENTS)]
+        barrier = threading.Barrier(CLIENTS)
+        replies = [None] * CLIENTS
+        errors = []
+
+        def client(i):
+            try:
+                barrier.wait(10)
+                replies[i] = d(conns[i], "LIMIT", "login:alice", "WINDOW", "5", "PER", "1000")
+            except Exception as e:  # noqa: BLE001 - reported by the main thread
+                errors.append((i, repr(e)))
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True)
+                   for i in range(CLIENTS)]
+        start = time.monotonic()
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+        finally:
+            for c in conns:
+                c.close()
+        spread = time.monotonic() - start
+        self.assertEqual(errors, [])
+        allowed = [r for r in replies if r["result"] == "allowed"]
+        limited = [r for r in replies if r["result"] == "limited"]
+        self.assertLess(spread, 1.0, "the burst took longer than the window; counts are moot")
+        self.assertEqual(len(allowed), 5, replies)
+        self.assertEqual(len(limited), CLIENTS - 5)
+        self.assertEqual(sorted(r["remaining"] for r in allowed), [0, 1, 2, 3, 4])
+        for r in allowed:
+            self.assertEqual(r["retry_after_ms"], 0, r)
+            self.assertTrue(0 < r["reset_ms"] <= 1000, r)
+        for r in limited:
+            self.assertEqual(r["remaining"], 0, r)
+            self.assertTrue(0 < r["retry_after_ms"] <= 1000, r)
+            self.assertEqual(r["retry_after_ms"], r["reset_ms"], r)
+        # Waiting retry_after_ms (the longest any caller was told) opens a new window.
+        time.sleep(max(r["retry_after_ms"] for r in limited) / 1000.0 + 0.05)
+        with self.server.raw() as c:
+            r = d(c, "LIMIT", "login:alice", "WINDOW", "5", "PER", "1000")
+            self.assertEqual((r["result"], r["remaining"]), ("allowed", 4), r)
+
+
+RATE, PER, BURST = 10, 1000, 5
+T = PER // RATE  # ms per token
+
+
+class GcraTest(harness.ServerTestCase, unittest.TestCase):
+
+    def limit(self, c, key, cost=1):
+        return d(c, "LIMIT", key, "RATE", str(RATE), "PER", str(PER), "BURST", str(BURST),
+                 "COST", str(cost))
+
+    def check_fields(self, r, cost=1):
+        """Relations that hold within one reply (reset_ms and retry_after_ms round up)."""
+        self.assertTrue(0 <= r["reset_ms"] <= BURST * T, r)
+        if r["result"] == "allowed":
+            self.assertEqual(r["retry_after_ms"], 0, r)
+            tokens = (BURST * T - r["reset_ms"]) / T
+            self.assertIn(r["remaining"], (math.floor(tokens), math.floor(tokens + 0.01)), r)
+        else:
+            self.assertEqual(r["result"], "limited", r)
+            self.assertGreater(r["retry_after_ms"], 0, r)
+            self.assertLess(r["remaining"], cost, r)
+            self.assertLessEqual(abs(r["retry_after_ms"] - (r["reset_ms"] - (BURST - cost) * T)),
+                                 1, r)
+
+    def test_burst_from_full_bucket(self):
+        with self.server.raw() as c:
+            n = 12
+            c.send(b"".join(harness.encode("LIMIT", "b", "RATE", str(RATE), "PER", str(PER),
+                                           "BURST", str(BURST)) for _ in range(n)))
+            t0 = time.monotonic()
+            replies = []
+            for _ in range(n):
+                r = as_dict(c.read_reply())
+                replies.append({k: (v if k == "result" else int(v)) for k, v in r.items()})
+            took_ms = (time.monotonic() - t0) * 1000
+            allowed = [r for r in replies if r["result"] == "allowed"]
+            # A pipeline is answered within a few ms; a refill (one per T ms) is the only slack.
+            self.assertGreaterEqual(len(allowed), BURST, replies)
+            self.assertLessEqual(len(allowed), BURST + int(took_ms // T) + 1, replies)
+            self.assertEqual([r["remaining"] for r in replies[:BURST]], [4, 3, 2, 1, 0])
+            for r in replies:
+                self.check_fields(r)
+            self.assertIsInstance(c.call("LIMIT", "b", "RATE", "10", "PER", "1000", "BURST", "5",
+                                         "COST", "6"), harness.RespError)
+
+    def test_random_arrivals_match_reference_model(self):
+        seed = int(os.environ.get("EXACTLY_GCRA_SEED") or random.randrange(1 << 30))
+        rng = random.Random(seed)
+        where = "EXACTLY_GCRA_SEED=%d" % seed
+        margin = 30  # ms of clock jitter between the client's and the server's view
+        checked = agreed = 0
+        model_tat = None  # the model's theoretical arrival time, on the client clock
+        model_allowed = server_allowed = 0
+        with self.server.raw() as c:
+            prev, prev_at = None, None
+            for i in range(40):
+                cost = 2 if rng.random() < 0.2 else 1
+                time.sleep(rng.choice((0.0, 0.0, rng.uniform(0, 0.25))))
+                at = time.monotonic() * 1000
+                r = self.limit(c, "g", cost)
+                self.check_fields(r, cost)
+                server_allowed += r["result"] == "allowed"
+                # Whole-run model on the client clock (compared by counts below).
+                tat = max(model_tat if model_tat is not None else at, at)
+                if tat - at <= (BURST - cost) * T:
+                    model_allowed += 1
+                    model_tat = tat + cost * T
+                else:
+                    model_tat = tat
+                # Step model from the server's previous reply: full bucket at start.
+                slack = 0.0 if prev is None else max(0.0, prev["reset_ms"] - (at - prev_at))
+                if abs(slack - (BURST - cost) * T) > margin:
+                    checked += 1
+                    want = "allowed" if slack <= (BURST - cost) * T else "limited"
+                    self.assertEqual(r["result"], want, "%s step %d: slack %.1f ms, cost %d, "
+                                     "reply %s, previous %s" % (where, i, slack, cost, r, prev))
+                    agreed += 1
+                    if want == "allowed" and prev is not None:
+                        self.assertLessEqual(abs(r["reset_ms"] - (slack + cost * T)), margin,
+                                             "%s step %d: %s" % (where, i, r))
+                prev, prev_at = r, at
+        self.assertGreater(checked, 20, "%s: too few decisions clear of the boundary" % where)
+        self.assertLessEqual(abs(model_allowed - server_allowed), 3,
+                             "%s: model allowed %d, server %d" % (where, model_allowed,
+                                                                  server_allowed))
+
+
+if __name__ == "__main__":
+    unittest.main()
