@@ -77,6 +77,10 @@ Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Eff
     }
     return ClaimReply(Outcome::kAgain, command.key, slot);
   }
+  if (command.expires_ms != kNoTimeMs && command.expires_ms <= context.now_ms) {
+    // A claim that ended before it began would answer `won` and hold nothing.
+    return Reply::Error("ERR", "UNTIL is not in the future: the claim would never hold");
+  }
   if (context.enforce_limits && live_ >= context.config->claims_max) {
     return Reply::Error(
         "ERR", "claims table full (max " + std::to_string(context.config->claims_max) + ")");

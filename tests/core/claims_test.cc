@@ -107,6 +107,20 @@ TEST(ClaimsTest, UntilSetsAbsoluteExpiry) {
   EXPECT_EQ(h.Run(ClaimOfCmd("job")).result(), "free");
 }
 
+TEST(ClaimsTest, UntilNotInTheFutureIsAnErrorAndChangesNothing) {
+  Harness h;
+  h.Run(ClaimOfCmd("job"));  // the batch clock is part of the state: set it first
+  const std::string before = h.engine.SaveState();
+  for (const int64_t until : {kT0, kT0 - 1, int64_t{0}}) {
+    Reply refused = h.Run(ClaimCmd("job", "alice", Until(until)));
+    EXPECT_TRUE(refused.is_error()) << until;
+    EXPECT_EQ(refused.error_message, "UNTIL is not in the future: the claim would never hold");
+    EXPECT_FALSE(h.last_logged);
+  }
+  EXPECT_EQ(h.engine.SaveState(), before);
+  EXPECT_EQ(h.Run(ClaimCmd("job", "alice", Until(kT0 + 1))).result(), "won");
+}
+
 TEST(ClaimsTest, PerDayLastsToWindowEndAndNextWindowIsFresh) {
   Harness h;
   const int64_t day = 86'400'000;
