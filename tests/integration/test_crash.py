@@ -2,7 +2,9 @@
 
 16 writer connections send TRANSFERs (unique ids, among 20 funded accounts with
 MIN 0), MULTI/EXEC groups of transfers and CLAIMs (contended keys, no TTL) and
-record every acknowledged reply.
+record every acknowledged reply; they also take, renew and release leased locks
+(LOCK/RENEW/UNLOCK on a few contended names) and run idempotency keys
+(IDEM BEGIN, then IDEM END with a response).
 The server is killed with SIGKILL at seeded random moments (sometimes during a
 SNAPSHOT), `exactly check`
 must accept the data dir, and after each restart:
@@ -13,7 +15,10 @@ must accept the data dir, and after each restart:
     state read before the retries must match what they answer (`again` means it
     was applied), groups are never applied in part, and each counts once;
   - every balance equals the initial funding plus exactly the applied transfers,
-    none is below 0, and the total is conserved.
+    none is below 0, and the total is conserved;
+  - fencing tokens never go backwards: a new LOCK's token (and a new IDEM
+    run's, same counter) is larger than every token acknowledged before;
+  - every acknowledged IDEM END is `done` with its response on a retried BEGIN.
 Set EXACTLY_CRASH_SEED to replay a run; EXACTLY_CRASH_CYCLES to change the count.
 """
 
@@ -32,6 +37,7 @@ WRITERS = 16
 ACCOUNTS = 20
 FUNDING = 1000
 CLAIM_KEYS = 40
+LOCK_NAMES = 6
 
 
 class Model:
@@ -51,6 +57,11 @@ class Model:
         self.unknown_claims = []  # (key, owner)
         self.new_applied = []
         self.new_refused = []
+        self.max_token = 0         # largest lock or IDEM token acknowledged
+        self.idem_done = {}        # key -> response of an acknowledged IDEM END
+        self.new_idem_done = []
+        self.unknown_idem = {}     # key -> response of an END in flight, None for a BEGIN
+        self.probes = 0            # LOCKs on fresh names after restarts
 
     def balances(self, applied=None):
         bal = [FUNDING] * ACCOUNTS
@@ -95,10 +106,14 @@ class Writer(threading.Thread):
                 roll = self.rng.random()
                 if roll < 0.15:
                     self.group(conn, seq)
-                elif roll < 0.75:
+                elif roll < 0.65:
                     self.transfer(conn, seq)
-                else:
+                elif roll < 0.82:
                     self.claim(conn)
+                elif roll < 0.91:
+                    self.lock(conn)
+                else:
+                    self.idem(conn, seq)
         except (OSError, harness.ConnectionClosed, ValueError):
             return  # the server was killed: the op in flight stays unknown
         finally:
@@ -156,6 +171,60 @@ class Writer(threading.Thread):
                 m.new_applied.extend(ids)
             elif d["result"] != "rolled_back" or "insufficient" not in outcomes:
                 self.protocol_errors.append(("EXEC", name, d))
+
+    def _call(self, conn, *args):
+        reply = conn.call(*args)
+        if isinstance(reply, harness.RespError):
+            self.protocol_errors.append((args[0], args[1], str(reply)))
+            raise OSError("error reply")
+        return as_dict(reply)
+
+    def _token(self, token):
+        with self.model.lock:
+            self.model.max_token = max(self.model.max_token, int(token))
+
+    def lock(self, conn):
+        """LOCK, sometimes RENEW, UNLOCK; `busy` is fine (another writer holds it)."""
+        name = "lk:%d" % self.rng.randrange(LOCK_NAMES)
+        owner = "w%d:%d" % (self.cycle, self.index)
+        d = self._call(conn, "LOCK", name, owner, "LEASE", "2000")
+        if d["result"] == "busy":
+            return
+        if d["result"] != "acquired":
+            self.protocol_errors.append(("LOCK", name, d))
+            return
+        token = d["token"]
+        self._token(token)
+        if self.rng.random() < 0.5:
+            r = self._call(conn, "RENEW", name, str(token), "LEASE", "2000")
+            if r["result"] not in ("renewed", "stale"):
+                self.protocol_errors.append(("RENEW", name, r))
+        r = self._call(conn, "UNLOCK", name, str(token))
+        if r["result"] not in ("released", "stale"):
+            self.protocol_errors.append(("UNLOCK", name, r))
+
+    def idem(self, conn, seq):
+        """IDEM BEGIN on a fresh key, then END with a response named after it."""
+        key = "ik:%d:%d:%d" % (self.cycle, self.index, seq)
+        response = "resp:" + key
+        m = self.model
+        with m.lock:
+            m.unknown_idem[key] = None
+        d = self._call(conn, "IDEM", "BEGIN", key, "LEASE", "60000")
+        if d["result"] != "run":
+            self.protocol_errors.append(("IDEM BEGIN", key, d))
+            return
+        self._token(d["token"])
+        with m.lock:
+            m.unknown_idem[key] = response
+        d = self._call(conn, "IDEM", "END", key, str(d["token"]), response)
+        if (d["result"], d["response"]) != ("done", response):
+            self.protocol_errors.append(("IDEM END", key, d))
+            return
+        with m.lock:
+            del m.unknown_idem[key]
+            m.idem_done[key] = response
+            m.new_idem_done.append(key)
 
     def claim(self, conn):
         key = "ck:%d" % self.rng.randrange(CLAIM_KEYS)
@@ -224,9 +293,11 @@ class CrashTest(harness.ServerTestCase, unittest.TestCase):
             self.verify(model, "seed=%d cycle=%d" % (seed, cycle), everything=False)
         self.verify(model, "seed=%d final" % seed, everything=True)
         print("[test_crash] %d cycles, %d transfers applied, %d acknowledged refusals, %d claims, "
-              "%d unacknowledged transfers retried (%d had been applied)"
+              "%d unacknowledged transfers retried (%d had been applied), %d IDEM keys done, "
+              "last token %d"
               % (cycles, len(model.applied), len(model.refused), len(model.claims),
-                 model.retried, model.retried_applied), file=sys.stderr)
+                 model.retried, model.retried_applied, len(model.idem_done), model.max_token),
+              file=sys.stderr)
         self.assertGreater(total_acked, cycles, "too little load reached the server")
 
     def verify(self, model, where, everything):
@@ -319,6 +390,37 @@ class CrashTest(harness.ServerTestCase, unittest.TestCase):
         self.assertEqual(sum(balances), FUNDING * ACCOUNTS, "%s: total not conserved" % where)
         self.assertEqual(balances, model.balances(), "%s: balances differ from the model" % where)
         self.assertEqual(as_dict(c.call("BALANCE", "bank"))["balance"], -FUNDING * ACCOUNTS)
+        self._verify_locks_and_idem(c, model, where, everything)
+
+    def _verify_locks_and_idem(self, c, model, where, everything):
+        # Tokens never go backwards: a fresh name's first token beats every acknowledged one.
+        model.probes += 1
+        probe = as_dict(c.call("LOCK", "probe:%d" % model.probes, "checker", "LEASE", "1000"))
+        self.assertEqual(probe["result"], "acquired", where)
+        self.assertGreater(int(probe["token"]), model.max_token,
+                           "%s: lock token went backwards after the restart" % where)
+        model.max_token = int(probe["token"])
+        # Every acknowledged END is `done` with its response.
+        keys = sorted(model.idem_done) if everything else list(model.new_idem_done)
+        model.new_idem_done = []
+        for key, reply in zip(keys, self.pipeline(c, [("IDEM", "BEGIN", key) for key in keys])):
+            d = as_dict(reply)
+            self.assertEqual((d["result"], d["response"]), ("done", model.idem_done[key]),
+                             "%s: acknowledged IDEM END of %s lost" % (where, key))
+        # Unacknowledged ones: the END either happened (same response) or the runner still
+        # holds the key; a lost BEGIN may run now.
+        for key, response in sorted(model.unknown_idem.items()):
+            d = as_dict(c.call("IDEM", "BEGIN", key, "LEASE", "60000"))
+            if d["result"] == "done":
+                self.assertEqual(d["response"], response,
+                                 "%s: IDEM %s stored a response nobody sent" % (where, key))
+                model.idem_done[key] = response
+            elif d["result"] == "run":
+                self.assertIsNone(response, "%s: IDEM %s lost its runner" % (where, key))
+                model.max_token = max(model.max_token, int(d["token"]))
+            else:
+                self.assertEqual(d["result"], "running", "%s: IDEM %s: %s" % (where, key, d))
+        model.unknown_idem = {}
 
 
 if __name__ == "__main__":
