@@ -6,7 +6,7 @@
 #
 # Env: EXACTLY_BINARY (default build/exactly), EXACTLY_RACE (the race command,
 # default "$EXACTLY_BINARY race"), ROUNDS (default 10), ONLY (e.g. "s1-signin s5-prize"),
-# REPORT_DIR (keep each race's HTML report there).
+# REPORT_DIR (keep each race's HTML and JSON reports there).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -87,26 +87,10 @@ pids+=($!)
 wait_port "${REDIS_PORT}" redis || exit 1
 wait_port "${EXACTLY_PORT}" exactly || exit 1
 
-# S3 and S4's exactly modes need LOCK/IDEM/LIMIT; say so rather than pass silently.
-has_lock=0
-if python3 - "${EXACTLY_PORT}" <<'PY' 2>/dev/null; then has_lock=1; fi
-import sys, redis
-r = redis.Redis(port=int(sys.argv[1]), decode_responses=True)
-for cmd in (["LOCK", "probe:lock", "probe", "LEASE", "1000"],
-            ["IDEM", "BEGIN", "probe:idem"],
-            ["LIMIT", "probe:limit", "RATE", "1", "PER", "1000"]):
-    r.execute_command(*cmd)
-PY
-
 rows=()
 failed=0
 run_example() {  # example, mode
   local ex="$1" mode="$2" port app_pid rc json
-  if [ "${mode}" = exactly ] && [ "${has_lock}" -eq 0 ] &&
-     { [ "${ex}" = s3-register ] || [ "${ex}" = s4-balance ]; }; then
-    rows+=("${ex}|${mode}|-|-|-|skipped: server lacks LOCK/IDEM/LIMIT")
-    return
-  fi
   port="$(free_port)"
   (cd "${here}/${ex}" && MODE="${mode}" exec gunicorn -w 4 -k gthread --threads 4 \
     -b "127.0.0.1:${port}" --access-logfile /dev/null --error-logfile "${tmp}/${ex}-${mode}.log" \
@@ -124,6 +108,7 @@ run_example() {  # example, mode
   if [ -n "${REPORT_DIR:-}" ]; then
     mkdir -p "${REPORT_DIR}"
     html=(--html "${REPORT_DIR}/${ex}-${mode}.html")
+    json="${REPORT_DIR}/${ex}-${mode}.json"
   fi
   BASE="http://127.0.0.1:${port}" TAG="${mode}$$" \
     bash "${here}/${ex}/race.sh" --json "${json}" "${html[@]}" --quiet >"${tmp}/${ex}-${mode}.out" 2>&1
@@ -180,10 +165,4 @@ if [ "${failed}" -ne 0 ]; then
   echo "examples: FAILED"
   exit 1
 fi
-skipped=0
-for row in "${rows[@]}"; do case "${row}" in *skipped*) skipped=$((skipped + 1)) ;; esac; done
-if [ "${skipped}" -gt 0 ]; then
-  echo "examples: ok, but ${skipped} exactly mode(s) SKIPPED (see the table): not yet shown to hold"
-else
-  echo "examples: ok (every naive mode caught, every exactly mode held)"
-fi
+echo "examples: ok (every naive mode caught, every exactly mode held)"

@@ -1,4 +1,10 @@
-"""S3: POST /api/register?phone=P&submit=S — one account per phone number."""
+"""S3: POST /api/register?phone=P&submit=S — one account per phone number.
+
+`submit` is the form's one-time submit id: a double click sends the same id twice.
+A response that created an account says `"created": true`; a replayed one says
+`"replayed": true` (the stored reply of the first click, not a second execution).
+"""
+import json
 import os
 import sys
 import time
@@ -11,12 +17,20 @@ import backends  # noqa: E402
 
 app = Flask(__name__)
 AFTER_UNLOCK_S = 0.1  # logs and analytics, still inside the transaction
-LIMIT_COUNT, LIMIT_PERIOD_MS = 20, 10000
+URI = "/api/register"
+# The anti-resubmit limiter of the report: `count` per `period` per prefix + account + URI.
+LIMIT_COUNT, LIMIT_PERIOD_MS = 5, 10000
 DDL = """
 CREATE TABLE IF NOT EXISTS s3_users (id text PRIMARY KEY, phone text NOT NULL);
 CREATE TABLE IF NOT EXISTS s3_logs (user_id text, what text, at timestamptz DEFAULT now());
 """
 
+
+def reply(status, **fields):
+    return app.response_class(json.dumps(fields), status=status, mimetype="application/json")
+
+
+# --- naive: the Redis lock is released before the transaction commits -----------------
 
 def register_naive(phone):
     r = backends.rds()
@@ -27,7 +41,7 @@ def register_naive(phone):
         while not r.set(lock, token, nx=True, px=5000):
             if time.time() > deadline:
                 conn.rollback()
-                return jsonify(registered=False, reason="busy"), 503
+                return reply(503, registered=False, reason="busy")
             time.sleep(0.005)
         cur.execute("SELECT id FROM s3_users WHERE phone = %s", (phone,))
         row = cur.fetchone()
@@ -35,7 +49,7 @@ def register_naive(phone):
             if r.get(lock) == token:
                 r.delete(lock)
             conn.rollback()
-            return jsonify(registered=False, reason="phone already registered"), 409
+            return reply(409, registered=False, reason="phone already registered")
         user = uuid.uuid4().hex
         cur.execute("INSERT INTO s3_users VALUES (%s, %s)", (user, phone))
         if r.get(lock) == token:  # the lock is released here, before the commit
@@ -43,38 +57,52 @@ def register_naive(phone):
         cur.execute("INSERT INTO s3_logs (user_id, what) VALUES (%s, 'registered')", (user,))
         time.sleep(AFTER_UNLOCK_S)
     conn.commit()
-    return jsonify(registered=True, user=user), 200
+    return reply(200, registered=True, created=True, user=user)
 
 
-def register_exactly(phone, submit):
-    # The anti-resubmit limiter, per account and URI: `count` per `period`, with a retry time.
-    lim = backends.call("LIMIT", f"s3:limit:{phone}:/api/register", "WINDOW", LIMIT_COUNT, "PER",
-                        LIMIT_PERIOD_MS)
-    if lim["result"] == "limited":
-        return jsonify(registered=False, reason="too many attempts",
-                       retry_after_ms=int(lim["retry_after_ms"])), 429
-    # One execution per submit: a double click gets the first reply back.
-    idem = backends.call("IDEM", "BEGIN", f"s3:submit:{submit}", "LEASE", 10000, "TTL", 600000)
-    if idem["result"] == "done":
-        return app.response_class(idem["response"], status=200, mimetype="application/json",
-                                  headers={"X-Replayed": "true"})
-    if idem["result"] != "run":
-        return jsonify(registered=False, reason=f"submit {idem['result']}"), 409
+# --- exactly: LIMIT, then IDEM per submit, then CLAIM per phone -------------------------
+
+def register_once(phone):
+    """One execution: CLAIM decides the winner outside the app's transaction."""
     user = uuid.uuid4().hex
     claim = backends.call("CLAIM", f"s3:phone:{phone}", user)
     if claim["result"] == "held":
-        backends.call("IDEM", "ABORT", f"s3:submit:{submit}", idem["token"])
-        return jsonify(registered=False, reason="phone already registered",
-                       holder=claim["owner"]), 409
+        return 409, {"registered": False, "reason": "phone already registered",
+                     "holder": claim["owner"]}
     conn = backends.pg()
     with conn.cursor() as cur:
         cur.execute("INSERT INTO s3_users VALUES (%s, %s)", (user, phone))
         cur.execute("INSERT INTO s3_logs (user_id, what) VALUES (%s, 'registered')", (user,))
-        time.sleep(AFTER_UNLOCK_S)
+        time.sleep(AFTER_UNLOCK_S)  # however long the transaction runs, the claim is decided
     conn.commit()
-    body = jsonify(registered=True, user=user).get_data(as_text=True)
-    backends.call("IDEM", "END", f"s3:submit:{submit}", idem["token"], body)
-    return app.response_class(body, status=200, mimetype="application/json")
+    return 200, {"registered": True, "created": True, "user": user}
+
+
+def register_exactly(phone, submit):
+    lim = backends.call("LIMIT", f"s3:limit:{phone}:{URI}", "WINDOW", LIMIT_COUNT, "PER",
+                        LIMIT_PERIOD_MS)
+    if lim["result"] == "limited":
+        wait_ms = int(lim["retry_after_ms"])
+        resp = reply(429, registered=False, reason="too many attempts", retry_after_ms=wait_ms)
+        resp.headers["Retry-After"] = str(max(1, (wait_ms + 999) // 1000))
+        return resp
+    # One execution per submit: a second click waits for the first one's stored reply.
+    key = f"s3:submit:{submit}"
+    idem = backends.call("IDEM", "BEGIN", key, "FINGERPRINT", phone, "LEASE", 10000,
+                         "TTL", 600000, "WAIT", 10000)
+    if idem["result"] == "done":
+        stored = json.loads(idem["response"])
+        body = dict(stored["body"], replayed=True, created=False)
+        return reply(stored["status"], **body)
+    if idem["result"] != "run":  # running past WAIT, or the same submit for another phone
+        return reply(409, registered=False, reason=f"submit {idem['result']}")
+    try:
+        status, body = register_once(phone)
+    except Exception:
+        backends.call("IDEM", "ABORT", key, idem["token"])  # let a retry run it again
+        raise
+    backends.call("IDEM", "END", key, idem["token"], json.dumps({"status": status, "body": body}))
+    return reply(status, **body)
 
 
 @app.route("/health")

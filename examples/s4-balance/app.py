@@ -1,5 +1,7 @@
 """S4: POST /api/pay?account=A&delta=D&i=N — a balance change; even i takes the nested path
-(an order whose outer transaction calls updateBalance, which joins it)."""
+(an order whose outer transaction calls updateBalance, which joins it). In the exactly
+mode i=1 stalls past its lock's lease, so the fencing token must stop its write.
+GET /api/balance?account=A reads the balance back."""
 import os
 import sys
 import time
@@ -13,6 +15,7 @@ import backends  # noqa: E402
 app = Flask(__name__)
 OPENING = 100
 AFTER_S = 0.03  # the outer work between the method's return and the commit
+PAUSED_LEASE_MS, PAUSE_S = 200, 0.5  # request 1 of the exactly mode stalls past its lease
 DDL = """
 CREATE TABLE IF NOT EXISTS s4_accounts (no text PRIMARY KEY, balance bigint NOT NULL,
                                         fence bigint NOT NULL DEFAULT 0);
@@ -22,6 +25,10 @@ CREATE TABLE IF NOT EXISTS s4_orders (id text PRIMARY KEY, account text, delta b
 
 class Insufficient(Exception):
     pass
+
+
+class Stale(Exception):
+    """The fencing token was refused: this holder's lease ran out and it lost the lock."""
 
 
 def open_account(account):
@@ -65,54 +72,67 @@ def pay_naive(account, delta, nested):
     return jsonify(paid=True), 200
 
 
-# --- exactly: a fenced, reentrant lease held until after the commit ---------------------
+# --- exactly: a leased, reentrant, fenced lock held until after the commit ---------------
 
-def lock(account, owner):
-    r = backends.call("LOCK", f"s4:lock:{account}", owner, "LEASE", 10000, "WAIT", 10000)
+def lock(account, owner, lease_ms=10000):
+    r = backends.call("LOCK", f"s4:lock:{account}", owner, "LEASE", lease_ms, "WAIT", 10000)
     if r["result"] not in ("acquired", "reentered"):
         raise RuntimeError(f"lock {r['result']}")
-    return int(r["token"])
+    return int(r["token"]), int(r["depth"])
 
 
-def update_balance_exactly(conn, account, delta, owner, commit):
-    token = lock(account, owner)  # re-entered when the caller already holds it
+def update_balance_exactly(conn, account, delta, owner, commit, pause_s=0.0, lease_ms=10000):
+    """updateBalance: takes the account's lock itself; re-enters it inside a caller's lock."""
+    token, depth = lock(account, owner, lease_ms)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT balance FROM s4_accounts WHERE no = %s", (account,))
-            (balance,) = cur.fetchone()
+            cur.execute("SELECT balance, fence FROM s4_accounts WHERE no = %s", (account,))
+            balance, seen = cur.fetchone()
             if balance + delta < 0:
                 raise Insufficient()
-            # The fence: a holder whose lease ran out (a newer token wrote) changes nothing.
+            time.sleep(pause_s)  # a GC pause: the lease may run out here
+            # The fence, written with the row: `fence < token` refuses a holder whose lease
+            # ran out once a newer holder has written; `fence = seen` refuses a write whose
+            # read another holder overtook. Either way this holder changes nothing.
             cur.execute("UPDATE s4_accounts SET balance = %s, fence = %s "
-                        "WHERE no = %s AND fence <= %s", (balance + delta, token, account, token))
+                        "WHERE no = %s AND fence < %s AND fence = %s",
+                        (balance + delta, token, account, token, seen))
             if cur.rowcount != 1:
-                raise RuntimeError("stale fencing token")
+                raise Stale()
         if commit:
             conn.commit()  # REQUIRES_NEW: commit before the lock is released
     finally:
         backends.call("UNLOCK", f"s4:lock:{account}", token)
+    return depth
 
 
-def pay_exactly(account, delta, nested):
+def pay_exactly(account, delta, nested, paused):
     conn, owner = backends.pg(), uuid.uuid4().hex
     try:
         if nested:
-            token = lock(account, owner)  # the request's outer lock, held to its commit
+            token, _ = lock(account, owner)  # the order's own lock, held to its commit
             try:
                 with conn.cursor() as cur:
                     cur.execute("INSERT INTO s4_orders VALUES (%s, %s, %s)",
                                 (uuid.uuid4().hex, account, delta))
-                update_balance_exactly(conn, account, delta, owner, commit=False)
+                depth = update_balance_exactly(conn, account, delta, owner, commit=False)
                 time.sleep(AFTER_S)
                 conn.commit()
             finally:
                 backends.call("UNLOCK", f"s4:lock:{account}", token)
+        elif paused:  # a short lease and a pause longer than it
+            depth = update_balance_exactly(conn, account, delta, owner, commit=True,
+                                           pause_s=PAUSE_S, lease_ms=PAUSED_LEASE_MS)
         else:
-            update_balance_exactly(conn, account, delta, owner, commit=True)
+            depth = update_balance_exactly(conn, account, delta, owner, commit=True)
     except Insufficient:
         conn.rollback()
         return jsonify(paid=False, reason="insufficient"), 409
-    return jsonify(paid=True), 200
+    except Stale:
+        conn.rollback()
+        return jsonify(paid=False, reason="lease ran out: fencing token refused"), 409
+    # depth 2: the nested call re-entered the order's lock (same owner, same token).
+    return jsonify(paid=True, nested=nested, lock_depth=depth), 200
 
 
 @app.route("/health")
@@ -123,11 +143,12 @@ def health():
 @app.route("/api/pay", methods=["POST"])
 def pay():
     a = request.args
-    account, delta, nested = a["account"], int(a["delta"]), int(a.get("i", "1")) % 2 == 0
+    i = int(a.get("i", "1"))
+    account, delta, nested = a["account"], int(a["delta"]), i % 2 == 0
     open_account(account)
     if backends.mode() == "naive":
         return pay_naive(account, delta, nested)
-    return pay_exactly(account, delta, nested)
+    return pay_exactly(account, delta, nested, paused=i == 1)
 
 
 @app.route("/api/balance")
