@@ -49,19 +49,48 @@ cleanup() {
   rm -rf "${tmp}"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# Both waits count wall time, not attempts: on a loaded machine a start may take long.
 wait_port() {  # port, what
-  for _ in $(seq 1 200); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.05
-  done
+  if python3 - "$1" <<'PY'; then return 0; fi
+import socket, sys, time
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
   echo "examples: $2 did not start on port $1" >&2
+  return 1
+}
+
+# An app is ready when /health answers and every gunicorn worker has loaded it (each
+# logs "Booting worker", then imports the app and creates its tables).
+wait_app() {  # port, log, what
+  if python3 - "$1" "$2" <<'PY'; then return 0; fi
+import sys, time, urllib.request
+port, log = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 90
+while time.monotonic() < deadline:
+    try:
+        if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
+            if open(log).read().count("Booting worker") >= 4:
+                time.sleep(0.5)  # the last worker's import
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+PY
+  echo "examples: $3 did not answer /health on port $1" >&2
   return 1
 }
 
@@ -97,7 +126,7 @@ run_example() {  # example, mode
     app:app) &
   app_pid=$!
   pids+=("${app_pid}")
-  if ! wait_port "${port}" "${ex} (${mode})"; then
+  if ! wait_app "${port}" "${tmp}/${ex}-${mode}.log" "${ex} (${mode})"; then
     cat "${tmp}/${ex}-${mode}.log" >&2
     rows+=("${ex}|${mode}|-|-|-|FAIL: app did not start")
     failed=1

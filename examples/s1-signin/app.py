@@ -1,6 +1,7 @@
 """S1: POST /api/sign?user=U — the daily sign-in that pays 25 reading quota."""
 import os
 import sys
+import time
 
 from flask import Flask, jsonify, request
 
@@ -9,6 +10,7 @@ import backends  # noqa: E402
 
 app = Flask(__name__)
 QUOTA = 25
+WORK_S = 0.01  # what the real site did between reading the flag and committing (templates, logs)
 DDL = """
 CREATE TABLE IF NOT EXISTS s1_users (id text PRIMARY KEY, is_sign boolean NOT NULL DEFAULT false,
                                      quota integer NOT NULL DEFAULT 0);
@@ -29,6 +31,7 @@ def sign_naive(user):
             conn.rollback()
             return jsonify(signed=False, reason="already signed today"), 409
         cur.execute("INSERT INTO s1_sign_records (user_id) VALUES (%s)", (user,))
+        time.sleep(WORK_S)
         cur.execute("UPDATE s1_users SET quota = quota + %s WHERE id = %s", (QUOTA, user))
         cur.execute("INSERT INTO s1_quota_changes (user_id, delta) VALUES (%s, %s)", (user, QUOTA))
         cur.execute("UPDATE s1_users SET is_sign = true WHERE id = %s", (user,))
