@@ -11,9 +11,9 @@ namespace exactly::base {
 
 }  // namespace exactly::base
 
-#define EXACTLY_ASSERT(condition)                                                  \
-  do {                                                                             \
-    if (!(condition)) [[unlikely]] {                                               \
-      ::exactly::base::AssertionFailed(#condition, __FILE__, __LINE__);            \
-    }                                                                              \
+#define EXACTLY_ASSERT(condition)                                       \
+  do {                                                                  \
+    if (!(condition)) [[unlikely]] {                                    \
+      ::exactly::base::AssertionFailed(#condition, __FILE__, __LINE__); \
+    }                                                                   \
   } while (false)

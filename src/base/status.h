@@ -52,7 +52,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT: implicit by design
     EXACTLY_ASSERT(!std::get<Status>(state_).ok());
   }
@@ -85,8 +85,8 @@ class [[nodiscard]] Result {
 }  // namespace exactly::base
 
 // Returns the Status of `expr` from the enclosing function when it is not ok.
-#define EXACTLY_RETURN_IF_ERROR(expr)             \
-  do {                                            \
-    ::exactly::base::Status status_ = (expr);     \
-    if (!status_.ok()) return status_;            \
+#define EXACTLY_RETURN_IF_ERROR(expr)         \
+  do {                                        \
+    ::exactly::base::Status status_ = (expr); \
+    if (!status_.ok()) return status_;        \
   } while (false)
