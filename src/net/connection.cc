@@ -29,6 +29,7 @@ Connection::Connection(boost::asio::ip::tcp::socket socket, uint64_t id, Connect
     : socket_(std::move(socket)), id_(id), handler_(handler), limits_(limits) {
   boost::system::error_code ignored;
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  socket_.non_blocking(true, ignored);
   last_activity_ms_ = SteadyNowMs();
 }
 
@@ -59,21 +60,34 @@ void Connection::Read() {
   // so a steady stream of small commands neither allocates nor clears memory.
   if (input_.size() - input_end_ < kReadChunkBytes) input_.resize(input_end_ + kReadChunkBytes);
   reading_ = true;
-  socket_.async_read_some(
-      boost::asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
-      [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
-        if (!error) self->input_end_ += bytes;
-        self->OnRead(error, bytes);
-      });
+  // Wait for readiness, then read: unlike async_read_some this never tries a recv
+  // that must fail (a client waiting for its reply has sent nothing yet), which
+  // saves one syscall per request.
+  socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& error) {
+                       self->OnReadable(error);
+                     });
 }
 
-void Connection::OnRead(const boost::system::error_code& error, size_t bytes) {
+void Connection::OnReadable(const boost::system::error_code& wait_error) {
   reading_ = false;
   if (closed_) return;
-  if (error) {
+  if (wait_error) {
     Finish();
     return;
   }
+  boost::system::error_code error;
+  const size_t bytes = socket_.read_some(
+      boost::asio::buffer(input_.data() + input_end_, input_.size() - input_end_), error);
+  if (error == boost::asio::error::would_block) {
+    Read();  // a spurious wake-up
+    return;
+  }
+  if (error) {
+    Finish();  // end of stream or a reset
+    return;
+  }
+  input_end_ += bytes;
   last_activity_ms_ = SteadyNowMs();
   ParseInput();
   if (closed_) return;

@@ -101,7 +101,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   void Read();
-  void OnRead(const boost::system::error_code& error, size_t bytes);
+  void OnReadable(const boost::system::error_code& wait_error);
   void ParseInput();
   void Write();
   void OnWrite(const boost::system::error_code& error, size_t bytes);
