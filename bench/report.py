@@ -22,7 +22,8 @@ LABELS = {
     "redis-no": "Redis 7 (appendfsync no)",
     "postgresql": "PostgreSQL 15 (fsync on, synchronous_commit on)",
 }
-WORKLOADS = {"W1": "W1 claim", "W2": "W2 flash sale", "W3": "W3 transfer"}
+WORKLOADS = {"W1": "W1 claim", "W2": "W2 flash sale", "W3": "W3 transfer", "W4": "W4 lock",
+             "W5": "W5 rate limit"}
 
 
 def percentile(sorted_values, p):

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark (`make bench`): exactly vs Redis 7 (appendfsync always, and no)
-# vs PostgreSQL 15, on W1 claim, W2 flash sale, W3 transfer, with the same load for
-# each: 64 connections, redis-benchmark for the RESP servers, pgbench for PostgreSQL.
+# vs PostgreSQL 15, on W1 claim, W2 flash sale, W3 transfer, W4 lock, W5 rate limit, with
+# the same load for each: 64 connections, redis-benchmark for the RESP servers (W4:
+# bench/lock_load.cc, which carries the lock token from the acquire into the release),
+# pgbench for PostgreSQL.
 # Every server runs from a temp dir on a free 127.0.0.1 port and is stopped by PID on
 # exit. Raw outputs stay in the temp dir; the table goes to stdout and to
 # bench/results/latest.md. docs/benchmarks.md records a real run and explains choices.
 #
-# Usage: bench/run.sh [--quick] [--only SYSTEMS] [--workloads W1,W2,W3]
+# Usage: bench/run.sh [--quick] [--only SYSTEMS] [--workloads W1,W2,W3,W4,W5]
 #   SYSTEMS: comma list of exactly,redis-always,redis-no,postgresql (default: all)
 # Env:
 #   BENCH_REQUESTS    requests per RESP run       (default 200000; --quick 5000)
@@ -27,7 +29,7 @@ root=$(dirname "$here")
 
 quick=0
 only="exactly,redis-always,redis-no,postgresql"
-workloads="W1,W2,W3"
+workloads="W1,W2,W3,W4,W5"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -62,8 +64,14 @@ draw_range=100000000
 pool=5000
 fund=1000000
 stock=1000000000
+# W4: 10,000 lock names, 5 s leases; W5: 100,000 limit keys, 100 requests per 1,000 ms.
+lock_names=10000
+lease_ms=5000
+limit_range=100000
+limit_n=100
+limit_ms=1000
 
-for tool in redis-server redis-cli redis-benchmark python3; do
+for tool in redis-server redis-cli redis-benchmark python3 "${CXX:-c++}"; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (scripts/install_deps.sh)" >&2; exit 1; }
 done
 
@@ -187,6 +195,51 @@ resp_op() {
         'b:__rand_int__' 1)
       range=$pool
       ;;
+    # W4 is driven by lock_load, not redis-benchmark; op is only the smoke's acquire.
+    exactly:W4) op=(LOCK 'l:__rand_int__' o LEASE "$lease_ms"); range=$lock_names ;;
+    redis-*:W4) op=(SET 'l:__rand_int__' t NX PX "$lease_ms"); range=$lock_names ;;
+    exactly:W5) op=(LIMIT 'r:__rand_int__' WINDOW "$limit_n" PER "$limit_ms"); range=$limit_range ;;
+    redis-*:W5) op=(EVALSHA "$sha" 1 'r:__rand_int__' "$limit_n" "$limit_ms"); range=$limit_range ;;
+  esac
+}
+
+# Prints the smoke commands of (system, workload) for resp.py, from the op with a fixed id.
+# W1-W3: the op twice (the second must be the idempotent answer). W4: the acquire by two
+# owners (the second must be refused). W5: limit_n + 1 requests on one key at once (the
+# last alone must be limited).
+smoke_cmds() {
+  local system=$1 w=$2 i
+  local sample=("${op[@]//__rand_int__/000000000001}")
+  local line="${sample[*]}"
+  case "$system:$w" in
+    exactly:W4) printf '%s\n' "$line" "${line/ o / o2 }" ;;
+    redis-*:W4) printf '%s\n' "$line" "${line/ t / t2 }" ;;
+    *:W5) for ((i = 0; i <= limit_n; i++)); do echo "$line"; done ;;
+    *) printf '%s\n%s\n' "$line" "$line" ;;
+  esac
+}
+
+# Checks the smoke replies in file $2 for workload $1; prints a problem, or nothing.
+smoke_problem() {
+  local w=$1 file=$2 allowed
+  case "$w" in
+    W4)
+      if ! sed -n 2p "$file" | grep -q -w -e busy -e None; then
+        echo "SMOKE: a second owner's acquire answered $(sed -n 2p "$file" | cut -c1-60); "
+      fi
+      ;;
+    W5)
+      allowed=$(head -n "$limit_n" "$file" | grep -c -w allowed || true)
+      if [ "$allowed" != "$limit_n" ] || ! tail -1 "$file" | grep -q -w limited; then
+        echo "SMOKE: $allowed of the first $limit_n allowed, then $(tail -1 "$file" | cut -c1-60); "
+      fi
+      ;;
+    *)
+      # The repeat must answer the idempotent outcome: `again`, or nil for SET NX.
+      if ! sed -n 2p "$file" | grep -q -w -e again -e None; then
+        echo "SMOKE: a repeated op answered $(sed -n 2p "$file" | cut -c1-60); "
+      fi
+      ;;
   esac
 }
 
@@ -224,6 +277,10 @@ resp_check() {
         echo "CHECK FAILED: payers=$a payees=$b (want total $((2 * pool * fund)))"
       fi
       ;;
+    *:W4)
+      # lock_load counted every reply; it exits 3 (and the run fails) on a wrong one.
+      echo "check ok: $(grep -m1 '^outcomes:' "$raw/$4.err" | sed 's/^outcomes: //; s/ seconds=.*//')"
+      ;;
     *) echo "" ;;
   esac
 }
@@ -248,6 +305,8 @@ run_resp() {
     case "$w" in
       W2) sha=$(cli "$port" -x SCRIPT LOAD <"$here/redis/flash_sale.lua") ;;
       W3) sha=$(cli "$port" -x SCRIPT LOAD <"$here/redis/transfer.lua") ;;
+      W4) sha=$(cli "$port" -x SCRIPT LOAD <"$here/redis/unlock.lua") ;;
+      W5) sha=$(cli "$port" -x SCRIPT LOAD <"$here/redis/rate_limit.lua") ;;
     esac
   fi
   if ! resp_setup "$system" "$w" | python3 "$here/resp.py" --port "$port" --summary --strict \
@@ -258,34 +317,35 @@ run_resp() {
     return
   fi
   resp_op "$system" "$w" "$sha"
-  # Smoke: the op twice with a fixed id; the second must be the idempotent answer.
-  local sample=("${op[@]//__rand_int__/000000000001}")
-  printf '%s\n%s\n' "${sample[*]}" "${sample[*]}" \
-    | python3 "$here/resp.py" --port "$port" --print >"$raw/$tag.smoke" 2>&1 || true
+  smoke_cmds "$system" "$w" | python3 "$here/resp.py" --port "$port" --print \
+    >"$raw/$tag.smoke" 2>&1 || true
   if grep -q '^(error)' "$raw/$tag.smoke"; then
     log "$tag: the op answers an error: $(head -c 300 "$raw/$tag.smoke")"
     row "$system" "$w" - - - "op answered error: $(grep -m1 '^(error)' "$raw/$tag.smoke" | cut -c1-120)"
     stop_pid "$server_pid"
     return
   fi
-  # The repeat must answer the idempotent outcome: `again`, or nil for SET NX.
-  local smoke_note=""
-  if ! sed -n 2p "$raw/$tag.smoke" | grep -q -w -e again -e None; then
-    smoke_note="SMOKE: a repeated op answered $(sed -n 2p "$raw/$tag.smoke" | cut -c1-60); "
-    log "$tag: $smoke_note"
-  fi
+  local smoke_note
+  smoke_note=$(smoke_problem "$w" "$raw/$tag.smoke")
+  if [ -n "$smoke_note" ]; then log "$tag: $smoke_note"; fi
   local bench_args=(-h 127.0.0.1 -p "$port" -c "$clients" -n "$requests" -r "$range" --csv)
   if [ "$threads" -gt 1 ]; then bench_args+=(--threads "$threads"); fi
-  log "$tag: redis-benchmark ${bench_args[*]} ${op[*]}"
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)" >"$raw/$tag.load"
-  if redis-benchmark "${bench_args[@]}" "${op[@]}" >"$raw/$tag.csv" 2>"$raw/$tag.err"; then
+  local load_cmd=(redis-benchmark "${bench_args[@]}" "${op[@]}")
+  if [ "$w" = W4 ]; then
+    load_cmd=("$lock_load" --port "$port" --clients "$clients" --requests "$requests"
+      --names "$lock_names" --lease "$lease_ms" --mode "${system%%-*}")
+    if [ -n "$sha" ]; then load_cmd+=(--sha "$sha"); fi
+  fi
+  log "$tag: ${load_cmd[*]}"
+  if "${load_cmd[@]}" >"$raw/$tag.csv" 2>"$raw/$tag.err"; then
     local ops p50 p99
     read -r ops p50 p99 < <(python3 "$here/report.py" redis "$raw/$tag.csv")
-    note=$smoke_note$(resp_check "$system" "$w" "$port")
+    note=$smoke_note$(resp_check "$system" "$w" "$port" "$tag")
     row "$system" "$w" "$ops" "$p50" "$p99" "$note"
     log "$tag: $ops ops/s p50 $p50 ms p99 $p99 ms $note"
   else
-    note=$(grep -v -i warning "$raw/$tag.err" | tail -1 | cut -c1-160)
+    note=$(grep -v -i warning "$raw/$tag.err" | tr '\n' ' ' | tail -c 240)
     log "$tag: redis-benchmark failed: $note"
     row "$system" "$w" - - - "load stopped: $note"
   fi
@@ -337,6 +397,10 @@ pg_check() {
         echo "CHECK FAILED: total=$a moved=$moved ok_ids=$b"
       fi
       ;;
+    W5)
+      a=$(pg -d bench -At -c 'SELECT count(*), coalesce(sum(n), 0) FROM limits')
+      echo "check ok: ${a%%|*} keys counted, ${a##*|} requests in their open windows"
+      ;;
     *) echo "" ;;
   esac
 }
@@ -345,7 +409,7 @@ pg_check() {
 # background work (vacuum, checkpoint) now, so it neither carries rows from one run
 # to the next nor steals CPU and disk from the next system's run.
 pg_reset() {
-  pg -d bench -c 'TRUNCATE claims, winners, transfers' \
+  pg -d bench -c 'TRUNCATE claims, winners, transfers, limits' \
     -c "UPDATE stock SET n = $stock WHERE id = 1" -c "UPDATE accounts SET n = $fund" \
     -c 'VACUUM ANALYZE' -c CHECKPOINT
 }
@@ -356,6 +420,8 @@ run_pg() {
     W1) script=$here/pg/w1_claim.sql ;;
     W2) script=$here/pg/w2_flash_sale.sql ;;
     W3) script=$here/pg/w3_transfer.sql ;;
+    W4) script=$here/pg/w4_lock.sql ;;
+    W5) script=$here/pg/w5_rate_limit.sql ;;
   esac
   pg_reset
   local args=(-h 127.0.0.1 -p "$pg_port" -U postgres -n -c "$clients" -j "$pg_jobs"
@@ -404,6 +470,13 @@ if want "$only" exactly && [ -x "$exactly_bin" ]; then
   exactly_bin=$work/exactly
 fi
 
+# The W4 load client, built here from source so the run needs no build dir for it.
+lock_load=$work/lock_load
+if want "$workloads" W4; then
+  log "building $lock_load"
+  "${CXX:-c++}" -O2 -std=c++20 -o "$lock_load" "$here/lock_load.cc"
+fi
+
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 fsync_line=$(probe_fsync)
 log "fdatasync probe: $fsync_line"
@@ -436,7 +509,7 @@ table_md=$work/table.md
   echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -sr)"
   echo "- fdatasync in the temp dir: before the runs $fsync_line; after: $fsync_end"
   echo "- exactly: commit $exactly_rev; $(redis-server --version | cut -d' ' -f1-3); $("$pg_bin/postgres" --version)"
-  echo "- load: $clients connections; RESP: redis-benchmark -n $requests$([ "$threads" -gt 1 ] && echo " --threads $threads"); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; median of $repeat run(s) each$([ "$quick" = 1 ] && echo "; --quick run")"
+  echo "- load: $clients connections; RESP: redis-benchmark -n $requests (W4: bench/lock_load.cc, same -n)$([ "$threads" -gt 1 ] && echo " --threads $threads"); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; median of $repeat run(s) each$([ "$quick" = 1 ] && echo "; --quick run")"
   echo
   python3 "$here/report.py" table "$results"
 } >"$table_md"
