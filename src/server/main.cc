@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
       "exactly: claims, bounded ledgers and idempotent operations, decided once, durably,\n"
       "over the Redis protocol. Any Redis client is an exactly client."};
   app.set_version_flag("--version", exactly::server::kVersion);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
 
   ServeConfig config;
   CLI::App* serve =
@@ -90,5 +90,7 @@ int main(int argc, char** argv) {
     std::fputs(exactly::net::CommandHelp().c_str(), stdout);
     return 0;
   }
+  // No subcommand: say what there is, as --help would, and that nothing ran.
+  std::fputs(app.help().c_str(), stderr);
   return 2;
 }
