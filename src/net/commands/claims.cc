@@ -41,13 +41,8 @@ ParsedCommand ParseClaim(Args args) {
       if (command.persist) return Refuse(ErrDuplicateOption("PERSIST"));
       command.persist = true;
       ++i;
-    } else if (KeywordIs(option, "NOTE")) {
-      if (note_seen) return Refuse(ErrDuplicateOption("NOTE"));
-      note_seen = true;
-      std::string_view note;
-      if (!TakeValue(args, &i, "NOTE", &note, &error)) return Refuse(error);
-      if (note.size() > core::kNoteBytesMax) return Refuse(ErrNoteLength());
-      command.note.assign(note);
+    } else if (TakeNote(args, &i, &note_seen, &command, &error)) {
+      if (!error.empty()) return Refuse(error);
     } else {
       return Refuse(ErrUnknownOption(option));
     }
@@ -113,5 +108,23 @@ constexpr CommandSpec kRows[] = {
 }  // namespace
 
 std::span<const CommandSpec> ClaimCommands() { return kRows; }
+
+bool TakeNote(std::span<const std::string_view> args, size_t* i, bool* seen, core::Command* command,
+              std::string* error) {
+  if (!KeywordIs(args[*i], "NOTE")) return false;
+  if (*seen) {
+    *error = ErrDuplicateOption("NOTE");
+    return true;
+  }
+  *seen = true;
+  std::string_view note;
+  if (!TakeValue(args, i, "NOTE", &note, error)) return true;
+  if (note.size() > core::kNoteBytesMax) {
+    *error = ErrNoteLength();
+    return true;
+  }
+  command->note.assign(note);
+  return true;
+}
 
 }  // namespace exactly::net

@@ -96,13 +96,8 @@ ParsedCommand ParseTransfer(Args args) {
     const std::string_view option = args[i];
     if (time.Take(args, &i, &error) || TakeIfLock(args, &i, &command, &error)) {
       if (!error.empty()) return Refuse(error);
-    } else if (KeywordIs(option, "NOTE")) {
-      if (note_seen) return Refuse(ErrDuplicateOption("NOTE"));
-      note_seen = true;
-      std::string_view note;
-      if (!TakeValue(args, &i, "NOTE", &note, &error)) return Refuse(error);
-      if (note.size() > core::kNoteBytesMax) return Refuse(ErrNoteLength());
-      command.note.assign(note);
+    } else if (TakeNote(args, &i, &note_seen, &command, &error)) {
+      if (!error.empty()) return Refuse(error);
     } else {
       return Refuse(ErrUnknownOption(option));
     }
