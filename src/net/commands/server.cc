@@ -19,6 +19,8 @@ constexpr CommandSpec kRows[] = {
      "CLIENT SETNAME name | GETNAME | ID | SETINFO attr value | INFO",
      "Name the connection or ask about it."},
     {"SELECT", 2, kSession, nullptr, "SELECT 0", "Accepted for client compatibility: only 0."},
+    {"CONFIG", -2, kSession, nullptr, "CONFIG GET pattern",
+     "Accepted for client compatibility: answers no parameters (configure with flags)."},
     {"INFO", -1, kConnection, nullptr, "INFO [section]",
      "Server, table sizes and limits, durability and client statistics."},
     {"COMMAND", -1, kSession, nullptr, "COMMAND [COUNT|LIST|INFO name...|DOCS [name...]]",
