@@ -206,4 +206,19 @@ std::string TimeOptions::Finish(core::TimeSpec* spec) const {
   return {};
 }
 
+bool TakeIntegerOnce(std::span<const std::string_view> args, size_t* i, std::string_view name,
+                     int64_t min, int64_t max, std::string_view unit, bool* seen, int64_t* value,
+                     std::string* error) {
+  if (!KeywordIs(args[*i], name)) return false;
+  if (*seen) {
+    *error = ErrDuplicateOption(name);
+    return true;
+  }
+  *seen = true;
+  if (std::optional<int64_t> taken = TakeInteger(args, i, name, min, max, unit, error)) {
+    *value = *taken;
+  }
+  return true;
+}
+
 }  // namespace exactly::net

@@ -49,6 +49,13 @@ std::optional<int64_t> TakeInteger(std::span<const std::string_view> args, size_
                                    std::string_view name, int64_t min, int64_t max,
                                    std::string_view unit, std::string* error);
 
+// If args[*i] is `name`, reads its integer value in [min, max] into *value and
+// returns true; a second occurrence (tracked by *seen) or a bad value sets
+// `error`. False, nothing consumed, when args[*i] is another word.
+bool TakeIntegerOnce(std::span<const std::string_view> args, size_t* i, std::string_view name,
+                     int64_t min, int64_t max, std::string_view unit, bool* seen, int64_t* value,
+                     std::string* error);
+
 // Collects the time options of one command: each at most once, TTL/UNTIL/PER
 // mutually exclusive, AT and TZ only together with PER.
 class TimeOptions {

@@ -33,24 +33,15 @@ ParsedCommand ParseBegin(Args args) {
       error = CheckLength(fingerprint, "fingerprint", 1, core::kFingerprintBytesMax);
       if (!error.empty()) return Refuse(error);
       command.note.assign(fingerprint);
-    } else if (KeywordIs(option, "LEASE")) {
-      if (lease_seen) return Refuse(ErrDuplicateOption("LEASE"));
-      lease_seen = true;
-      auto lease = TakeInteger(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &error);
-      if (!lease) return Refuse(error);
-      command.lease_ms = *lease;
-    } else if (KeywordIs(option, "TTL")) {
-      if (ttl_seen) return Refuse(ErrDuplicateOption("TTL"));
-      ttl_seen = true;
-      auto ttl = TakeInteger(args, &i, "TTL", 1, core::kTtlMsMax, "ms", &error);
-      if (!ttl) return Refuse(error);
-      command.ttl_ms = *ttl;
-    } else if (KeywordIs(option, "WAIT")) {
-      if (wait_seen) return Refuse(ErrDuplicateOption("WAIT"));
-      wait_seen = true;
-      auto wait = TakeInteger(args, &i, "WAIT", 0, core::kTtlMsMax, "ms", &error);
-      if (!wait) return Refuse(error);
-      command.wait_ms = *wait;
+    } else if (TakeIntegerOnce(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &lease_seen,
+                               &command.lease_ms, &error)) {
+      if (!error.empty()) return Refuse(error);
+    } else if (TakeIntegerOnce(args, &i, "TTL", 1, core::kTtlMsMax, "ms", &ttl_seen,
+                               &command.ttl_ms, &error)) {
+      if (!error.empty()) return Refuse(error);
+    } else if (TakeIntegerOnce(args, &i, "WAIT", 0, core::kTtlMsMax, "ms", &wait_seen,
+                               &command.wait_ms, &error)) {
+      if (!error.empty()) return Refuse(error);
     } else {
       return Refuse(ErrUnknownOption(option));
     }

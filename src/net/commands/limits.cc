@@ -45,12 +45,9 @@ ParsedCommand ParseLimit(Args args) {
       auto burst = TakeInteger(args, &i, "BURST", 1, core::kLimitCountMax, "", &error);
       if (!burst) return Refuse(error);
       command.limit_burst = *burst;
-    } else if (KeywordIs(option, "COST")) {
-      if (cost_seen) return Refuse(ErrDuplicateOption("COST"));
-      cost_seen = true;
-      auto cost = TakeInteger(args, &i, "COST", 1, core::kLimitCountMax, "", &error);
-      if (!cost) return Refuse(error);
-      command.limit_cost = *cost;
+    } else if (TakeIntegerOnce(args, &i, "COST", 1, core::kLimitCountMax, "", &cost_seen,
+                               &command.limit_cost, &error)) {
+      if (!error.empty()) return Refuse(error);
     } else {
       return Refuse(ErrUnknownOption(option));
     }

@@ -86,18 +86,12 @@ ParsedCommand ParseLock(Args args) {
   std::string error;
   for (size_t i = 3; i < args.size();) {
     const std::string_view option = args[i];
-    if (KeywordIs(option, "LEASE")) {
-      if (lease_seen) return Refuse(ErrDuplicateOption("LEASE"));
-      lease_seen = true;
-      auto lease = TakeInteger(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &error);
-      if (!lease) return Refuse(error);
-      command.lease_ms = *lease;
-    } else if (KeywordIs(option, "WAIT")) {
-      if (wait_seen) return Refuse(ErrDuplicateOption("WAIT"));
-      wait_seen = true;
-      auto wait = TakeInteger(args, &i, "WAIT", 0, core::kTtlMsMax, "ms", &error);
-      if (!wait) return Refuse(error);
-      command.wait_ms = *wait;
+    if (TakeIntegerOnce(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &lease_seen, &command.lease_ms,
+                        &error)) {
+      if (!error.empty()) return Refuse(error);
+    } else if (TakeIntegerOnce(args, &i, "WAIT", 0, core::kTtlMsMax, "ms", &wait_seen,
+                               &command.wait_ms, &error)) {
+      if (!error.empty()) return Refuse(error);
     } else if (KeywordIs(option, "ID")) {
       if (id_seen) return Refuse(ErrDuplicateOption("ID"));
       id_seen = true;
