@@ -4,23 +4,17 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
-#include <chrono>
 #include <cstring>
 #include <utility>
 
 #include "base/assert.h"
+#include "base/monotonic_clock.h"
 #include "net/resp_writer.h"
 
 namespace exactly::net {
 namespace {
 
 constexpr size_t kReadChunkBytes = 16 * 1024;
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -30,7 +24,7 @@ Connection::Connection(boost::asio::ip::tcp::socket socket, uint64_t id, Connect
   boost::system::error_code ignored;
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
   socket_.non_blocking(true, ignored);
-  last_activity_ms_ = SteadyNowMs();
+  last_activity_ms_ = base::MonotonicNowMs();
 }
 
 void Connection::Start() { Read(); }
@@ -89,7 +83,7 @@ void Connection::OnReadable(const boost::system::error_code& wait_error) {
     return;
   }
   input_end_ += bytes;
-  last_activity_ms_ = SteadyNowMs();
+  last_activity_ms_ = base::MonotonicNowMs();
   ParseInput();
   if (closed_) return;
   if (input_end_ - input_start_ > limits_.input_bytes_max) {

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
                    "always: reply after fdatasync; everysec: sync once a second (power loss may "
                    "lose the last second); no: leave syncing to the OS")
       ->capture_default_str()
-      ->check(CLI::IsMember({"always", "everysec", "no"}));
+      ->check(CLI::IsMember(fsync_modes));
   serve->add_option("--requirepass", config.requirepass, "Password clients must AUTH with");
   serve->add_option("--maxclients", config.clients_max, "Most clients connected at once")
       ->capture_default_str()

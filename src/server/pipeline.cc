@@ -12,22 +12,13 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "base/monotonic_clock.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
 #include "server/clock.h"
 #include "storage/snapshot_writer.h"
 
 namespace exactly::server {
-namespace {
-
-int64_t SteadyNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
                    std::string recovery_summary)
     : io_(io),
@@ -40,7 +31,7 @@ Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const Serv
   last_lsn_ = engine_.applied_lsn();
   durable_lsn_ = last_lsn_;  // everything recovered is on disk
   last_snapshot_lsn_ = last_lsn_;
-  started_ms_ = SteadyNowMs();
+  started_ms_ = base::MonotonicNowMs();
   if (config_.idle_timeout_s > 0) SweepIdle();
   // Clients parked before a restart are gone; their place in the queues must go too.
   core::Command drop;
@@ -337,7 +328,7 @@ void Pipeline::SweepIdle() {
   idle_timer_.expires_after(std::chrono::seconds(1));
   idle_timer_.async_wait([this](const boost::system::error_code& error) {
     if (error) return;
-    const int64_t deadline = SteadyNowMs() - config_.idle_timeout_s * 1000;
+    const int64_t deadline = base::MonotonicNowMs() - config_.idle_timeout_s * 1000;
     std::vector<std::shared_ptr<net::Connection>> idle;
     for (auto& [id, weak] : connections_) {
       auto connection = weak.lock();

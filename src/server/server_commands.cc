@@ -5,9 +5,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <string>
 
+#include "base/monotonic_clock.h"
 #include "core/limits.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
@@ -268,11 +268,7 @@ void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
 std::string Pipeline::InfoText(std::string_view section) const {
   const core::EngineStats tables = engine_.stats();
   const core::EngineConfig& limits = engine_.config();
-  const int64_t uptime_s = (std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now().time_since_epoch())
-                                .count() -
-                            started_ms_) /
-                           1000;
+  const int64_t uptime_s = (base::MonotonicNowMs() - started_ms_) / 1000;
   const bool all = section.empty() || Is(section, "all") || Is(section, "everything");
   std::string text;
   if (all || Is(section, "server")) {
