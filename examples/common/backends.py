@@ -27,24 +27,24 @@ def pg():
     return conn
 
 
+def _resp_client(name, port_variable):
+    """One client per thread for the RESP server whose port is in $port_variable."""
+    client = getattr(_local, name, None)
+    if client is None:
+        client = redis.Redis(host="127.0.0.1", port=int(os.environ[port_variable]),
+                             decode_responses=True)
+        setattr(_local, name, client)
+    return client
+
+
 def rds():
     """Redis, as the incidents used it."""
-    client = getattr(_local, "redis", None)
-    if client is None:
-        client = redis.Redis(host="127.0.0.1", port=int(os.environ["REDIS_PORT"]),
-                             decode_responses=True)
-        _local.redis = client
-    return client
+    return _resp_client("redis", "REDIS_PORT")
 
 
 def ex():
     """exactly, through the ordinary Redis client (RESP2: replies are flat lists)."""
-    client = getattr(_local, "exactly", None)
-    if client is None:
-        client = redis.Redis(host="127.0.0.1", port=int(os.environ["EXACTLY_PORT"]),
-                             decode_responses=True)
-        _local.exactly = client
-    return client
+    return _resp_client("exactly", "EXACTLY_PORT")
 
 
 def call(*args):
