@@ -17,6 +17,19 @@ uint32_t HeaderChecksum(std::string_view bytes) {
   return static_cast<uint32_t>(XXH3_64bits(bytes.data(), bytes.size()));
 }
 
+uint64_t DataEnd(std::string_view bytes) {
+  // A word at a time: a fresh segment is megabytes of zeros.
+  size_t end = bytes.size();
+  while (end >= sizeof(uint64_t)) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + end - sizeof(word), sizeof(word));
+    if (word != 0) break;
+    end -= sizeof(word);
+  }
+  while (end > 0 && bytes[end - 1] == '\0') --end;
+  return end;
+}
+
 uint64_t PayloadChecksum(std::string_view payload) {
   return XXH3_64bits(payload.data(), payload.size());
 }

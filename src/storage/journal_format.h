@@ -53,6 +53,11 @@ void EncodeRecord(Lsn lsn, std::string_view payload, std::string* out);
 // The header at the start of `bytes` if its checksum verifies and its length is
 // within the maximum; nullopt otherwise. `bytes` must hold at least kRecordHeaderBytes.
 std::optional<RecordHeader> DecodeRecordHeader(std::string_view bytes);
+// One past the last non-zero byte of a segment: the writer reserves a segment's
+// full size up front, so past its data a segment holds zeros. An all-zero record
+// header never verifies (journal_reader_test checks it), so no record can hide
+// in that space.
+uint64_t DataEnd(std::string_view bytes);
 // XXH3_64bits of a payload.
 uint64_t PayloadChecksum(std::string_view payload);
 

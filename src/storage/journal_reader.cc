@@ -11,9 +11,12 @@ namespace {
 
 // Case 4 vs 5 of the recovery table: is there a verifiable record header at any
 // offset from `from` on? Tries every byte offset so that a damaged length cannot
-// hide good records behind it.
+// hide good records behind it. A header starting at or past DataEnd is all zeros
+// and cannot verify, so reserved space is not searched.
 std::optional<uint64_t> FindValidHeader(std::string_view bytes, uint64_t from) {
-  for (uint64_t offset = from; offset + kRecordHeaderBytes <= bytes.size(); ++offset) {
+  const uint64_t data_end = DataEnd(bytes);
+  for (uint64_t offset = from; offset < data_end && offset + kRecordHeaderBytes <= bytes.size();
+       ++offset) {
     if (DecodeRecordHeader(bytes.substr(offset, kRecordHeaderBytes))) return offset;
   }
   return std::nullopt;
@@ -52,6 +55,7 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
                                       const RecordVisitor& visit) {
   SegmentScan scan;
   scan.file_bytes = bytes.size();
+  scan.data_bytes = DataEnd(bytes);
   if (named_first_lsn.value == 0) {
     scan.end = SegmentEnd::kCorrupt;
     scan.problem = "segment is named for lsn 0; lsns start at 1";
@@ -77,7 +81,9 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
 
   uint64_t offset = kSegmentHeaderBytes;
   Lsn expected = named_first_lsn;
-  while (offset < bytes.size()) {
+  // Zeros from a record boundary on are reserved space no record reached yet.
+  const uint64_t data_end = DataEnd(bytes);
+  while (offset < data_end) {
     uint64_t left = bytes.size() - offset;
     if (left < kRecordHeaderBytes) {
       StopBad(bytes, offset, offset + 1, "record header is incomplete", &scan);

@@ -34,12 +34,13 @@ struct SegmentScan {
   SegmentEnd end = SegmentEnd::kClean;
   // Bytes from the start of the file through the last whole record (or the segment
   // header if there is none); where a cut keeps everything good. 0 if the segment
-  // header itself is bad. Equals the file size when clean.
+  // header itself is bad. When clean, only reserved zeros follow it.
   uint64_t good_bytes = 0;
   uint64_t file_bytes = 0;
-  Lsn last_lsn;          // of the last whole record; first lsn - 1 if there is none
-  uint64_t records = 0;  // whole records read
-  std::string problem;   // what was wrong at good_bytes, when not clean
+  uint64_t data_bytes = 0;  // DataEnd: what a cut would really drop ends here
+  Lsn last_lsn;             // of the last whole record; first lsn - 1 if there is none
+  uint64_t records = 0;     // whole records read
+  std::string problem;      // what was wrong at good_bytes, when not clean
 };
 
 // Called for every whole record in order; a failure stops the scan and is returned.

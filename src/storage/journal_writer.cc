@@ -9,13 +9,14 @@ namespace {
 std::string JoinPath(const std::string& dir, const std::string& name) { return dir + "/" + name; }
 
 // Creates (or replaces an empty leftover of) the segment starting at first_lsn,
-// writes and syncs its header and makes its name durable, so that a clean segment
-// never lacks a header (recovery would have to cut it).
+// reserves its full size, writes and syncs its header and makes its name durable,
+// so that a clean segment never lacks a header (recovery would have to cut it).
 base::Result<std::unique_ptr<WritableFile>> CreateSegment(FileSystem& fs, const std::string& dir,
-                                                          const std::string& path, Lsn first_lsn) {
+                                                          const std::string& path, Lsn first_lsn,
+                                                          uint64_t segment_bytes) {
   base::Result<std::string> existing = fs.ReadFile(path);
   if (existing.ok()) {
-    if (existing->size() > kSegmentHeaderBytes) {
+    if (DataEnd(*existing) > kSegmentHeaderBytes) {
       return base::Status::InvalidArgument("journal segment " + path +
                                            " already holds records; open the writer at the "
                                            "last lsn that recovery reported");
@@ -27,6 +28,7 @@ base::Result<std::unique_ptr<WritableFile>> CreateSegment(FileSystem& fs, const 
   if (!file.ok()) return file.status();
   std::string header;
   EncodeSegmentHeader(first_lsn, &header);
+  EXACTLY_RETURN_IF_ERROR((*file)->Reserve(segment_bytes));
   EXACTLY_RETURN_IF_ERROR((*file)->Append(header));
   EXACTLY_RETURN_IF_ERROR((*file)->Sync());
   EXACTLY_RETURN_IF_ERROR(fs.SyncDir(dir));
@@ -92,7 +94,8 @@ base::Status JournalWriter::RollSegment(Lsn first_lsn) {
   // can be: a later fdatasync covers only the new file.
   EXACTLY_RETURN_IF_ERROR(Sync());
   std::string path = JoinPath(dir_, SegmentFileName(first_lsn));
-  base::Result<std::unique_ptr<WritableFile>> file = CreateSegment(fs_, dir_, path, first_lsn);
+  base::Result<std::unique_ptr<WritableFile>> file =
+      CreateSegment(fs_, dir_, path, first_lsn, options_.segment_bytes);
   if (!file.ok()) return Latch(file.status());
   file_ = std::move(file.value());
   segment_path_ = std::move(path);
@@ -109,7 +112,8 @@ base::Result<std::unique_ptr<JournalWriter>> OpenJournalWriter(FileSystem& fs,
   EXACTLY_RETURN_IF_ERROR(fs.CreateDir(dir));
   Lsn first_lsn = last_lsn.Next();
   std::string path = JoinPath(dir, SegmentFileName(first_lsn));
-  base::Result<std::unique_ptr<WritableFile>> file = CreateSegment(fs, dir, path, first_lsn);
+  base::Result<std::unique_ptr<WritableFile>> file =
+      CreateSegment(fs, dir, path, first_lsn, options.segment_bytes);
   if (!file.ok()) return file.status();
   return std::make_unique<JournalWriter>(fs, dir, options, last_lsn, std::move(path),
                                          std::move(file.value()));

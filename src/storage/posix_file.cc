@@ -42,7 +42,9 @@ class PosixWritableFile final : public WritableFile {
 
   base::Status Append(std::string_view data) override {
     while (!data.empty()) {
-      ssize_t written = ::write(fd_, data.data(), data.size());
+      // pwrite at our own offset, not O_APPEND: the end of the file may be reserved
+      // space (Reserve) that appends fill from the front.
+      ssize_t written = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
       if (written < 0) {
         if (errno == EINTR) continue;
         return ErrnoStatus("write", path_, errno);
@@ -62,6 +64,15 @@ class PosixWritableFile final : public WritableFile {
     return base::Status::Ok();
   }
 
+  base::Status Reserve(uint64_t bytes) override {
+    int result = 0;
+    do {
+      result = ::fallocate(fd_, 0, 0, static_cast<off_t>(bytes));
+    } while (result != 0 && errno == EINTR);
+    if (result == 0 || errno == EOPNOTSUPP || errno == ENOSYS) return base::Status::Ok();
+    return ErrnoStatus("fallocate", path_, errno);
+  }
+
   uint64_t size() const override { return size_; }
 
  private:
@@ -71,7 +82,7 @@ class PosixWritableFile final : public WritableFile {
 };
 
 base::Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path, int extra_flags) {
-  int fd = OpenRetrying(path, O_WRONLY | O_CREAT | O_APPEND | extra_flags, 0644);
+  int fd = OpenRetrying(path, O_WRONLY | O_CREAT | extra_flags, 0644);
   if (fd < 0) return ErrnoStatus("open", path, errno);
   struct stat info;
   if (::fstat(fd, &info) != 0) {

@@ -48,11 +48,13 @@ base::Status LoadNewestSnapshot(FileSystem& fs, const std::string& dir,
 // later segment. Adds what goes to the report; changes nothing when !modify.
 base::Status CutJournal(FileSystem& fs, const std::string& dir,
                         const std::vector<SegmentFile>& segments, size_t index, uint64_t offset,
-                        uint64_t file_bytes, bool modify, RecoveryReport* report) {
+                        uint64_t data_bytes, bool modify, RecoveryReport* report) {
   const std::string& name = segments[index].name;
   std::string path = dir + "/" + name;
   report->cut_file = name;
-  report->bytes_cut += file_bytes - offset;
+  // Reserved zeros past the data are not counted: they never held a record.
+  const uint64_t dropped = data_bytes > offset ? data_bytes - offset : 0;
+  report->bytes_cut += dropped;
   bool remove_whole = offset < kSegmentHeaderBytes;
   if (modify) {
     if (remove_whole) {
@@ -61,19 +63,18 @@ base::Status CutJournal(FileSystem& fs, const std::string& dir,
       EXACTLY_RETURN_IF_ERROR(fs.Truncate(path, offset));
     }
   }
-  report->notes.push_back(std::string(modify ? "cut " : "would cut ") +
-                          std::to_string(file_bytes - offset) + " bytes from " + name +
-                          " at byte " + std::to_string(offset) +
+  report->notes.push_back(std::string(modify ? "cut " : "would cut ") + std::to_string(dropped) +
+                          " bytes from " + name + " at byte " + std::to_string(offset) +
                           (remove_whole ? " (the whole file)" : ""));
   for (size_t later = index + 1; later < segments.size(); ++later) {
     std::string later_path = dir + "/" + segments[later].name;
     base::Result<std::string> bytes = fs.ReadFile(later_path);
     if (!bytes.ok()) return bytes.status();
-    report->bytes_cut += bytes->size();
+    const uint64_t later_bytes = DataEnd(*bytes);
+    report->bytes_cut += later_bytes;
     if (modify) EXACTLY_RETURN_IF_ERROR(fs.Remove(later_path));
     report->notes.push_back(std::string(modify ? "removed " : "would remove ") +
-                            segments[later].name + " (" + std::to_string(bytes->size()) +
-                            " bytes)");
+                            segments[later].name + " (" + std::to_string(later_bytes) + " bytes)");
   }
   if (modify) EXACTLY_RETURN_IF_ERROR(fs.SyncDir(dir));
   return base::Status::Ok();
@@ -156,6 +157,7 @@ base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
     if (previous_last && segment.first_lsn != previous_last->Next()) {
       scan.end = SegmentEnd::kCorrupt;
       scan.file_bytes = bytes->size();
+      scan.data_bytes = DataEnd(*bytes);
       scan.problem = "segment starts at lsn " + std::to_string(segment.first_lsn.value) +
                      " but the previous one ends at lsn " + std::to_string(previous_last->value);
     } else {
@@ -165,10 +167,17 @@ base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
       previous_last = scan.last_lsn;
       report.last_lsn = std::max(report.last_lsn, scan.last_lsn);
     }
-    if (scan.end == SegmentEnd::kClean) continue;
+    if (scan.end == SegmentEnd::kClean) {
+      // The writer starts a new segment after recovery, so the reserved space of
+      // the last one would never be used: give it back.
+      if (last_segment && options.cut_torn_tail && scan.good_bytes < scan.file_bytes) {
+        EXACTLY_RETURN_IF_ERROR(fs.Truncate(path, scan.good_bytes));
+      }
+      continue;
+    }
 
     if (scan.end == SegmentEnd::kTorn && last_segment) {
-      EXACTLY_RETURN_IF_ERROR(CutJournal(fs, dir, segments, i, scan.good_bytes, scan.file_bytes,
+      EXACTLY_RETURN_IF_ERROR(CutJournal(fs, dir, segments, i, scan.good_bytes, scan.data_bytes,
                                          options.cut_torn_tail, &report));
       report.notes.push_back("torn tail: " + scan.problem);
       return report;
@@ -178,7 +187,7 @@ base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
     if (scan.end == SegmentEnd::kTorn) where += " (in a segment that is not the last)";
     if (!options.cut_corruption) return base::Status::Corruption(where + RepairAdvice(dir));
     EXACTLY_RETURN_IF_ERROR(
-        CutJournal(fs, dir, segments, i, scan.good_bytes, scan.file_bytes, true, &report));
+        CutJournal(fs, dir, segments, i, scan.good_bytes, scan.data_bytes, true, &report));
     report.notes.push_back("repaired " + where);
     return report;
   }

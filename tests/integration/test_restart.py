@@ -24,6 +24,13 @@ def segments(data_dir):
     return sorted(glob.glob(os.path.join(data_dir, "journal-*.log")))
 
 
+def data_end(path):
+    """Bytes of a segment up to its last non-zero byte: segments are created at
+    their full size and read as zeros past their data."""
+    with open(path, "rb") as f:
+        return len(f.read().rstrip(b"\0"))
+
+
 def snapshots(data_dir):
     return sorted(glob.glob(os.path.join(data_dir, "snapshot-*.snap")))
 
@@ -196,7 +203,7 @@ class RestartTest(harness.ServerTestCase, unittest.TestCase):
         self.sequential_claims(30, "tt:")
         self.server.kill()
         last = segments(self.data_dir)[-1]
-        size = os.path.getsize(last)
+        size = data_end(last)
         self.assertGreater(size, 24, "last segment holds no record")
         with open(last, "r+b") as f:
             f.truncate(size - 3)
@@ -222,9 +229,9 @@ class RestartTest(harness.ServerTestCase, unittest.TestCase):
     def test_flipped_byte_refuses_to_start(self):
         self.sequential_claims(100, "fb:")
         self.server.kill()
-        seg = max(segments(self.data_dir), key=os.path.getsize)
-        size = os.path.getsize(seg)
-        flip_at = size // 2
+        seg = max(segments(self.data_dir), key=data_end)
+        file_size = os.path.getsize(seg)
+        flip_at = data_end(seg) // 2
         with open(seg, "r+b") as f:
             f.seek(flip_at)
             b = f.read(1)
@@ -244,7 +251,7 @@ class RestartTest(harness.ServerTestCase, unittest.TestCase):
         log = s.log_text()
         self.assertIn(name, log)
         self.assert_names_offset(log, flip_at)
-        self.assertEqual(os.path.getsize(seg), size, "a refused start must not cut anything")
+        self.assertEqual(os.path.getsize(seg), file_size, "a refused start must not cut anything")
 
         # The explicit repair tool cuts there; what came before survives.
         p = subprocess.run([harness.binary(), "repair", "--dir", self.data_dir],

@@ -79,9 +79,11 @@ TEST(RecoveryTest, TailCutAtEveryByteOfTheLastRecordIsCutBack) {
     uint64_t expected = cut == whole.size() ? kRecords : kRecords - 1;
     ExpectRecords(out.records, 1, expected);
     EXPECT_EQ(out.report.last_lsn, Lsn{expected});
-    EXPECT_EQ(out.report.bytes_cut, cut == whole.size() ? 0 : cut - last_start);
-    EXPECT_EQ(out.report.cut_file,
-              cut == whole.size() || cut == last_start ? "" : SegmentFileName(Lsn{1}));
+    // Zero bytes at the end of the piece carry nothing (they read like reserved
+    // space), so the cut counts up to the last non-zero byte.
+    const uint64_t torn = std::max(DataEnd(whole.substr(0, cut)), last_start) - last_start;
+    EXPECT_EQ(out.report.bytes_cut, cut == whole.size() ? 0 : torn);
+    EXPECT_EQ(out.report.cut_file, cut == whole.size() || torn == 0 ? "" : SegmentFileName(Lsn{1}));
     EXPECT_EQ(fs.Contents(path).size(), cut == whole.size() ? whole.size() : last_start);
     // A second recovery finds nothing left to cut.
     test::Recovered again = RecoverAll(fs, kDir);
@@ -105,7 +107,9 @@ TEST(RecoveryTest, CheckModeReportsTheCutButChangesNothing) {
   ExpectRecords(out.records, 1, 4);
 }
 
-TEST(RecoveryTest, ZeroFilledTailIsATornTail) {
+// Zeros after a record boundary are reserved space (or a block zero-filled when
+// the file grew): nothing was cut, and the space is given back.
+TEST(RecoveryTest, ZerosAfterTheLastRecordAreReservedSpace) {
   FaultFileSystem fs;
   WriteRecords(fs, kDir, Lsn{1}, Lsn{5});
   const std::string path = SegmentPath(kDir, 1);
@@ -113,9 +117,31 @@ TEST(RecoveryTest, ZeroFilledTailIsATornTail) {
   fs.SetContents(path, whole + std::string(4096, '\0'));
   test::Recovered out = RecoverAll(fs, kDir);
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
-  EXPECT_EQ(out.report.bytes_cut, 4096u);
+  EXPECT_EQ(out.report.bytes_cut, 0u);
+  EXPECT_TRUE(out.report.cut_file.empty());
   ExpectRecords(out.records, 1, 5);
   EXPECT_EQ(fs.Contents(path), whole);
+}
+
+// A record torn inside reserved space: its written part, then zeros.
+TEST(RecoveryTest, RecordTornInsideReservedSpaceIsCut) {
+  FaultFileSystem fs;
+  WriteRecords(fs, kDir, Lsn{1}, Lsn{5});
+  const std::string path = SegmentPath(kDir, 1);
+  std::string whole = fs.Contents(path);
+  const uint64_t last_start = RecordOffset(1, 5);
+  const uint64_t kept = kRecordHeaderBytes + 3;  // header and 3 payload bytes reached the disk
+  fs.SetContents(path, whole.substr(0, last_start + kept) + std::string(1 << 20, '\0'));
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, 4);
+  EXPECT_EQ(out.report.bytes_cut, kept);
+  EXPECT_EQ(out.report.cut_file, SegmentFileName(Lsn{1}));
+  EXPECT_EQ(fs.Contents(path), whole.substr(0, last_start));
+}
+
+TEST(RecoveryTest, AllZeroRecordHeaderNeverVerifies) {
+  EXPECT_FALSE(DecodeRecordHeader(std::string(kRecordHeaderBytes, '\0')).has_value());
 }
 
 // Case 5: any bit flipped in a record that has good records after it.

@@ -17,6 +17,7 @@ class FaultFileSystem::Handle final : public storage::WritableFile {
     return fs_.AppendTo(*inode_, epoch_, data);
   }
   base::Status Sync() override { return fs_.SyncInode(*inode_, epoch_); }
+  base::Status Reserve(uint64_t bytes) override { return fs_.ReserveIn(*inode_, epoch_, bytes); }
   uint64_t size() const override { return fs_.SizeOf(*inode_); }
 
  private:
@@ -36,7 +37,10 @@ base::Result<std::unique_ptr<storage::WritableFile>> FaultFileSystem::Open(const
   if (dirs_.count(Parent(path)) == 0) return base::Status::NotFound("no directory for " + path);
   std::shared_ptr<Inode>& inode = names_[path];
   if (!inode) inode = std::make_shared<Inode>();
-  if (truncate) inode->data.clear();
+  if (truncate) {
+    inode->data.clear();
+    inode->reserved = 0;
+  }
   return std::unique_ptr<storage::WritableFile>(std::make_unique<Handle>(*this, inode, epoch_));
 }
 
@@ -75,8 +79,22 @@ base::Status FaultFileSystem::SyncInode(Inode& inode, uint64_t epoch) {
   if (sync_successes_left_ == 0) return base::Status::IoError("injected fdatasync failure");
   if (sync_successes_left_ > 0) --sync_successes_left_;
   inode.durable = inode.data;
+  inode.durable_reserved = inode.reserved;
   ++file_syncs_;
   return base::Status::Ok();
+}
+
+base::Status FaultFileSystem::ReserveIn(Inode& inode, uint64_t epoch, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (epoch != epoch_) return base::Status::IoError("reserve after crash");
+  inode.reserved = std::max(inode.reserved, bytes);
+  return base::Status::Ok();
+}
+
+std::string FaultFileSystem::Padded(const Inode& inode) {
+  std::string bytes = inode.data;
+  if (bytes.size() < inode.reserved) bytes.resize(inode.reserved, '\0');
+  return bytes;
 }
 
 uint64_t FaultFileSystem::SizeOf(const Inode& inode) {
@@ -88,15 +106,18 @@ base::Result<std::string> FaultFileSystem::ReadFile(const std::string& path) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = names_.find(path);
   if (found == names_.end()) return base::Status::NotFound("no file " + path);
-  return found->second->data;
+  return Padded(*found->second);
 }
 
 base::Status FaultFileSystem::Truncate(const std::string& path, uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = names_.find(path);
   if (found == names_.end()) return base::Status::NotFound("no file " + path);
-  if (size < found->second->data.size()) found->second->data.resize(size);
-  found->second->durable = found->second->data;
+  Inode& inode = *found->second;
+  if (size < inode.data.size()) inode.data.resize(size);
+  inode.reserved = std::min(inode.reserved, size);
+  inode.durable = inode.data;
+  inode.durable_reserved = inode.reserved;
   return base::Status::Ok();
 }
 
@@ -157,6 +178,7 @@ void FaultFileSystem::Crash(uint64_t keep_unsynced_bytes) {
     }
     inode->data = survived;
     inode->durable = std::move(survived);
+    inode->reserved = inode->durable_reserved;
   }
 }
 
@@ -198,6 +220,8 @@ void FaultFileSystem::SetContents(const std::string& path, const std::string& by
   if (!inode) inode = std::make_shared<Inode>();
   inode->data = bytes;
   inode->durable = bytes;
+  inode->reserved = 0;
+  inode->durable_reserved = 0;
   durable_names_[path] = inode;
 }
 

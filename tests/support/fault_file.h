@@ -67,14 +67,17 @@ class FaultFileSystem final : public storage::FileSystem {
 
   // Inspection.
   bool Exists(const std::string& path);
-  std::string Contents(const std::string& path);  // "" if missing
+  std::string Contents(const std::string& path);  // "" if missing; reserved zeros not included
   int file_syncs();                               // successful WritableFile::Sync calls
   int dir_syncs();                                // successful SyncDir calls
 
  private:
   struct Inode {
-    std::string data;     // what reads see
+    std::string data;     // what was written; appends go at its end
     std::string durable;  // what survives a crash
+    // Reserve()d length: reads see `data` padded with zeros up to it.
+    uint64_t reserved = 0;
+    uint64_t durable_reserved = 0;  // as of the last Sync
   };
   class Handle;
   friend class Handle;
@@ -82,6 +85,8 @@ class FaultFileSystem final : public storage::FileSystem {
   base::Result<std::unique_ptr<storage::WritableFile>> Open(const std::string& path, bool truncate);
   base::Status AppendTo(Inode& inode, uint64_t epoch, std::string_view data);
   base::Status SyncInode(Inode& inode, uint64_t epoch);
+  base::Status ReserveIn(Inode& inode, uint64_t epoch, uint64_t bytes);
+  static std::string Padded(const Inode& inode);
   uint64_t SizeOf(const Inode& inode);
   static std::string Parent(const std::string& path);
 
