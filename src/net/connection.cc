@@ -2,8 +2,12 @@
 // each until the journal is durable up to the LSN it depends on.
 #include "net/connection.h"
 
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/write.hpp>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <utility>
 
@@ -16,33 +20,68 @@ namespace {
 
 constexpr size_t kReadChunkBytes = 16 * 1024;
 
+// Takes the descriptor from Asio (which then forgets it) after setting the
+// options every client socket gets.
+int TakeDescriptor(boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  socket.non_blocking(true, ignored);
+  return socket.release(ignored);
+}
+
 }  // namespace
 
 Connection::Connection(boost::asio::ip::tcp::socket socket, uint64_t id, ConnectionHandler* handler,
-                       const ConnectionLimits& limits)
-    : socket_(std::move(socket)), id_(id), handler_(handler), limits_(limits) {
-  boost::system::error_code ignored;
-  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-  socket_.non_blocking(true, ignored);
+                       const ConnectionLimits& limits, SocketPoller& poller)
+    : fd_(TakeDescriptor(socket)), id_(id), handler_(handler), limits_(limits), poller_(poller) {
   last_activity_ms_ = base::MonotonicNowMs();
 }
 
-void Connection::Start() { Read(); }
+Connection::~Connection() {
+  if (!closed_ && fd_ >= 0) ::close(fd_);
+}
+
+void Connection::Start() {
+  base::Result<uint64_t> key = poller_.Add(fd_, shared_from_this());
+  if (!key.ok()) {
+    Finish();
+    return;
+  }
+  poll_key_ = *key;
+  Read();
+}
 
 std::string Connection::remote_address() const {
-  boost::system::error_code error;
-  auto endpoint = socket_.remote_endpoint(error);
-  if (error) return "?";
-  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (closed_ || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return "?";
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return "?";
 }
 
 void Connection::Read() {
-  if (reading_ || closed_ || close_after_replies_) return;
-  if (slots_.size() >= limits_.pipeline_depth_max) {
-    read_paused_ = true;  // resumes in Release() once replies have left
-    return;
-  }
-  read_paused_ = false;
+  if (closed_) return;
+  // A full pipeline stops reading (backpressure); Release() resumes once replies
+  // have left. After QUIT or a fatal error nothing more is read.
+  read_paused_ = !close_after_replies_ && slots_.size() >= limits_.pipeline_depth_max;
+  want_read_ = !close_after_replies_ && !read_paused_;
+  UpdateWatch();
+}
+
+void Connection::OnReadable() {
+  if (closed_ || !want_read_) return;
   // Compact consumed bytes away before growing, so a long-lived pipelining client
   // does not drag an ever-growing buffer.
   if (input_start_ > 0) {
@@ -53,36 +92,19 @@ void Connection::Read() {
   // The buffer only grows (zero-filled once); input_end_ marks the bytes received,
   // so a steady stream of small commands neither allocates nor clears memory.
   if (input_.size() - input_end_ < kReadChunkBytes) input_.resize(input_end_ + kReadChunkBytes);
-  reading_ = true;
-  // Wait for readiness, then read what is there. Either this or async_read_some
-  // costs one extra syscall per request (an epoll_ctl re-arm here, a recv that
-  // fails with EAGAIN there, since a client waiting for its reply has sent
-  // nothing yet); W1 measured the two alike.
-  socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& error) {
-                       self->OnReadable(error);
-                     });
-}
-
-void Connection::OnReadable(const boost::system::error_code& wait_error) {
-  reading_ = false;
-  if (closed_) return;
-  if (wait_error) {
-    Finish();
+  // One recv per readiness report: epoll is level-triggered, so bytes left in the
+  // socket are reported again on the next turn, after other clients had theirs.
+  const ssize_t got = ::recv(fd_, input_.data() + input_end_, input_.size() - input_end_, 0);
+  if (got < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    Finish();  // a reset
     return;
   }
-  boost::system::error_code error;
-  const size_t bytes = socket_.read_some(
-      boost::asio::buffer(input_.data() + input_end_, input_.size() - input_end_), error);
-  if (error == boost::asio::error::would_block) {
-    Read();  // a spurious wake-up
+  if (got == 0) {
+    Finish();  // end of stream
     return;
   }
-  if (error) {
-    Finish();  // end of stream or a reset
-    return;
-  }
-  input_end_ += bytes;
+  input_end_ += static_cast<size_t>(got);
   last_activity_ms_ = base::MonotonicNowMs();
   ParseInput();
   if (closed_) return;
@@ -97,6 +119,10 @@ void Connection::OnReadable(const boost::system::error_code& wait_error) {
   }
   Read();
 }
+
+void Connection::OnWritable() { Write(); }
+
+void Connection::OnError() { Finish(); }
 
 void Connection::ParseInput() {
   while (!closed_ && !close_after_replies_ && input_start_ < input_end_) {
@@ -145,7 +171,7 @@ void Connection::Release() {
     slots_.pop_front();
     ++first_slot_;
   }
-  if (output_.size() + held_bytes_ > limits_.output_bytes_max) {
+  if (output_.size() - output_start_ + held_bytes_ > limits_.output_bytes_max) {
     Close();  // a client that does not read its replies loses its connection
     return;
   }
@@ -167,49 +193,55 @@ void Connection::FailHeld(const std::string& error_bytes) {
 }
 
 void Connection::Write() {
-  if (writing_active_ || closed_) return;
-  if (output_.empty()) {
-    if (close_after_replies_ && slots_.empty()) Close();
-    return;
+  if (closed_) return;
+  while (output_start_ < output_.size()) {
+    const ssize_t sent =
+        ::send(fd_, output_.data() + output_start_, output_.size() - output_start_, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // the socket buffer is full
+      Finish();
+      return;
+    }
+    output_start_ += static_cast<size_t>(sent);
   }
-  writing_.clear();
-  std::swap(writing_, output_);
-  writing_active_ = true;
-  boost::asio::async_write(
-      socket_, boost::asio::buffer(writing_),
-      [self = shared_from_this()](const boost::system::error_code& error, size_t bytes) {
-        self->OnWrite(error, bytes);
-      });
+  want_write_ = output_start_ < output_.size();
+  if (!want_write_) {
+    output_.clear();
+    output_start_ = 0;
+    if (close_after_replies_ && slots_.empty()) {
+      Close();
+      return;
+    }
+  }
+  UpdateWatch();
 }
 
-void Connection::OnWrite(const boost::system::error_code& error, size_t bytes) {
-  writing_active_ = false;
-  if (closed_) return;
-  if (error) {
-    Finish();
-    return;
-  }
-  Write();
+void Connection::UpdateWatch() {
+  if (closed_ || poll_key_ == 0) return;
+  if (want_read_ == watching_read_ && want_write_ == watching_write_) return;
+  poller_.Watch(poll_key_, fd_, want_read_, want_write_);
+  watching_read_ = want_read_;
+  watching_write_ = want_write_;
 }
 
 void Connection::CloseAfterReplies() {
   close_after_replies_ = true;
+  Read();  // stops reading
   Release();
 }
 
 void Connection::Close() {
   if (closed_) return;
-  boost::system::error_code ignored;
-  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  ::shutdown(fd_, SHUT_RDWR);
   Finish();
 }
 
 void Connection::Finish() {
   if (closed_) return;
   closed_ = true;
-  boost::system::error_code ignored;
-  socket_.close(ignored);
+  poller_.Remove(poll_key_, fd_);
+  ::close(fd_);
   slots_.clear();
   held_bytes_ = 0;
   handler_->OnClosed(*this);

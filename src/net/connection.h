@@ -6,6 +6,11 @@
 // the journal is durable up to the slot's LSN. So a pipelined PING after a CLAIM
 // never overtakes the CLAIM, and no write is acknowledged before its sync.
 //
+// I/O goes through the SocketPoller (see socket_poller.h for why not Asio's
+// per-socket operations): a readable socket gets one recv, replies are sent
+// directly, and only a full socket buffer makes the connection watch for
+// writability.
+//
 // Thread-safety: none; a connection lives on the event-loop thread.
 #pragma once
 
@@ -22,6 +27,7 @@
 #include "core/command.h"
 #include "net/connection_limits.h"
 #include "net/resp_parser.h"
+#include "net/socket_poller.h"
 
 namespace exactly::net {
 
@@ -51,12 +57,16 @@ struct ConnectionLimits {
   size_t pipeline_depth_max = kPipelineDepthMax;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public PollClient, public std::enable_shared_from_this<Connection> {
  public:
+  // Takes the descriptor over from `socket`.
   Connection(boost::asio::ip::tcp::socket socket, uint64_t id, ConnectionHandler* handler,
-             const ConnectionLimits& limits);
+             const ConnectionLimits& limits, SocketPoller& poller);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  // Starts reading. The connection keeps itself alive through its pending I/O.
+  // Starts reading. The poller keeps the connection alive until it finishes.
   void Start();
 
   // Fills reply slot `slot` with RESP bytes that may leave once `wait_lsn` is durable.
@@ -93,6 +103,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // server can withdraw them from the engine when the client goes away.
   std::vector<uint64_t> parked_waiters;
 
+  // PollClient
+  void OnReadable() override;
+  void OnWritable() override;
+  void OnError() override;
+
  private:
   struct Slot {
     bool filled = false;
@@ -101,16 +116,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   void Read();
-  void OnReadable(const boost::system::error_code& wait_error);
   void ParseInput();
   void Write();
-  void OnWrite(const boost::system::error_code& error, size_t bytes);
+  // Tells the poller what to report, if that changed.
+  void UpdateWatch();
   void Finish();
 
-  boost::asio::ip::tcp::socket socket_;
+  int fd_;
   uint64_t id_;
   ConnectionHandler* handler_;
   ConnectionLimits limits_;
+  SocketPoller& poller_;
+  uint64_t poll_key_ = 0;  // 0 until Start registers the socket
 
   std::string input_;
   size_t input_start_ = 0;  // parsed bytes before this offset are consumed
@@ -120,12 +137,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<Slot> slots_;
   uint64_t first_slot_ = 0;  // slot number of slots_.front()
   uint64_t next_slot_ = 0;
-  std::string output_;   // released bytes not yet handed to the socket
-  std::string writing_;  // bytes the socket is writing now
+  std::string output_;       // released bytes not yet handed to the socket
+  size_t output_start_ = 0;  // bytes of output_ already sent
   size_t held_bytes_ = 0;
 
-  bool reading_ = false;
-  bool writing_active_ = false;
+  bool want_read_ = true;  // what the poller is told to report
+  bool want_write_ = false;
+  bool watching_read_ = true;  // what it was last told
+  bool watching_write_ = false;
   bool read_paused_ = false;
   bool close_after_replies_ = false;
   bool closed_ = false;

@@ -22,6 +22,7 @@ namespace exactly::server {
 Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
                    std::string recovery_summary)
     : io_(io),
+      poller_(io),
       engine_(engine),
       config_(config),
       recovery_summary_(std::move(recovery_summary)),
@@ -56,7 +57,7 @@ void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
   }
   const uint64_t id = next_connection_id_++;
   auto connection =
-      std::make_shared<net::Connection>(std::move(socket), id, this, connection_limits_);
+      std::make_shared<net::Connection>(std::move(socket), id, this, connection_limits_, poller_);
   connection->authenticated = config_.requirepass.empty();
   connections_.emplace(id, connection);
   connection->Start();

@@ -21,6 +21,7 @@
 #include "core/engine.h"
 #include "net/command_table.h"
 #include "net/connection.h"
+#include "net/socket_poller.h"
 #include "server/config.h"
 #include "storage/group_commit.h"
 
@@ -96,6 +97,7 @@ class Pipeline final : public net::ConnectionHandler {
   void SweepIdle();
 
   boost::asio::io_context& io_;
+  net::SocketPoller poller_;  // owns the connections; they reach it by reference
   core::Engine& engine_;
   ServeConfig config_;
   std::string recovery_summary_;
