@@ -9,7 +9,10 @@
 # bench/results/latest.md. docs/benchmarks.md records a real run and explains choices.
 #
 # Usage: bench/run.sh [--quick] [--only SYSTEMS] [--workloads W1,W2,W3,W4,W5]
-#   SYSTEMS: comma list of exactly,redis-always,redis-no,postgresql (default: all)
+#   SYSTEMS: comma list of exactly,redis-always,redis-no,postgresql,null (default: all)
+#   null: bench/null_server.cc, a RESP server that answers +OK at once and does nothing,
+#   driven with Redis' ops (not W4): a yardstick for what this machine and this load
+#   generator allow.
 # Env:
 #   BENCH_REQUESTS    requests per RESP run       (default 200000; --quick 5000)
 #   BENCH_PG_SECONDS  seconds per pgbench run     (default 20; --quick 3)
@@ -28,7 +31,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 
 quick=0
-only="exactly,redis-always,redis-no,postgresql"
+only="exactly,redis-always,redis-no,postgresql,null"
 workloads="W1,W2,W3,W4,W5"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -138,6 +141,9 @@ start_resp() {
   case "$system" in
     exactly)
       "$exactly_bin" serve --dir "$dir" --port "$port" --fsync always >"$dir/server.log" 2>&1 &
+      ;;
+    null)
+      "$null_server" "$port" >"$dir/server.log" 2>&1 &
       ;;
     redis-always | redis-no)
       redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' \
@@ -294,11 +300,20 @@ run_resp() {
     row "$system" "$w" - - - "skipped: binary not built"
     return
   fi
+  if [ "$system" = null ] && [ "$w" = W4 ]; then
+    return  # lock_load needs real tokens; a server that answers +OK has none
+  fi
   log "$tag: starting on port $port"
   if ! start_resp "$system" "$dir" "$port"; then
     log "$tag: server did not answer PING; see $raw/$tag.server.log"
     cp "$dir/server.log" "$raw/$tag.server.log" 2>/dev/null || true
     row "$system" "$w" - - - "skipped: server did not answer PING"
+    return
+  fi
+  if [ "$system" = null ]; then
+    # Redis' own ops, unexecuted: same request sizes, no setup, nothing to check.
+    resp_op redis-always "$w" 0000000000000000000000000000000000000000
+    run_load "$system" "$w" "$port" "$tag" ""
     return
   fi
   if [ "$system" != exactly ]; then
@@ -328,6 +343,13 @@ run_resp() {
   local smoke_note
   smoke_note=$(smoke_problem "$w" "$raw/$tag.smoke")
   if [ -n "$smoke_note" ]; then log "$tag: $smoke_note"; fi
+  run_load "$system" "$w" "$port" "$tag" "$smoke_note" "$sha"
+}
+
+# Drives the server of run_resp with the op (redis-benchmark, or lock_load for W4),
+# records the row, and stops the server.
+run_load() {
+  local system=$1 w=$2 port=$3 tag=$4 smoke_note=$5 sha=${6:-} note dir=$work/data/$4
   local bench_args=(-h 127.0.0.1 -p "$port" -c "$clients" -n "$requests" -r "$range" --csv)
   if [ "$threads" -gt 1 ]; then bench_args+=(--threads "$threads"); fi
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)" >"$raw/$tag.load"
@@ -470,6 +492,13 @@ if want "$only" exactly && [ -x "$exactly_bin" ]; then
   exactly_bin=$work/exactly
 fi
 
+# The null server, built here from source like lock_load below.
+null_server=$work/null_server
+if want "$only" null; then
+  log "building $null_server"
+  "${CXX:-c++}" -O2 -std=c++20 -o "$null_server" "$here/null_server.cc"
+fi
+
 # The W4 load client, built here from source so the run needs no build dir for it.
 lock_load=$work/lock_load
 if want "$workloads" W4; then
@@ -486,7 +515,7 @@ if want "$only" postgresql; then start_pg; fi
 # Repeats are interleaved across systems, and the order rotates with each repeat, so
 # a burst of outside load on the shared machine (or a position in the sequence) hits
 # one run of each system rather than every run of one.
-systems=(exactly redis-always redis-no postgresql)
+systems=(exactly redis-always redis-no postgresql null)
 for w in ${workloads//,/ }; do
   for ((rep = 1; rep <= repeat; rep++)); do
     for ((k = 0; k < ${#systems[@]}; k++)); do

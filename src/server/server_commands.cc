@@ -282,13 +282,15 @@ std::string Pipeline::InfoText(std::string_view section) const {
                         connections_.size(), config_.clients_max);
   }
   if (all || Is(section, "persistence")) {
+    const uint64_t syncs = journal_ != nullptr ? journal_->syncs() : 0;
+    const uint64_t synced = journal_ != nullptr ? journal_->synced_records() : 0;
     text += fmt::format(
         "# Persistence\r\nfsync:{}\r\napplied_lsn:{}\r\ndurable_lsn:{}\r\nstorage_failed:{}\r\n"
         "snapshot_in_progress:{}\r\nlast_snapshot_lsn:{}\r\njournal_bytes_since_snapshot:{}"
-        "\r\n\r\n",
+        "\r\nfsyncs:{}\r\nrecords_per_fsync:{:.1f}\r\n\r\n",
         FsyncName(config_.fsync), engine_.applied_lsn().value, durable_lsn_.value,
         storage_failed_ ? 1 : 0, snapshot_child_ >= 0 ? 1 : 0, last_snapshot_lsn_.value,
-        bytes_since_snapshot_);
+        bytes_since_snapshot_, syncs, syncs == 0 ? 0.0 : static_cast<double>(synced) / syncs);
   }
   if (all || Is(section, "stats")) {
     text += fmt::format(

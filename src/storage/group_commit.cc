@@ -71,11 +71,17 @@ bool GroupCommit::WriteBatch(std::vector<Pending>& batch, bool force_sync) {
       return false;
     }
   }
-  base::Status status =
-      (mode_ == FsyncMode::kAlways || force_sync) ? writer_->Sync() : writer_->Flush();
+  unsynced_records_ += batch.size();
+  const bool sync = mode_ == FsyncMode::kAlways || force_sync;
+  base::Status status = sync ? writer_->Sync() : writer_->Flush();
   if (!status.ok()) {
     Fail(std::move(status));
     return false;
+  }
+  if (sync) {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    synced_records_.fetch_add(unsynced_records_, std::memory_order_relaxed);
+    unsynced_records_ = 0;
   }
   ReportDurable(writer_->last_lsn());
   return true;

@@ -53,6 +53,10 @@ class GroupCommit {
   Lsn durable_lsn() const { return Lsn{durable_lsn_.load(std::memory_order_acquire)}; }
   // Whether a write or sync has failed; thread-safe.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // Successful fdatasyncs and the records they covered, for INFO: their ratio is
+  // the group size that makes a sync's cost shared. Thread-safe.
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t synced_records() const { return synced_records_.load(std::memory_order_relaxed); }
 
  private:
   struct Pending {
@@ -78,6 +82,9 @@ class GroupCommit {
   bool idle_ = false;           // guarded by mutex_: the thread waits for work
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> durable_lsn_{0};
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> synced_records_{0};
+  uint64_t unsynced_records_ = 0;  // sync thread only: written since the last sync
 
   std::mutex stop_mutex_;  // serializes Stop()
   std::thread thread_;

@@ -269,6 +269,13 @@ class RedisPyTest(harness.ServerTestCase, unittest.TestCase):
         info = self.r.info()
         self.assertIsInstance(info, dict)
         self.assertTrue(info)
+        # Each write is covered by an fdatasync (--fsync always), and INFO counts them.
+        before = self.r.info("persistence")["fsyncs"]
+        for i in range(3):
+            self.cmd("CLAIM", "info:%d" % i, "o")
+        after = self.r.info("persistence")
+        self.assertGreaterEqual(after["fsyncs"], before + 1, after)
+        self.assertGreaterEqual(after["records_per_fsync"], 1.0, after)
 
     def test_client_name_on_connect(self):
         c = self.server.client(client_name="named")

@@ -145,6 +145,8 @@ TEST(GroupCommitTest, SubmitsDuringASyncShareTheNextSync) {
   commit.Stop();
   EXPECT_EQ(observer.durable(), (std::vector<uint64_t>{1, 100}));
   EXPECT_EQ(fs.file_syncs() - syncs_before, 2);
+  EXPECT_EQ(commit.syncs(), 2u);
+  EXPECT_EQ(commit.synced_records(), 100u);
 }
 
 TEST(GroupCommitTest, SyncFailureLatches) {
@@ -245,6 +247,8 @@ TEST(GroupCommitTest, StopSyncsInEveryMode) {
       commit.Stop();
       commit.Submit(Lsn{21}, PayloadFor(Lsn{21}));  // dropped after Stop
       EXPECT_EQ(commit.durable_lsn(), Lsn{20});
+      EXPECT_GE(commit.syncs(), 1u);
+      EXPECT_EQ(commit.synced_records(), 20u);
     }
     EXPECT_TRUE(observer.failures().empty());
     ExpectStrictlyIncreasing(observer.durable());
