@@ -21,6 +21,7 @@
 #include "core/apply_context.h"
 #include "core/command.h"
 #include "core/expiry.h"
+#include "core/incremental_map.h"
 #include "core/reply.h"
 
 namespace exactly::core {
@@ -63,7 +64,8 @@ struct ClaimSlot {
   bool operator==(const ClaimSlot&) const = default;
 };
 
-using ClaimMap = boost::unordered_flat_map<std::string, ClaimSlot, NameHash, NameEqual>;
+// Tens of millions of claims: grows incrementally (incremental_map.h).
+using ClaimMap = IncrementalMap<std::string, ClaimSlot, NameHash, NameEqual>;
 
 class ClaimTable {
  public:

@@ -28,6 +28,7 @@
 #include "core/claims.h"
 #include "core/command.h"
 #include "core/expiry.h"
+#include "core/incremental_map.h"
 #include "core/reply.h"
 
 namespace exactly::core {
@@ -92,7 +93,8 @@ struct Transfer {
 };
 
 using AccountMap = boost::unordered_flat_map<std::string, Account, NameHash, NameEqual>;
-using TransferMap = boost::unordered_flat_map<std::string, Transfer, NameHash, NameEqual>;
+// Tens of millions of remembered ids: grows incrementally (incremental_map.h).
+using TransferMap = IncrementalMap<std::string, Transfer, NameHash, NameEqual>;
 
 // The int64 value of a bound: -inf and +inf are the ends of the int64 range.
 Amount MinValue(const Bound& min);
