@@ -27,6 +27,7 @@
 #include "core/claims.h"
 #include "core/command.h"
 #include "core/expiry.h"
+#include "core/incremental_map.h"
 #include "core/reply.h"
 
 namespace exactly::core {
@@ -55,7 +56,7 @@ struct IdemKey {
   bool operator==(const IdemKey&) const = default;
 };
 
-using IdemMap = boost::unordered_flat_map<std::string, IdemKey, NameHash, NameEqual>;
+using IdemMap = IncrementalMap<std::string, IdemKey, NameHash, NameEqual>;
 
 class IdemTable {
  public:

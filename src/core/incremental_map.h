@@ -16,6 +16,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
 #include <iterator>
+#include <type_traits>
 #include <utility>
 
 #include "base/assert.h"
@@ -159,6 +160,15 @@ class IncrementalMap {
     if (pos.inner_ == cursor_) ++cursor_;
     draining_.erase(pos.inner_);
     if (draining_.empty()) cursor_ = {};
+  }
+
+  // Erases `key` if present; returns how many entries went (0 or 1).
+  template <class K, class = std::enable_if_t<!std::is_convertible_v<const K&, iterator>>>
+  size_t erase(const K& key) {
+    iterator found = find(key);
+    if (found == end()) return 0;
+    erase(found);
+    return 1;
   }
 
   void clear() {

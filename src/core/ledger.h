@@ -92,7 +92,7 @@ struct Transfer {
   bool operator==(const Transfer&) const = default;
 };
 
-using AccountMap = boost::unordered_flat_map<std::string, Account, NameHash, NameEqual>;
+using AccountMap = IncrementalMap<std::string, Account, NameHash, NameEqual>;
 // Tens of millions of remembered ids: grows incrementally (incremental_map.h).
 using TransferMap = IncrementalMap<std::string, Transfer, NameHash, NameEqual>;
 

@@ -33,6 +33,7 @@
 #include "core/claims.h"
 #include "core/command.h"
 #include "core/expiry.h"
+#include "core/incremental_map.h"
 #include "core/outcome.h"
 #include "core/reply.h"
 
@@ -71,7 +72,7 @@ struct LockIdReply {
   bool operator==(const LockIdReply&) const = default;
 };
 
-using LockMap = boost::unordered_flat_map<std::string, Lock, NameHash, NameEqual>;
+using LockMap = IncrementalMap<std::string, Lock, NameHash, NameEqual>;
 using LockIdMap = boost::unordered_flat_map<std::string, LockIdReply, NameHash, NameEqual>;
 
 // The LockIdMap key of (lock name, request id): unambiguous for binary names.

@@ -34,6 +34,7 @@
 #include "core/claims.h"
 #include "core/command.h"
 #include "core/expiry.h"
+#include "core/incremental_map.h"
 #include "core/reply.h"
 
 namespace exactly::core {
@@ -51,7 +52,7 @@ struct LimitState {
   bool operator==(const LimitState&) const = default;
 };
 
-using LimitMap = boost::unordered_flat_map<std::string, LimitState, NameHash, NameEqual>;
+using LimitMap = IncrementalMap<std::string, LimitState, NameHash, NameEqual>;
 
 class LimitTable {
  public:

@@ -58,6 +58,9 @@ TEST(IncrementalMapTest, MatchesAModelThroughSeveralGrowths) {
       case 2:
         EXPECT_EQ(map.contains(key), model.count(key) == 1) << key;
         break;
+      case 3:  // erase by key
+        EXPECT_EQ(map.erase(std::string_view(key)), model.erase(key)) << key;
+        break;
       default: {  // insert, or find the existing value
         auto [it, inserted] = map.try_emplace(key, step);
         EXPECT_EQ(inserted, model.count(key) == 0) << key;
