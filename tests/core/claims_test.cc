@@ -16,14 +16,13 @@ using testing::ClaimOfCmd;
 using testing::FieldNames;
 using testing::Harness;
 using testing::Int;
+using testing::kT0;
 using testing::List;
 using testing::Per;
 using testing::Str;
 using testing::Ttl;
 using testing::UnclaimCmd;
 using testing::Until;
-
-constexpr int64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 
 TEST(ClaimsTest, FirstOwnerWins) {
   Harness h;

@@ -19,6 +19,9 @@
 
 namespace exactly::core::testing {
 
+// The harness's first timestamp: 2023-11-14T22:13:20Z.
+inline constexpr int64_t kT0 = 1'700'000'000'000;
+
 inline TimeSpec Ttl(int64_t ms) {
   TimeSpec time;
   time.kind = TimeSpec::Kind::kTtl;
@@ -234,6 +237,8 @@ inline std::string Str(const Reply& reply, std::string_view name) {
   }
   return std::get<std::string>(*value);
 }
+// The `token` field of a LOCK/RENEW/IDEM reply.
+inline uint64_t Token(const Reply& reply) { return static_cast<uint64_t>(Int(reply, "token")); }
 inline std::vector<Reply> List(const Reply& reply, std::string_view name) {
   const Value* value = FindField(reply, name);
   EXPECT_NE(value, nullptr) << "no field " << name;
@@ -273,7 +278,7 @@ inline std::string ReplyText(const Reply& reply) {
 // every non-empty journal record with its LSN.
 class Harness {
  public:
-  explicit Harness(EngineConfig config = {}, int64_t start_ms = 1'700'000'000'000)
+  explicit Harness(EngineConfig config = {}, int64_t start_ms = kT0)
       : engine(config), now_ms(start_ms) {}
 
   BatchOutput Batch(std::vector<Command> commands) {
@@ -327,7 +332,7 @@ inline Command RandomCommand(std::mt19937_64& rng, bool allow_group = true) {
       case 0:
         return Ttl(1 + pick(5000));
       case 1:
-        return Until(1'700'000'000'000 + pick(20'000));
+        return Until(kT0 + pick(20'000));
       case 2:
         return Per(static_cast<Period>(1 + pick(4)), pick(24 * 60), pick(29 * 60) - 14 * 60);
       default:

@@ -19,12 +19,11 @@ using testing::ClaimCmd;
 using testing::ClaimOfCmd;
 using testing::Harness;
 using testing::Int;
+using testing::kT0;
 using testing::ReplyText;
 using testing::ReserveCmd;
 using testing::TransferCmd;
 using testing::Ttl;
-
-constexpr int64_t kT0 = 1'700'000'000'000;
 
 TEST(EngineTest, BatchRepliesInOrderWithWaitLsns) {
   Harness h;

@@ -18,12 +18,10 @@ using testing::IdemBeginCmd;
 using testing::IdemEndCmd;
 using testing::IfLock;
 using testing::Int;
+using testing::kT0;
 using testing::LockCmd;
 using testing::Str;
-
-constexpr int64_t kT0 = 1'700'000'000'000;
-
-uint64_t Token(const Reply& reply) { return static_cast<uint64_t>(Int(reply, "token")); }
+using testing::Token;
 
 TEST(IdempotencyTest, RunRunningDoneAndMismatch) {
   Harness h;

@@ -22,13 +22,13 @@ using testing::Harness;
 using testing::HistoryCmd;
 using testing::Infinite;
 using testing::Int;
+using testing::kT0;
 using testing::List;
 using testing::Per;
 using testing::ReserveCmd;
 using testing::Str;
 using testing::TransferCmd;
 
-constexpr int64_t kT0 = 1'700'000'000'000;
 constexpr Amount kMax = std::numeric_limits<Amount>::max();
 constexpr Amount kMin = std::numeric_limits<Amount>::min();
 

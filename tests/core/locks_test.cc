@@ -27,16 +27,14 @@ using testing::GroupCmd;
 using testing::Harness;
 using testing::IfLock;
 using testing::Int;
+using testing::kT0;
 using testing::LockCmd;
 using testing::RenewCmd;
 using testing::ReplyText;
 using testing::Str;
+using testing::Token;
 using testing::TransferCmd;
 using testing::UnlockCmd;
-
-constexpr int64_t kT0 = 1'700'000'000'000;
-
-uint64_t Token(const Reply& reply) { return static_cast<uint64_t>(Int(reply, "token")); }
 
 TEST(LocksTest, AcquireReenterBusyAndRelease) {
   Harness h;

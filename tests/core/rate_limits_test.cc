@@ -18,10 +18,9 @@ using testing::FieldNames;
 using testing::GroupCmd;
 using testing::Harness;
 using testing::Int;
+using testing::kT0;
 using testing::LimitRateCmd;
 using testing::LimitWindowCmd;
-
-constexpr int64_t kT0 = 1'700'000'000'000;
 
 TEST(RateLimitsTest, WindowOfFiveAllowsExactlyFive) {
   Harness h;

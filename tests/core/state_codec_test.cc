@@ -19,11 +19,10 @@ using testing::ClaimOfCmd;
 using testing::Harness;
 using testing::Infinite;
 using testing::Int;
+using testing::kT0;
 using testing::ReserveCmd;
 using testing::TransferCmd;
 using testing::Ttl;
-
-constexpr int64_t kT0 = 1'700'000'000'000;
 
 TEST(StateCodecTest, EmptyEngineRoundTrips) {
   Engine engine;

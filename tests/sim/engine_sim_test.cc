@@ -20,10 +20,9 @@
 namespace exactly::core {
 namespace {
 
+using testing::kT0;
 using testing::ReplyText;
 using Wide = __int128;
-
-constexpr int64_t kT0 = 1'700'000'000'000;
 
 class Model {
  public:
