@@ -11,6 +11,7 @@
 #include "core/engine.h"
 #include "core/group.h"
 #include "core/limits.h"
+#include "core/restore_entry.h"
 
 namespace exactly::core {
 namespace {
@@ -418,16 +419,7 @@ void Ledger::ScheduleAll(ExpiryQueue* expiry) const {
 }
 
 void Ledger::RestoreAccount(std::string_view key, std::optional<Account> account) {
-  auto it = accounts_.find(key);
-  if (!account) {
-    if (it != accounts_.end()) accounts_.erase(it);
-    return;
-  }
-  if (it != accounts_.end()) {
-    it->second = std::move(*account);
-  } else {
-    accounts_.emplace(std::string(key), std::move(*account));
-  }
+  RestoreEntry(accounts_, key, std::move(account));
 }
 
 void Ledger::RestoreTransfer(std::string_view id, std::optional<Transfer> transfer) {

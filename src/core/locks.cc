@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "core/engine.h"
 #include "core/group.h"
+#include "core/restore_entry.h"
 #include "core/time_math.h"
 
 namespace exactly::core {
@@ -410,16 +411,7 @@ void LockTable::Restore(std::string_view name, std::optional<struct Lock> lock) 
 }
 
 void LockTable::RestoreId(std::string_view key, std::optional<LockIdReply> reply) {
-  if (!reply) {
-    ids_.erase(key);
-    return;
-  }
-  auto it = ids_.find(key);
-  if (it == ids_.end()) {
-    ids_.emplace(std::string(key), std::move(*reply));
-  } else {
-    it->second = std::move(*reply);
-  }
+  RestoreEntry(ids_, key, std::move(reply));
 }
 
 }  // namespace exactly::core

@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "core/engine.h"
 #include "core/group.h"
+#include "core/restore_entry.h"
 #include "core/time_math.h"
 
 namespace exactly::core {
@@ -114,16 +115,7 @@ void LimitTable::ScheduleAll(ExpiryQueue* expiry) const {
 }
 
 void LimitTable::Restore(std::string_view key, std::optional<LimitState> state) {
-  if (!state) {
-    keys_.erase(key);
-    return;
-  }
-  auto it = keys_.find(key);
-  if (it == keys_.end()) {
-    keys_.emplace(std::string(key), std::move(*state));
-  } else {
-    it->second = std::move(*state);
-  }
+  RestoreEntry(keys_, key, std::move(state));
 }
 
 }  // namespace exactly::core
