@@ -11,10 +11,9 @@ namespace {
 
 // Case 4 vs 5 of the recovery table: is there a verifiable record header at any
 // offset from `from` on? Tries every byte offset so that a damaged length cannot
-// hide good records behind it. A header starting at or past DataEnd is all zeros
-// and cannot verify, so reserved space is not searched.
-std::optional<uint64_t> FindValidHeader(std::string_view bytes, uint64_t from) {
-  const uint64_t data_end = DataEnd(bytes);
+// hide good records behind it. A header starting at or past `data_end` (DataEnd)
+// is all zeros and cannot verify, so reserved space is not searched.
+std::optional<uint64_t> FindValidHeader(std::string_view bytes, uint64_t from, uint64_t data_end) {
   for (uint64_t offset = from; offset < data_end && offset + kRecordHeaderBytes <= bytes.size();
        ++offset) {
     if (DecodeRecordHeader(bytes.substr(offset, kRecordHeaderBytes))) return offset;
@@ -25,7 +24,7 @@ std::optional<uint64_t> FindValidHeader(std::string_view bytes, uint64_t from) {
 void StopBad(std::string_view bytes, uint64_t offset, uint64_t resync_from, std::string problem,
              SegmentScan* scan) {
   scan->good_bytes = offset;
-  std::optional<uint64_t> later = FindValidHeader(bytes, resync_from);
+  std::optional<uint64_t> later = FindValidHeader(bytes, resync_from, scan->data_bytes);
   if (later) {
     scan->end = SegmentEnd::kCorrupt;
     problem += "; a valid record header follows at byte " + std::to_string(*later);
@@ -81,9 +80,9 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
 
   uint64_t offset = kSegmentHeaderBytes;
   Lsn expected = named_first_lsn;
-  // Zeros from a record boundary on are reserved space no record reached yet.
-  const uint64_t data_end = DataEnd(bytes);
-  while (offset < data_end) {
+  // Zeros from a record boundary on (past data_bytes) are reserved space no
+  // record reached yet.
+  while (offset < scan.data_bytes) {
     uint64_t left = bytes.size() - offset;
     if (left < kRecordHeaderBytes) {
       StopBad(bytes, offset, offset + 1, "record header is incomplete", &scan);
