@@ -493,6 +493,15 @@ class ServerTestCase:
 
 # Helpers for the lock, idempotency and limit tests.
 
+def call_dict(conn, *args):
+    """One command on a RawConnection; its reply as a dict, or AssertionError
+    naming the command when the server answered an error."""
+    reply = conn.call(*args)
+    if isinstance(reply, RespError):
+        raise AssertionError("%s -> %s" % (" ".join(map(str, args)), reply))
+    return as_dict(reply)
+
+
 def wait_until(predicate, timeout=10.0, interval=0.01):
     """Polls `predicate` until it is true; returns its last value (falsy on timeout)."""
     deadline = time.monotonic() + timeout

@@ -16,16 +16,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402 - found through the line above when run by path
-from harness import as_dict
 
 CLIENTS = 50
 
 
-def d(conn, *args):
-    reply = conn.call(*args)
-    if isinstance(reply, harness.RespError):
-        raise AssertionError("%s -> %s" % (" ".join(map(str, args)), reply))
-    return as_dict(reply)
+d = harness.call_dict
 
 
 class IdemTest(harness.ServerTestCase, unittest.TestCase):

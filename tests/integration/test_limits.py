@@ -28,10 +28,7 @@ CLIENTS = 100
 
 
 def d(conn, *args):
-    reply = conn.call(*args)
-    if isinstance(reply, harness.RespError):
-        raise AssertionError("%s -> %s" % (" ".join(map(str, args)), reply))
-    r = as_dict(reply)
+    r = harness.call_dict(conn, *args)
     for f in ("remaining", "retry_after_ms", "reset_ms"):
         r[f] = int(r[f])
     return r

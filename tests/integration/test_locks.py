@@ -52,11 +52,7 @@ CLIENT_A = textwrap.dedent("""
 """)
 
 
-def d(conn, *args):
-    reply = conn.call(*args)
-    if isinstance(reply, harness.RespError):
-        raise AssertionError("%s -> %s" % (" ".join(map(str, args)), reply))
-    return as_dict(reply)
+d = harness.call_dict
 
 
 class FencingTest(harness.ServerTestCase, unittest.TestCase):
