@@ -8,34 +8,6 @@
 namespace exactly::race {
 namespace {
 
-const char* CounterName(Expectation::Counter c) {
-  switch (c) {
-    case Expectation::Counter::kSuccess:
-      return "success";
-    case Expectation::Counter::kFailure:
-      return "failure";
-    case Expectation::Counter::kError:
-      return "error";
-    case Expectation::Counter::kTotal:
-      return "total";
-  }
-  return "?";
-}
-
-int64_t Observed(Expectation::Counter c, const Counts& counts) {
-  switch (c) {
-    case Expectation::Counter::kSuccess:
-      return counts.success;
-    case Expectation::Counter::kFailure:
-      return counts.failure;
-    case Expectation::Counter::kError:
-      return counts.error;
-    case Expectation::Counter::kTotal:
-      return counts.total();
-  }
-  return 0;
-}
-
 void Count(Counts& counts, const RequestResult& r) {
   if (!r.error.empty()) {
     ++counts.error;
@@ -49,8 +21,10 @@ void Count(Counts& counts, const RequestResult& r) {
 }  // namespace
 
 RoundVerdict Judge(std::vector<RequestResult>& requests, const std::vector<SuccessRule>& rules,
-                   const std::vector<Expectation>& expectations, bool per_user) {
+                   const std::vector<Expectation>& expectations, bool per_user,
+                   const Probes& probes) {
   RoundVerdict out;
+  out.probes = probes;
   std::map<std::string, Counts> by_user;
   for (RequestResult& r : requests) {
     r.success = r.error.empty() && IsSuccess(rules, r.status, r.body);
@@ -61,21 +35,22 @@ RoundVerdict Judge(std::vector<RequestResult>& requests, const std::vector<Succe
     ExpectationResult result;
     result.text = per_user ? e.text + " per user" : e.text;
     if (!per_user) {
-      result.verdict = Evaluate(e, out.counts);
-      result.observed =
-          fmt::format("{}={}", CounterName(e.counter), Observed(e.counter, out.counts));
-      if (out.counts.error > 0) result.observed += fmt::format(" (+{} unknown)", out.counts.error);
+      result.verdict = Evaluate(e, out.counts, probes);
+      result.observed = DescribeValues(e, out.counts, probes);
+      if (out.counts.error > 0 && !e.Uses(Name::kError)) {
+        result.observed += fmt::format(" (+{} unknown)", out.counts.error);
+      }
     } else {
       int64_t broken = 0;
       int64_t unknown = 0;
       std::string first_broken;
       for (const auto& [user, counts] : by_user) {
-        const Verdict v = Evaluate(e, counts);
+        const Verdict v = Evaluate(e, counts, probes);
         result.verdict = Worst(result.verdict, v);
         if (v == Verdict::kViolated) {
           if (broken++ == 0) {
-            first_broken = fmt::format("{} {}={}", user.empty() ? "(no user)" : user,
-                                       CounterName(e.counter), Observed(e.counter, counts));
+            first_broken = fmt::format("{} {}", user.empty() ? "(no user)" : user,
+                                       DescribeValues(e, counts, probes));
           }
         } else if (v == Verdict::kUnknown) {
           ++unknown;

@@ -20,11 +20,16 @@ struct RoundVerdict {
   Counts counts;
   std::vector<ExpectationResult> results;
   Verdict verdict = Verdict::kHeld;  // the worst of results (held when none)
+  Probes probes;                     // what --observe read before and after the round
+  std::string probe_error;           // why a probe has no value (empty when it has)
 };
 
 // Sets each request's `success` from `rules`, then evaluates `expectations`.
-// Requests without a response count as `error`: their outcome is unknown.
+// Requests without a response count as `error`: their outcome is unknown. `probes`
+// are the round's `before` and `after` readings; an expectation that reads one that
+// is missing is unknown. The same readings serve every user with `per_user`.
 RoundVerdict Judge(std::vector<RequestResult>& requests, const std::vector<SuccessRule>& rules,
-                   const std::vector<Expectation>& expectations, bool per_user);
+                   const std::vector<Expectation>& expectations, bool per_user,
+                   const Probes& probes = {});
 
 }  // namespace exactly::race

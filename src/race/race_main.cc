@@ -13,6 +13,7 @@
 #include "race/h2.h"
 #include "race/judge.h"
 #include "race/load.h"
+#include "race/probe.h"
 #include "race/report.h"
 #include "race/rules.h"
 #include "race/template.h"
@@ -47,6 +48,10 @@ struct Options {
   double duration_s = 10;
   int connections = 32;
   bool quiet = false;
+  std::string observe;
+  std::string observe_command;
+  std::string observe_value;
+  std::string observe_json;
 };
 
 // Everything parsed and checked before the first byte is sent.
@@ -57,6 +62,7 @@ struct Plan {
   std::vector<std::string> command_words;
   std::vector<SuccessRule> rules;
   std::vector<Expectation> expectations;
+  std::optional<ProbeSpec> probe;
 };
 
 int Usage(const std::string& message) {
@@ -136,10 +142,49 @@ int Prepare(const Options& o, Plan& plan) {
     if (!e.ok()) return Usage(e.status().message());
     plan.expectations.push_back(e.value());
   }
+  ProbeOptions po;
+  po.url = o.observe;
+  po.command = o.observe_command;
+  po.value_regex = o.observe_value;
+  po.json_path = o.observe_json;
+  po.h2 = o.h2;
+  po.headers = plan.headers;
+  base::Result<std::optional<ProbeSpec>> probe = MakeProbe(po, plan.target);
+  if (!probe.ok()) return Usage(probe.status().message());
+  plan.probe = std::move(probe).value();
+  for (const Expectation& e : plan.expectations) {
+    if (e.UsesProbes() && !plan.probe) {
+      return Usage(
+          fmt::format("expectation '{}' reads before/after: say where with --observe URL or "
+                      "--observe-command 'CMD ...'",
+                      e.text));
+    }
+  }
   if (o.load_rate < 0 || o.duration_s <= 0 || o.connections < 1) {
     return Usage("--load, --duration and --connections take positive values");
   }
   return 0;
+}
+
+// Reads the probe (when there is one) for `round`; records a failure in `errors`.
+std::optional<int64_t> Observe(const Options& o, const Plan& plan, int64_t round, const char* when,
+                               std::string& errors) {
+  if (!plan.probe) return std::nullopt;
+  TemplateVars v;
+  v.i = 0;
+  v.round = round;
+  ProbeReading reading = ReadProbe(*plan.probe, v, o.timeout_ms);
+  if (!reading.value) {
+    errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", when, reading.error);
+  }
+  return reading.value;
+}
+
+// A probe that could not be read leaves the round unknown at best.
+void ApplyProbeFailure(const Plan& plan, RoundVerdict& v) {
+  if (plan.probe && (!v.probes.before || !v.probes.after)) {
+    v.verdict = Worst(v.verdict, Verdict::kUnknown);
+  }
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
@@ -173,7 +218,11 @@ int RunLoadMode(const Options& o, const Plan& plan, bool tty) {
       std::fprintf(stderr, "\r  load: %lld sent, %lld answered   ", (long long)sent,
                    (long long)done);
   };
+  std::string probe_error;
+  Probes probes;
+  probes.before = Observe(o, plan, 1, "before", probe_error);
   base::Result<LoadRun> run = RunLoad(plan.target, payload, user, plan.rules, lo, progress);
+  if (run.ok()) probes.after = Observe(o, plan, 1, "after", probe_error);
   if (tty) std::fputs("\r\x1b[K", stderr);
   if (!run.ok()) {
     std::fprintf(stderr, "exactly race: %s\n", run.status().message().c_str());
@@ -191,21 +240,25 @@ int RunLoadMode(const Options& o, const Plan& plan, bool tty) {
   report.latency = run->latency;
   report.statuses = run->statuses;
   report.requests_per_round = run->sent;
+  if (plan.probe) report.observe = plan.probe->text;
   RoundReport sample;
   sample.run.requests = std::move(run->sample);
-  RoundVerdict v = Judge(sample.run.requests, plan.rules, plan.expectations, o.per_user);
+  RoundVerdict v = Judge(sample.run.requests, plan.rules, plan.expectations, o.per_user, probes);
   v.counts = run->counts;
+  v.probe_error = probe_error;
   v.results.clear();
   v.verdict = Verdict::kHeld;
   // Expectations over a load run look at the whole run's counts.
   for (const Expectation& e : plan.expectations) {
     ExpectationResult r;
     r.text = e.text;
-    r.verdict = Evaluate(e, run->counts);
+    r.verdict = Evaluate(e, run->counts, probes);
+    r.observed = DescribeValues(e, run->counts, probes);
     v.verdict = Worst(v.verdict, r.verdict);
     v.results.push_back(r);
     report.expectations.push_back(e.text);
   }
+  ApplyProbeFailure(plan, v);
   report.verdict = v.verdict;
   sample.verdict = v;
   report.rounds.push_back(std::move(sample));
@@ -238,8 +291,21 @@ int RaceMain(int argc, char** argv) {
                  "(default: status 2xx)")
       ->allow_extra_args(false);
   app.add_option("--expect", o.expect,
-                 "Expectation over the counts: success==1, success<=6, failure>=1, error==0")
+                 "Invariant per round (repeatable): success==1, error==0, "
+                 "after==before+success, before-after<=5, after==before-30*success. Names: "
+                 "success failure error total before after; integers; + - *")
       ->allow_extra_args(false);
+  app.add_option("--observe", o.observe,
+                 "State probe read before each round's release and after its responses: an "
+                 "http:// URL (GET; templated) or resp://host:port with --observe-command");
+  app.add_option("--observe-command", o.observe_command,
+                 "RESP command of the probe, e.g. 'GET votes:{{round}}'; without --observe it "
+                 "reads the resp:// target on a separate connection");
+  app.add_option("--observe-value", o.observe_value,
+                 "Regex whose first capture group in the probe's body is the integer "
+                 "(default: the whole body is the integer)");
+  app.add_option("--observe-json", o.observe_json,
+                 "Dotted path to the integer in a JSON body instead, e.g. data.balance");
   app.add_flag("--per-user", o.per_user, "Check the expectations for each user separately");
   app.add_option("--timeout-ms", o.timeout_ms, "Wait this long for all responses of a round")
       ->capture_default_str();
@@ -267,6 +333,7 @@ int RaceMain(int argc, char** argv) {
   report.target = o.url;
   report.mode = o.h2 ? "h2 single-packet" : o.sync;
   report.requests_per_round = o.requests;
+  if (plan.probe) report.observe = plan.probe->text;
   for (const Expectation& e : plan.expectations) {
     report.expectations.push_back(o.per_user ? e.text + " per user" : e.text);
   }
@@ -276,6 +343,9 @@ int RaceMain(int argc, char** argv) {
   fire.settle_ms = o.settle_ms;
   int64_t violated = 0;
   for (int64_t round = 1; round <= o.rounds; ++round) {
+    std::string probe_error;
+    Probes probes;
+    probes.before = Observe(o, plan, round, "before", probe_error);
     std::vector<std::string> payloads;
     std::vector<HttpRequest> h2_requests;
     for (int64_t i = 1; i <= o.requests; ++i) {
@@ -294,6 +364,7 @@ int RaceMain(int argc, char** argv) {
                    run.status().message().c_str());
       return kExitUsage;
     }
+    probes.after = Observe(o, plan, round, "after", probe_error);
     RoundReport r;
     r.round = round;
     r.run = std::move(run).value();
@@ -301,7 +372,9 @@ int RaceMain(int argc, char** argv) {
       r.run.requests[static_cast<size_t>(i - 1)].index = i;
       r.run.requests[static_cast<size_t>(i - 1)].user = UserFor(plan.users, i);
     }
-    r.verdict = Judge(r.run.requests, plan.rules, plan.expectations, o.per_user);
+    r.verdict = Judge(r.run.requests, plan.rules, plan.expectations, o.per_user, probes);
+    r.verdict.probe_error = probe_error;
+    ApplyProbeFailure(plan, r.verdict);
     if (r.verdict.verdict == Verdict::kViolated) ++violated;
     if (tty) {
       std::fprintf(stderr, "\r  round %lld/%lld  spread %s  %lld violated   ",

@@ -27,6 +27,21 @@ int64_t Median(std::vector<int64_t> v) {
   return v[v.size() / 2];
 }
 
+std::string ProbeValue(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "?"; }
+
+// "before -> after" for one round, with the failure when a probe had no value.
+std::string ProbeLine(const RoundReport& r) {
+  const Probes& p = r.verdict.probes;
+  std::string out = fmt::format("{} -> {}", ProbeValue(p.before), ProbeValue(p.after));
+  if (p.before && p.after) out += fmt::format(" ({:+d})", *p.after - *p.before);
+  if (!r.verdict.probe_error.empty()) out += " [" + r.verdict.probe_error + "]";
+  return out;
+}
+
+std::string JsonOptional(const std::optional<int64_t>& v) {
+  return v ? std::to_string(*v) : "null";
+}
+
 std::string StatusName(int status) { return status == 0 ? "none" : std::to_string(status); }
 
 // The round the timeline shows: the first violated one, else the last.
@@ -243,6 +258,10 @@ std::string Summary(const RaceReport& report) {
                     report.rate_per_s, report.achieved_per_s, report.duration_s, report.load_sent);
     out += fmt::format("outcomes  success {}  failure {}  error {}\n", report.load_counts.success,
                        report.load_counts.failure, report.load_counts.error);
+    if (!report.observe.empty() && !report.rounds.empty()) {
+      out += fmt::format("observe   {}\n          before -> after {}\n", report.observe,
+                         ProbeLine(report.rounds.front()));
+    }
     out += "latency   (from each request's intended send time: coordinated omission corrected)\n";
   } else {
     out += fmt::format("exactly race  {}  ({}, {} requests x {} round{})\n", report.target,
@@ -263,6 +282,20 @@ std::string Summary(const RaceReport& report) {
         static_cast<int64_t>(report.rounds.size()) - report.violated_rounds - report.unknown_rounds;
     out += fmt::format("rounds    {} violated, {} unknown, {} held\n", report.violated_rounds,
                        report.unknown_rounds, held);
+    if (!report.observe.empty()) {
+      out += fmt::format("observe   {}\n", report.observe);
+      constexpr size_t kShownRounds = 12;
+      for (size_t k = 0; k < report.rounds.size(); ++k) {
+        const RoundReport& r = report.rounds[k];
+        // Every failed probe is shown; of the rest, the first rounds only.
+        if (k >= kShownRounds && r.verdict.probe_error.empty()) continue;
+        out += fmt::format("  round {:<3} before -> after {}, {} successes\n", r.round,
+                           ProbeLine(r), r.verdict.counts.success);
+      }
+      if (report.rounds.size() > kShownRounds) {
+        out += fmt::format("  ({} more rounds in --json)\n", report.rounds.size() - kShownRounds);
+      }
+    }
     if (!report.expectations.empty()) out += "expect\n";
     for (size_t e = 0; e < report.expectations.size(); ++e) {
       int64_t violated = 0;
@@ -319,6 +352,9 @@ std::string ToJson(const RaceReport& report) {
   out += fmt::format("  \"target\": \"{}\",\n  \"mode\": \"{}\",\n", JsonEscape(report.target),
                      report.mode);
   out += fmt::format("  \"requests_per_round\": {},\n", report.requests_per_round);
+  if (!report.observe.empty()) {
+    out += fmt::format("  \"observe\": \"{}\",\n", JsonEscape(report.observe));
+  }
   out += fmt::format("  \"result\": \"{}\",\n  \"exit_code\": {},\n",
                      report.verdict == Verdict::kViolated ? "violated"
                      : report.verdict == Verdict::kHeld   ? "held"
@@ -350,12 +386,18 @@ std::string ToJson(const RaceReport& report) {
     const RoundReport& r = report.rounds[k];
     out += fmt::format(
         "{}\n    {{\"round\": {}, \"release_spread_us\": {}, \"verdict\": \"{}\", "
-        "\"success\": {}, \"failure\": {}, \"error\": {},\n     \"expectations\": [",
+        "\"success\": {}, \"failure\": {}, \"error\": {},\n     ",
         k == 0 ? "" : ",", r.round, r.run.release_spread_us,
         r.verdict.verdict == Verdict::kViolated ? "violated"
         : r.verdict.verdict == Verdict::kHeld   ? "held"
                                                 : "unknown",
         r.verdict.counts.success, r.verdict.counts.failure, r.verdict.counts.error);
+    if (!report.observe.empty()) {
+      out += fmt::format("\"before\": {}, \"after\": {}, \"probe_error\": \"{}\",\n     ",
+                         JsonOptional(r.verdict.probes.before),
+                         JsonOptional(r.verdict.probes.after), JsonEscape(r.verdict.probe_error));
+    }
+    out += "\"expectations\": [";
     for (size_t e = 0; e < r.verdict.results.size(); ++e) {
       const ExpectationResult& res = r.verdict.results[e];
       out += fmt::format("{}{{\"expect\": \"{}\", \"verdict\": \"{}\", \"observed\": \"{}\"}}",
@@ -403,17 +445,31 @@ std::string ToHtml(const RaceReport& report) {
         shown->round, VerdictName(shown->verdict.verdict), FormatUs(shown->run.release_spread_us));
     out += TimelineSvg(*shown);
   }
-  if (report.rounds.size() > 1) {
+  const bool probed = !report.observe.empty();
+  if (report.rounds.size() > 1 || probed) {
+    out += "<h2>Rounds</h2>";
+    if (probed) out += fmt::format("<p>observe: {}</p>", HtmlEscape(report.observe));
     out +=
-        "<h2>Rounds</h2><table><tr><th>round</th><th>verdict</th><th>success</th>"
-        "<th>failure</th><th>error</th><th>release spread</th></tr>";
+        "<table><tr><th>round</th><th>verdict</th><th>success</th>"
+        "<th>failure</th><th>error</th><th>release spread</th>";
+    if (probed) out += "<th>before</th><th>after</th><th>change</th><th>probe</th>";
+    out += "</tr>";
     for (const RoundReport& r : report.rounds) {
       const bool bad = r.verdict.verdict == Verdict::kViolated;
       out += fmt::format(
-          "<tr><td>{}</td><td class='{}'>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+          "<tr><td>{}</td><td class='{}'>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
           r.round, bad ? "violated" : "held", VerdictName(r.verdict.verdict),
           r.verdict.counts.success, r.verdict.counts.failure, r.verdict.counts.error,
           FormatUs(r.run.release_spread_us));
+      if (probed) {
+        const Probes& p = r.verdict.probes;
+        out +=
+            fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td>", ProbeValue(p.before),
+                        ProbeValue(p.after),
+                        p.before && p.after ? fmt::format("{:+d}", *p.after - *p.before) : "?",
+                        r.verdict.probe_error.empty() ? "read" : HtmlEscape(r.verdict.probe_error));
+      }
+      out += "</tr>";
     }
     out += "</table>";
   }

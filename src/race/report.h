@@ -25,6 +25,7 @@ struct RaceReport {
   std::string mode;  // "last-byte", "naive", "h2 single-packet" or "load"
   int64_t requests_per_round = 0;
   std::vector<std::string> expectations;  // as written, with " per user" when so
+  std::string observe;                    // what --observe reads (empty: no probe)
   std::vector<RoundReport> rounds;
   // --load only.
   double rate_per_s = 0;

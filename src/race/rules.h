@@ -2,8 +2,10 @@
 // (`--expect`) state the invariant over a round's counts, overall or per user.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -36,14 +38,41 @@ struct Counts {
   int64_t total() const { return success + failure + error; }
 };
 
-// One `--expect`: `success==1`, `success<=6`, `failure>=1`, `error==0`, `total==10`.
+// The state a round's probes read (`--observe`): `before` just before the release,
+// `after` once every response arrived. Empty when there is no probe or it failed.
+struct Probes {
+  std::optional<int64_t> before;
+  std::optional<int64_t> after;
+};
+
+// A name an expectation may use: the round's counts and the probes' readings.
+enum class Name { kSuccess, kFailure, kError, kTotal, kBefore, kAfter };
+inline constexpr int kNameCount = 6;
+
+const char* NameText(Name name);
+
+// An integer expression of the names: constant + sum of coefficient x name. `+`, `-`
+// and multiplication by an integer keep every expectation linear, which is what lets
+// Evaluate try each split of the unanswered requests cheaply.
+struct LinearExpr {
+  int64_t constant = 0;
+  std::array<int64_t, kNameCount> coefficient{};
+  bool Uses(Name name) const { return coefficient[static_cast<int>(name)] != 0; }
+};
+
+// One `--expect`: `LEFT OP RIGHT` where each side is an expression of integers and
+// the names `success failure error total before after` with `+`, `-` and `*` (one
+// side of each product an integer): `success==1`, `after==before+success`,
+// `before-after<=5`, `after==before-30*success`. Spaces are allowed.
 struct Expectation {
-  enum class Counter { kSuccess, kFailure, kError, kTotal };
   enum class Op { kEq, kNe, kLe, kGe, kLt, kGt };
-  Counter counter = Counter::kSuccess;
+  LinearExpr left;
   Op op = Op::kEq;
-  int64_t value = 0;
+  LinearExpr right;
   std::string text;
+  bool Uses(Name name) const { return left.Uses(name) || right.Uses(name); }
+  // Whether it reads `before` or `after`, so needs a probe.
+  bool UsesProbes() const { return Uses(Name::kBefore) || Uses(Name::kAfter); }
 };
 
 base::Result<Expectation> ParseExpectation(const std::string& text);
@@ -55,7 +84,13 @@ enum class Verdict { kHeld, kViolated, kUnknown };
 
 const char* VerdictName(Verdict verdict);
 
-Verdict Evaluate(const Expectation& expectation, const Counts& counts);
+// An expectation that reads a probe which has no value is kUnknown.
+Verdict Evaluate(const Expectation& expectation, const Counts& counts, const Probes& probes = {});
+
+// The values of the names `expectation` uses, e.g. "after=27 before=0 success=60"; an
+// unread probe shows as "after=?".
+std::string DescribeValues(const Expectation& expectation, const Counts& counts,
+                           const Probes& probes);
 
 // The worst of two verdicts: violated beats unknown beats held.
 Verdict Worst(Verdict a, Verdict b);

@@ -52,18 +52,18 @@ TEST(RulesTest, BadRulesAreRejected) {
 
 TEST(RulesTest, ExpectationsParse) {
   Expectation e = Expect("success<=6");
-  EXPECT_EQ(e.counter, Expectation::Counter::kSuccess);
+  EXPECT_EQ(e.left.coefficient[static_cast<int>(Name::kSuccess)], 1);
+  EXPECT_EQ(e.right.constant, 6);
   EXPECT_EQ(e.op, Expectation::Op::kLe);
-  EXPECT_EQ(e.value, 6);
   EXPECT_EQ(Expect("failure>=1").op, Expectation::Op::kGe);
-  EXPECT_EQ(Expect("error==0").counter, Expectation::Counter::kError);
+  EXPECT_TRUE(Expect("error==0").Uses(Name::kError));
   EXPECT_EQ(Expect("total!=3").op, Expectation::Op::kNe);
   EXPECT_EQ(Expect("success<2").op, Expectation::Op::kLt);
   EXPECT_FALSE(ParseExpectation("wins==1").ok());
   EXPECT_FALSE(ParseExpectation("success~1").ok());
   EXPECT_FALSE(ParseExpectation("success==").ok());
   EXPECT_FALSE(ParseExpectation("success==1x").ok());
-  EXPECT_FALSE(ParseExpectation("success==-1").ok());
+  EXPECT_TRUE(ParseExpectation("success==-1").ok());
 }
 
 TEST(RulesTest, EvaluateHeldViolatedUnknown) {
