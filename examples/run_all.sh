@@ -15,7 +15,7 @@ export EXACTLY_BINARY="${EXACTLY_BINARY:-${root}/build/exactly}"
 case "${EXACTLY_BINARY}" in /*) ;; *) EXACTLY_BINARY="${root}/${EXACTLY_BINARY}" ;; esac
 export RACE="${EXACTLY_RACE:-${EXACTLY_BINARY} race}"
 export ROUNDS="${ROUNDS:-10}"
-examples="${ONLY:-s1-signin s2-binding s3-register s4-balance s5-prize}"
+examples="${ONLY:-s1-signin s2-binding s3-register s4-balance s5-prize counter}"
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 
 if [ ! -x "${EXACTLY_BINARY}" ]; then
