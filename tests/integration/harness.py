@@ -72,20 +72,22 @@ class ServerError(Exception):
 class Server:
     """One `exactly serve` process on a data dir.
 
-    `wrapper` (a list) is put in front of the command line, e.g. strace. The
+    `wrapper` (a list) is put in front of the command line, e.g. strace; `env`
+    (a dict) is added to the environment, e.g. LD_PRELOAD for a test layer. The
     process runs in its own session so that a wrapper's child can be found and
     signalled by id; the output goes to a log file next to (not inside) the
     data dir, so `exactly check` sees only the server's own files.
     """
 
     def __init__(self, data_dir, port=None, fsync=None, requirepass=None, wrapper=None,
-                 extra_args=None, log_path=None):
+                 extra_args=None, log_path=None, env=None):
         self.data_dir = data_dir
         self.port = port or free_port()
         self.fsync = fsync
         self.requirepass = requirepass
         self.wrapper = list(wrapper or [])
         self.extra_args = list(extra_args or [])
+        self.env = dict(env or {})
         self.log_path = log_path or (data_dir.rstrip("/") + ".log")
         self.proc = None
         self._log = None
@@ -107,9 +109,10 @@ class Server:
         self._log = open(self.log_path, "ab")
         self._log.write(("\n=== start %s\n" % " ".join(self.command_line())).encode())
         self._log.flush()
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(self.command_line(), stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -165,6 +168,28 @@ class Server:
         if self.proc.poll() is None:
             self._sigkill_all()
             self.proc.wait(10)
+        self._close_log()
+
+    def power_off(self, timeout=10.0):
+        """SIGKILL of the server's whole process group at once (the server and any
+        snapshot child it forked), then waits until none of them is left: what a
+        power cut does to the processes. Only for unwrapped servers."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.01)
+        else:
+            raise ServerError("processes of group %d outlived SIGKILL" % self.proc.pid)
         self._close_log()
 
     def _sigkill_all(self):
