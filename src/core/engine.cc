@@ -151,9 +151,47 @@ bool RollsBack(const Command& sub, const Reply& reply) {
   return guarded && IsRefusalWord(reply.result());
 }
 
+// The field that names what a command is about: every element of an EXEC reply
+// carries it, so a client can tell which element answers which command even
+// when the group rolled back and the element is only `rolled_back` or `skipped`.
+std::pair<std::string_view, const std::string*> IdentifyingField(const Command& command) {
+  switch (command.kind) {
+    case CommandKind::kTransfer:
+    case CommandKind::kReserve:
+    case CommandKind::kCommit:
+    case CommandKind::kCancel:
+      return {"id", &command.id};
+    case CommandKind::kLock:
+    case CommandKind::kRenew:
+    case CommandKind::kUnlock:
+    case CommandKind::kFence:
+      return {"name", &command.key};
+    default:
+      return {"key", &command.key};
+  }
+}
+
+void AddIdentity(const Command& command, Reply* reply) {
+  if (reply->is_error()) return;
+  const auto [name, value] = IdentifyingField(command);
+  for (const auto& field : reply->fields) {
+    if (field.first == name) return;
+  }
+  reply->Add(name, *value);
+}
+
+Reply GroupElement(const Command& command, Outcome outcome) {
+  Reply reply = Reply::WithOutcome(outcome);
+  AddIdentity(command, &reply);
+  return reply;
+}
+
 // MULTI/EXEC: every sub-command runs with an undo log; the first refusal or error
 // undoes them all. `keep` marks the sub-commands that changed state (what the
-// journal needs to repeat the group).
+// journal needs to repeat the group). The reply has one element per sub-command:
+// its own reply when the group executed; when it rolled back, `rolled_back`
+// before the refused one (nothing they did remains), the refusal itself with
+// `failed 1`, and `skipped` after it (never evaluated).
 Reply ApplyGroup(EngineState* state, const Command& group, const ApplyContext& context,
                  Effect* effect, std::vector<uint8_t>* keep) {
   EXACTLY_ASSERT(context.undo == nullptr);
@@ -164,38 +202,47 @@ Reply ApplyGroup(EngineState* state, const Command& group, const ApplyContext& c
   keep->assign(group.group.size(), 0);
   std::vector<Reply> results;
   results.reserve(group.group.size());
-  bool failed = false;
+  size_t refused = group.group.size();
   bool changed = false;
-  for (size_t i = 0; i < group.group.size(); ++i) {
+  for (size_t i = 0; i < group.group.size() && refused == group.group.size(); ++i) {
     const Command& sub = group.group[i];
-    if (failed) {
-      results.push_back(Reply::WithOutcome(Outcome::kSkipped));
-      continue;
-    }
     EXACTLY_ASSERT(sub.kind != CommandKind::kGroup);
     Effect sub_effect;
     Reply reply = ApplySingle(state, sub, inner, &sub_effect);
     effect->observed = std::max(effect->observed, sub_effect.observed);
     (*keep)[i] = sub_effect.changed ? 1 : 0;
     changed = changed || sub_effect.changed;
-    // A read's answer (CLAIMOF `held`, BALANCE `no_account`) is information, not a
-    // refusal: only mutations roll the group back.
     if (RollsBack(sub, reply)) {
-      reply.Add("failed", int64_t{1});
-      failed = true;
+      if (!reply.is_error()) {
+        reply.Add("failed", int64_t{1});
+        AddIdentity(sub, &reply);
+      }
+      refused = i;
     }
     results.push_back(std::move(reply));
   }
-  if (failed) {
+  Reply reply;
+  if (refused < group.group.size()) {
     undo.Rollback(state);
     state->locks.DropUnsettled();
     state->idem.DropUnsettled();
     *context.counters = counters;
     effect->changed = false;
-    return std::move(Reply::WithOutcome(Outcome::kRolledBack).Add("results", std::move(results)));
+    for (size_t i = 0; i < refused; ++i) {
+      results[i] = GroupElement(group.group[i], Outcome::kRolledBack);
+    }
+    for (size_t i = refused + 1; i < group.group.size(); ++i) {
+      results.push_back(GroupElement(group.group[i], Outcome::kSkipped));
+    }
+    reply = Reply::WithOutcome(Outcome::kRolledBack);
+  } else {
+    effect->changed = changed;
+    reply = Reply::WithOutcome(Outcome::kExecuted);
   }
-  effect->changed = changed;
-  return std::move(Reply::WithOutcome(Outcome::kExecuted).Add("results", std::move(results)));
+  EXACTLY_ASSERT(results.size() == group.group.size());
+  reply.Add("results", std::move(results));
+  reply.wire_list_only = true;
+  return reply;
 }
 
 // One top-level command (or group), then the waiters it released.

@@ -28,6 +28,10 @@ struct Reply {
   // Non-empty for an error: the code (ERR, WRONGTYPE, ...) and its message.
   std::string error_code;
   std::string error_message;
+  // A MULTI group's reply: `result` (executed | rolled_back) and `results` for the
+  // engine and its tests, but on the wire only the `results` list, one element per
+  // queued command, as every client's transaction API expects of EXEC.
+  bool wire_list_only = false;
 
   bool is_error() const { return !error_code.empty(); }
 

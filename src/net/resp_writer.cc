@@ -42,6 +42,11 @@ void RespWriter::Reply(const core::Reply& reply) {
     Error(reply.error_code, reply.error_message);
     return;
   }
+  if (reply.wire_list_only) {
+    EXACTLY_ASSERT(reply.fields.size() == 2);
+    Value(reply.fields[1].second);
+    return;
+  }
   MapHeader(reply.fields.size());
   for (const auto& [name, value] : reply.fields) {
     Bulk(name);

@@ -79,13 +79,23 @@ TEST(GroupTest, RefusalRollsBackExactly) {
   EXPECT_EQ(reply.result(), "rolled_back");
   auto results = List(reply, "results");
   ASSERT_EQ(results.size(), 7u);
-  EXPECT_EQ(results[0].result(), "won");
-  EXPECT_EQ(results[2].result(), "ok");
-  EXPECT_EQ(results[3].result(), "pending");
+  // Nothing the commands before the refusal did remains, and their elements say so
+  // (never `won` or `ok` for an effect that was undone); each names its command.
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(results[i].result(), "rolled_back") << i;
+    EXPECT_EQ(testing::FindField(results[i], "failed"), nullptr) << i;
+  }
+  EXPECT_EQ(Str(results[0], "key"), "seat:2");
+  EXPECT_EQ(Str(results[1], "key"), "seat:1");
+  EXPECT_EQ(Str(results[2], "id"), "pay");
+  EXPECT_EQ(Str(results[3], "id"), "hold");
+  EXPECT_EQ(Str(results[4], "key"), "dave");
   EXPECT_EQ(results[5].result(), "insufficient");
   EXPECT_EQ(Int(results[5], "failed"), 1);
-  EXPECT_EQ(testing::FindField(results[4], "failed"), nullptr);
+  EXPECT_EQ(Str(results[5], "id"), "too-much");
   EXPECT_EQ(results[6].result(), "skipped");
+  EXPECT_EQ(Str(results[6], "key"), "seat:3");
+  EXPECT_TRUE(reply.wire_list_only);
   EXPECT_FALSE(h.last_logged);
   EXPECT_EQ(h.engine.SaveState(), before);
   EXPECT_EQ(h.engine.stats().claims, stats_before.claims);

@@ -428,6 +428,22 @@ def as_dict(reply):
     raise ValueError("not a field/value reply: %r" % (reply,))
 
 
+def exec_dicts(reply):
+    """EXEC's reply (one element per queued command) as a list of dicts; an error
+    element stays a RespError. Raises ValueError for an error reply as a whole."""
+    if isinstance(reply, RespError):
+        raise ValueError("EXEC answered an error: %s" % reply)
+    if not isinstance(reply, list):
+        raise ValueError("EXEC reply is not an array: %r" % (reply,))
+    return [e if isinstance(e, RespError) else as_dict(e) for e in reply]
+
+
+def exec_executed(elements):
+    """Whether a group executed (no element refused, rolled back or skipped)."""
+    return not any(isinstance(e, RespError) or e.get("failed") == 1 or
+                   e["result"] in ("rolled_back", "skipped") for e in elements)
+
+
 def _nested(v):
     if isinstance(v, list) and v and all(isinstance(x, (list, dict)) for x in v):
         try:

@@ -234,20 +234,23 @@ class RedisPyTest(harness.ServerTestCase, unittest.TestCase):
         self.assertEqual(self.cmd("MULTI"), "OK")
         self.assertEqual(self.cmd("CLAIM", "m:k", "me"), "QUEUED")
         self.assertEqual(self.cmd("TRANSFER", "m:t1", "m:src", "m:a", "5"), "QUEUED")
-        ex = self.d("EXEC")
-        self.assertEqual(ex["result"], "executed")
-        self.assertEqual([r["result"] for r in ex["results"]], ["won", "ok"])
-        # A refusal rolls the whole group back.
+        ex = [as_dict(e) for e in self.cmd("EXEC")]
+        self.assertEqual([r["result"] for r in ex], ["won", "ok"])
+        self.assertEqual(ex[0]["key"], "m:k")
+        self.assertEqual(ex[1]["id"], "m:t1")
+        # A refusal rolls the whole group back; one element per queued command.
         self.cmd("MULTI")
         self.cmd("CLAIM", "m:k2", "me")
         self.cmd("TRANSFER", "m:t2", "m:a", "m:src", "999")
         self.cmd("CLAIM", "m:k3", "me")
-        ex = self.d("EXEC")
-        self.assertEqual(ex["result"], "rolled_back")
-        results = ex["results"]
-        self.assertEqual(results[1]["result"], "insufficient")
-        self.assertEqual(results[1].get("failed"), 1)
-        self.assertEqual(results[2]["result"], "skipped")
+        ex = [as_dict(e) for e in self.cmd("EXEC")]
+        self.assertEqual([r["result"] for r in ex], ["rolled_back", "insufficient", "skipped"])
+        self.assertEqual(ex[0], {"result": "rolled_back", "key": "m:k2"})
+        self.assertEqual(ex[1].get("failed"), 1)
+        self.assertEqual(ex[1]["id"], "m:t2")
+        self.assertEqual(ex[2], {"result": "skipped", "key": "m:k3"})
+        # The connection is still in step: the next command gets its own reply.
+        self.assertTrue(self.r.ping())
         self.assertEqual(self.d("CLAIMOF", "m:k2")["result"], "free")
         self.assertEqual(self.d("CLAIMOF", "m:k3")["result"], "free")
         self.assertEqual(self.d("BALANCE", "m:a")["balance"], 5)

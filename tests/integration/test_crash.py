@@ -162,15 +162,15 @@ class Writer(threading.Thread):
                 isinstance(replies[-1], harness.RespError):
             self.protocol_errors.append(("MULTI", name, replies))
             raise OSError("bad MULTI replies")
-        d = as_dict(replies[-1])
+        elements = harness.exec_dicts(replies[-1])
         with m.lock:
             m.unknown_groups.discard(name)
-            outcomes = [r["result"] for r in d["results"]]
-            if d["result"] == "executed" and outcomes == ["ok"] * len(ids):
+            outcomes = [r["result"] for r in elements]
+            if outcomes == ["ok"] * len(ids):
                 m.applied.update(ids)
                 m.new_applied.extend(ids)
-            elif d["result"] != "rolled_back" or "insufficient" not in outcomes:
-                self.protocol_errors.append(("EXEC", name, d))
+            elif "insufficient" not in outcomes or "ok" in outcomes:
+                self.protocol_errors.append(("EXEC", name, elements))
 
     def _call(self, conn, *args):
         reply = conn.call(*args)
@@ -361,9 +361,9 @@ class CrashTest(harness.ServerTestCase, unittest.TestCase):
             ids = model.groups[name]
             c.send(group_frame(model, name))
             replies = [c.read_reply() for _ in range(len(ids) + 2)]
-            d = as_dict(replies[-1])
-            outcomes = [r["result"] for r in d["results"]]
-            if d["result"] == "executed":
+            d = harness.exec_dicts(replies[-1])
+            outcomes = [r["result"] for r in d]
+            if harness.exec_executed(d):
                 self.assertIn(outcomes, (["again"] * len(ids), ["ok"] * len(ids)),
                               "%s: group %s was applied in part: %s" % (where, name, d))
                 (already if outcomes[0] == "again" else now).update(ids)

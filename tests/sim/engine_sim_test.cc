@@ -264,30 +264,52 @@ class Model {
     return false;
   }
 
+  // The name an EXEC element carries for its command (`id`, `name` or `key`).
+  static void Identify(const Command& sub, Reply* reply) {
+    if (reply->is_error()) return;
+    const bool by_id = sub.kind == CommandKind::kTransfer || sub.kind == CommandKind::kReserve ||
+                       sub.kind == CommandKind::kCommit || sub.kind == CommandKind::kCancel;
+    const std::string_view name = by_id ? "id" : "key";
+    for (const auto& field : reply->fields) {
+      if (field.first == name) return;
+    }
+    reply->Add(name, by_id ? sub.id : sub.key);
+  }
+
   Reply Group(const Command& group) {
     const auto claims = claims_;
     const auto accounts = accounts_;
     const auto transfers = transfers_;
     std::vector<Reply> results;
-    bool failed = false;
-    for (const Command& sub : group.group) {
-      if (failed) {
-        results.push_back(Make("skipped"));
-        continue;
-      }
+    size_t refused = group.group.size();
+    for (size_t i = 0; i < group.group.size() && refused == group.group.size(); ++i) {
+      const Command& sub = group.group[i];
       Reply reply = Apply(sub);
       if (reply.is_error() || (IsMutating(sub.kind) && IsRefusalWord(reply.result()))) {
-        reply.Add("failed", int64_t{1});
-        failed = true;
+        if (!reply.is_error()) reply.Add("failed", int64_t{1});
+        Identify(sub, &reply);
+        refused = i;
       }
       results.push_back(std::move(reply));
     }
+    const bool failed = refused < group.group.size();
     if (failed) {
       claims_ = claims;
       accounts_ = accounts;
       transfers_ = transfers;
+      for (size_t i = 0; i < refused; ++i) {
+        results[i] = Make("rolled_back");
+        Identify(group.group[i], &results[i]);
+      }
+      for (size_t i = refused + 1; i < group.group.size(); ++i) {
+        results.push_back(Make("skipped"));
+        Identify(group.group[i], &results.back());
+      }
     }
-    return std::move(Make(failed ? "rolled_back" : "executed").Add("results", std::move(results)));
+    Reply reply = Make(failed ? "rolled_back" : "executed");
+    reply.Add("results", std::move(results));
+    reply.wire_list_only = true;
+    return reply;
   }
 
   int64_t retention_ms_;
