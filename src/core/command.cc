@@ -34,4 +34,34 @@ bool IsMutating(CommandKind kind) {
   return false;
 }
 
+bool MayGrowState(CommandKind kind) {
+  switch (kind) {
+    case CommandKind::kClaim:
+    case CommandKind::kAccount:
+    case CommandKind::kTransfer:
+    case CommandKind::kReserve:
+    case CommandKind::kGroup:
+    case CommandKind::kLock:
+    case CommandKind::kIdemBegin:
+    case CommandKind::kLimit:
+      return true;
+    case CommandKind::kUnclaim:
+    case CommandKind::kClaimOf:
+    case CommandKind::kClaimLog:
+    case CommandKind::kCommit:
+    case CommandKind::kCancel:
+    case CommandKind::kBalance:
+    case CommandKind::kHistory:
+    case CommandKind::kRenew:
+    case CommandKind::kUnlock:
+    case CommandKind::kFence:
+    case CommandKind::kIdemEnd:
+    case CommandKind::kIdemAbort:
+    case CommandKind::kCancelWaiter:
+    case CommandKind::kDropWaiters:
+      return false;
+  }
+  return true;
+}
+
 }  // namespace exactly::core

@@ -45,6 +45,11 @@ enum class CommandKind : uint8_t {
 // Whether a command may change durable state. Reads never reach the journal.
 bool IsMutating(CommandKind kind);
 
+// Whether a command may add records to the tables (a new claim, account, transfer
+// id, lock, IDEM key or limit key). The server refuses these, and only these, while
+// memory is past its bound: commands that end or free state keep working.
+bool MayGrowState(CommandKind kind);
+
 enum class Period : uint8_t { kHour = 1, kDay = 2, kWeek = 3, kMonth = 4 };
 
 // How long a claim or a transfer id lasts: TTL ms | UNTIL unix-ms | PER period.

@@ -14,6 +14,14 @@ inline constexpr int64_t kCountMax = 1000;  // CLAIMLOG / HISTORY COUNT
 inline constexpr int64_t kCountDefault = 10;
 inline constexpr size_t kGroupCommandsMax = 1000;  // commands in one MULTI
 
+// Journal records. A batch record never passes kRecordBytesMax (the journal's own
+// maximum, storage/journal_format.h): the server cuts a turn into several batches
+// once the next command could take the record past kBatchBytesTarget, and refuses a
+// single command or MULTI group that could not fit one record on its own.
+inline constexpr size_t kRecordBytesMax = 64u << 20;
+inline constexpr size_t kBatchBytesTarget = 4u << 20;
+static_assert(kBatchBytesTarget < kRecordBytesMax);
+
 // Time options must land within these bounds (unix ms), so that adding a TTL to a
 // timestamp can never overflow and a year-9999 date is still representable.
 inline constexpr int64_t kTimeMsMax = 253402300799999;                // 9999-12-31T23:59:59.999Z

@@ -224,6 +224,19 @@ base::Result<DecodedRecord> DecodeRecord(std::string_view payload) {
   return record;
 }
 
+size_t RecordBytesBound(const Command& command) {
+  // A varint takes at most 10 bytes. Every field of WriteFields counted as present:
+  // kind, bits, six length-prefixed strings, amount, two bounds, the time spec,
+  // nine integers and a group's count.
+  constexpr size_t kVarint = 10;
+  constexpr size_t kFixed = 1 + kVarint + 6 * kVarint + kVarint + 2 * (1 + kVarint) +
+                            (1 + kVarint + kVarint + 1 + kVarint + kVarint) + 9 * kVarint + kVarint;
+  size_t bytes = kFixed + command.key.size() + command.owner.size() + command.id.size() +
+                 command.from.size() + command.to.size() + command.note.size();
+  for (const Command& sub : command.group) bytes += RecordBytesBound(sub);
+  return bytes;
+}
+
 std::string EncodeRecord(int64_t timestamp_ms, std::span<const Command> commands) {
   std::string out;
   RecordWriter writer(&out);

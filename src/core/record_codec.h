@@ -19,6 +19,7 @@
 //   have `resolved` set: replay applies them without reading the clock or config.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -52,6 +53,13 @@ struct DecodedRecord {
 
 // Corruption if `payload` is not a well-formed record of a known version.
 base::Result<DecodedRecord> DecodeRecord(std::string_view payload);
+
+// An upper bound on the bytes `command` (a group with all its sub-commands) can add
+// to a batch record, known before it is applied: the server uses it to cut a turn
+// into batches whose records stay under the journal's maximum.
+size_t RecordBytesBound(const Command& command);
+// The bytes a record takes before its first command (version and timestamp).
+inline constexpr size_t kRecordHeadBytesMax = 1 + 10;
 
 // The whole payload for `commands` (all kept), for tests and tools.
 std::string EncodeRecord(int64_t timestamp_ms, std::span<const Command> commands);

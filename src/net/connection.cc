@@ -75,7 +75,11 @@ void Connection::Read() {
   if (closed_) return;
   // A full pipeline stops reading (backpressure); Release() resumes once replies
   // have left. After QUIT or a fatal error nothing more is read.
-  read_paused_ = !close_after_replies_ && slots_.size() >= limits_.pipeline_depth_max;
+  // Unsent replies pause reading too: they have left the pipeline but not the
+  // server, and a client that never reads must not make it read on forever.
+  read_paused_ =
+      !close_after_replies_ && (slots_.size() >= limits_.pipeline_depth_max ||
+                                output_.size() - output_start_ >= limits_.output_pause_bytes);
   want_read_ = !close_after_replies_ && !read_paused_;
   UpdateWatch();
 }
@@ -88,6 +92,12 @@ void Connection::OnReadable() {
     std::memmove(input_.data(), input_.data() + input_start_, input_end_ - input_start_);
     input_end_ -= input_start_;
     input_start_ = 0;
+  }
+  // A buffer grown for one large command goes back to its usual size once the
+  // command is consumed, so thousands of clients don't each keep their peak.
+  if (input_end_ < kReadChunkBytes && input_.size() > 4 * kReadChunkBytes) {
+    input_.resize(2 * kReadChunkBytes);
+    input_.shrink_to_fit();
   }
   // The buffer only grows (zero-filled once); input_end_ marks the bytes received,
   // so a steady stream of small commands neither allocates nor clears memory.
@@ -118,6 +128,7 @@ void Connection::OnReadable() {
     return;
   }
   Read();
+  Account();
 }
 
 void Connection::OnWritable() { Write(); }
@@ -158,7 +169,11 @@ void Connection::Fill(uint64_t slot, Lsn wait_lsn, std::string bytes) {
   target.wait_lsn = wait_lsn;
   held_bytes_ += bytes.size();
   target.bytes = std::move(bytes);
-  if (slot == first_slot_) Release();
+  if (slot == first_slot_) {
+    Release();
+  } else {
+    Account();
+  }
 }
 
 void Connection::Release() {
@@ -176,7 +191,6 @@ void Connection::Release() {
     return;
   }
   Write();
-  if (read_paused_ && slots_.size() < limits_.pipeline_depth_max) Read();
 }
 
 void Connection::FailHeld(const std::string& error_bytes) {
@@ -209,12 +223,15 @@ void Connection::Write() {
   if (!want_write_) {
     output_.clear();
     output_start_ = 0;
+    // Keep a usual reply burst's capacity, give back a large one.
+    if (output_.capacity() > limits_.output_pause_bytes) output_.shrink_to_fit();
     if (close_after_replies_ && slots_.empty()) {
       Close();
       return;
     }
   }
-  UpdateWatch();
+  Read();  // resumes reading once the pipeline and the unsent replies shrank
+  Account();
 }
 
 void Connection::UpdateWatch() {
@@ -244,7 +261,19 @@ void Connection::Finish() {
   ::close(fd_);
   slots_.clear();
   held_bytes_ = 0;
+  std::string().swap(input_);
+  std::string().swap(output_);
+  output_start_ = 0;
+  Account();
   handler_->OnClosed(*this);
+}
+
+void Connection::Account() {
+  const size_t bytes = closed_ ? 0 : input_.capacity() + output_.capacity() + held_bytes_;
+  if (bytes == accounted_bytes_) return;
+  const int64_t delta = static_cast<int64_t>(bytes) - static_cast<int64_t>(accounted_bytes_);
+  accounted_bytes_ = bytes;
+  handler_->OnBufferBytes(*this, delta);
 }
 
 }  // namespace exactly::net

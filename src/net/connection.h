@@ -48,6 +48,10 @@ class ConnectionHandler {
   virtual Lsn DurableLsn() const = 0;
   // True once the journal failed: held replies will never be released.
   virtual bool StorageFailed() const = 0;
+  // The connection's buffers grew or shrank by `delta` bytes (its buffer_bytes()).
+  // The handler keeps the total across clients and may close connections, but not
+  // from inside this call.
+  virtual void OnBufferBytes(Connection& connection, int64_t delta) = 0;
 };
 
 struct ConnectionLimits {
@@ -55,6 +59,7 @@ struct ConnectionLimits {
   size_t input_bytes_max = kInputBytesMax;
   size_t output_bytes_max = kOutputBytesMax;
   size_t pipeline_depth_max = kPipelineDepthMax;
+  size_t output_pause_bytes = kOutputPauseBytes;
 };
 
 class Connection final : public PollClient, public std::enable_shared_from_this<Connection> {
@@ -87,6 +92,9 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   bool has_held_replies() const { return !slots_.empty(); }
   int64_t last_activity_ms() const { return last_activity_ms_; }
   std::string remote_address() const;
+  // Memory this connection holds for its client: the input buffer, replies held
+  // for durability and replies not yet taken by the socket.
+  size_t buffer_bytes() const { return accounted_bytes_; }
 
   // Session state the server keeps per client: protocol version, auth, name and
   // the MULTI queue. net/ stores it; server/ gives it meaning.
@@ -96,6 +104,7 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   bool in_multi = false;
   bool multi_failed = false;  // a command queued after MULTI was rejected: EXEC aborts
   std::vector<core::Command> multi_queue;
+  size_t multi_record_bytes = 0;  // bound on the queued group's journal bytes
   // Set while the connection sits in the server's list of connections whose
   // replies wait for durability, so it is listed once.
   bool awaiting_durability = false;
@@ -121,6 +130,8 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   // Tells the poller what to report, if that changed.
   void UpdateWatch();
   void Finish();
+  // Tells the handler how buffer_bytes() changed since it was last told.
+  void Account();
 
   int fd_;
   uint64_t id_;
@@ -149,6 +160,7 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   bool close_after_replies_ = false;
   bool closed_ = false;
   int64_t last_activity_ms_ = 0;
+  size_t accounted_bytes_ = 0;  // buffer bytes the handler was last told of
 };
 
 }  // namespace exactly::net

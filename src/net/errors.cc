@@ -143,6 +143,34 @@ std::string ErrNotInMulti(std::string_view name) {
 }
 std::string ErrProtocolVersion() { return "unsupported protocol version"; }
 std::string ErrSelectDb() { return "DB index is out of range"; }
-std::string ErrIo() { return "the journal failed; writes are refused until restart"; }
+std::string ErrStorageFailed(std::string_view cause) {
+  return "storage failed, writes are stopped until restart: " + std::string(cause) +
+         "; the outcome of this write is unknown: once the server is back, retry it with the "
+         "same id";
+}
+std::string ErrWatch() {
+  return "WATCH is not offered: exactly has no optimistic transactions; guard the group with "
+         "LOCK and IFLOCK name token on its commands instead";
+}
+std::string ErrCommandTooLarge(size_t record_bytes, size_t max_bytes) {
+  return "command needs up to " + std::to_string(record_bytes) +
+         " bytes in the journal, over the record maximum of " + std::to_string(max_bytes);
+}
+std::string ErrGroupTooLarge(size_t record_bytes, size_t max_bytes) {
+  return "MULTI group would need up to " + std::to_string(record_bytes) +
+         " bytes in the journal, over the record maximum of " + std::to_string(max_bytes) +
+         "; split it into smaller groups";
+}
+std::string ErrOom(uint64_t used_bytes, uint64_t max_bytes) {
+  return "command not allowed when used memory > 'maxmemory' (used " + std::to_string(used_bytes) +
+         " bytes, maxmemory " + std::to_string(max_bytes) +
+         "); commands that free state (UNCLAIM, UNLOCK, COMMIT, CANCEL, IDEM END) and reads "
+         "still work";
+}
+std::string ErrProtectedMode() {
+  return "exactly is running in protected mode: it listens on a non-loopback address and no "
+         "password is set, so only loopback clients are served. Set one with --requirepass "
+         "(clients then send AUTH), or bind to 127.0.0.1";
+}
 
 }  // namespace exactly::net

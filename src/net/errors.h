@@ -20,6 +20,8 @@ inline constexpr std::string_view kCodeNoPerm = "NOPERM";
 inline constexpr std::string_view kCodeIoErr = "IOERR";
 inline constexpr std::string_view kCodeExecAbort = "EXECABORT";
 inline constexpr std::string_view kCodeNoProto = "NOPROTO";
+inline constexpr std::string_view kCodeOom = "OOM";
+inline constexpr std::string_view kCodeDenied = "DENIED";
 
 // "unknown command 'FOO', with args beginning with: 'a' 'b'". `args` excludes the
 // name; long names and arguments are cut so the reply stays small.
@@ -85,6 +87,18 @@ std::string ErrDiscardWithoutMulti();
 std::string ErrNotInMulti(std::string_view name);  // a connection command inside MULTI
 std::string ErrProtocolVersion();  // HELLO with a version other than 2 or 3 (code NOPROTO)
 std::string ErrSelectDb();         // only database 0 exists
-std::string ErrIo();               // the journal failed (code IOERR)
+// Code IOERR: the journal failed (`cause` says how). A write answered so may or may
+// not be on disk: the text tells the client to retry it with the same id after
+// the server is back.
+std::string ErrStorageFailed(std::string_view cause);
+// WATCH/UNWATCH: exactly offers no optimistic transactions; IFLOCK guards a group.
+std::string ErrWatch();
+// A command, or a MULTI group as a whole, that could not fit one journal record.
+std::string ErrCommandTooLarge(size_t record_bytes, size_t max_bytes);
+std::string ErrGroupTooLarge(size_t record_bytes, size_t max_bytes);
+// Code OOM: a command that may grow the tables while memory is past --maxmemory.
+std::string ErrOom(uint64_t used_bytes, uint64_t max_bytes);
+// Code DENIED: protected mode refuses a non-loopback client while no password is set.
+std::string ErrProtectedMode();
 
 }  // namespace exactly::net

@@ -8,6 +8,7 @@
 #include "net/command_table.h"
 #include "race/race_main.h"
 #include "server/config.h"
+#include "server/memory_usage.h"
 #include "server/serve.h"
 #include "server/version.h"
 
@@ -62,6 +63,33 @@ int main(int argc, char** argv) {
                    "Snapshot after this many MiB of journal (0: only on SNAPSHOT)")
       ->capture_default_str();
 
+  serve
+      ->add_option("--maxmemory", config.maxmemory_bytes,
+                   "Refuse commands that add records (-OOM) past this much memory in use, e.g. "
+                   "4gb (0: no bound; default: half of RAM)")
+      ->transform(CLI::AsSizeValue(false));
+  serve
+      ->add_option("--maxmemory-clients", config.maxmemory_clients_bytes,
+                   "Bound on all client buffers together; past it the largest are disconnected "
+                   "(0: no bound)")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  std::string protected_mode = "yes";
+  serve
+      ->add_option("--protected-mode", protected_mode,
+                   "yes: on a non-loopback address without --requirepass, serve loopback "
+                   "clients only")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"yes", "no"}));
+  serve
+      ->add_option("--max-clock-behind", config.max_clock_behind_ms,
+                   "Refuse to start when the clock is this many ms behind the journal's last "
+                   "timestamp (time would stand still until it catches up)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve->add_flag("--allow-clock-behind", config.allow_clock_behind,
+                  "Start even when the clock is behind by more than --max-clock-behind");
+
   std::string check_dir = "data";
   CLI::App* check = app.add_subcommand("check", "Verify a data dir without changing it");
   check->add_option("--dir", check_dir, "Data directory")->capture_default_str();
@@ -82,6 +110,10 @@ int main(int argc, char** argv) {
     config.fsync = fsync_modes.at(fsync_name);
     config.id_retention_ms = retention_days * 24LL * 3600 * 1000;
     config.snapshot_every_bytes = snapshot_mb * 1024 * 1024;
+    config.protected_mode = protected_mode == "yes";
+    if (serve->count("--maxmemory") == 0) {
+      config.maxmemory_bytes = exactly::server::DefaultMaxMemoryBytes();
+    }
     return exactly::server::Serve(config);
   }
   if (check->parsed()) return exactly::server::Check(check_dir);

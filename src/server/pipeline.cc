@@ -1,24 +1,35 @@
 // Batching, durability and reply release; see pipeline.h for the shape.
 #include "server/pipeline.h"
 
+#include <errno.h>
 #include <fmt/format.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <utility>
 
 #include "base/assert.h"
 #include "base/monotonic_clock.h"
+#include "core/limits.h"
+#include "core/record_codec.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
 #include "server/clock.h"
+#include "server/memory_usage.h"
+#include "storage/journal_format.h"
+#include "storage/snapshot_format.h"
 #include "storage/snapshot_writer.h"
 
 namespace exactly::server {
+
+static_assert(core::kRecordBytesMax <= storage::kRecordPayloadBytesMax);
+
 Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
                    std::string recovery_summary)
     : io_(io),
@@ -28,19 +39,25 @@ Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const Serv
       recovery_summary_(std::move(recovery_summary)),
       wake_timer_(io),
       snapshot_timer_(io),
-      idle_timer_(io) {
+      idle_timer_(io),
+      memory_timer_(io) {
   last_lsn_ = engine_.applied_lsn();
   durable_lsn_ = last_lsn_;  // everything recovered is on disk
   last_snapshot_lsn_ = last_lsn_;
   started_ms_ = base::MonotonicNowMs();
   if (config_.idle_timeout_s > 0) SweepIdle();
+  SampleMemory();
+  boost::system::error_code bad_address;
+  const auto bind_address = boost::asio::ip::make_address(config_.bind, bad_address);
+  protect_ = config_.protected_mode && config_.requirepass.empty() &&
+             (bad_address || !bind_address.is_loopback());
   // Clients parked before a restart are gone; their place in the queues must go too.
   core::Command drop;
   drop.kind = core::CommandKind::kDropWaiters;
   EnqueueInternal(std::move(drop));
 }
 
-Pipeline::~Pipeline() = default;
+Pipeline::~Pipeline() { StopSnapshot(); }
 
 void Pipeline::SetJournal(storage::GroupCommit* journal) { journal_ = journal; }
 
@@ -54,6 +71,22 @@ void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
     socket.write_some(boost::asio::buffer(reply), ignored);
     socket.close(ignored);
     return;
+  }
+  if (protect_) {
+    boost::system::error_code ignored;
+    const auto remote = socket.remote_endpoint(ignored);
+    auto address = remote.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+    }
+    if (ignored || !address.is_loopback()) {
+      ++stats_.protected_refusals;
+      std::string reply;
+      net::RespWriter(&reply, 2).Error(net::kCodeDenied, net::ErrProtectedMode());
+      socket.write_some(boost::asio::buffer(reply), ignored);
+      socket.close(ignored);
+      return;
+    }
   }
   const uint64_t id = next_connection_id_++;
   auto connection =
@@ -117,12 +150,40 @@ void Pipeline::Enqueue(net::Connection& connection, uint64_t slot, core::Command
     return;
   }
   if (storage_failed_ && core::IsMutating(command.kind)) {
-    AnswerError(connection, slot, "IOERR", storage_error_);
+    AnswerError(connection, slot, net::kCodeIoErr, storage_error_);
     return;
   }
+  if (config_.maxmemory_bytes > 0 && used_memory_bytes_ > config_.maxmemory_bytes &&
+      MayGrow(command)) {
+    ++stats_.oom_refusals;
+    AnswerError(connection, slot, net::kCodeOom,
+                net::ErrOom(used_memory_bytes_, config_.maxmemory_bytes));
+    return;
+  }
+  const size_t record_bytes = core::RecordBytesBound(command);
+  if (record_bytes > core::kRecordBytesMax - core::kRecordHeadBytesMax) {
+    // Input never reaches the journal's own limit, which would stop all writes.
+    AnswerError(connection, slot, net::kCodeErr,
+                command.kind == core::CommandKind::kGroup
+                    ? net::ErrGroupTooLarge(record_bytes, core::kRecordBytesMax)
+                    : net::ErrCommandTooLarge(record_bytes, core::kRecordBytesMax));
+    return;
+  }
+  // A turn that brought more than one record's worth becomes several batches, each
+  // its own record; they still share the journal thread's next fdatasync.
+  if (!batch_commands_.empty() && batch_record_bytes_ + record_bytes > core::kBatchBytesTarget) {
+    RunBatch();
+  }
+  batch_record_bytes_ += record_bytes;
   batch_commands_.push_back(std::move(command));
   batch_pending_.push_back(Pending{connection.shared_from_this(), slot});
   ScheduleBatch();
+}
+
+bool Pipeline::MayGrow(const core::Command& command) {
+  if (command.kind != core::CommandKind::kGroup) return core::MayGrowState(command.kind);
+  return std::any_of(command.group.begin(), command.group.end(),
+                     [](const core::Command& sub) { return core::MayGrowState(sub.kind); });
 }
 
 void Pipeline::EnqueueInternal(core::Command command) {
@@ -159,10 +220,15 @@ void Pipeline::RunBatch() {
   batch_forced_ = false;
   if (batch_commands_.empty() && !forced) return;
   if (storage_failed_ && batch_commands_.empty()) return;
+  EXACTLY_ASSERT(running_commands_.empty());
+  running_commands_.swap(batch_commands_);
+  running_pending_.swap(batch_pending_);
+  batch_record_bytes_ = 0;
   ++stats_.batches;
   const Lsn lsn = last_lsn_.Next();
-  engine_.ApplyBatch(batch_commands_, WallClockNow(), lsn, &batch_output_);
-  EXACTLY_ASSERT(batch_output_.replies.size() == batch_commands_.size());
+  engine_.ApplyBatch(running_commands_, WallClockNow(), lsn, &batch_output_);
+  EXACTLY_ASSERT(batch_output_.replies.size() == running_commands_.size());
+  EXACTLY_ASSERT(batch_output_.record.size() <= core::kRecordBytesMax);
   if (!batch_output_.record.empty()) {
     last_lsn_ = lsn;
     ++stats_.records;
@@ -170,8 +236,8 @@ void Pipeline::RunBatch() {
     bytes_since_snapshot_ += batch_output_.record.size();
     journal_->Submit(lsn, std::move(batch_output_.record));
   }
-  for (size_t i = 0; i < batch_pending_.size(); ++i) {
-    Pending& pending = batch_pending_[i];
+  for (size_t i = 0; i < running_pending_.size(); ++i) {
+    Pending& pending = running_pending_[i];
     if (pending.connection == nullptr) continue;  // internal command
     const uint64_t waiter = batch_output_.parked.empty() ? 0 : batch_output_.parked[i];
     if (waiter != 0) {
@@ -201,8 +267,8 @@ void Pipeline::RunBatch() {
       Answer(*pending.connection, pending.slot, wake.wait_lsn, wake.reply);
     }
   }
-  batch_commands_.clear();
-  batch_pending_.clear();
+  running_commands_.clear();
+  running_pending_.clear();
   ScheduleWake();
   if (config_.snapshot_every_bytes > 0 && bytes_since_snapshot_ >= config_.snapshot_every_bytes &&
       snapshot_child_ < 0) {
@@ -216,7 +282,7 @@ void Pipeline::Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn,
   net::RespWriter writer(&bytes, connection.protocol);
   if (storage_failed_ && wait_lsn > durable_lsn_) {
     // It was applied in memory but will never be on disk: not an acknowledgement.
-    writer.Error("IOERR", storage_error_);
+    writer.Error(net::kCodeIoErr, storage_error_);
     wait_lsn = Lsn{0};
   } else {
     writer.Reply(reply);
@@ -254,10 +320,11 @@ void Pipeline::OnDurable(Lsn lsn) {
 void Pipeline::OnStorageFailure(const base::Status& status) {
   if (storage_failed_) return;
   storage_failed_ = true;
-  storage_error_ = "storage failed, writes are stopped: " + status.ToString();
-  std::fprintf(stderr, "exactly: %s\n", storage_error_.c_str());
+  storage_error_ = net::ErrStorageFailed(status.ToString());
+  std::fprintf(stderr, "exactly: storage failed, writes are stopped until restart: %s\n",
+               status.ToString().c_str());
   std::string error_bytes;
-  net::RespWriter(&error_bytes, 2).Error("IOERR", storage_error_);
+  net::RespWriter(&error_bytes, 2).Error(net::kCodeIoErr, storage_error_);
   for (auto& [id, weak] : connections_) {
     if (auto connection = weak.lock()) connection->FailHeld(error_bytes);
   }
@@ -276,6 +343,7 @@ void Pipeline::RequestShutdown() {
 void Pipeline::StartSnapshot() {
   if (snapshot_child_ >= 0) return;
   const Lsn lsn = engine_.applied_lsn();
+  const pid_t parent = getpid();
   const pid_t child = fork();
   if (child < 0) {
     std::fprintf(stderr, "exactly: snapshot: fork failed; will retry later\n");
@@ -283,7 +351,13 @@ void Pipeline::StartSnapshot() {
   }
   if (child == 0) {
     // The child owns a frozen copy of the state (copy-on-write) and nothing else:
-    // it must not touch the event loop, the journal thread or stdio buffers.
+    // it must not touch the event loop, the journal thread or stdio buffers. It
+    // dies with the server and lets go of every inherited descriptor (the data
+    // dir's lock, the listening socket, clients), so a server restarted at once
+    // finds the dir and the port free even while the kernel is still reaping it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    close_range(3, ~0U, 0);
     const std::string state = engine_.SaveState();
     const base::Status status =
         storage::WriteSnapshot(storage::DefaultFileSystem(), config_.dir, lsn, state);
@@ -293,6 +367,26 @@ void Pipeline::StartSnapshot() {
   snapshot_lsn_ = lsn;
   bytes_since_snapshot_ = 0;
   PollSnapshot();
+}
+
+void Pipeline::StopSnapshot() {
+  if (snapshot_child_ < 0) return;
+  // The journal holds everything the snapshot would; a half-written one is
+  // worth less than a prompt stop.
+  kill(snapshot_child_, SIGKILL);
+  int wait_status = 0;
+  while (waitpid(snapshot_child_, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  snapshot_child_ = -1;
+  snapshot_timer_.cancel();
+  const base::Status removed = storage::DefaultFileSystem().Remove(
+      config_.dir + "/" + storage::SnapshotTempFileName(snapshot_lsn_));
+  if (!removed.ok() && removed.code() != base::StatusCode::kNotFound) {
+    std::fprintf(stderr, "exactly: removing the stopped snapshot: %s\n",
+                 removed.ToString().c_str());
+  }
+  std::fprintf(stderr, "exactly: snapshot at lsn %llu stopped by the shutdown\n",
+               static_cast<unsigned long long>(snapshot_lsn_.value));
 }
 
 void Pipeline::PollSnapshot() {
@@ -341,6 +435,57 @@ void Pipeline::SweepIdle() {
     for (auto& connection : idle) connection->Close();
     SweepIdle();
   });
+}
+
+}  // namespace exactly::server
+
+namespace exactly::server {
+
+void Pipeline::OnBufferBytes(net::Connection&, int64_t delta) {
+  client_buffer_bytes_ += delta;
+  EXACTLY_ASSERT(client_buffer_bytes_ >= 0);
+  if (config_.maxmemory_clients_bytes == 0 || eviction_scheduled_ ||
+      static_cast<uint64_t>(client_buffer_bytes_) <= config_.maxmemory_clients_bytes) {
+    return;
+  }
+  // Not from inside the call: the connection that grew may be the one closed.
+  eviction_scheduled_ = true;
+  boost::asio::post(io_, [this] { EvictClients(); });
+}
+
+void Pipeline::EvictClients() {
+  eviction_scheduled_ = false;
+  while (static_cast<uint64_t>(client_buffer_bytes_) > config_.maxmemory_clients_bytes) {
+    std::shared_ptr<net::Connection> largest;
+    for (auto& [id, weak] : connections_) {
+      auto connection = weak.lock();
+      if (connection && !connection->closed() &&
+          (largest == nullptr || connection->buffer_bytes() > largest->buffer_bytes())) {
+        largest = std::move(connection);
+      }
+    }
+    if (largest == nullptr || largest->buffer_bytes() == 0) return;
+    ++stats_.evicted_clients;
+    std::fprintf(stderr,
+                 "exactly: closing client %llu (%s) holding %zu buffer bytes: all clients "
+                 "together were past --maxmemory-clients %llu\n",
+                 static_cast<unsigned long long>(largest->id()), largest->remote_address().c_str(),
+                 largest->buffer_bytes(),
+                 static_cast<unsigned long long>(config_.maxmemory_clients_bytes));
+    largest->Close();
+  }
+}
+
+void Pipeline::SampleMemory() {
+  used_memory_bytes_ = UsedMemoryBytes();
+  memory_timer_.expires_after(std::chrono::milliseconds(100));
+  memory_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) SampleMemory();
+  });
+}
+
+int64_t Pipeline::ClockBehindMs() const {
+  return std::max<int64_t>(0, engine_.last_timestamp().value - WallClockNow().value);
 }
 
 }  // namespace exactly::server

@@ -35,6 +35,9 @@ struct PipelineStats {
   uint64_t connections_total = 0;
   uint64_t rejected_connections = 0;
   uint64_t snapshots = 0;
+  uint64_t evicted_clients = 0;  // closed for --maxmemory-clients
+  uint64_t oom_refusals = 0;     // commands answered -OOM
+  uint64_t protected_refusals = 0;
 };
 
 class Pipeline final : public net::ConnectionHandler {
@@ -57,6 +60,9 @@ class Pipeline final : public net::ConnectionHandler {
   void RequestShutdown();
   bool shutting_down() const { return shutting_down_; }
   void set_on_shutdown(std::function<void()> fn) { on_shutdown_ = std::move(fn); }
+  // Ends a snapshot child still writing (shutdown): kills it, reaps it and removes
+  // its temporary file. The journal already holds everything it would have held.
+  void StopSnapshot();
 
   // net::ConnectionHandler
   void OnCommand(net::Connection& connection, uint64_t slot,
@@ -64,6 +70,7 @@ class Pipeline final : public net::ConnectionHandler {
   void OnClosed(net::Connection& connection) override;
   Lsn DurableLsn() const override { return durable_lsn_; }
   bool StorageFailed() const override { return storage_failed_; }
+  void OnBufferBytes(net::Connection& connection, int64_t delta) override;
 
  private:
   struct Pending {
@@ -95,6 +102,15 @@ class Pipeline final : public net::ConnectionHandler {
   void PollSnapshot();
 
   void SweepIdle();
+  // Closes the clients with the largest buffers until all of them together are
+  // within --maxmemory-clients.
+  void EvictClients();
+  // Samples the heap in use every 100 ms, for --maxmemory.
+  void SampleMemory();
+  // Whether `command` may add records (a group: whether any of its commands may).
+  static bool MayGrow(const core::Command& command);
+  // How far the wall clock is behind the last batch timestamp (0 if it is not).
+  int64_t ClockBehindMs() const;
 
   boost::asio::io_context& io_;
   net::SocketPoller poller_;  // owns the connections; they reach it by reference
@@ -103,8 +119,14 @@ class Pipeline final : public net::ConnectionHandler {
   std::string recovery_summary_;
   storage::GroupCommit* journal_ = nullptr;
 
+  // The batch being gathered, and an upper bound on its record's bytes.
   std::vector<core::Command> batch_commands_;
   std::vector<Pending> batch_pending_;
+  size_t batch_record_bytes_ = 0;
+  // The batch being applied: RunBatch swaps the gathered one in here, so commands
+  // queued while it answers (a withdrawn waiter) start the next batch.
+  std::vector<core::Command> running_commands_;
+  std::vector<Pending> running_pending_;
   core::BatchOutput batch_output_;
   bool batch_scheduled_ = false;
   bool batch_forced_ = false;  // run even without commands: timers are due
@@ -132,6 +154,12 @@ class Pipeline final : public net::ConnectionHandler {
   uint64_t bytes_since_snapshot_ = 0;
   boost::asio::steady_timer snapshot_timer_;
   boost::asio::steady_timer idle_timer_;
+
+  int64_t client_buffer_bytes_ = 0;  // buffer_bytes() of every connection, summed
+  bool eviction_scheduled_ = false;
+  uint64_t used_memory_bytes_ = 0;  // sampled by SampleMemory
+  boost::asio::steady_timer memory_timer_;
+  bool protect_ = false;  // protected mode is in force (see ServeConfig)
 
   int64_t started_ms_ = 0;
   PipelineStats stats_;

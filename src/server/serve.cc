@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +16,7 @@
 
 #include "core/engine.h"
 #include "net/listener.h"
+#include "server/clock.h"
 #include "server/pipeline.h"
 #include "storage/journal_writer.h"
 #include "storage/recovery.h"
@@ -57,6 +59,12 @@ int LockDataDir(const std::string& dir) {
   return fd;  // held until the process exits
 }
 
+bool IsLoopbackAddress(const std::string& text) {
+  boost::system::error_code error;
+  const auto address = boost::asio::ip::make_address(text, error);
+  return !error && address.is_loopback();
+}
+
 }  // namespace
 
 int Serve(const ServeConfig& config) {
@@ -83,6 +91,24 @@ int Serve(const ServeConfig& config) {
     return 2;
   }
   PrintReport(*report);
+  // Time in the engine never runs backwards: behind the journal's last timestamp,
+  // it stands still (TTLs, leases and windows with it) until the clock catches up.
+  const int64_t behind_ms = engine.last_timestamp().value - WallClockNow().value;
+  if (behind_ms > 0) {
+    std::fprintf(stderr,
+                 "exactly: WARNING: the clock is %lld ms behind the journal's last timestamp; "
+                 "time stands still in the server (TTLs, leases and windows do not advance) "
+                 "until it catches up. INFO server shows clock_behind_ms.\n",
+                 static_cast<long long>(behind_ms));
+    if (behind_ms > config.max_clock_behind_ms && !config.allow_clock_behind) {
+      std::fprintf(stderr,
+                   "exactly: cannot start: the clock is behind by more than "
+                   "--max-clock-behind %lld ms. Fix the clock, or start with "
+                   "--allow-clock-behind to accept standing time.\n",
+                   static_cast<long long>(config.max_clock_behind_ms));
+      return 2;
+    }
+  }
   auto writer =
       storage::OpenJournalWriter(storage::DefaultFileSystem(), config.dir, engine.applied_lsn());
   if (!writer.ok()) {
@@ -113,6 +139,7 @@ int Serve(const ServeConfig& config) {
   boost::asio::steady_timer grace(io);
   pipeline.set_on_shutdown([&] {
     listener.Stop();
+    pipeline.StopSnapshot();
     journal.Stop();  // drains and syncs; its last OnDurable is posted before the stop below
     grace.expires_after(std::chrono::milliseconds(200));
     grace.async_wait([&io](const boost::system::error_code&) { io.stop(); });
@@ -122,6 +149,13 @@ int Serve(const ServeConfig& config) {
     if (!error) pipeline.RequestShutdown();
   });
 
+  if (config.protected_mode && config.requirepass.empty() && !IsLoopbackAddress(config.bind)) {
+    std::fprintf(stderr,
+                 "exactly: protected mode: %s is not a loopback address and no password is "
+                 "set, so only loopback clients are served. Set --requirepass, or "
+                 "--protected-mode no if the network is trusted.\n",
+                 config.bind.c_str());
+  }
   std::fprintf(stderr, "exactly: ready on %s:%u (dir %s, lsn %llu)\n", config.bind.c_str(),
                listener.port(), config.dir.c_str(),
                static_cast<unsigned long long>(engine.applied_lsn().value));

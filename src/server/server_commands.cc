@@ -9,13 +9,19 @@
 
 #include "base/monotonic_clock.h"
 #include "core/limits.h"
+#include "core/record_codec.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
+#include "server/memory_usage.h"
 #include "server/pipeline.h"
 #include "server/version.h"
 
 namespace exactly::server {
 namespace {
+
+// What a group adds to a record beyond its sub-commands (RecordBytesBound of an
+// empty group).
+const size_t kGroupHeadBytes = core::RecordBytesBound(core::Command{});
 
 bool Is(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -173,6 +179,8 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
     } else {
       writer.Error("ERR", "only CONFIG GET is known; exactly is configured by its flags");
     }
+  } else if (name == "WATCH" || name == "UNWATCH") {
+    writer.Error(net::kCodeErr, net::ErrWatch());
   } else if (name == "INFO") {
     writer.Bulk(InfoText(args.size() > 1 ? args[1] : std::string_view()));
   } else if (name == "COMMAND") {
@@ -211,6 +219,7 @@ void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
     connection.in_multi = true;
     connection.multi_failed = false;
     connection.multi_queue.clear();
+    connection.multi_record_bytes = 0;
     std::string bytes;
     net::RespWriter(&bytes, connection.protocol).Simple("OK");
     connection.Fill(slot, Lsn{0}, std::move(bytes));
@@ -259,6 +268,17 @@ void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
     connection.multi_failed = true;
     return;
   }
+  // The group becomes one journal record: refuse the command that would take it
+  // past the record maximum now, rather than the whole group at EXEC.
+  const size_t record_bytes =
+      connection.multi_record_bytes + core::RecordBytesBound(parsed.command);
+  if (record_bytes > core::kRecordBytesMax - core::kRecordHeadBytesMax - kGroupHeadBytes) {
+    AnswerError(connection, slot, net::kCodeErr,
+                net::ErrGroupTooLarge(record_bytes, core::kRecordBytesMax));
+    connection.multi_failed = true;
+    return;
+  }
+  connection.multi_record_bytes = record_bytes;
   connection.multi_queue.push_back(std::move(parsed.command));
   std::string bytes;
   net::RespWriter(&bytes, connection.protocol).Simple("QUEUED");
@@ -274,8 +294,19 @@ std::string Pipeline::InfoText(std::string_view section) const {
   if (all || Is(section, "server")) {
     text += fmt::format(
         "# Server\r\nexactly_version:{}\r\nredis_version:7.0.0\r\nprocess_id:{}\r\n"
-        "tcp_port:{}\r\nuptime_in_seconds:{}\r\ndata_dir:{}\r\nrecovery:{}\r\n\r\n",
-        kVersion, getpid(), config_.port, uptime_s, config_.dir, recovery_summary_);
+        "tcp_port:{}\r\nuptime_in_seconds:{}\r\ndata_dir:{}\r\nrecovery:{}\r\n"
+        "clock_behind_ms:{}\r\nprotected_mode:{}\r\n\r\n",
+        kVersion, getpid(), config_.port, uptime_s, config_.dir, recovery_summary_, ClockBehindMs(),
+        protect_ ? "yes" : "no");
+  }
+  if (all || Is(section, "memory")) {
+    const uint64_t used = UsedMemoryBytes();
+    text += fmt::format(
+        "# Memory\r\nused_memory:{}\r\nused_memory_rss:{}\r\nmaxmemory:{}\r\n"
+        "maxmemory_policy:noeviction\r\nmem_clients_normal:{}\r\nmaxmemory_clients:{}\r\n"
+        "\r\n",
+        used, RssBytes(), config_.maxmemory_bytes, client_buffer_bytes_,
+        config_.maxmemory_clients_bytes);
   }
   if (all || Is(section, "clients")) {
     text += fmt::format("# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
@@ -296,9 +327,11 @@ std::string Pipeline::InfoText(std::string_view section) const {
     text += fmt::format(
         "# Stats\r\ntotal_connections_received:{}\r\nrejected_connections:{}\r\n"
         "total_commands_processed:{}\r\nbatches:{}\r\njournal_records:{}\r\n"
-        "journal_bytes:{}\r\nsnapshots:{}\r\n\r\n",
+        "journal_bytes:{}\r\nsnapshots:{}\r\nevicted_clients:{}\r\noom_refusals:{}\r\n"
+        "protected_mode_refusals:{}\r\n\r\n",
         stats_.connections_total, stats_.rejected_connections, stats_.commands, stats_.batches,
-        stats_.records, stats_.record_bytes, stats_.snapshots);
+        stats_.records, stats_.record_bytes, stats_.snapshots, stats_.evicted_clients,
+        stats_.oom_refusals, stats_.protected_refusals);
   }
   if (all || Is(section, "tables")) {
     text += fmt::format(

@@ -41,6 +41,7 @@ class FakeHandler final : public ConnectionHandler {
   void OnClosed(Connection&) override { ++closed; }
   Lsn DurableLsn() const override { return Lsn{durable}; }
   bool StorageFailed() const override { return false; }
+  void OnBufferBytes(Connection&, int64_t delta) override { buffer_bytes += delta; }
 
   std::function<std::string(std::span<const std::string_view>)> reply_for =
       [](std::span<const std::string_view> args) {
@@ -52,6 +53,7 @@ class FakeHandler final : public ConnectionHandler {
   std::vector<uint64_t> deferred;
   std::vector<std::string> commands;
   int closed = 0;
+  int64_t buffer_bytes = 0;  // what the connections reported, summed
 };
 
 class ConnectionTest : public ::testing::Test {
@@ -168,6 +170,51 @@ TEST_F(ConnectionTest, FullPipelineStopsReadingUntilRepliesLeave) {
   connection->Fill(handler_.deferred[1], Lsn{0}, "+B\r\n");
   RunUntil([&] { return handler_.commands.size() == 3; });
   EXPECT_EQ(handler_.commands.back(), "C");
+}
+
+TEST_F(ConnectionTest, ClientThatNeverReadsStopsBeingRead) {
+  // Replies that left the pipeline but not the server still pause reading: a
+  // client that pipelines and never reads holds about output_pause_bytes, not
+  // every reply of everything it sent.
+  const std::string reply(1000, 'x');
+  handler_.reply_for = [&](std::span<const std::string_view>) { return "+" + reply + "\r\n"; };
+  std::string requests;
+  for (int i = 0; i < 2000; ++i) requests += "PING\r\n";
+  const size_t batches = 100;  // 200,000 commands, about 200 MB of replies
+  for (size_t b = 0; b < batches; ++b) {
+    boost::system::error_code error;
+    client_.non_blocking(true);
+    boost::asio::write(client_, boost::asio::buffer(requests), error);
+    io_.run_for(std::chrono::milliseconds(2));
+    io_.restart();
+    if (error) break;  // our own send buffer is full: the server stopped reading
+  }
+  io_.run_for(std::chrono::milliseconds(50));
+  EXPECT_LT(handler_.commands.size(), 40'000u) << "kept reading a client that never reads";
+  EXPECT_LT(connection_->buffer_bytes(), 3 * limits_.output_pause_bytes);
+  EXPECT_EQ(handler_.buffer_bytes, static_cast<int64_t>(connection_->buffer_bytes()));
+  // Once the client reads, the server reads again.
+  const size_t seen = handler_.commands.size();
+  client_.non_blocking(false);
+  std::string sink(1 << 20, '\0');
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (handler_.commands.size() == seen && std::chrono::steady_clock::now() < deadline) {
+    boost::system::error_code error;
+    client_.non_blocking(true);
+    client_.read_some(boost::asio::buffer(sink), error);
+    io_.run_for(std::chrono::milliseconds(1));
+    io_.restart();
+  }
+  EXPECT_GT(handler_.commands.size(), seen) << "never resumed reading";
+}
+
+TEST_F(ConnectionTest, ClosedConnectionReportsItsBuffersFreed) {
+  Send("PING\r\n");
+  RunUntil([&] { return handler_.commands.size() == 1; });
+  EXPECT_GT(handler_.buffer_bytes, 0);
+  client_.close();
+  RunUntil([&] { return handler_.closed == 1; });
+  EXPECT_EQ(handler_.buffer_bytes, 0);
 }
 
 TEST_F(ConnectionTest, PeerThatLeavesIsClosedAndReleased) {
