@@ -2,7 +2,9 @@
 # Runs the five incidents as real systems: PostgreSQL, Redis and exactly on free
 # ports in a temp dir, each example's Flask app under gunicorn in both modes, and
 # `exactly race` against it. A naive mode must be caught (a violation in at least one
-# of ROUNDS rounds), an exactly mode must hold in every round; otherwise exit 1.
+# of ROUNDS rounds), an exactly mode must hold in every round; otherwise exit 1. Each
+# app is also audited from a browser session recorded against it (examples/audit/):
+# the naive mode must have an endpoint flagged, the exactly mode none.
 #
 # Env: EXACTLY_BINARY (default build/exactly), EXACTLY_RACE (the race command,
 # default "$EXACTLY_BINARY race"), ROUNDS (default 10), ONLY (e.g. "s1-signin s5-prize"),
@@ -128,7 +130,7 @@ run_example() {  # example, mode
   pids+=("${app_pid}")
   if ! wait_app "${port}" "${tmp}/${ex}-${mode}.log" "${ex} (${mode})"; then
     cat "${tmp}/${ex}-${mode}.log" >&2
-    rows+=("${ex}|${mode}|-|-|-|FAIL: app did not start")
+    rows+=("${ex}|${mode}|-|-|-|FAIL: app did not start|-")
     failed=1
     return
   fi
@@ -142,6 +144,29 @@ run_example() {  # example, mode
   BASE="http://127.0.0.1:${port}" TAG="${mode}$$" \
     bash "${here}/${ex}/race.sh" --json "${json}" "${html[@]}" --quiet >"${tmp}/${ex}-${mode}.out" 2>&1
   rc=$?
+  # The same app audited from a browser session recorded against it: the naive mode
+  # must have an endpoint flagged (exit 1), the exactly mode none (exit 0).
+  local audit="-" audit_rc
+  if [ -f "${here}/audit/${ex}.har" ]; then
+    local audit_files=(--json "${tmp}/${ex}-${mode}-audit.json")
+    if [ -n "${REPORT_DIR:-}" ]; then
+      audit_files=(--json "${REPORT_DIR}/${ex}-${mode}-audit.json"
+        --html "${REPORT_DIR}/${ex}-${mode}-audit.html")
+    fi
+    BASE="http://127.0.0.1:${port}" TAG="${mode}$$" \
+      bash "${here}/audit/audit.sh" "${ex}" "${audit_files[@]}" --quiet \
+      >"${tmp}/${ex}-${mode}-audit.out" 2>&1
+    audit_rc=$?
+    if [ "${mode}" = naive ] && [ "${audit_rc}" -eq 1 ]; then
+      audit="flagged"
+    elif [ "${mode}" = exactly ] && [ "${audit_rc}" -eq 0 ]; then
+      audit="none flagged"
+    else
+      audit="FAIL (exit ${audit_rc})"
+      failed=1
+      sed 's/^/    /' "${tmp}/${ex}-${mode}-audit.out" >&2
+    fi
+  fi
   kill "${app_pid}" 2>/dev/null
   wait "${app_pid}" 2>/dev/null
   local stats
@@ -176,7 +201,7 @@ PY
     sed 's/^/    /' "${tmp}/${ex}-${mode}.out" >&2
     tail -5 "${tmp}/${ex}-${mode}.log" 2>/dev/null | sed 's/^/    /' >&2
   fi
-  rows+=("${ex}|${mode}|${rounds}|${violated}|${spread}|${verdict}")
+  rows+=("${ex}|${mode}|${rounds}|${violated}|${spread}|${verdict}|${audit}")
 }
 
 for ex in ${examples}; do
@@ -185,13 +210,15 @@ for ex in ${examples}; do
   done
 done
 
-printf '\n%-12s %-8s %-7s %-10s %-26s %s\n' example mode rounds violated "release spread (median)" result
+printf '\n%-12s %-8s %-7s %-10s %-26s %-14s %s\n' example mode rounds violated \
+  "release spread (median)" audit result
 for row in "${rows[@]}"; do
-  IFS='|' read -r ex mode rounds violated spread verdict <<<"${row}"
-  printf '%-12s %-8s %-7s %-10s %-26s %s\n' "${ex}" "${mode}" "${rounds}" "${violated}" "${spread}" "${verdict}"
+  IFS='|' read -r ex mode rounds violated spread verdict audit <<<"${row}"
+  printf '%-12s %-8s %-7s %-10s %-26s %-14s %s\n' "${ex}" "${mode}" "${rounds}" "${violated}" \
+    "${spread}" "${audit}" "${verdict}"
 done
 if [ "${failed}" -ne 0 ]; then
   echo "examples: FAILED"
   exit 1
 fi
-echo "examples: ok (every naive mode caught, every exactly mode held)"
+echo "examples: ok (every naive mode caught and flagged by the audit, every exactly mode held)"

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "fmt/format.h"
+#include "race/audit.h"
 #include "race/fire.h"
 #include "race/h2.h"
 #include "race/judge.h"
@@ -268,10 +269,15 @@ int RunLoadMode(const Options& o, const Plan& plan, bool tty) {
 }  // namespace
 
 int RaceMain(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "audit") return AuditMain(argc - 1, argv + 1);
   CLI::App app{
       "Fire N requests that the target receives together (last-byte sync over HTTP/1.1 and "
       "RESP, single-packet over h2c) and check invariants over the outcomes.\n"
-      "Templates in the URL, -d, -H and --command: {{i}} {{user}} {{rand}} {{round}}.",
+      "Templates in the URL, -d, -H and --command: {{i}} {{user}} {{rand}} {{round}}.\n"
+      "Exit 0 every expectation held, 1 one was violated, 2 unknown (no answer, a probe not "
+      "read) or usage error.\n"
+      "exactly race audit session.har [options]: find the requests of a recorded browser "
+      "session that are not safe to send twice at once (exactly race audit --help).",
       "exactly race"};
   Options o;
   app.add_option("url", o.url, "http://host:port/path or resp://host:port")->required();

@@ -103,6 +103,15 @@ std::string HistogramSvg(const Histogram& h) {
   return svg + "</svg>";
 }
 
+}  // namespace
+
+std::string FormatUs(int64_t us) {
+  if (us < 0) return "-";
+  if (us < 1000) return fmt::format("{} µs", us);
+  if (us < 1000000) return fmt::format("{:.2f} ms", static_cast<double>(us) / 1000.0);
+  return fmt::format("{:.2f} s", static_cast<double>(us) / 1e6);
+}
+
 std::string TimelineSvg(const RoundReport& round) {
   const std::vector<RequestResult>& reqs = round.run.requests;
   const size_t rows = std::min(reqs.size(), kTimelineRowsMax);
@@ -152,15 +161,6 @@ std::string TimelineSvg(const RoundReport& round) {
                        x(v), axis_y + 16, FormatUs(v));
   }
   return svg + "</svg>";
-}
-
-}  // namespace
-
-std::string FormatUs(int64_t us) {
-  if (us < 0) return "-";
-  if (us < 1000) return fmt::format("{} µs", us);
-  if (us < 1000000) return fmt::format("{:.2f} ms", static_cast<double>(us) / 1000.0);
-  return fmt::format("{:.2f} s", static_cast<double>(us) / 1e6);
 }
 
 std::string JsonEscape(std::string_view s) {

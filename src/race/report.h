@@ -51,6 +51,10 @@ std::string Summary(const RaceReport& report);
 std::string ToJson(const RaceReport& report);
 std::string ToHtml(const RaceReport& report);
 
+// The timeline of one round as inline SVG: a row per request from its last byte's
+// send to its response's end, coloured by outcome (shared with the audit report).
+std::string TimelineSvg(const RoundReport& round);
+
 // Helpers shared with tests.
 std::string JsonEscape(std::string_view s);
 std::string HtmlEscape(std::string_view s);
