@@ -75,12 +75,15 @@ class Outcomes:
 
 
 class Writer(threading.Thread):
-    """One connection sending unique writes one at a time until stopped or cut off."""
+    """One connection sending unique writes until stopped or cut off: one at a
+    time, or `depth` pipelined at once; a claim carries a NOTE of `note_bytes`."""
 
-    def __init__(self, port, outcomes, name, stop_event, limit=None, errors_max=None):
+    def __init__(self, port, outcomes, name, stop_event, limit=None, errors_max=None, depth=1,
+                 note_bytes=0):
         super().__init__(daemon=True)
         self.port, self.outcomes, self.name_prefix = port, outcomes, name
         self.stop_event, self.limit, self.errors_max = stop_event, limit, errors_max
+        self.depth, self.note = depth, "n" * note_bytes
         self.errors = 0
 
     def run(self):
@@ -92,48 +95,59 @@ class Writer(threading.Thread):
         try:
             while not self.stop_event.is_set() and (self.limit is None or seq < self.limit) and \
                     (self.errors_max is None or self.errors < self.errors_max):
-                seq += 1
-                if seq % 3:
-                    op = ("transfer", "%s:t%d" % (self.name_prefix, seq), seq % ACCOUNTS)
-                else:
-                    op = ("claim", "%s:c%d" % (self.name_prefix, seq), self.name_prefix)
-                self.one(conn, op)
+                ops = []
+                for _ in range(self.depth):
+                    seq += 1
+                    if seq % 3:
+                        ops.append(("transfer", "%s:t%d" % (self.name_prefix, seq), seq % ACCOUNTS))
+                    else:
+                        ops.append(("claim", "%s:c%d" % (self.name_prefix, seq), self.name_prefix))
+                self.send(conn, ops)
         except (OSError, harness.ConnectionClosed, ValueError):
-            pass  # the server went away: the op in flight was recorded as unknown
+            pass  # the server went away: the ops in flight were recorded as unknown
         finally:
             conn.close()
 
-    def one(self, conn, op):
+    def command(self, op):
+        cmd = op_command(op)
+        return cmd + ("NOTE", self.note) if op[0] == "claim" and self.note else cmd
+
+    def send(self, conn, ops):
         o = self.outcomes
         with o.lock:
-            o.unknown[op] = None
+            for op in ops:
+                o.unknown[op] = None
         sent_at = time.monotonic()
-        reply = conn.call(*op_command(op))
-        answered_at = time.monotonic()
-        with o.lock:
-            if isinstance(reply, harness.RespError):
-                o.errors.append((op, str(reply), answered_at))
-                self.errors += 1
-                return
-            result = as_dict(reply)["result"]
-            if result == ACK_WORDS[op[0]]:
-                del o.unknown[op]
-                o.acked.append((op, sent_at, answered_at))
-            else:
-                o.unexpected.append((op, reply))
+        conn.send(b"".join(harness.encode(*self.command(op)) for op in ops))
+        for op in ops:
+            reply = conn.read_reply()
+            answered_at = time.monotonic()
+            with o.lock:
+                if isinstance(reply, harness.RespError):
+                    o.errors.append((op, str(reply), answered_at))
+                    self.errors += 1
+                    continue
+                result = as_dict(reply)["result"]
+                if result == ACK_WORDS[op[0]]:
+                    del o.unknown[op]
+                    o.acked.append((op, sent_at, answered_at))
+                else:
+                    o.unexpected.append((op, reply))
 
 
 class Workload:
     """`writers` Writer threads on one server; start(), then stop() or wait for them.
 
-    Each writer sends at most `limit` ops and stops after `errors_max` error replies.
+    Each writer sends at most `limit` ops and stops after `errors_max` error
+    replies; `depth` and `note_bytes` go to each Writer.
     """
 
-    def __init__(self, port, writers=4, prefix="w", limit=None, errors_max=None):
+    def __init__(self, port, writers=4, prefix="w", limit=None, errors_max=None, depth=1,
+                 note_bytes=0):
         self.outcomes = Outcomes()
         self.stop_event = threading.Event()
         self.threads = [Writer(port, self.outcomes, "%s%d" % (prefix, i), self.stop_event, limit,
-                               errors_max) for i in range(writers)]
+                               errors_max, depth, note_bytes) for i in range(writers)]
 
     def start(self):
         for t in self.threads:

@@ -24,6 +24,9 @@
 //   data/<id>         the durable bytes of file <id>
 // The layer starts by copying the data dir into an empty shadow (so a restart
 // on a rebuilt dir starts from "everything is durable").
+// $EXACTLY_POWERLOSS_HANG_AT_SYNC and _SYNC_DELAY_MS (below) hold one sync
+// forever and slow the others, for tests that must cut power between a write
+// of several records and its sync.
 //
 // Unsynced state (which ranges of which file are dirty) lives in the process's
 // memory on purpose: a kill loses it exactly as a power cut loses the cache.
@@ -119,6 +122,14 @@ std::map<uint64_t, Dirty>& DirtyMap() {
 char data_dir[4096];    // no trailing slash; empty: the layer is off
 char shadow_dir[4096];  // no trailing slash
 bool enabled = false;
+// $EXACTLY_POWERLOSS_HANG_AT_SYNC=N: the N-th file sync of this process never
+// returns (nor reaches the disk), so a test can cut power between a write and
+// its sync deterministically. 0: off.
+uint64_t hang_at_sync = 0;
+uint64_t file_syncs = 0;
+// $EXACTLY_POWERLOSS_SYNC_DELAY_MS: every file sync first sleeps this long, so
+// that batches queue behind it and the next write holds several records.
+uint64_t sync_delay_ms = 0;
 
 [[noreturn]] void Die(const char* what) {
   // A layer that cannot keep the shadow would let the test pass on nothing.
@@ -375,6 +386,14 @@ int OpenCommon(int dirfd, const char* path, int flags, mode_t mode) {
 
 int SyncCommon(int fd, int (*sync)(int)) {
   if (!enabled || !Tracked(fd)) return sync(fd);
+  if (hang_at_sync > 0 && __atomic_load_n(&fds[fd].kind, __ATOMIC_ACQUIRE) == kFile &&
+      __atomic_add_fetch(&file_syncs, 1, __ATOMIC_ACQ_REL) == hang_at_sync) {
+    // The test cuts the power here: written, not yet synced.
+    while (true) pause();
+  }
+  if (sync_delay_ms > 0 && __atomic_load_n(&fds[fd].kind, __ATOMIC_ACQUIRE) == kFile) {
+    usleep(static_cast<useconds_t>(sync_delay_ms * 1000));
+  }
   int result = sync(fd);
   if (result != 0) return result;  // a failed sync makes nothing durable
   const int saved = errno;
@@ -458,6 +477,12 @@ __attribute__((constructor)) void Start() {
   for (char* dir : {data_dir, shadow_dir}) {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') dir[--n] = '\0';
+  }
+  if (const char* hang = getenv("EXACTLY_POWERLOSS_HANG_AT_SYNC")) {
+    hang_at_sync = strtoull(hang, nullptr, 10);
+  }
+  if (const char* delay = getenv("EXACTLY_POWERLOSS_SYNC_DELAY_MS")) {
+    sync_delay_ms = strtoull(delay, nullptr, 10);
   }
   if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) Die("mkdir data dir");
   if (mkdir(shadow_dir, 0755) != 0 && errno != EEXIST) Die("mkdir shadow dir");
