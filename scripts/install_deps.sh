@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libfmt-dev libcli11-dev libxxhash-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests: real peers started by the tests themselves
-  redis-server redis-tools python3 python3-redis strace procps iproute2
+  redis-server redis-tools python3 python3-redis strace procps iproute2 faketime
   postgresql postgresql-contrib postgresql-client
   # exactly race (h2c framing) and the examples/ web apps
   libnghttp2-dev python3-flask gunicorn python3-psycopg2
