@@ -65,9 +65,14 @@ fuzz: deps
 bench: build
 	bash bench/run.sh
 
-# Long runs kept out of `make test`: many crash cycles, long fuzzing.
+# Long runs kept out of `make test`: many crash cycles, power loss over 1,000
+# seeds, EIO at every sync index of a run, long fuzzing.
 soak: build
 	EXACTLY_BINARY=$(BUILD)/exactly EXACTLY_CRASH_CYCLES=200 python3 -m unittest -v tests/integration/test_crash.py
+	EXACTLY_BINARY=$(BUILD)/exactly EXACTLY_POWERLOSS_SEEDS=$${EXACTLY_POWERLOSS_SEEDS:-1000} \
+	  python3 -m unittest -v tests/integration/test_power_loss.py
+	EXACTLY_BINARY=$(BUILD)/exactly EXACTLY_EIO_INDEXES=all \
+	  python3 -m unittest -v tests.integration.test_storage_faults.StorageFaultTest.test_eio_at_sync_indexes
 	$(MAKE) fuzz FUZZ_SECONDS=600
 
 clean:

@@ -15,8 +15,8 @@ acknowledges writes and fails none; the checker reports writes that were
 never sent as lost.
 
 EXACTLY_EIO_INDEXES (e.g. "1-40" or "3,7,12") runs the fdatasync case at each
-index (make soak: every sync index of a run); EXACTLY_EIO_SEED fixes the
-indexes picked at CI size.
+index, and EXACTLY_EIO_INDEXES=all at every sync index of a run of fixed
+length (make soak); EXACTLY_EIO_SEED fixes the three indexes picked at CI size.
 """
 
 import os
@@ -36,6 +36,7 @@ WRITERS = 4
 FAULT_WAIT_S = 60     # the fault must be hit within this (strace is slow)
 AFTER_FAULT_S = 0.3   # writers keep going this long after the first -IOERR
 QUIET = "quiet"       # an account no write touches during the fault
+RUN_OPS = int(os.environ.get("EXACTLY_EIO_RUN_OPS") or 40)  # per writer, EXACTLY_EIO_INDEXES=all
 
 
 def segment_name(first_lsn):
@@ -79,39 +80,52 @@ class StorageFaultTest(faults.FaultTestCase):
         self.assertEqual(s.stop(), 0)
         return s.port, o, last_lsn
 
-    def run_fault(self, syscall, when, on_segment=False, expect_fault=True, tag=""):
-        """One run: prepare, then the server under strace; returns the verify report."""
+    def run_fault(self, syscall, when, on_segment=False, expect_fault=True, tag="", limit=None):
+        """One run: prepare, then the server under strace; returns the verify report.
+
+        `expect_fault`: True, the fault must be hit; False, it must not be; None,
+        either (with `limit`, a fixed number of writes per writer, an index may lie
+        past the run). Without `limit` the writers go on until the fault.
+        """
         data_dir = os.path.join(self.tmp, "data%s" % tag)
         port, before, last_lsn = self.prepare(data_dir)
         path = os.path.join(data_dir, segment_name(last_lsn + 1)) if on_segment else None
-        trace = os.path.join(self.tmp, "strace%s.out" % tag)
-        s = self.server(data_dir, port=port, wrapper=strace_wrapper(trace, syscall, when, path))
+        self.trace = os.path.join(self.tmp, "strace%s.out" % tag)
+        s = self.server(data_dir, port=port,
+                        wrapper=strace_wrapper(self.trace, syscall, when, path))
+        self.hit = True
         try:
             s.start(timeout=60)
         except harness.ServerError as e:
             # An index that hits a start-up sync (the new segment's header): the
             # server must refuse to start, having acknowledged nothing.
-            self.assertTrue(expect_fault, "the server failed without a fault: %s" % e)
+            self.assertNotEqual(expect_fault, False, "the server failed without a fault: %s" % e)
             self.assertIn("cannot", str(e))
-            return self.recover(data_dir, port, [before], started=False)
-        during = faults.Workload(port, WRITERS, prefix="during%s" % tag, errors_max=50).start()
-        deadline = time.monotonic() + (FAULT_WAIT_S if expect_fault else 2.0)
-        while during.outcomes.first_error_at() is None and time.monotonic() < deadline:
-            if not all(t.is_alive() for t in during.threads):
-                break
-            time.sleep(0.02)
-        time.sleep(AFTER_FAULT_S)
-        self.assertTrue(during.stop(60), "a writer hung after the fault")
+            return self.recover(data_dir, port, [before])
+        during = faults.Workload(port, WRITERS, prefix="during%s" % tag, limit=limit,
+                                 errors_max=50).start()
+        if limit is None:
+            deadline = time.monotonic() + (FAULT_WAIT_S if expect_fault else 2.0)
+            while during.outcomes.first_error_at() is None and time.monotonic() < deadline:
+                if not all(t.is_alive() for t in during.threads):
+                    break
+                time.sleep(0.02)
+            time.sleep(AFTER_FAULT_S)
+            self.assertTrue(during.stop(60), "a writer hung after the fault")
+        else:
+            self.assertTrue(during.join(120), "a writer hung")
         o = during.outcomes
         self.assertEqual(o.unexpected, [])
         first_error = o.first_error_at()
-        if not expect_fault:
-            self.assertIsNone(first_error, "errors without a fault: %s" % o.errors[:3])
-            self.assertGreater(len(o.acked), 0, "the control run acknowledged nothing")
+        self.hit = first_error is not None
+        if expect_fault is not None:
+            self.assertEqual(self.hit, expect_fault, "fault hit: %s, expected: %s\n%s" %
+                             (self.hit, expect_fault, s.log_tail()))
+        if not self.hit:
+            self.assertGreater(len(o.acked), 0, "a run without a fault acknowledged nothing")
             self.assertEqual(harness.info_field(s, "storage_failed"), 0)
             self.assertEqual(s.stop(), 0, s.log_tail())
             return self.recover(data_dir, port, [before, o])
-        self.assertIsNotNone(first_error, "the injected fault was never hit:\n%s" % s.log_tail())
         for op, text, _ in o.errors:
             self.assertTrue(text.startswith("IOERR"), "%s answered %s" % (op, text))
         late = [op for op, sent_at, _ in o.acked if sent_at > first_error]
@@ -134,7 +148,7 @@ class StorageFaultTest(faults.FaultTestCase):
             self.assertEqual((d["result"], d["balance"]), ("ok", 0))
         self.assertEqual(harness.info_field(s, "storage_failed"), 1)
 
-    def recover(self, data_dir, port, outcomes, started=True):
+    def recover(self, data_dir, port, outcomes):
         """Restart without strace: everything acknowledged is there, writes work again."""
         rc, out = harness.check(data_dir)
         self.assertEqual(rc, 0, "exactly check failed:\n%s" % out)
@@ -180,23 +194,41 @@ class StorageFaultTest(faults.FaultTestCase):
         self.assertEqual(sorted(op[1] for op, _ in report.lost), ["never:c", "never:sent"])
 
     def test_eio_at_sync_indexes(self):
-        """fdatasync fails at one index per run (transient): same checks at each index."""
+        """fdatasync fails at one index per run (transient): the same checks at each.
+
+        EXACTLY_EIO_INDEXES=all first counts the syncs of a run of RUN_OPS writes
+        per writer (strace, no fault), then fails each index of that count in
+        turn, with the same writes (make soak). A list ("1-40", "3,7,12") runs
+        until the fault at each index; by default three seeded indexes.
+        """
         spec = os.environ.get("EXACTLY_EIO_INDEXES")
-        if spec:
+        limit = None
+        if spec == "all":
+            limit = RUN_OPS
+            self.run_fault("fdatasync", "65535", expect_fault=False, tag="-count", limit=limit)
+            with open(self.trace) as f:
+                syncs = sum(1 for line in f if "fdatasync(" in line)
+            indexes = list(range(1, syncs + 1))
+            print("\n[storage_faults] a run of %d writes makes %d fdatasync calls" %
+                  (RUN_OPS * WRITERS, syncs), file=sys.stderr)
+        elif spec:
             indexes = parse_indexes(spec)
         else:
             seed = int(os.environ.get("EXACTLY_EIO_SEED") or random.randrange(1 << 30))
             indexes = sorted(random.Random(seed).sample(range(1, 40), 3))
             print("\n[storage_faults] EXACTLY_EIO_SEED=%d indexes %s" % (seed, indexes),
                   file=sys.stderr)
-        acked_total = lost_total = 0
+        acked_total = lost_total = hits = 0
         for n in indexes:
             with self.subTest(index=n):
-                report = self.run_fault("fdatasync", str(n), tag="-%d" % n)
+                report = self.run_fault("fdatasync", str(n), tag="-%d" % n, limit=limit,
+                                        expect_fault=None if limit else True)
                 acked_total += report.acked
                 lost_total += len(report.lost)
-        print("[storage_faults] %d sync indexes, %d acknowledged writes checked, %d lost" %
-              (len(indexes), acked_total, lost_total), file=sys.stderr)
+                hits += self.hit
+                shutil.rmtree(os.path.join(self.tmp, "data-%d" % n), ignore_errors=True)
+        print("[storage_faults] %d sync indexes (%d hit the run), %d acknowledged writes "
+              "checked, %d lost" % (len(indexes), hits, acked_total, lost_total), file=sys.stderr)
 
 
 if __name__ == "__main__":
