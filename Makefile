@@ -8,7 +8,7 @@ ifdef CI
 CMAKE_FLAGS += -DEXACTLY_WERROR=ON
 endif
 
-.PHONY: all deps build run test unit integration examples tidy asan fuzz bench soak clean
+.PHONY: all deps build run test unit integration examples tidy asan fuzz bench bench-quick soak clean
 
 all: build
 
@@ -61,9 +61,14 @@ fuzz: deps
 	cmake --build build-fuzz -j $(JOBS)
 	bash tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60}
 
-# exactly beside Redis and PostgreSQL, same load, one table (docs/benchmarks.md).
+# exactly beside Redis, PostgreSQL and a null server, same load: server CPU per request,
+# ops/s and latency, RSS per record, restart time (docs/benchmarks.md; ~15 min).
 bench: build
 	bash bench/run.sh
+
+# The same harness with short runs (a minute or two): checks it works, measures little.
+bench-quick: build
+	bash bench/run.sh --quick
 
 # Long runs kept out of `make test`: many crash cycles, power loss over 1,000
 # seeds, EIO at every sync index of a run, long fuzzing.

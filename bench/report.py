@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Parses the load tools' raw outputs and prints the side-by-side table for bench/run.sh.
+"""Parses the load tools' raw outputs and prints the side-by-side tables for bench/run.sh.
 
   report.py redis CSV_FILE              -> "ops p50_ms p99_ms"  (redis-benchmark --csv)
-  report.py pgbench OUT_FILE LOG_PREFIX -> "ops p50_ms p99_ms"  (pgbench stdout + -l logs)
-  report.py table RESULTS_TSV           -> markdown tables (results, then ratios)
+  report.py pgbench OUT_FILE LOG_PREFIX -> "ops p50_ms p99_ms failed transactions"
+  report.py table RESULTS_TSV [--memory MEMORY_TSV] [--restart RESTART_TSV]
+                                        -> markdown tables: per request, ratios, records,
+                                           restart, and the issue's targets
 
-RESULTS_TSV has one row per run: system, workload, ops/s, p50, p99, note; a
-run that did not happen has "-" numbers and says why in the note.
-Standard library only.
+RESULTS_TSV has one row per run: system, workload, pipeline depth, ops/s, p50,
+p99, server CPU us per request, note, round; a run that did not happen has "-"
+numbers and says why in the note. MEMORY_TSV and RESTART_TSV come from
+bench/records.py. Standard library only.
 """
 import csv
 import glob
@@ -15,22 +18,26 @@ import math
 import re
 import sys
 
-SYSTEMS = ["exactly", "redis-always", "redis-no", "postgresql", "null"]
+SYSTEMS = ["exactly-always", "exactly-no", "redis-always", "redis-no", "null", "postgresql"]
 LABELS = {
-    "exactly": "exactly (--fsync always)",
-    "redis-always": "Redis 7 (appendfsync always)",
-    "redis-no": "Redis 7 (appendfsync no)",
-    "postgresql": "PostgreSQL 15 (fsync on, synchronous_commit on)",
-    "null": "null server: answers +OK at once, does nothing (bench/null_server.cc)",
-}
-# Issue 2's targets: exactly / peer ops/s at least this, per workload.
-TARGETS = {
-    "W1": {"redis-always": 1.5, "redis-no": 0.9, "postgresql": 5},
-    "W2": {"redis-always": 2, "redis-no": 0.9, "postgresql": 50},
-    "W3": {"redis-always": 2, "redis-no": 0.9, "postgresql": 10},
+    "exactly-always": "exactly --fsync always",
+    "exactly-no": "exactly --fsync no",
+    "redis-always": "Redis 7 appendfsync always",
+    "redis-no": "Redis 7 appendfsync no",
+    "postgresql": "PostgreSQL 15 (per transaction)",
+    "null": "null server",
 }
 WORKLOADS = {"W1": "W1 claim", "W2": "W2 flash sale", "W3": "W3 transfer", "W4": "W4 lock",
              "W5": "W5 rate limit"}
+# Issue 9's targets: server CPU per request, exactly / Redis at the same fsync, at most
+# this, by pipeline depth; unpipelined W1 / the null server at most 1.25.
+CPU_TARGETS = {1: 0.8, 32: 0.6}
+CPU_TARGET_WORKLOADS = ["W1", "W2", "W3", "W5"]
+NULL_TARGET = 1.25
+RECORD_LABELS = {"claim": "claim, no TTL", "claim_ttl": "claim, TTL 1 h", "account": "account",
+                 "transfer": "remembered transfer id"}
+RESTART_TARGET_CLAIMS = 10_000_000
+RESTART_TARGET_S = 5.0
 
 
 def percentile(sorted_values, p):
@@ -79,110 +86,219 @@ def fmt_num(v, digits):
     return "-" if v is None else f"{v:,.{digits}f}"
 
 
-def table(path):
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def read_runs(path):
+    """{(system, workload, depth): [(ops, p50, p99, cpu_us, note, round)]}"""
     runs = {}
+    num = lambda v: None if v in ("-", "") else float(v)
     with open(path) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            if len(parts) < 5:
+            if len(parts) < 9:
                 continue
-            system, workload, ops, p50, p99 = parts[:5]
-            note = parts[5] if len(parts) > 5 else ""
-            rnd = parts[6] if len(parts) > 6 else "1"
-            num = lambda s: None if s in ("-", "") else float(s)
-            runs.setdefault((system, workload), []).append(
-                (num(ops), num(p50), num(p99), note, rnd))
-    results = {}
-    notes = {}
-    for key, rows in runs.items():
-        measured = sorted((r for r in rows if r[0] is not None), key=lambda r: r[0])
-        if not measured:
-            # Nothing measured: show the first reason.
-            results[key] = rows[0][:3]
-            notes[key] = rows[0][3]
+            system, workload, depth, ops, p50, p99, cpu, note, rnd = parts[:9]
+            runs.setdefault((system, workload, int(depth)), []).append(
+                (num(ops), num(p50), num(p99), num(cpu), note, rnd))
+    return runs
+
+
+class Runs:
+    def __init__(self, runs):
+        self.runs = runs
+        self.depths = sorted({k[2] for k in runs})
+
+    def rows(self, system, workload, depth):
+        return self.runs.get((system, workload, depth), [])
+
+    def measured(self, system, workload, depth):
+        return [r for r in self.rows(system, workload, depth) if r[0] is not None]
+
+    def med(self, system, workload, depth, field):
+        """Median over rounds of one field: 0 ops, 1 p50, 2 p99, 3 cpu."""
+        return median(r[field] for r in self.measured(system, workload, depth))
+
+    def ratio(self, mine, theirs, workload, depth, field):
+        """Median over rounds of mine / theirs, each pair from the same round."""
+        a = {r[5]: r[field] for r in self.measured(mine, workload, depth) if r[field]}
+        b = {r[5]: r[field] for r in self.measured(theirs, workload, depth) if r[field]}
+        return median(a[k] / b[k] for k in set(a) & set(b))
+
+
+def note_of(rows):
+    notes = []
+    for r in rows:
+        if r[4] and r[4] not in notes and (r[0] is None or "FAILED" in r[4] or "SMOKE" in r[4]
+                                           or not notes):
+            notes.append(r[4])
+    return "; ".join(notes)[:300]
+
+
+def per_request_table(runs):
+    out = ["| workload | -P | system | ops/s | p50 ms | p99 ms | server CPU us/request | "
+           "CPU range over rounds | note |",
+           "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    for w, wname in WORKLOADS.items():
+        for d in runs.depths:
+            for s in SYSTEMS:
+                rows = runs.rows(s, w, d)
+                if not rows:
+                    continue
+                cpus = sorted(r[3] for r in runs.measured(s, w, d) if r[3] is not None)
+                spread = (f"{cpus[0]:.2f}-{cpus[-1]:.2f} ({len(cpus)} rounds)"
+                          if len(cpus) > 1 else "")
+                out.append(f"| {wname} | {d} | {LABELS[s]} | {fmt_num(runs.med(s, w, d, 0), 0)} | "
+                           f"{fmt_num(runs.med(s, w, d, 1), 3)} | {fmt_num(runs.med(s, w, d, 2), 3)} | "
+                           f"{fmt_num(runs.med(s, w, d, 3), 2)} | {spread} | {note_of(rows)} |")
+    return out
+
+
+RATIOS = [("exactly-always", "redis-always"), ("exactly-no", "redis-no"),
+          ("exactly-always", "null"), ("exactly-no", "null"), ("exactly-always", "postgresql")]
+SHORT = {"exactly-always": "ex always", "exactly-no": "ex no", "redis-always": "Redis always",
+         "redis-no": "Redis no", "null": "null", "postgresql": "PostgreSQL"}
+
+
+def ratio_table(runs, field, what):
+    head = ["workload", "-P"] + [f"{what} {SHORT[a]} / {SHORT[b]}" for a, b in RATIOS]
+    out = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+    for w, wname in WORKLOADS.items():
+        for d in runs.depths:
+            cells = [runs.ratio(a, b, w, d, field) for a, b in RATIOS]
+            if all(c is None for c in cells):
+                continue
+            out.append(f"| {wname} | {d} | " +
+                       " | ".join("-" if c is None else f"{c:.2f}x" for c in cells) + " |")
+    return out
+
+
+def read_memory(path):
+    rows = {}
+    with open(path) as f:
+        for line in f:
+            kind, system, n, before, after, per, op = line.rstrip("\n").split("\t")[:7]
+            rows[(kind, system)] = (int(n), None if per == "-" else float(per), op)
+    return rows
+
+
+def memory_table(mem):
+    out = ["| record | exactly B/record | Redis B/record | exactly / Redis | records | "
+           "exactly op | Redis op |", "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    for kind, label in RECORD_LABELS.items():
+        mine = mem.get((kind, "exactly"))
+        theirs = mem.get((kind, "redis"))
+        if not mine:
             continue
-        # The median run by throughput, whole (its own p50 and p99), so the row is one
-        # real run rather than a blend of several.
-        median = measured[(len(measured) - 1) // 2]
-        results[key] = median[:3]
-        note = median[3]
-        failed = [r[3] for r in rows if "FAILED" in r[3] or "SMOKE" in r[3] or r[0] is None]
-        if failed and failed[0] != note:
-            note = (note + "; " if note else "") + "another run: " + failed[0]
-        if len(measured) > 1:
-            spread = f"median of {len(measured)} runs, {measured[0][0]:,.0f}-{measured[-1][0]:,.0f} ops/s"
-            note = spread + ("; " + note if note else "")
-        notes[key] = note
+        ratio = (mine[1] / theirs[1] if mine[1] is not None and theirs and theirs[1] else None)
+        redis_op = theirs[2] if theirs else "-"
+        redis_op = re.sub(r"EVALSHA [0-9a-f]{40}", "EVALSHA transfer.lua", redis_op)
+        out.append(f"| {label} | {fmt_num(mine[1], 0)} | {fmt_num(theirs[1] if theirs else None, 0)}"
+                   f" | {'-' if ratio is None else f'{ratio:.2f}x'} | {mine[0]:,} | `{mine[2]}` | "
+                   f"`{redis_op}` |")
+    return out
 
-    out = ["| workload | system | ops/s | p50 ms | p99 ms | note |",
-           "| --- | --- | ---: | ---: | ---: | --- |"]
-    for w, wname in WORKLOADS.items():
-        for s in SYSTEMS:
-            if (s, w) not in results:
+
+def read_restart(path):
+    with open(path) as f:
+        parts = f.readline().rstrip("\n").split("\t")
+    claims, snap, journal, snap_bytes, journal_bytes, note = (int(x) for x in parts[:6])
+    times = [float(t) for t in parts[6].split()]
+    return {"claims": claims, "snapshot": snap, "journal": journal, "snapshot_bytes": snap_bytes,
+            "journal_bytes": journal_bytes, "note": note, "times": times, "check": parts[7],
+            "log": parts[8] if len(parts) > 8 else ""}
+
+
+def restart_table(r):
+    out = ["| claims | in the snapshot | in the journal | snapshot MiB | journal MiB | "
+           "NOTE bytes per journal claim | exec to PONG, s (each restart) | median s | check |",
+           "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
+    out.append(f"| {r['claims']:,} | {r['snapshot']:,} | {r['journal']:,} | "
+               f"{r['snapshot_bytes'] / 2**20:,.1f} | {r['journal_bytes'] / 2**20:,.1f} | {r['note']} | "
+               f"{', '.join(f'{t:.2f}' for t in r['times'])} | {fmt_num(median(r['times']), 2)} | "
+               f"{r['check']} |")
+    return out
+
+
+def targets_table(runs, mem, restart):
+    out = ["| target | measured | met |", "| --- | --- | --- |"]
+    verdict = lambda ok: "-" if ok is None else ("yes" if ok else "**no**")
+    for d, limit in CPU_TARGETS.items():
+        if d not in runs.depths:
+            continue
+        for w in CPU_TARGET_WORKLOADS:
+            a = runs.ratio("exactly-always", "redis-always", w, d, 3)
+            b = runs.ratio("exactly-no", "redis-no", w, d, 3)
+            if a is None and b is None:
                 continue
-            ops, p50, p99 = results[(s, w)]
-            out.append(f"| {wname} | {LABELS[s]} | {fmt_num(ops, 0)} | {fmt_num(p50, 3)} | "
-                       f"{fmt_num(p99, 3)} | {notes[(s, w)]} |")
-    out.append("")
-    out.append("Ratios, exactly / peer: throughput (above 1 = exactly does more ops/s) and "
-               "p99 latency (below 1 = exactly answers faster). Each ratio is taken between "
-               "runs of the same round, which ran minutes apart at most, and the table shows "
-               "the median over rounds: outside load that hits a whole round cancels out.")
-    out.append("")
-    peers = ["redis-always", "redis-no", "postgresql", "null"]
-    head = ["workload"]
-    for p in peers:
-        head += [f"ops/s vs {p}", f"p99 vs {p}"]
-    out.append("| " + " | ".join(head) + " |")
-    out.append("| --- |" + " ---: |" * (len(head) - 1))
-    def by_round(system, workload):
-        return {r[4]: r for r in runs.get((system, workload), []) if r[0] is not None}
+            ok = None if a is None or b is None else (a <= limit and b <= limit)
+            out.append(f"| {WORKLOADS[w]} -P {d}: CPU/request <= {limit}x Redis (fsync always / no)"
+                       f" | {fmt_num(a, 2)}x / {fmt_num(b, 2)}x | {verdict(ok)} |")
+    a = runs.ratio("exactly-always", "null", "W1", 1, 3)
+    b = runs.ratio("exactly-no", "null", "W1", 1, 3)
+    if a is not None or b is not None:
+        ok = None if a is None or b is None else (a <= NULL_TARGET and b <= NULL_TARGET)
+        out.append(f"| W1 claim -P 1: CPU/request <= {NULL_TARGET}x the null server (fsync always"
+                   f" / no) | {fmt_num(a, 2)}x / {fmt_num(b, 2)}x | {verdict(ok)} |")
+    if mem:
+        for kind in ("claim", "claim_ttl"):
+            mine, theirs = mem.get((kind, "exactly")), mem.get((kind, "redis"))
+            if mine and theirs and mine[1] is not None and theirs[1]:
+                ratio = mine[1] / theirs[1]
+                out.append(f"| RSS per {RECORD_LABELS[kind]} <= 1.0x Redis | {mine[1]:.0f} B vs "
+                           f"{theirs[1]:.0f} B = {ratio:.2f}x | {verdict(ratio <= 1.0)} |")
+        for kind in ("account", "transfer"):
+            mine = mem.get((kind, "exactly"))
+            if mine and mine[1] is not None:
+                out.append(f"| RSS per {RECORD_LABELS[kind]} <= 150 B | {mine[1]:.0f} B | "
+                           f"{verdict(mine[1] <= 150)} |")
+    if restart:
+        t = median(restart["times"])
+        full = restart["claims"] >= RESTART_TARGET_CLAIMS
+        out.append(f"| restart with 10M claims (snapshot + 1 GiB journal) < {RESTART_TARGET_S:.0f} s"
+                   f" | {t:.2f} s with {restart['claims']:,} claims, "
+                   f"{restart['journal_bytes'] / 2**20:,.0f} MiB of journal"
+                   f"{'' if full else ' (not the full size: run with --restart-full)'} | "
+                   f"{verdict(t < RESTART_TARGET_S) if full else '-'} |")
+    return out
 
-    def median(values):
-        values = sorted(values)
-        if not values:
-            return None
-        mid = len(values) // 2
-        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
-    for w, wname in WORKLOADS.items():
-        mine = by_round("exactly", w)
-        cells = [wname]
-        for p in peers:
-            theirs = by_round(p, w)
-            rounds = sorted(set(mine) & set(theirs))
-            ops = median([mine[r][0] / theirs[r][0] for r in rounds])
-            p99 = median([mine[r][2] / theirs[r][2] for r in rounds if theirs[r][2]])
-            cells.append("-" if ops is None else f"{ops:.2f}x")
-            cells.append("-" if p99 is None else f"{p99:.2f}x")
-        out.append("| " + " | ".join(cells) + " |")
-
-    # What each target asks for in ops/s, beside the most any server reached here.
-    out.append("")
-    out.append("Targets: the ops/s each one asks of exactly (target ratio x the peer's "
-               "median), beside what the null server reached on this machine with the same "
-               "load generator. The null server is a yardstick, not a hard limit: a server "
-               "that answers in groups (after a sync) makes the load generator's work per "
-               "reply cheaper and can go past it.")
-    out.append("")
-    out.append("| workload | target | asks for ops/s | exactly ops/s | null server ops/s | met |")
-    out.append("| --- | --- | ---: | ---: | ---: | --- |")
-    for w, targets in TARGETS.items():
-        mine = by_round("exactly", w)
-        for peer, want in targets.items():
-            if (peer, w) not in results or ("exactly", w) not in results:
-                continue
-            theirs = by_round(peer, w)
-            rounds = sorted(set(mine) & set(theirs))
-            ratio = median([mine[r][0] / theirs[r][0] for r in rounds])
-            asks = want * results[(peer, w)][0]
-            null = results.get(("null", w), (None,))[0]
-            verdict = "-" if ratio is None else ("yes" if ratio >= want else f"no ({ratio:.2f}x)")
-            if ratio is not None and ratio < want and null is not None and asks > null:
-                verdict += "; asks more than the null server did"
-            out.append(f"| {WORKLOADS[w]} | {want}x {peer} | {fmt_num(asks, 0)} | "
-                       f"{fmt_num(results[('exactly', w)][0], 0)} | {fmt_num(null, 0)} | "
-                       f"{verdict} |")
+def table(path, memory_path=None, restart_path=None):
+    runs = Runs(read_runs(path))
+    mem = read_memory(memory_path) if memory_path else None
+    restart = read_restart(restart_path) if restart_path else None
+    out = []
+    if runs.runs:
+        out += ["## Per request", "",
+                "Medians over rounds, each column on its own. Server CPU: utime+stime of the "
+                "server's process tree over the load, divided by its requests (PostgreSQL: "
+                "the whole cluster, per transaction; W4: per acquire + release).", ""]
+        out += per_request_table(runs)
+        out += ["", "## Ratios", "",
+                "exactly / peer, each pair from the same round, median over rounds. "
+                "Server CPU per request (below 1 = exactly spends less):", ""]
+        out += ratio_table(runs, 3, "CPU")
+        out += ["", "Throughput, ops/s (above 1 = exactly does more; on 2 CPUs the load "
+                "generator bounds every server, so read CPU first):", ""]
+        out += ratio_table(runs, 0, "ops/s")
+    if mem:
+        out += ["", "## RSS per record", "",
+                "VmRSS growth over the load, divided by the records (bench/records.py memory).",
+                ""]
+        out += memory_table(mem)
+    if restart:
+        out += ["", "## Restart", "",
+                "Time from exec to the first PING answered (bench/records.py restart).", ""]
+        out += restart_table(restart)
+        if restart["log"]:
+            out += ["", f"Server log of the first restart: `{restart['log']}`"]
+    out += ["", "## Issue 9's targets", ""]
+    out += targets_table(runs, mem, restart)
     print("\n".join(out))
 
 
@@ -193,8 +309,9 @@ def main(argv):
     elif len(argv) >= 2 and argv[1] == "pgbench":
         ops, p50, p99, failed, n = parse_pgbench(argv[2], argv[3])
         print(f"{ops:.2f} {p50:.3f} {p99:.3f} {failed} {n}")
-    elif len(argv) >= 2 and argv[1] == "table":
-        table(argv[2])
+    elif len(argv) >= 3 and argv[1] == "table":
+        extra = dict(zip(argv[3::2], argv[4::2]))
+        table(argv[2], extra.get("--memory"), extra.get("--restart"))
     else:
         sys.stderr.write(__doc__)
         return 2

@@ -1,78 +1,116 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark (`make bench`): exactly vs Redis 7 (appendfsync always, and no)
-# vs PostgreSQL 15, on W1 claim, W2 flash sale, W3 transfer, W4 lock, W5 rate limit, with
-# the same load for each: 64 connections, redis-benchmark for the RESP servers (W4:
-# bench/lock_load.cc, which carries the lock token from the acquire into the release),
-# pgbench for PostgreSQL.
+# Side-by-side benchmark (`make bench`): what each server spends per request.
+#
+# exactly (--fsync always, and no) vs Redis 7 (appendfsync always, and no) vs
+# PostgreSQL 15 vs a null server, on W1 claim, W2 flash sale, W3 transfer, W4 lock,
+# W5 rate limit, with the same load for each: 64 connections, unpipelined and with
+# -P 32 (redis-benchmark; W4: bench/lock_load.cc, unpipelined only; PostgreSQL:
+# pgbench, unpipelined only). Each run reports ops/s, p50/p99 and the server's CPU per
+# request: utime+stime of the server's whole process tree (every thread; for
+# PostgreSQL every process of the cluster) read from /proc just before and after the
+# load, divided by the requests. On a 2-CPU machine the single-threaded load generator
+# bounds every server's ops/s, so CPU per request is the figure that compares them.
+# Systems alternate round by round; the tables show medians over rounds and ratios
+# paired by round. Then RSS per record (bench/records.py memory) and restart time
+# (bench/records.py restart).
 # Every server runs from a temp dir on a free 127.0.0.1 port and is stopped by PID on
-# exit. Raw outputs stay in the temp dir; the table goes to stdout and to
+# exit. Raw outputs stay in the temp dir; the tables go to stdout and to
 # bench/results/latest.md. docs/benchmarks.md records a real run and explains choices.
 #
 # Usage: bench/run.sh [--quick] [--only SYSTEMS] [--workloads W1,W2,W3,W4,W5]
-#   SYSTEMS: comma list of exactly,redis-always,redis-no,postgresql,null (default: all)
+#                     [--pipelines 1,32] [--rounds N] [--parts load,memory,restart]
+#                     [--restart-full]
+#   SYSTEMS: comma list of exactly-always, exactly-no, redis-always, redis-no,
+#   postgresql, null (default: all); `exactly` means both exactly-*, `redis` both redis-*.
 #   null: bench/null_server.cc, a RESP server that answers +OK at once and does nothing,
-#   driven with Redis' ops (not W4): a yardstick for what this machine and this load
-#   generator allow.
+#   driven with Redis' ops (not W4): what the kernel and the load generator cost alone.
+#   --parts: load = the workloads; memory = RSS per record (claims, accounts, transfer
+#   ids; exactly beside Redis); restart = time from exec to PING answered on a data dir
+#   of claims (snapshot plus journal).
+#   --restart-full: the issue's size, 10M claims, 5M of them in 1 GiB of journal after
+#   the snapshot (a few minutes more).
 # Env:
-#   BENCH_REQUESTS    requests per RESP run       (default 200000; --quick 5000)
-#   BENCH_PG_SECONDS  seconds per pgbench run     (default 20; --quick 3)
-#   BENCH_CLIENTS     connections                 (default 64)
-#   BENCH_THREADS     redis-benchmark --threads   (default 1: see docs/benchmarks.md)
-#   BENCH_PG_JOBS     pgbench -j                  (default 2)
-#   BENCH_REPEAT      runs per (system, workload), interleaved; the table shows the
-#                     median run by ops/s         (default 3; --quick 1)
+#   BENCH_REQUESTS    requests per unpipelined RESP run    (default 200000; --quick 5000)
+#   BENCH_REQUESTS_PIPELINED  requests per -P run         (default 1000000; --quick 20000)
+#   BENCH_PG_SECONDS  seconds per pgbench run              (default 10; --quick 3)
+#   BENCH_CLIENTS     connections                          (default 64)
+#   BENCH_THREADS     redis-benchmark --threads            (default 1: see docs/benchmarks.md)
+#   BENCH_PG_JOBS     pgbench -j                           (default 2)
+#   BENCH_REPEAT      rounds, like --rounds                (default 3; --quick 1)
+#   BENCH_RECORDS     records per kind for --parts memory  (default 1000000; --quick 50000)
+#   BENCH_RESTART_CLAIMS  claims in the restart data dir   (default 1000000; --quick 50000)
+#   BENCH_RESTART_JOURNAL_CLAIMS  of them, how many follow the snapshot in the journal
+#                     (default half)
+#   BENCH_RESTART_JOURNAL_MB  pad the journal's claims with a NOTE to about this many
+#                     MiB of journal (default 0: no padding, ~20 bytes a claim)
 #   BENCH_TMPDIR      parent of the temp dir; put it on the disk being measured
 #   BENCH_KEEP_DATA   1 keeps the servers' data dirs after the run
-#   EXACTLY_BIN       server binary               (default build/exactly)
-#   PG_BIN            PostgreSQL 15 binaries      (default /usr/lib/postgresql/15/bin)
+#   EXACTLY_BIN       server binary                        (default build/exactly)
+#   PG_BIN            PostgreSQL 15 binaries               (default /usr/lib/postgresql/15/bin)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 
 quick=0
-only="exactly,redis-always,redis-no,postgresql,null"
+only="exactly-always,exactly-no,redis-always,redis-no,postgresql,null"
 workloads="W1,W2,W3,W4,W5"
+pipelines="1,32"
+parts="load,memory,restart"
+rounds=""
+restart_full=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --only) only=$2; shift ;;
     --workloads) workloads=$2; shift ;;
+    --pipelines) pipelines=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    --parts) parts=$2; shift ;;
+    --restart-full) restart_full=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
+# `exactly` and `redis` stand for both of their fsync modes.
+only=",$only,"
+only=${only//,exactly,/,exactly-always,exactly-no,}
+only=${only//,redis,/,redis-always,redis-no,}
+only=${only#,}
+only=${only%,}
 
 if [ "$quick" = 1 ]; then
   requests=${BENCH_REQUESTS:-5000}
+  requests_pipelined=${BENCH_REQUESTS_PIPELINED:-20000}
   pg_seconds=${BENCH_PG_SECONDS:-3}
-  repeat=${BENCH_REPEAT:-1}
+  repeat=${rounds:-${BENCH_REPEAT:-1}}
+  records=${BENCH_RECORDS:-50000}
+  restart_claims=${BENCH_RESTART_CLAIMS:-50000}
 else
   requests=${BENCH_REQUESTS:-200000}
-  pg_seconds=${BENCH_PG_SECONDS:-20}
-  repeat=${BENCH_REPEAT:-3}
+  requests_pipelined=${BENCH_REQUESTS_PIPELINED:-1000000}
+  pg_seconds=${BENCH_PG_SECONDS:-10}
+  repeat=${rounds:-${BENCH_REPEAT:-3}}
+  records=${BENCH_RECORDS:-1000000}
+  restart_claims=${BENCH_RESTART_CLAIMS:-1000000}
 fi
+restart_journal_mb=${BENCH_RESTART_JOURNAL_MB:-0}
+if [ "$restart_full" = 1 ]; then
+  restart_claims=10000000
+  restart_journal_mb=1024
+fi
+restart_journal_claims=${BENCH_RESTART_JOURNAL_CLAIMS:-$((restart_claims / 2))}
 clients=${BENCH_CLIENTS:-64}
 threads=${BENCH_THREADS:-1}
 pg_jobs=${BENCH_PG_JOBS:-2}
 exactly_bin=${EXACTLY_BIN:-$root/build/exactly}
 pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+clk_tck=$(getconf CLK_TCK)
 
-# Key spaces. W1/W2 draw from 10^8 so almost every op hits a new key; W3 uses two
-# pools of 5,000 accounts (payers a:, payees b:) so from != to by construction:
-# redis-benchmark exits on the first error reply, and a from == to transfer is one.
-claim_range=100000000
-draw_range=100000000
-pool=5000
-fund=1000000
-stock=1000000000
-# W4: 10,000 lock names, 5 s leases; W5: 100,000 limit keys, 100 requests per 1,000 ms.
-lock_names=10000
-lease_ms=5000
-limit_range=100000
-limit_n=100
-limit_ms=1000
+# Key spaces, fixtures and ops of W1-W5.
+# shellcheck source=bench/workloads.sh
+source "$here/workloads.sh"
 
 for tool in redis-server redis-cli redis-benchmark python3 "${CXX:-c++}"; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (scripts/install_deps.sh)" >&2; exit 1; }
@@ -112,8 +150,13 @@ want() { [[ ",$1," == *",$2,"* ]]; }
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-# One result: system, workload, ops/s, p50, p99, note; the round ($rep) goes last.
-row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" "$rep" >>"$results"; }
+# One result: system, workload, pipeline depth, ops/s, p50, p99, server CPU us per request,
+# note; the round ($rep) goes last.
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" "$rep" >>"$results"; }
+# CPU ticks spent so far by the process tree of PID $1 (bench/procstat.py).
+cpu_ticks() { python3 "$here/procstat.py" cpu "$1"; }
+# Microseconds per request from ticks before ($1), after ($2) and requests ($3).
+cpu_us() { python3 -c "import sys; print(f'{($2 - $1) * 1e6 / $clk_tck / $3:.3f}')"; }
 # One RESP call; prints the raw reply (redis-cli's plain output).
 cli() { local port=$1; shift; redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
@@ -139,8 +182,9 @@ start_resp() {
   local system=$1 dir=$2 port=$3
   mkdir -p "$dir"
   case "$system" in
-    exactly)
-      "$exactly_bin" serve --dir "$dir" --port "$port" --fsync always >"$dir/server.log" 2>&1 &
+    exactly-always | exactly-no)
+      "$exactly_bin" serve --dir "$dir" --port "$port" --fsync "${system#exactly-}" \
+        >"$dir/server.log" 2>&1 &
       ;;
     null)
       "$null_server" "$port" >"$dir/server.log" 2>&1 &
@@ -155,59 +199,7 @@ start_resp() {
   wait_ping "$port" "$server_pid"
 }
 
-# --- fixtures and ops per (system, workload) ---------------------------------------------
-
-# Prints the setup commands (one per line) for resp.py.
-resp_setup() {
-  local system=$1 w=$2 i id
-  case "$system:$w" in
-    exactly:W1 | redis-*:W1) ;;
-    exactly:W2)
-      printf '%s\n' "ACCOUNT stock" "ACCOUNT src MIN -inf" \
-        "TRANSFER fund src stock $stock" "ACCOUNT won MAX +inf"
-      ;;
-    redis-*:W2) echo "SET stock $stock" ;;
-    exactly:W3)
-      echo "ACCOUNT src MIN -inf"
-      for ((i = 0; i < pool; i++)); do
-        printf -v id '%012d' "$i"
-        printf 'ACCOUNT a:%s\nACCOUNT b:%s\nTRANSFER fund:a:%s src a:%s %d\nTRANSFER fund:b:%s src b:%s %d\n' \
-          "$id" "$id" "$id" "$id" "$fund" "$id" "$id" "$fund"
-      done
-      ;;
-    redis-*:W3)
-      for ((i = 0; i < pool; i++)); do
-        printf -v id '%012d' "$i"
-        printf 'SET a:%s %d\nSET b:%s %d\n' "$id" "$fund" "$id" "$fund"
-      done
-      ;;
-  esac
-}
-
-# Sets op (array) and range for redis-benchmark; $3 is the loaded script's sha, if any.
-resp_op() {
-  local system=$1 w=$2 sha=${3:-}
-  case "$system:$w" in
-    exactly:W1) op=(CLAIM 'c:__rand_int__' o1); range=$claim_range ;;
-    redis-*:W1) op=(SET 'c:__rand_int__' o1 NX); range=$claim_range ;;
-    exactly:W2) op=(TRANSFER 'draw:__rand_int__' stock won 1); range=$draw_range ;;
-    redis-*:W2) op=(EVALSHA "$sha" 2 stock winners '__rand_int__'); range=$draw_range ;;
-    exactly:W3)
-      op=(TRANSFER 't:__rand_int__:__rand_int__:__rand_int__' 'a:__rand_int__' 'b:__rand_int__' 1)
-      range=$pool
-      ;;
-    redis-*:W3)
-      op=(EVALSHA "$sha" 3 't:__rand_int__:__rand_int__:__rand_int__' 'a:__rand_int__'
-        'b:__rand_int__' 1)
-      range=$pool
-      ;;
-    # W4 is driven by lock_load, not redis-benchmark; op is only the smoke's acquire.
-    exactly:W4) op=(LOCK 'l:__rand_int__' o LEASE "$lease_ms"); range=$lock_names ;;
-    redis-*:W4) op=(SET 'l:__rand_int__' t NX PX "$lease_ms"); range=$lock_names ;;
-    exactly:W5) op=(LIMIT 'r:__rand_int__' WINDOW "$limit_n" PER "$limit_ms"); range=$limit_range ;;
-    redis-*:W5) op=(EVALSHA "$sha" 1 'r:__rand_int__' "$limit_n" "$limit_ms"); range=$limit_range ;;
-  esac
-}
+# --- smoke and state checks per (system, workload) ----------------------------------------
 
 # Prints the smoke commands of (system, workload) for resp.py, from the op with a fixed id.
 # W1-W3: the op twice (the second must be the idempotent answer). W4: the acquire by two
@@ -217,9 +209,9 @@ smoke_cmds() {
   local system=$1 w=$2 i
   local sample=("${op[@]//__rand_int__/000000000001}")
   local line="${sample[*]}"
-  case "$system:$w" in
+  case "${system%%-*}:$w" in
     exactly:W4) printf '%s\n' "$line" "${line/ o / o2 }" ;;
-    redis-*:W4) printf '%s\n' "$line" "${line/ t / t2 }" ;;
+    redis:W4) printf '%s\n' "$line" "${line/ t / t2 }" ;;
     *:W5) for ((i = 0; i <= limit_n; i++)); do echo "$line"; done ;;
     *) printf '%s\n%s\n' "$line" "$line" ;;
   esac
@@ -252,33 +244,33 @@ smoke_problem() {
 # Checks the state after a run; prints a short note ("check ok: ..." or "CHECK FAILED: ...").
 resp_check() {
   local system=$1 w=$2 port=$3 a b sum i id
-  case "$system:$w" in
-    exactly:W2 | redis-*:W2)
-      if [ "$system" = exactly ]; then
+  case "${system%%-*}:$w" in
+    exactly:W2 | redis:W2)
+      if [ "${system%%-*}" = exactly ]; then
         a=$(echo "BALANCE stock" | python3 "$here/resp.py" --port "$port" --sum balance)
         b=$(echo "BALANCE won" | python3 "$here/resp.py" --port "$port" --sum balance)
       else
         a=$(cli "$port" GET stock)
         b=$(cli "$port" SCARD winners)
       fi
-      if [ $((a + b)) -eq "$stock" ] && [ "$b" -le $((requests + 1)) ]; then
-        echo "check ok: $b won of $requests+1 draws, stock+won conserved"
+      if [ $((a + b)) -eq "$stock" ] && [ "$b" -le $((sent + 1)) ]; then
+        echo "check ok: $b won of $sent+1 draws, stock+won conserved"
       else
-        echo "CHECK FAILED: stock=$a won=$b (want sum $stock, won <= $((requests + 1)))"
+        echo "CHECK FAILED: stock=$a won=$b (want sum $stock, won <= $((sent + 1)))"
       fi
       ;;
-    exactly:W3 | redis-*:W3)
+    exactly:W3 | redis:W3)
       for side in a b; do
         sum=$(for ((i = 0; i < pool; i++)); do
           printf -v id '%012d' "$i"
-          if [ "$system" = exactly ]; then echo "BALANCE $side:$id"; else echo "GET $side:$id"; fi
+          if [ "${system%%-*}" = exactly ]; then echo "BALANCE $side:$id"; else echo "GET $side:$id"; fi
         done | python3 "$here/resp.py" --port "$port" --sum balance)
         if [ "$side" = a ]; then a=$sum; else b=$sum; fi
       done
       local moved=$((b - pool * fund))
-      if [ $((a + b)) -eq $((2 * pool * fund)) ] && [ "$moved" -le $((requests + 1)) ] \
+      if [ $((a + b)) -eq $((2 * pool * fund)) ] && [ "$moved" -le $((sent + 1)) ] \
         && [ "$moved" -ge 0 ]; then
-        echo "check ok: $moved of $requests+1 transfers moved money, total conserved"
+        echo "check ok: $moved of $sent+1 transfers moved money, total conserved"
       else
         echo "CHECK FAILED: payers=$a payees=$b (want total $((2 * pool * fund)))"
       fi
@@ -291,13 +283,29 @@ resp_check() {
   esac
 }
 
+# Pipeline depths that apply to (system $1, workload $2): lock_load and pgbench do not
+# pipeline, so W4 and PostgreSQL run unpipelined only.
+depths_of() {
+  local p
+  for p in ${pipelines//,/ }; do
+    if [ "$p" != 1 ] && { [ "$2" = W4 ] || [ "$1" = postgresql ]; }; then continue; fi
+    echo "$p"
+  done
+}
+
+# Records a row without numbers, for every depth of (system, workload), saying why.
+skip_rows() {
+  local p
+  for p in $(depths_of "$1" "$2"); do row "$1" "$2" "$p" - - - - "$3"; done
+}
+
 run_resp() {
   local system=$1 w=$2 dir port sha="" note tag=$1-$2-r$3
   dir=$work/data/$tag
   port=$(free_port)
-  if [ "$system" = exactly ] && [ ! -x "$exactly_bin" ]; then
+  if [ "${system%%-*}" = exactly ] && [ ! -x "$exactly_bin" ]; then
     log "$tag: skipped, $exactly_bin is not built yet"
-    row "$system" "$w" - - - "skipped: binary not built"
+    skip_rows "$system" "$w" "skipped: binary not built"
     return
   fi
   if [ "$system" = null ] && [ "$w" = W4 ]; then
@@ -307,7 +315,7 @@ run_resp() {
   if ! start_resp "$system" "$dir" "$port"; then
     log "$tag: server did not answer PING; see $raw/$tag.server.log"
     cp "$dir/server.log" "$raw/$tag.server.log" 2>/dev/null || true
-    row "$system" "$w" - - - "skipped: server did not answer PING"
+    skip_rows "$system" "$w" "skipped: server did not answer PING"
     return
   fi
   if [ "$system" = null ]; then
@@ -316,7 +324,7 @@ run_resp() {
     run_load "$system" "$w" "$port" "$tag" ""
     return
   fi
-  if [ "$system" != exactly ]; then
+  if [ "${system%%-*}" = redis ]; then
     case "$w" in
       W2) sha=$(cli "$port" -x SCRIPT LOAD <"$here/redis/flash_sale.lua") ;;
       W3) sha=$(cli "$port" -x SCRIPT LOAD <"$here/redis/transfer.lua") ;;
@@ -327,7 +335,7 @@ run_resp() {
   if ! resp_setup "$system" "$w" | python3 "$here/resp.py" --port "$port" --summary --strict \
     >"$raw/$tag.setup" 2>&1; then
     log "$tag: setup failed: $(tail -c 300 "$raw/$tag.setup")"
-    row "$system" "$w" - - - "setup answered errors: $(tail -1 "$raw/$tag.setup" | cut -c1-120)"
+    skip_rows "$system" "$w" "setup answered errors: $(tail -1 "$raw/$tag.setup" | cut -c1-120)"
     stop_pid "$server_pid"
     return
   fi
@@ -336,7 +344,8 @@ run_resp() {
     >"$raw/$tag.smoke" 2>&1 || true
   if grep -q '^(error)' "$raw/$tag.smoke"; then
     log "$tag: the op answers an error: $(head -c 300 "$raw/$tag.smoke")"
-    row "$system" "$w" - - - "op answered error: $(grep -m1 '^(error)' "$raw/$tag.smoke" | cut -c1-120)"
+    skip_rows "$system" "$w" \
+      "op answered error: $(grep -m1 '^(error)' "$raw/$tag.smoke" | cut -c1-120)"
     stop_pid "$server_pid"
     return
   fi
@@ -346,31 +355,48 @@ run_resp() {
   run_load "$system" "$w" "$port" "$tag" "$smoke_note" "$sha"
 }
 
-# Drives the server of run_resp with the op (redis-benchmark, or lock_load for W4),
-# records the row, and stops the server.
+# Drives the server of run_resp with the op at each pipeline depth, one after the other
+# on the same server (redis-benchmark, or lock_load for W4), reading the server's CPU
+# just before and after each load; checks the state, records the rows, stops the server.
 run_load() {
   local system=$1 w=$2 port=$3 tag=$4 smoke_note=$5 sha=${6:-} note dir=$work/data/$4
-  local bench_args=(-h 127.0.0.1 -p "$port" -c "$clients" -n "$requests" -r "$range" --csv)
-  if [ "$threads" -gt 1 ]; then bench_args+=(--threads "$threads"); fi
-  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)" >"$raw/$tag.load"
-  local load_cmd=(redis-benchmark "${bench_args[@]}" "${op[@]}")
-  if [ "$w" = W4 ]; then
-    load_cmd=("$lock_load" --port "$port" --clients "$clients" --requests "$requests"
-      --names "$lock_names" --lease "$lease_ms" --mode "${system%%-*}")
-    if [ -n "$sha" ]; then load_cmd+=(--sha "$sha"); fi
-  fi
-  log "$tag: ${load_cmd[*]}"
-  if "${load_cmd[@]}" >"$raw/$tag.csv" 2>"$raw/$tag.err"; then
-    local ops p50 p99
-    read -r ops p50 p99 < <(python3 "$here/report.py" redis "$raw/$tag.csv")
-    note=$smoke_note$(resp_check "$system" "$w" "$port" "$tag")
-    row "$system" "$w" "$ops" "$p50" "$p99" "$note"
-    log "$tag: $ops ops/s p50 $p50 ms p99 $p99 ms $note"
-  else
-    note=$(grep -v -i warning "$raw/$tag.err" | tr '\n' ' ' | tail -c 240)
-    log "$tag: redis-benchmark failed: $note"
-    row "$system" "$w" - - - "load stopped: $note"
-  fi
+  local p n run before after ops p50 p99 us
+  local measured=()
+  sent=0
+  for p in $(depths_of "$system" "$w"); do
+    run=$tag-P$p
+    n=$requests
+    if [ "$p" != 1 ]; then n=$requests_pipelined; fi
+    local bench_args=(-h 127.0.0.1 -p "$port" -c "$clients" -n "$n" -r "$range" -P "$p" --csv)
+    if [ "$threads" -gt 1 ]; then bench_args+=(--threads "$threads"); fi
+    echo "load: $(cut -d' ' -f1-3 /proc/loadavg)" >"$raw/$run.load"
+    local load_cmd=(redis-benchmark "${bench_args[@]}" "${op[@]}")
+    if [ "$w" = W4 ]; then
+      load_cmd=("$lock_load" --port "$port" --clients "$clients" --requests "$n"
+        --names "$lock_names" --lease "$lease_ms" --mode "${system%%-*}")
+      if [ -n "$sha" ]; then load_cmd+=(--sha "$sha"); fi
+    fi
+    log "$run: ${load_cmd[*]}"
+    before=$(cpu_ticks "$server_pid")
+    if "${load_cmd[@]}" >"$raw/$run.csv" 2>"$raw/$run.err"; then
+      after=$(cpu_ticks "$server_pid")
+      sent=$((sent + n))
+      read -r ops p50 p99 < <(python3 "$here/report.py" redis "$raw/$run.csv")
+      us=$(cpu_us "$before" "$after" "$n")
+      echo "cpu_ticks: $before $after clk_tck=$clk_tck requests=$n" >>"$raw/$run.load"
+      measured+=("$p $ops $p50 $p99 $us")
+      log "$run: $ops ops/s p50 $p50 ms p99 $p99 ms, server CPU $us us/request"
+    else
+      note=$(grep -v -i warning "$raw/$run.err" | tr '\n' ' ' | tail -c 240)
+      log "$run: the load stopped: $note"
+      row "$system" "$w" "$p" - - - - "load stopped: $note"
+    fi
+  done
+  note=$smoke_note$(resp_check "$system" "$w" "$port" "$tag-P1")
+  for run in "${measured[@]}"; do
+    read -r p ops p50 p99 us <<<"$run"
+    row "$system" "$w" "$p" "$ops" "$p50" "$p99" "$us" "$note"
+  done
   cp "$dir/server.log" "$raw/$tag.server.log" 2>/dev/null || true
   stop_pid "$server_pid"
 }
@@ -450,16 +476,25 @@ run_pg() {
     -T "$pg_seconds" -M prepared -f "$script" -l --log-prefix="$raw/$tag.log")
   log "$tag: pgbench ${args[*]} bench"
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)" >"$raw/$tag.load"
+  # The cluster's CPU: the postmaster and every process below it (backends, which
+  # exit with pgbench's connections, count through the postmaster's cutime/cstime).
+  local postmaster before after
+  postmaster=$(head -1 "$pg_data/postmaster.pid")
+  before=$(cpu_ticks "$postmaster")
   if pgbench "${args[@]}" bench >"$raw/$tag.out" 2>&1; then
-    local ops p50 p99 failed n note
+    sleep 0.5  # the backends exit and are reaped after pgbench disconnects
+    after=$(cpu_ticks "$postmaster")
+    local ops p50 p99 failed n note us
     read -r ops p50 p99 failed n < <(python3 "$here/report.py" pgbench "$raw/$tag.out" "$raw/$tag.log")
+    us=$(cpu_us "$before" "$after" "$n")
+    echo "cpu_ticks: $before $after clk_tck=$clk_tck transactions=$n" >>"$raw/$tag.load"
     note=$(pg_check "$w")
     if [ "$failed" != 0 ]; then note="$failed failed transactions; $note"; fi
-    row postgresql "$w" "$ops" "$p50" "$p99" "$note"
-    log "$tag: $ops tps p50 $p50 ms p99 $p99 ms $note"
+    row postgresql "$w" 1 "$ops" "$p50" "$p99" "$us" "$note"
+    log "$tag: $ops tps p50 $p50 ms p99 $p99 ms, cluster CPU $us us/transaction $note"
   else
     log "$tag: pgbench failed: $(tail -3 "$raw/$tag.out")"
-    row postgresql "$w" - - - "pgbench failed: $(tail -1 "$raw/$tag.out" | cut -c1-120)"
+    row postgresql "$w" 1 - - - - "pgbench failed: $(tail -1 "$raw/$tag.out" | cut -c1-120)"
   fi
   pg_reset
 }
@@ -485,65 +520,89 @@ print(f"{samples[len(samples) // 2] * 1e3:.3f} ms median, "
 EOF
 }
 
+want_exactly() { want "$only" exactly-always || want "$only" exactly-no; }
+
 # A private copy of the server binary: a rebuild of build/ during the run must not
 # swap (or half-write) the binary between runs.
-if want "$only" exactly && [ -x "$exactly_bin" ]; then
+if [ -x "$exactly_bin" ]; then
   cp "$exactly_bin" "$work/exactly"
   exactly_bin=$work/exactly
 fi
 
-# The null server, built here from source like lock_load below.
+# The helpers, built here from source so the run needs no build dir for them: the null
+# server, the W4 load client, the loader of bench/records.py.
 null_server=$work/null_server
-if want "$only" null; then
-  log "building $null_server"
-  "${CXX:-c++}" -O2 -std=c++20 -o "$null_server" "$here/null_server.cc"
-fi
-
-# The W4 load client, built here from source so the run needs no build dir for it.
 lock_load=$work/lock_load
-if want "$workloads" W4; then
-  log "building $lock_load"
-  "${CXX:-c++}" -O2 -std=c++20 -o "$lock_load" "$here/lock_load.cc"
-fi
+resp_load=$work/resp_load
+build_tool() {
+  log "building $work/$1"
+  "${CXX:-c++}" -O2 -std=c++20 -o "$work/$1" "$here/$1.cc"
+}
+if want "$parts" load && want "$only" null; then build_tool null_server; fi
+if want "$parts" load && want "$workloads" W4; then build_tool lock_load; fi
+if want "$parts" memory || want "$parts" restart; then build_tool resp_load; fi
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 fsync_line=$(probe_fsync)
 log "fdatasync probe: $fsync_line"
 
-if want "$only" postgresql; then start_pg; fi
-
-# Repeats are interleaved across systems, and the order rotates with each repeat, so
-# a burst of outside load on the shared machine (or a position in the sequence) hits
-# one run of each system rather than every run of one.
-systems=(exactly redis-always redis-no postgresql null)
-for w in ${workloads//,/ }; do
-  for ((rep = 1; rep <= repeat; rep++)); do
-    for ((k = 0; k < ${#systems[@]}; k++)); do
-      system=${systems[$(((k + rep - 1) % ${#systems[@]}))]}
-      want "$only" "$system" || continue
-      if [ "$system" = postgresql ]; then run_pg "$w" "$rep"; else run_resp "$system" "$w" "$rep"; fi
+# Rounds: in each, every system runs the workload once, in an order that rotates with
+# the round, so a burst of outside load on the shared machine (or a position in the
+# sequence) hits one run of each system rather than every run of one.
+if want "$parts" load; then
+  if want "$only" postgresql; then start_pg; fi
+  systems=(exactly-always redis-always exactly-no redis-no null postgresql)
+  for w in ${workloads//,/ }; do
+    for ((rep = 1; rep <= repeat; rep++)); do
+      for ((k = 0; k < ${#systems[@]}; k++)); do
+        system=${systems[$(((k + rep - 1) % ${#systems[@]}))]}
+        want "$only" "$system" || continue
+        if [ "$system" = postgresql ]; then run_pg "$w" "$rep"; else run_resp "$system" "$w" "$rep"; fi
+      done
     done
   done
-done
+fi
+
+memory_tsv=$work/memory.tsv
+restart_tsv=$work/restart.tsv
+if want "$parts" memory; then
+  log "RSS per record: $records of each kind"
+  python3 "$here/records.py" memory --exactly "$exactly_bin" --resp-load "$resp_load" \
+    --records "$records" --work "$work/data/memory" --out "$memory_tsv" || true
+fi
+if want "$parts" restart; then
+  log "restart: $restart_claims claims, $restart_journal_claims of them in the journal"
+  python3 "$here/records.py" restart --exactly "$exactly_bin" --resp-load "$resp_load" \
+    --claims "$restart_claims" --journal-claims "$restart_journal_claims" \
+    --journal-mb "$restart_journal_mb" --work "$work/data/restart" --out "$restart_tsv" || true
+fi
 
 fsync_end=$(probe_fsync)
 log "fdatasync probe after the runs: $fsync_end"
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 exactly_rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 table_md=$work/table.md
+report_args=(table "$results")
+if [ -s "$memory_tsv" ]; then report_args+=(--memory "$memory_tsv"); fi
+if [ -s "$restart_tsv" ]; then report_args+=(--restart "$restart_tsv"); fi
 {
-  echo "# exactly vs Redis 7 vs PostgreSQL 15"
+  echo "# exactly vs Redis 7 vs PostgreSQL 15: server CPU per request"
   echo
   echo "- date: $started"
   echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -sr)"
+  echo "- load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end"
   echo "- fdatasync in the temp dir: before the runs $fsync_line; after: $fsync_end"
   echo "- exactly: commit $exactly_rev; $(redis-server --version | cut -d' ' -f1-3); $("$pg_bin/postgres" --version)"
-  echo "- load: $clients connections; RESP: redis-benchmark -n $requests (W4: bench/lock_load.cc, same -n)$([ "$threads" -gt 1 ] && echo " --threads $threads"); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; median of $repeat run(s) each$([ "$quick" = 1 ] && echo "; --quick run")"
+  echo "- load: $clients connections; RESP: redis-benchmark -n $requests unpipelined, -n $requests_pipelined at -P > 1 (pipelines: $pipelines; W4: bench/lock_load.cc, unpipelined); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; $repeat round(s), medians$([ "$threads" -gt 1 ] && echo "; redis-benchmark --threads $threads")$([ "$quick" = 1 ] && echo "; --quick run")"
+  echo "- server CPU: utime+stime of the server's process tree from /proc/<pid>/stat, CLK_TCK $clk_tck"
   echo
-  python3 "$here/report.py" table "$results"
+  python3 "$here/report.py" "${report_args[@]}"
 } >"$table_md"
 mkdir -p "$here/results"
 cp "$table_md" "$here/results/latest.md"
 cp "$results" "$raw/results.tsv"
+for f in "$memory_tsv" "$restart_tsv"; do if [ -f "$f" ]; then cp "$f" "$raw/"; fi; done
 echo
 cat "$table_md"

@@ -12,6 +12,8 @@ packages=(
   # tests: real peers started by the tests themselves
   redis-server redis-tools python3 python3-redis strace procps iproute2 faketime
   postgresql postgresql-contrib postgresql-client
+  # benchmarks: instructions per request (bench/instructions.sh)
+  valgrind
   # exactly race (h2c framing) and the examples/ web apps
   libnghttp2-dev python3-flask gunicorn python3-psycopg2
 )
