@@ -16,6 +16,8 @@ packages=(
   valgrind
   # exactly race (h2c framing) and the examples/ web apps
   libnghttp2-dev python3-flask gunicorn python3-psycopg2
+  # clients/ and the transaction tests: PHP's phpredis, Django for the view decorator
+  php-cli php-redis python3-django
 )
 
 missing=()
@@ -25,13 +27,28 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Node.js for clients/typescript: Debian's nodejs and npm, unless a node with its
+# own npm is already installed (a nodejs package that bundles npm conflicts with
+# Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
 fi
 
-echo "install_deps: installing ${missing[*]}"
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install_deps: installing ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages of clients/typescript (ioredis, node-redis, typescript, express), from
+# its package-lock.json; again only when the lock changed since the last install.
+ts_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/clients/typescript"
+if [ -f "${ts_dir}/package-lock.json" ] &&
+   ! cmp -s "${ts_dir}/package-lock.json" "${ts_dir}/node_modules/.package-lock.json.installed"; then
+  echo "install_deps: npm ci in clients/typescript"
+  (cd "${ts_dir}" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "${ts_dir}/package-lock.json" "${ts_dir}/node_modules/.package-lock.json.installed"
+fi
