@@ -8,7 +8,7 @@ ifdef CI
 CMAKE_FLAGS += -DEXACTLY_WERROR=ON
 endif
 
-.PHONY: all deps build run test unit integration examples tidy asan fuzz bench bench-quick soak clean
+.PHONY: all deps build run test unit integration clients examples tidy asan fuzz bench bench-quick soak clean
 
 all: build
 
@@ -31,6 +31,7 @@ test: build tidy
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
 	$(MAKE) asan
 	EXACTLY_BINARY=$(BUILD)/exactly bash tests/integration/run_all.sh
+	$(MAKE) clients
 	$(MAKE) examples
 
 # The five incidents as runnable systems: each naive mode must be caught by
@@ -44,6 +45,10 @@ unit: build
 
 integration: build
 	EXACTLY_BINARY=$(BUILD)/exactly bash tests/integration/run_all.sh
+
+# The Python and TypeScript client libraries, each against the real server.
+clients: build
+	EXACTLY_BINARY=$(BUILD)/exactly bash clients/run_tests.sh
 
 tidy:
 	@bash scripts/tidy.sh
