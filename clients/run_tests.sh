@@ -25,6 +25,6 @@ echo "clients: python"
 
 if [ -d "${here}/typescript/src" ]; then
   echo "clients: typescript"
-  (cd "${here}/typescript" && npx --no-install tsc -p . && node --test dist/test/) || status=1
+  (cd "${here}/typescript" && npx --no-install tsc -p . && node --test dist/test/*.test.js) || status=1
 fi
 exit "${status}"
