@@ -5,10 +5,16 @@ connections lazily (after the fork). Addresses come from the environment that
 examples/run_all.sh sets: PG_DSN, REDIS_PORT, EXACTLY_PORT.
 """
 import os
+import sys
 import threading
 
 import psycopg2
 import redis
+
+# The exactly client library, from this checkout (pip install ./clients/python does the same).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "clients",
+                                "python"))
+from exactly import Exactly  # noqa: E402
 
 _local = threading.local()
 
@@ -45,6 +51,20 @@ def rds():
 def ex():
     """exactly, through the ordinary Redis client (RESP2: replies are flat lists)."""
     return _resp_client("exactly", "EXACTLY_PORT")
+
+
+_exactly = None
+_exactly_lock = threading.Lock()
+
+
+def exactly():
+    """The exactly client library: one per worker process (redis-py pools connections,
+    one per thread in use, so a LOCK parked by WAIT holds only its own)."""
+    global _exactly
+    with _exactly_lock:
+        if _exactly is None:
+            _exactly = Exactly("redis://127.0.0.1:%s" % os.environ["EXACTLY_PORT"])
+        return _exactly
 
 
 def call(*args):

@@ -1,4 +1,5 @@
 """S1: POST /api/sign?user=U — the daily sign-in that pays 25 reading quota."""
+import math
 import os
 import sys
 import time
@@ -7,6 +8,7 @@ from flask import Flask, jsonify, request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import backends  # noqa: E402
+from exactly import Outcome  # noqa: E402
 
 app = Flask(__name__)
 QUOTA = 25
@@ -42,15 +44,16 @@ def sign_naive(user):
 def sign_exactly(user):
     # One transfer per user per day (the day starts at 08:00 UTC+8): the id makes it once,
     # the window makes it daily, and the transfer is the sign and quota-change record.
-    backends.call("ACCOUNT", "s1:quota:pool", "MIN", "-inf")
-    backends.call("ACCOUNT", f"s1:quota:{user}")
-    r = backends.call("TRANSFER", f"s1:sign:{user}", "s1:quota:pool", f"s1:quota:{user}", QUOTA,
-                      "PER", "day", "AT", "08:00", "TZ", "+08:00")
-    if r["result"] == "ok":
+    ex = backends.exactly()
+    ex.account("s1:quota:pool", min=-math.inf)
+    ex.account(f"s1:quota:{user}")
+    r = ex.transfer(f"s1:sign:{user}", "s1:quota:pool", f"s1:quota:{user}", QUOTA,
+                    per="day", at="08:00", tz="+08:00")
+    if r.result is Outcome.OK:
         return jsonify(signed=True, quota=QUOTA), 200
-    if r["result"] == "again":
+    if r.result is Outcome.AGAIN:
         return jsonify(signed=False, reason="already signed today"), 409
-    return jsonify(signed=False, reason=r["result"]), 500
+    return jsonify(signed=False, reason=str(r.result)), 500
 
 
 @app.route("/health")

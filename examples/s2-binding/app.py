@@ -7,6 +7,7 @@ from flask import Flask, jsonify, request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import backends  # noqa: E402
+from exactly import Outcome  # noqa: E402
 
 app = Flask(__name__)
 VALIDATION_S = 0.2  # the slow validation between the check and the insert
@@ -37,18 +38,19 @@ def bind_naive(sku, settlement, binding):
 
 
 def bind_exactly(sku, settlement, binding):
+    ex = backends.exactly()
     key = f"s2:binding:{sku}:{settlement}"
     # Reserve the pair before the slow part; if this worker dies the claim lapses.
-    r = backends.call("CLAIM", key, binding, "TTL", 30000)
-    if r["result"] == "held":
-        return jsonify(bound=False, reason="already bound", holder=r["owner"]), 409
+    r = ex.claim(key, binding, ttl_ms=30000)
+    if r.result is Outcome.HELD:
+        return jsonify(bound=False, reason="already bound", holder=r.owner), 409
     validate(sku, settlement)
     conn = backends.pg()
     with conn.cursor() as cur:
         cur.execute("INSERT INTO s2_bindings VALUES (%s, %s, %s, true) ON CONFLICT DO NOTHING",
                     (binding, sku, settlement))
     conn.commit()
-    backends.call("CLAIM", key, binding, "PERSIST")
+    ex.claim(key, binding, persist=True)  # bound for good: the claim no longer lapses
     return jsonify(bound=True, id=binding), 200
 
 
@@ -77,7 +79,7 @@ def unbind():
     if row is None:
         return jsonify(unbound=False), 404
     if backends.mode() == "exactly":
-        backends.call("UNCLAIM", f"s2:binding:{row[0]}:{row[1]}", binding)
+        backends.exactly().unclaim(f"s2:binding:{row[0]}:{row[1]}", binding)
     return jsonify(unbound=True), 200
 
 

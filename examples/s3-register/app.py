@@ -14,6 +14,7 @@ from flask import Flask, jsonify, request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import backends  # noqa: E402
+from exactly import Outcome  # noqa: E402
 
 app = Flask(__name__)
 AFTER_UNLOCK_S = 0.1  # logs and analytics, still inside the transaction
@@ -60,49 +61,49 @@ def register_naive(phone):
     return reply(200, registered=True, created=True, user=user)
 
 
-# --- exactly: LIMIT, then IDEM per submit, then CLAIM per phone -------------------------
+# --- exactly: LIMIT, then one execution per submit, then CLAIM per phone ---------------
 
+def mark_replayed(response):
+    """A double click's answer is the first click's stored reply, marked as a replay:
+    it did not create an account."""
+    body = json.loads(response.get_data())
+    body.update(replayed=True, created=False)
+    response.set_data(json.dumps(body))
+    return response
+
+
+# One execution per submit id: a second click waits on the server for the first one's
+# stored reply (IDEM BEGIN ... WAIT); the fingerprint (method, path with the phone, body)
+# refuses the same submit id for another phone.
+@backends.exactly().idempotent(key=lambda req: req.args.get("submit"), namespace="s3:submit:",
+                               lease_ms=10000, ttl_ms=600000, wait_ms=10000,
+                               replay=mark_replayed)
 def register_once(phone):
-    """One execution: CLAIM decides the winner outside the app's transaction."""
+    """CLAIM decides the winner outside the app's transaction."""
     user = uuid.uuid4().hex
-    claim = backends.call("CLAIM", f"s3:phone:{phone}", user)
-    if claim["result"] == "held":
-        return 409, {"registered": False, "reason": "phone already registered",
-                     "holder": claim["owner"]}
+    claim = backends.exactly().claim(f"s3:phone:{phone}", user)
+    if claim.result is Outcome.HELD:
+        return reply(409, registered=False, reason="phone already registered",
+                     holder=claim.owner)
     conn = backends.pg()
     with conn.cursor() as cur:
         cur.execute("INSERT INTO s3_users VALUES (%s, %s)", (user, phone))
         cur.execute("INSERT INTO s3_logs (user_id, what) VALUES (%s, 'registered')", (user,))
         time.sleep(AFTER_UNLOCK_S)  # however long the transaction runs, the claim is decided
     conn.commit()
-    return 200, {"registered": True, "created": True, "user": user}
+    return reply(200, registered=True, created=True, user=user)
 
 
-def register_exactly(phone, submit):
-    lim = backends.call("LIMIT", f"s3:limit:{phone}:{URI}", "WINDOW", LIMIT_COUNT, "PER",
-                        LIMIT_PERIOD_MS)
-    if lim["result"] == "limited":
-        wait_ms = int(lim["retry_after_ms"])
-        resp = reply(429, registered=False, reason="too many attempts", retry_after_ms=wait_ms)
-        resp.headers["Retry-After"] = str(max(1, (wait_ms + 999) // 1000))
+def register_exactly(phone):
+    # The report's anti-resubmit limiter: every click counts, replays included.
+    lim = backends.exactly().limit(f"s3:limit:{phone}:{URI}", window=LIMIT_COUNT,
+                                   per_ms=LIMIT_PERIOD_MS)
+    if not lim.allowed:
+        resp = reply(429, registered=False, reason="too many attempts",
+                     retry_after_ms=lim.retry_after_ms)
+        resp.headers["Retry-After"] = str(max(1, (lim.retry_after_ms + 999) // 1000))
         return resp
-    # One execution per submit: a second click waits for the first one's stored reply.
-    key = f"s3:submit:{submit}"
-    idem = backends.call("IDEM", "BEGIN", key, "FINGERPRINT", phone, "LEASE", 10000,
-                         "TTL", 600000, "WAIT", 10000)
-    if idem["result"] == "done":
-        stored = json.loads(idem["response"])
-        body = dict(stored["body"], replayed=True, created=False)
-        return reply(stored["status"], **body)
-    if idem["result"] != "run":  # running past WAIT, or the same submit for another phone
-        return reply(409, registered=False, reason=f"submit {idem['result']}")
-    try:
-        status, body = register_once(phone)
-    except Exception:
-        backends.call("IDEM", "ABORT", key, idem["token"])  # let a retry run it again
-        raise
-    backends.call("IDEM", "END", key, idem["token"], json.dumps({"status": status, "body": body}))
-    return reply(status, **body)
+    return register_once(phone)
 
 
 @app.route("/health")
@@ -115,7 +116,7 @@ def register():
     a = request.args
     if backends.mode() == "naive":
         return register_naive(a["phone"])
-    return register_exactly(a["phone"], a["submit"])
+    return register_exactly(a["phone"])
 
 
 backends.schema(DDL)

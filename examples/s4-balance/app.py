@@ -11,6 +11,7 @@ from flask import Flask, jsonify, request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import backends  # noqa: E402
+from exactly import LockLost  # noqa: E402
 
 app = Flask(__name__)
 OPENING = 100
@@ -74,52 +75,51 @@ def pay_naive(account, delta, nested):
 
 # --- exactly: a leased, reentrant, fenced lock held until after the commit ---------------
 
-def lock(account, owner, lease_ms=10000):
-    r = backends.call("LOCK", f"s4:lock:{account}", owner, "LEASE", lease_ms, "WAIT", 10000)
-    if r["result"] not in ("acquired", "reentered"):
-        raise RuntimeError(f"lock {r['result']}")
-    return int(r["token"]), int(r["depth"])
+def account_lock(account, owner, lease_ms=10000):
+    """The account's lock: leased, reentrant for `owner`, parked on the server up to 10 s."""
+    return backends.exactly().lock(f"s4:lock:{account}", owner=owner, lease_ms=lease_ms,
+                                   wait_ms=10000)
 
 
 def update_balance_exactly(conn, account, delta, owner, commit, pause_s=0.0, lease_ms=10000):
     """updateBalance: takes the account's lock itself; re-enters it inside a caller's lock."""
-    token, depth = lock(account, owner, lease_ms)
     try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT balance, fence FROM s4_accounts WHERE no = %s", (account,))
-            balance, seen = cur.fetchone()
-            if balance + delta < 0:
-                raise Insufficient()
-            time.sleep(pause_s)  # a GC pause: the lease may run out here
-            # The fence, written with the row: `fence < token` refuses a holder whose lease
-            # ran out once a newer holder has written; `fence = seen` refuses a write whose
-            # read another holder overtook. Either way this holder changes nothing.
-            cur.execute("UPDATE s4_accounts SET balance = %s, fence = %s "
-                        "WHERE no = %s AND fence < %s AND fence = %s",
-                        (balance + delta, token, account, token, seen))
-            if cur.rowcount != 1:
-                raise Stale()
-        if commit:
-            conn.commit()  # REQUIRES_NEW: commit before the lock is released
-    finally:
-        backends.call("UNLOCK", f"s4:lock:{account}", token)
-    return depth
+        with account_lock(account, owner, lease_ms) as held:
+            with conn.cursor() as cur:
+                cur.execute("SELECT balance, fence FROM s4_accounts WHERE no = %s", (account,))
+                balance, seen = cur.fetchone()
+                if balance + delta < 0:
+                    raise Insufficient()
+                time.sleep(pause_s)  # a GC pause: the lease may run out here
+                # The fence, written with the row: `fence < token` refuses a holder whose
+                # lease ran out once a newer holder has written; `fence = seen` refuses a
+                # write whose read another holder overtook. Either way this holder changes
+                # nothing.
+                cur.execute("UPDATE s4_accounts SET balance = %s, fence = %s "
+                            "WHERE no = %s AND fence < %s AND fence = %s",
+                            (balance + delta, held.token, account, held.token, seen))
+                if cur.rowcount != 1:
+                    raise Stale()
+            if commit:
+                conn.commit()  # REQUIRES_NEW: commit before the lock is released
+    except LockLost:
+        # The lease ran out after a write that the fence let through (no other holder
+        # wrote meanwhile): the fence, not the lease, is what made the write safe.
+        pass
+    return held.result.depth
 
 
 def pay_exactly(account, delta, nested, paused):
     conn, owner = backends.pg(), uuid.uuid4().hex
     try:
         if nested:
-            token, _ = lock(account, owner)  # the order's own lock, held to its commit
-            try:
+            with account_lock(account, owner):  # the order's own lock, held to its commit
                 with conn.cursor() as cur:
                     cur.execute("INSERT INTO s4_orders VALUES (%s, %s, %s)",
                                 (uuid.uuid4().hex, account, delta))
                 depth = update_balance_exactly(conn, account, delta, owner, commit=False)
                 time.sleep(AFTER_S)
                 conn.commit()
-            finally:
-                backends.call("UNLOCK", f"s4:lock:{account}", token)
         elif paused:  # a short lease and a pause longer than it
             depth = update_balance_exactly(conn, account, delta, owner, commit=True,
                                            pause_s=PAUSE_S, lease_ms=PAUSED_LEASE_MS)

@@ -1,4 +1,5 @@
 """S5: POST /api/draw?campaign=C&user=U — a prize draw with a fixed stock."""
+import math
 import os
 import sys
 
@@ -6,6 +7,7 @@ from flask import Flask, jsonify, request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import backends  # noqa: E402
+from exactly import Outcome  # noqa: E402
 
 app = Flask(__name__)
 STOCK = int(os.environ.get("STOCK", "5"))
@@ -24,17 +26,19 @@ def draw_naive(campaign, user):
 
 
 def draw_exactly(campaign, user):
+    ex = backends.exactly()
     stock = f"s5:stock:{campaign}"
     # Idempotent set-up, safe to repeat from every request: the accounts, and the
     # stock funded once (the transfer id makes the funding happen once).
-    backends.call("ACCOUNT", "s5:prizes", "MIN", "-inf")
-    backends.call("ACCOUNT", stock, "MIN", 0)
-    backends.call("ACCOUNT", f"s5:won:{campaign}")
-    backends.call("TRANSFER", f"s5:fund:{campaign}", "s5:prizes", stock, STOCK)
-    r = backends.call("TRANSFER", f"s5:draw:{campaign}:{user}", stock, f"s5:won:{campaign}", 1)
-    if r["result"] == "ok":
+    ex.account("s5:prizes", min=-math.inf)
+    ex.account(stock, min=0)
+    ex.account(f"s5:won:{campaign}")
+    ex.transfer(f"s5:fund:{campaign}", "s5:prizes", stock, STOCK)
+    r = ex.transfer(f"s5:draw:{campaign}:{user}", stock, f"s5:won:{campaign}", 1)
+    if r.result is Outcome.OK:
         return jsonify(won=True), 200
-    reason = {"again": "already drawn", "insufficient": "out of stock"}.get(r["result"], r["result"])
+    reason = {Outcome.AGAIN: "already drawn", Outcome.INSUFFICIENT: "out of stock"}.get(
+        r.result, str(r.result))
     return jsonify(won=False, reason=reason), 409
 
 

@@ -105,7 +105,8 @@ class _Adapter:
 def idempotent(ex: Any, key: Optional[Callable[[Any], Optional[str]]] = None, *,
                header: str = "Idempotency-Key", namespace: str = "idem:",
                lease_ms: int = 30_000, ttl_ms: int = 86_400_000, wait_ms: int = 30_000,
-               fingerprint: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+               fingerprint: bool = True, replay: Optional[Callable[[Any], Any]] = None
+               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Makes a view run once per idempotency key; see the module's docstring.
 
     ``ex`` is an `exactly.Exactly`. ``key(request)`` picks the key (default: the
@@ -113,7 +114,9 @@ def idempotent(ex: Any, key: Optional[Callable[[Any], Optional[str]]] = None, *,
     ``namespace + key``. ``lease_ms`` bounds how long a crashed runner holds the key,
     ``ttl_ms`` how long a response is kept, ``wait_ms`` how long a concurrent repeat
     waits for the first one (keep the client's read timeout above it);
-    ``fingerprint`` refuses a key reused for another method, path or body.
+    ``fingerprint`` refuses a key reused for another method, path or body;
+    ``replay(response)``, if given, may change a replayed response before it is sent
+    (say, to mark its body as a replay).
     """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -131,7 +134,8 @@ def idempotent(ex: Any, key: Optional[Callable[[Any], Optional[str]]] = None, *,
             begun = ex.idem_begin(idem_key, fingerprint=adapter.fingerprint() if fingerprint
                                   else None, lease_ms=lease_ms, ttl_ms=ttl_ms, wait_ms=wait_ms)
             if begun.result is Outcome.DONE:
-                return adapter.replay(json.loads(begun.response))
+                response = adapter.replay(json.loads(begun.response))
+                return replay(response) if replay is not None else response
             if begun.result is Outcome.MISMATCH:
                 return adapter.problem(422, "idempotency key reused for another request")
             if begun.result is Outcome.RUNNING:
