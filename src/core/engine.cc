@@ -310,7 +310,14 @@ void Engine::ApplyBatch(std::span<Command> commands, TimestampMs now, Lsn lsn, B
     out->wait_lsn.push_back(effect.changed ? lsn : effect.observed);
     out->parked.push_back(effect.parked);
   }
-  if (logged) state_->applied_lsn = lsn;
+  if (logged) {
+    state_->applied_lsn = lsn;
+  } else {
+    // Nothing of this batch reaches the log, so nothing at `lsn` will ever be durable:
+    // a read inside a rolled-back group may have observed the group's own undone
+    // write at `lsn`, and its reply must not wait for it.
+    for (Lsn& wait : out->wait_lsn) wait = std::min(wait, state_->applied_lsn);
+  }
 }
 
 base::Status Engine::Replay(Lsn lsn, std::string_view record) {

@@ -145,6 +145,19 @@ TEST(GroupTest, ReserveAndCommitInOneGroup) {
   EXPECT_FALSE(h.last_logged);
 }
 
+TEST(GroupTest, RolledBackReadOfItsOwnWriteWaitsForNothing) {
+  // The group's read observes the account its own transfer changed; the rollback
+  // undoes the transfer and nothing is logged, so no reply may wait for this
+  // batch's LSN (it would never become durable: EXEC hung until the next write).
+  Harness h;
+  Prepare(h);
+  Reply reply = h.Run(GroupCmd(
+      {TransferCmd("pay", "bank", "alice", 1), BalanceCmd("alice"), ClaimCmd("seat:1", "dave")}));
+  EXPECT_EQ(reply.result(), "rolled_back");
+  EXPECT_FALSE(h.last_logged);
+  EXPECT_LE(h.last_wait, h.engine.applied_lsn());
+}
+
 TEST(GroupTest, ReadOnlyGroupIsNotLogged) {
   Harness h;
   Prepare(h);
