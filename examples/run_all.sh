@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the five incidents as real systems: PostgreSQL, Redis and exactly on free
-# ports in a temp dir, each example's Flask app under gunicorn in both modes, and
+# ports in a temp dir, each example's Flask app under gunicorn (or its PHP app under
+# PHP's built-in server, for an example with an index.php) in both modes, and
 # `exactly race` against it. A naive mode must be caught (a violation in at least one
 # of ROUNDS rounds), an exactly mode must hold in every round; otherwise exit 1. Each
 # app is also audited from a browser session recorded against it (examples/audit/):
@@ -17,7 +18,7 @@ export EXACTLY_BINARY="${EXACTLY_BINARY:-${root}/build/exactly}"
 case "${EXACTLY_BINARY}" in /*) ;; *) EXACTLY_BINARY="${root}/${EXACTLY_BINARY}" ;; esac
 export RACE="${EXACTLY_RACE:-${EXACTLY_BINARY} race}"
 export ROUNDS="${ROUNDS:-10}"
-examples="${ONLY:-s1-signin s2-binding s3-register s4-balance s5-prize counter}"
+examples="${ONLY:-s1-signin s2-binding s3-register s4-balance s5-prize s5-prize-php counter}"
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 
 if [ ! -x "${EXACTLY_BINARY}" ]; then
@@ -34,6 +35,12 @@ for tool in gunicorn redis-server "${pg_bin}/initdb"; do
     exit 1
   fi
 done
+case " ${examples} " in *" s5-prize-php "*)
+  if ! php -r 'exit(extension_loaded("redis") ? 0 : 1);' 2>/dev/null; then
+    echo "examples: php-cli with php-redis missing (run scripts/install_deps.sh)" >&2
+    exit 1
+  fi ;;
+esac
 
 tmp="$(mktemp -d)"
 chmod 755 "${tmp}"
@@ -43,8 +50,8 @@ as_pg=()
 if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); fi
 
 cleanup() {
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null; done
+  for pid in "${pids[@]}"; do kill -- "${pid}" 2>/dev/null; done  # -pid: a process group
+  for pid in "${pids[@]}"; do wait "${pid#-}" 2>/dev/null; done
   if [ "${pg_started}" -eq 1 ]; then
     "${as_pg[@]}" "${pg_bin}/pg_ctl" -D "${tmp}/pg" -m fast -w stop >/dev/null 2>&1
   fi
@@ -75,16 +82,17 @@ PY
 }
 
 # An app is ready when /health answers and every gunicorn worker has loaded it (each
-# logs "Booting worker", then imports the app and creates its tables).
-wait_app() {  # port, log, what
-  if python3 - "$1" "$2" <<'PY'; then return 0; fi
+# logs "Booting worker", then imports the app and creates its tables); a PHP app
+# (workers 0) when /health answers.
+wait_app() {  # port, log, what, [workers, default 4]
+  if python3 - "$1" "$2" "${4:-4}" <<'PY'; then return 0; fi
 import sys, time, urllib.request
-port, log = sys.argv[1], sys.argv[2]
+port, log, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 deadline = time.monotonic() + 90
 while time.monotonic() < deadline:
     try:
         if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
-            if open(log).read().count("Booting worker") >= 4:
+            if open(log).read().count("Booting worker") >= workers:
                 time.sleep(0.5)  # the last worker's import
                 sys.exit(0)
     except OSError:
@@ -121,14 +129,25 @@ wait_port "${EXACTLY_PORT}" exactly || exit 1
 rows=()
 failed=0
 run_example() {  # example, mode
-  local ex="$1" mode="$2" port app_pid rc json
+  local ex="$1" mode="$2" port app_pid app_kill rc json workers=4
   port="$(free_port)"
-  (cd "${here}/${ex}" && MODE="${mode}" exec gunicorn -w 4 -k gthread --threads 4 \
-    -b "127.0.0.1:${port}" --access-logfile /dev/null --error-logfile "${tmp}/${ex}-${mode}.log" \
-    app:app) &
-  app_pid=$!
-  pids+=("${app_pid}")
-  if ! wait_app "${port}" "${tmp}/${ex}-${mode}.log" "${ex} (${mode})"; then
+  if [ -f "${here}/${ex}/index.php" ]; then
+    # PHP's built-in server with 8 worker processes, in a process group of its own:
+    # its workers outlive a signal to the parent alone.
+    (cd "${here}/${ex}" && MODE="${mode}" PHP_CLI_SERVER_WORKERS=8 exec setsid \
+      php -S "127.0.0.1:${port}" index.php >"${tmp}/${ex}-${mode}.log" 2>&1) &
+    app_pid=$!
+    app_kill="-${app_pid}"
+    workers=0
+  else
+    (cd "${here}/${ex}" && MODE="${mode}" exec gunicorn -w 4 -k gthread --threads 4 \
+      -b "127.0.0.1:${port}" --access-logfile /dev/null --error-logfile "${tmp}/${ex}-${mode}.log" \
+      app:app) &
+    app_pid=$!
+    app_kill="${app_pid}"
+  fi
+  pids+=("${app_kill}")
+  if ! wait_app "${port}" "${tmp}/${ex}-${mode}.log" "${ex} (${mode})" "${workers}"; then
     cat "${tmp}/${ex}-${mode}.log" >&2
     rows+=("${ex}|${mode}|-|-|-|FAIL: app did not start|-")
     failed=1
@@ -167,7 +186,7 @@ run_example() {  # example, mode
       sed 's/^/    /' "${tmp}/${ex}-${mode}-audit.out" >&2
     fi
   fi
-  kill "${app_pid}" 2>/dev/null
+  kill -- "${app_kill}" 2>/dev/null
   wait "${app_pid}" 2>/dev/null
   local stats
   stats="$(python3 - "${json}" <<'PY' 2>/dev/null
