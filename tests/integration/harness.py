@@ -80,7 +80,7 @@ class Server:
     """
 
     def __init__(self, data_dir, port=None, fsync=None, requirepass=None, wrapper=None,
-                 extra_args=None, log_path=None, env=None):
+                 extra_args=None, log_path=None, env=None, make_dir=True):
         self.data_dir = data_dir
         self.port = port or free_port()
         self.fsync = fsync
@@ -88,6 +88,7 @@ class Server:
         self.wrapper = list(wrapper or [])
         self.extra_args = list(extra_args or [])
         self.env = dict(env or {})
+        self.make_dir = make_dir  # False: the server itself must create its data dir
         self.log_path = log_path or (data_dir.rstrip("/") + ".log")
         self.proc = None
         self._log = None
@@ -105,7 +106,8 @@ class Server:
         """Starts the server and waits until its port accepts connections."""
         if not os.path.exists(binary()):
             raise ServerError("server binary not found: %s" % binary())
-        os.makedirs(self.data_dir, exist_ok=True)
+        if self.make_dir:
+            os.makedirs(self.data_dir, exist_ok=True)
         self._log = open(self.log_path, "ab")
         self._log.write(("\n=== start %s\n" % " ".join(self.command_line())).encode())
         self._log.flush()

@@ -90,6 +90,11 @@ def rebuild(shadow, data_dir, rng=None, writeback=None):
     all of them except the page they start in. Returns (files kept, files
     written back).
     """
+    if os.path.exists(os.path.join(shadow, "datadir-absent")):
+        # The data dir was created and its parent never fsynced: no data dir.
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(shadow)
+        return 0, 0
     entries = read_table(os.path.join(shadow, "dirents"), 2)
     inodes = {}
     for dev, ino, ident in read_table(os.path.join(shadow, "inodes"), 3):
@@ -274,6 +279,33 @@ class PowerLossTest(faults.FaultTestCase):
         with s.raw() as c:
             d = harness.call_dict(c, "CLAIMOF", "first")
             self.assertEqual((d["result"], d["owner"]), ("held", "me"))
+
+    @unittest.expectedFailure
+    def test_data_dir_created_at_first_start_survives_power_loss(self):
+        """The first start creates the data dir; what it acknowledges there must
+        survive a cut.
+
+        Today `exactly serve` creates the data dir (std::filesystem::
+        create_directories in server/serve.cc) and fsyncs the dir itself, never
+        its parent, so the data dir's own name is not durable: a cut soon after
+        the first start can leave no data dir, and every acknowledged write is
+        gone. Marked as an expected failure until the server fsyncs the parent of
+        every directory it creates; the marker must go then.
+        """
+        parent = os.path.join(self.tmp, "fresh")
+        os.mkdir(parent)
+        data_dir, shadow = os.path.join(parent, "data"), os.path.join(self.tmp, "shadow")
+        s = self.server(data_dir, env=self.layer_env(data_dir, shadow), make_dir=False,
+                        log_path=os.path.join(self.tmp, "fresh.log")).start()
+        with s.raw() as c:
+            self.assertEqual(harness.call_dict(c, "CLAIM", "first", "me")["result"], "won")
+        s.power_off()
+        rebuild(shadow, data_dir)
+        s = self.server(data_dir, port=s.port).start()
+        with s.raw() as c:
+            d = harness.call_dict(c, "CLAIMOF", "first")
+        self.assertEqual((d["result"], d.get("owner")), ("held", "me"),
+                         "an acknowledged claim was lost with the data dir")
 
     def test_control_fsync_no_loses_acknowledged_writes(self):
         """Negative control: without syncs the layer must lose acknowledged writes."""

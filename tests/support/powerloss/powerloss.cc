@@ -22,6 +22,9 @@
 //                     layer has seen created; the last line for an inode wins
 //   dirents           lines "id name": the durable directory, replaced by rename
 //   data/<id>         the durable bytes of file <id>
+//   datadir-absent    present while the data dir itself is not durable: it did
+//                     not exist when the layer started and its parent has not
+//                     been fsynced since (a cut then leaves no data dir at all)
 // The layer starts by copying the data dir into an empty shadow (so a restart
 // on a rebuilt dir starts from "everything is durable").
 // $EXACTLY_POWERLOSS_HANG_AT_SYNC and _SYNC_DELAY_MS (below) hold one sync
@@ -66,6 +69,7 @@ struct Real {
   int (*fsync)(int) = nullptr;
   int (*fdatasync)(int) = nullptr;
   int (*rename)(const char*, const char*) = nullptr;
+  int (*unlink)(const char*) = nullptr;
   int (*close)(int) = nullptr;
 };
 
@@ -87,6 +91,7 @@ void ResolveAll() {
   Resolve(real.fsync, "fsync");
   Resolve(real.fdatasync, "fdatasync");
   Resolve(real.rename, "rename");
+  Resolve(real.unlink, "unlink");
   Resolve(real.close, "close");
 }
 
@@ -96,7 +101,7 @@ const Real& R() {
 }
 
 constexpr int kFdsMax = 1 << 16;
-enum FdKind : uint8_t { kUntracked = 0, kFile = 1, kDir = 2 };
+enum FdKind : uint8_t { kUntracked = 0, kFile = 1, kDir = 2, kParentDir = 3 };
 
 // Per descriptor: what it is and which file identity it writes. Read without
 // the mutex on the fast path (sockets are never tracked), written under it.
@@ -121,6 +126,7 @@ std::map<uint64_t, Dirty>& DirtyMap() {
 
 char data_dir[4096];    // no trailing slash; empty: the layer is off
 char shadow_dir[4096];  // no trailing slash
+char parent_dir[4096];  // the data dir's parent, whose fsync makes the data dir's name durable
 bool enabled = false;
 // $EXACTLY_POWERLOSS_HANG_AT_SYNC=N: the N-th file sync of this process never
 // returns (nor reaches the disk), so a test can cut power between a write and
@@ -247,9 +253,8 @@ uint64_t IdentityOf(const struct stat& st) {
 // The durable directory := the data dir's current names. Lock held.
 void PersistDirectory() {
   DIR* dir = opendir(data_dir);
-  if (dir == nullptr) Die("opendir data dir");
   std::string listing;
-  while (struct dirent* entry = readdir(dir)) {
+  while (struct dirent* entry = dir != nullptr ? readdir(dir) : nullptr) {
     std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
     struct stat st;
@@ -257,7 +262,7 @@ void PersistDirectory() {
     if (!S_ISREG(st.st_mode)) continue;
     listing += std::to_string(IdentityOf(st)) + " " + name + "\n";
   }
-  closedir(dir);
+  if (dir != nullptr) closedir(dir);
   const std::string temp = ShadowPath("dirents.tmp");
   int fd = R().open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) Die("open shadow dirents");
@@ -330,11 +335,13 @@ std::string Absolute(int dirfd, const char* path) {
   return std::string(cwd) + "/" + path;
 }
 
-bool IsDataDir(const std::string& path) {
+bool SameDir(const std::string& path, const char* dir) {
   std::string p = path;
   while (p.size() > 1 && p.back() == '/') p.pop_back();
-  return p == data_dir;
+  return p == dir;
 }
+
+bool IsDataDir(const std::string& path) { return SameDir(path, data_dir); }
 
 // True for a file directly inside the data dir.
 bool InDataDir(const std::string& path) {
@@ -350,9 +357,12 @@ void Track(int fd, const std::string& path, int flags, bool existed) {
   if (fstat(fd, &st) != 0) return;
   std::lock_guard<std::mutex> guard(mutex);
   if (S_ISDIR(st.st_mode)) {
-    if (!IsDataDir(path)) return;
+    const FdKind kind = IsDataDir(path)             ? kDir
+                        : SameDir(path, parent_dir) ? kParentDir
+                                                    : kUntracked;
+    if (kind == kUntracked) return;
     fds[fd].id = 0;
-    __atomic_store_n(&fds[fd].kind, kDir, __ATOMIC_RELEASE);
+    __atomic_store_n(&fds[fd].kind, kind, __ATOMIC_RELEASE);
     return;
   }
   if (!S_ISREG(st.st_mode) || !InDataDir(path)) return;
@@ -369,7 +379,7 @@ void Track(int fd, const std::string& path, int flags, bool existed) {
 int OpenCommon(int dirfd, const char* path, int flags, mode_t mode) {
   if (!enabled || path == nullptr) return R().openat(dirfd, path, flags, mode);
   const std::string abs = Absolute(dirfd, path);
-  const bool interesting = InDataDir(abs) || IsDataDir(abs);
+  const bool interesting = InDataDir(abs) || IsDataDir(abs) || SameDir(abs, parent_dir);
   bool existed = true;
   if (interesting && (flags & O_CREAT) != 0) {
     struct stat st;
@@ -400,8 +410,11 @@ int SyncCommon(int fd, int (*sync)(int)) {
   {
     std::lock_guard<std::mutex> guard(mutex);
     ShadowLock lock;
+    struct stat st;
     if (fds[fd].kind == kDir) {
       PersistDirectory();
+    } else if (fds[fd].kind == kParentDir) {
+      if (stat(data_dir, &st) == 0) R().unlink(ShadowPath("datadir-absent").c_str());
     } else if (fds[fd].kind == kFile) {
       PersistFile(fd, fds[fd].id);
     }
@@ -484,8 +497,18 @@ __attribute__((constructor)) void Start() {
   if (const char* delay = getenv("EXACTLY_POWERLOSS_SYNC_DELAY_MS")) {
     sync_delay_ms = strtoull(delay, nullptr, 10);
   }
-  if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) Die("mkdir data dir");
+  snprintf(parent_dir, sizeof(parent_dir), "%s", data_dir);
+  if (char* slash = strrchr(parent_dir, '/')) *(slash == parent_dir ? slash + 1 : slash) = '\0';
   if (mkdir(shadow_dir, 0755) != 0 && errno != EEXIST) Die("mkdir shadow dir");
+  struct stat st;
+  if (stat(data_dir, &st) != 0 && stat(ShadowPath("dirents").c_str(), &st) != 0) {
+    // The server will create the data dir: its name is durable only once the
+    // parent is fsynced.
+    int marker =
+        R().open(ShadowPath("datadir-absent").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (marker < 0) Die("create the datadir-absent marker");
+    R().close(marker);
+  }
   SeedShadow();
   pthread_atfork(BeforeFork, AfterFork, AfterFork);
   enabled = true;
