@@ -58,7 +58,8 @@ class FileSystem {
   // Names (not paths) of the entries in `dir`, in no particular order.
   // NotFound if `dir` does not exist.
   virtual base::Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
-  // Creates `dir` if it does not exist (its parent must exist).
+  // Creates `dir` if it does not exist (its parent must exist) and makes its name
+  // durable in the parent (an fsync of the parent), whoever created it.
   virtual base::Status CreateDir(const std::string& dir) = 0;
   // fsync of the directory: makes creations, renames and removals in it durable.
   virtual base::Status SyncDir(const std::string& dir) = 0;

@@ -103,6 +103,16 @@ base::Status SyncDescriptor(int fd, const std::string& path) {
   return base::Status::Ok();
 }
 
+// "/a/b/" -> "/a", "/a" -> "/", "a" -> ".".
+std::string ParentDir(const std::string& dir) {
+  std::string path = dir;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
 }  // namespace
 
 base::Result<std::unique_ptr<WritableFile>> PosixFileSystem::OpenForAppend(
@@ -179,7 +189,10 @@ base::Result<std::vector<std::string>> PosixFileSystem::ListDir(const std::strin
 
 base::Status PosixFileSystem::CreateDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("mkdir", dir, errno);
-  return base::Status::Ok();
+  // The directory's name lives in its parent, so it survives a power cut only once
+  // the parent is fsynced; also when it existed already, because whoever made it
+  // (std::filesystem at start-up) did not sync the parent.
+  return SyncDir(ParentDir(dir));
 }
 
 base::Status PosixFileSystem::SyncDir(const std::string& dir) {

@@ -280,17 +280,14 @@ class PowerLossTest(faults.FaultTestCase):
             d = harness.call_dict(c, "CLAIMOF", "first")
             self.assertEqual((d["result"], d["owner"]), ("held", "me"))
 
-    @unittest.expectedFailure
     def test_data_dir_created_at_first_start_survives_power_loss(self):
         """The first start creates the data dir; what it acknowledges there must
         survive a cut.
 
-        Today `exactly serve` creates the data dir (std::filesystem::
-        create_directories in server/serve.cc) and fsyncs the dir itself, never
-        its parent, so the data dir's own name is not durable: a cut soon after
-        the first start can leave no data dir, and every acknowledged write is
-        gone. Marked as an expected failure until the server fsyncs the parent of
-        every directory it creates; the marker must go then.
+        The data dir's own name lives in its parent: `exactly serve` made it
+        (std::filesystem in server/serve.cc) and fsynced only the dir itself, so a
+        cut soon after a first start could leave no data dir and lose every
+        acknowledged write. The journal's CreateDir now fsyncs the parent.
         """
         parent = os.path.join(self.tmp, "fresh")
         os.mkdir(parent)

@@ -55,6 +55,24 @@ TEST(PosixFileTest, BasicOperations) {
   EXPECT_EQ(fs.Remove(dir.File("b")).code(), base::StatusCode::kNotFound);
 }
 
+TEST(PosixFileTest, CreateDirSyncsTheParentOfNewAndExistingDirs) {
+  // The parent's fsync is what makes the name durable; a power cut is simulated
+  // end to end by tests/integration/test_power_loss.py. Here: every form of path
+  // reaches a parent that can be synced, and a missing parent is reported.
+  testing::TempDir dir;
+  FileSystem& fs = DefaultFileSystem();
+  EXPECT_TRUE(fs.CreateDir(dir.File("new")).ok());
+  EXPECT_TRUE(fs.CreateDir(dir.File("new")).ok());        // existed: the parent is synced again
+  EXPECT_TRUE(fs.CreateDir(dir.File("new") + "/").ok());  // a trailing slash names the same dir
+  EXPECT_TRUE(fs.CreateDir("/").ok());                    // the root is its own parent
+  EXPECT_EQ(fs.CreateDir(dir.File("missing/child")).code(), base::StatusCode::kNotFound);
+  const std::string cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  EXPECT_TRUE(fs.CreateDir("relative").ok());  // parent "."
+  std::filesystem::current_path(cwd);
+  EXPECT_TRUE(std::filesystem::is_directory(dir.File("relative")));
+}
+
 TEST(PosixFileTest, JournalSnapshotPruneAndTornTailOnDisk) {
   testing::TempDir dir;
   FileSystem& fs = DefaultFileSystem();
