@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "net/args.h"
+#include "net/command_docs.h"
 #include "net/commands/families.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
@@ -98,8 +99,9 @@ void WriteInfo(RespWriter& writer, const CommandSpec& spec) {
 }
 
 void WriteDocs(RespWriter& writer, const CommandSpec& spec) {
+  const std::vector<ArgumentSpec> arguments = ArgumentsFromSyntax(spec.syntax, spec.name);
   writer.Bulk(LowerName(spec.name));
-  writer.MapHeader(4);
+  writer.MapHeader(arguments.empty() ? 4 : 5);
   writer.Bulk("summary");
   writer.Bulk(spec.summary);
   writer.Bulk("since");
@@ -108,6 +110,10 @@ void WriteDocs(RespWriter& writer, const CommandSpec& spec) {
   writer.Bulk((spec.flags & kConnection) ? "connection" : "exactly");
   writer.Bulk("syntax");
   writer.Bulk(spec.syntax);
+  if (!arguments.empty()) {
+    writer.Bulk("arguments");
+    WriteArguments(writer, arguments);
+  }
 }
 
 void WriteHelp(RespWriter& writer) {
