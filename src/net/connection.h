@@ -111,6 +111,10 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   // Waiter ids of this client's parked commands (LOCK/IDEM ... WAIT), so the
   // server can withdraw them from the engine when the client goes away.
   std::vector<uint64_t> parked_waiters;
+  // For CLIENT LIST: when the client connected (monotonic ms) and the name of its
+  // last command (a command table row's name, static storage).
+  int64_t created_ms = 0;
+  std::string_view last_command;
 
   // PollClient
   void OnReadable() override;

@@ -92,6 +92,7 @@ void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
   auto connection =
       std::make_shared<net::Connection>(std::move(socket), id, this, connection_limits_, poller_);
   connection->authenticated = config_.requirepass.empty();
+  connection->created_ms = base::MonotonicNowMs();
   connections_.emplace(id, connection);
   connection->Start();
 }
@@ -118,6 +119,7 @@ void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
     if (connection.in_multi) connection.multi_failed = true;
     return;
   }
+  connection.last_command = spec->name;
   if (std::string arity = net::CheckArity(*spec, args.size()); !arity.empty()) {
     AnswerError(connection, slot, "ERR", arity);
     if (connection.in_multi) connection.multi_failed = true;
@@ -478,10 +480,28 @@ void Pipeline::EvictClients() {
 
 void Pipeline::SampleMemory() {
   used_memory_bytes_ = UsedMemoryBytes();
+  SampleOps();
   memory_timer_.expires_after(std::chrono::milliseconds(100));
   memory_timer_.async_wait([this](const boost::system::error_code& error) {
     if (!error) SampleMemory();
   });
+}
+
+void Pipeline::SampleOps() {
+  const int64_t now_ms = base::MonotonicNowMs();
+  if (ops_sample_ms_ != 0 && now_ms > ops_sample_ms_) {
+    ops_per_sec_samples_[ops_sample_next_] = (stats_.commands - ops_sample_commands_) * 1000 /
+                                             static_cast<uint64_t>(now_ms - ops_sample_ms_);
+    ops_sample_next_ = (ops_sample_next_ + 1) % ops_per_sec_samples_.size();
+  }
+  ops_sample_ms_ = now_ms;
+  ops_sample_commands_ = stats_.commands;
+}
+
+uint64_t Pipeline::OpsPerSec() const {
+  uint64_t sum = 0;
+  for (uint64_t rate : ops_per_sec_samples_) sum += rate;
+  return sum / ops_per_sec_samples_.size();
 }
 
 int64_t Pipeline::ClockBehindMs() const {

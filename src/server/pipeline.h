@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
@@ -105,8 +106,16 @@ class Pipeline final : public net::ConnectionHandler {
   // Closes the clients with the largest buffers until all of them together are
   // within --maxmemory-clients.
   void EvictClients();
-  // Samples the heap in use every 100 ms, for --maxmemory.
+  // Samples the heap in use every 100 ms, for --maxmemory, and the command rate.
   void SampleMemory();
+  // One sample of commands per second since the last one (INFO's
+  // instantaneous_ops_per_sec averages the last 16, as Redis does).
+  void SampleOps();
+  uint64_t OpsPerSec() const;
+  // CLIENT LIST's line for one connection, and CLIENT KILL.
+  std::string ClientLine(const net::Connection& connection) const;
+  void KillClients(net::Connection& self, net::RespWriter& writer,
+                   std::span<const std::string_view> args);
   // Whether `command` may add records (a group: whether any of its commands may).
   static bool MayGrow(const core::Command& command);
   // How far the wall clock is behind the last batch timestamp (0 if it is not).
@@ -163,6 +172,10 @@ class Pipeline final : public net::ConnectionHandler {
 
   int64_t started_ms_ = 0;
   PipelineStats stats_;
+  std::array<uint64_t, 16> ops_per_sec_samples_{};
+  size_t ops_sample_next_ = 0;
+  int64_t ops_sample_ms_ = 0;
+  uint64_t ops_sample_commands_ = 0;
 };
 
 }  // namespace exactly::server

@@ -5,7 +5,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "base/monotonic_clock.h"
 #include "core/limits.h"
@@ -39,7 +43,89 @@ std::string_view FsyncName(storage::FsyncMode mode) {
   return "?";
 }
 
+// DBSIZE and INFO's keyspace line: records across the tables.
+size_t Records(const core::EngineStats& tables) {
+  return tables.claims + tables.accounts + tables.transfers + tables.locks + tables.idem_keys +
+         tables.limit_keys;
+}
+
 }  // namespace
+
+std::string Pipeline::ClientLine(const net::Connection& connection) const {
+  const int64_t now_ms = base::MonotonicNowMs();
+  // Redis's flags: N nothing special, b parked (blocked), x inside MULTI.
+  std::string flags;
+  if (!connection.parked_waiters.empty()) flags += 'b';
+  if (connection.in_multi) flags += 'x';
+  if (flags.empty()) flags = "N";
+  const std::string_view cmd = connection.last_command.empty() ? "NULL" : connection.last_command;
+  std::string lower(cmd);
+  for (char& c : lower) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return fmt::format(
+      "id={} addr={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} "
+      "tot-mem={} cmd={} user=default resp={}\n",
+      connection.id(), connection.remote_address(), connection.name,
+      (now_ms - connection.created_ms) / 1000, (now_ms - connection.last_activity_ms()) / 1000,
+      flags, connection.in_multi ? static_cast<int64_t>(connection.multi_queue.size()) : -1,
+      connection.buffer_bytes(), lower, connection.protocol);
+}
+
+// CLIENT KILL ip:port (the old form: OK, or an error if no client has that address) or
+// CLIENT KILL [ID id] [ADDR ip:port] [SKIPME yes|no] (the number of clients closed;
+// SKIPME defaults to yes). The caller itself is closed after its reply.
+void Pipeline::KillClients(net::Connection& self, net::RespWriter& writer,
+                           std::span<const std::string_view> args) {
+  const bool old_form = args.size() == 3;
+  std::string_view id_filter;
+  std::string_view addr_filter;
+  bool skip_me = true;
+  if (old_form) {
+    addr_filter = args[2];
+  } else {
+    for (size_t i = 2; i < args.size(); i += 2) {
+      if (i + 1 >= args.size()) {
+        writer.Error("ERR", "syntax error");
+        return;
+      }
+      if (Is(args[i], "ID")) {
+        id_filter = args[i + 1];
+      } else if (Is(args[i], "ADDR")) {
+        addr_filter = args[i + 1];
+      } else if (Is(args[i], "SKIPME") && (Is(args[i + 1], "yes") || Is(args[i + 1], "no"))) {
+        skip_me = Is(args[i + 1], "yes");
+      } else {
+        writer.Error("ERR", "syntax error");
+        return;
+      }
+    }
+  }
+  std::vector<std::shared_ptr<net::Connection>> doomed;
+  for (const auto& [id, weak] : connections_) {
+    auto other = weak.lock();
+    if (other == nullptr || other->closed()) continue;
+    if (!id_filter.empty() && id_filter != std::to_string(id)) continue;
+    if (!addr_filter.empty() && addr_filter != other->remote_address()) continue;
+    if (other.get() == &self && skip_me && !old_form) continue;
+    doomed.push_back(std::move(other));
+  }
+  if (old_form && doomed.empty()) {
+    writer.Error("ERR", "No such client");
+    return;
+  }
+  if (old_form) {
+    writer.Simple("OK");
+  } else {
+    writer.Integer(static_cast<int64_t>(doomed.size()));
+  }
+  // Not while iterating: closing a connection takes it out of connections_.
+  for (const auto& other : doomed) {
+    if (other.get() == &self) {
+      self.CloseAfterReplies();
+    } else {
+      other->Close();
+    }
+  }
+}
 
 void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
                                 const net::CommandSpec& spec,
@@ -163,12 +249,30 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
       }
     } else if (Is(sub, "SETINFO") && args.size() == 4) {
       writer.Simple("OK");
-    } else if (Is(sub, "INFO")) {
-      writer.Bulk(fmt::format("id={} addr={} name={} resp={}\n", connection.id(),
-                              connection.remote_address(), connection.name, connection.protocol));
+    } else if (Is(sub, "INFO") && args.size() == 2) {
+      writer.Bulk(ClientLine(connection));
+    } else if (Is(sub, "LIST") && (args.size() == 2 || (args.size() > 3 && Is(args[2], "ID")))) {
+      // Oldest first, as Redis lists them; `ID id ...` picks some.
+      std::vector<std::shared_ptr<net::Connection>> listed;
+      for (const auto& [id, weak] : connections_) {
+        auto other = weak.lock();
+        if (other == nullptr || other->closed()) continue;
+        bool wanted = args.size() == 2;
+        for (size_t i = 3; i < args.size() && !wanted; ++i) {
+          wanted = args[i] == std::to_string(id);
+        }
+        if (wanted) listed.push_back(std::move(other));
+      }
+      std::sort(listed.begin(), listed.end(),
+                [](const auto& a, const auto& b) { return a->id() < b->id(); });
+      std::string text;
+      for (const auto& other : listed) text += ClientLine(*other);
+      writer.Bulk(text);
+    } else if (Is(sub, "KILL") && args.size() >= 3) {
+      KillClients(connection, writer, args);
     } else {
-      writer.Error("ERR", fmt::format("unknown subcommand '{}'. Try CLIENT ID, SETNAME, GETNAME, "
-                                      "SETINFO, INFO.",
+      writer.Error("ERR", fmt::format("unknown subcommand or wrong arguments '{}'. Try CLIENT ID, "
+                                      "SETNAME, GETNAME, SETINFO, INFO, LIST, KILL.",
                                       sub));
     }
   } else if (name == "CONFIG") {
@@ -181,6 +285,8 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
     }
   } else if (name == "WATCH" || name == "UNWATCH") {
     writer.Error(net::kCodeErr, net::ErrWatch());
+  } else if (name == "DBSIZE") {
+    writer.Integer(static_cast<int64_t>(Records(engine_.stats())));
   } else if (name == "INFO") {
     writer.Bulk(InfoText(args.size() > 1 ? args[1] : std::string_view()));
   } else if (name == "COMMAND") {
@@ -309,8 +415,9 @@ std::string Pipeline::InfoText(std::string_view section) const {
         config_.maxmemory_clients_bytes);
   }
   if (all || Is(section, "clients")) {
-    text += fmt::format("# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
-                        connections_.size(), config_.clients_max);
+    text += fmt::format(
+        "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n\r\n",
+        connections_.size(), config_.clients_max, parked_.size());
   }
   if (all || Is(section, "persistence")) {
     const uint64_t syncs = journal_ != nullptr ? journal_->syncs() : 0;
@@ -326,12 +433,13 @@ std::string Pipeline::InfoText(std::string_view section) const {
   if (all || Is(section, "stats")) {
     text += fmt::format(
         "# Stats\r\ntotal_connections_received:{}\r\nrejected_connections:{}\r\n"
-        "total_commands_processed:{}\r\nbatches:{}\r\njournal_records:{}\r\n"
+        "total_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\nbatches:{}\r\n"
+        "journal_records:{}\r\n"
         "journal_bytes:{}\r\nsnapshots:{}\r\nevicted_clients:{}\r\noom_refusals:{}\r\n"
         "protected_mode_refusals:{}\r\n\r\n",
-        stats_.connections_total, stats_.rejected_connections, stats_.commands, stats_.batches,
-        stats_.records, stats_.record_bytes, stats_.snapshots, stats_.evicted_clients,
-        stats_.oom_refusals, stats_.protected_refusals);
+        stats_.connections_total, stats_.rejected_connections, stats_.commands, OpsPerSec(),
+        stats_.batches, stats_.records, stats_.record_bytes, stats_.snapshots,
+        stats_.evicted_clients, stats_.oom_refusals, stats_.protected_refusals);
   }
   if (all || Is(section, "tables")) {
     text += fmt::format(
@@ -344,6 +452,14 @@ std::string Pipeline::InfoText(std::string_view section) const {
         limits.transfers_max, tables.pending, tables.locks, limits.locks_max, tables.waiters,
         limits.waiters_max, tables.idem_keys, limits.idem_keys_max, tables.limit_keys,
         limits.limit_keys_max, parked_.size());
+  }
+  if (all || Is(section, "keyspace")) {
+    // One database, as redis-cli --stat and monitoring tools read it: every record
+    // counts as a key (claims, accounts, transfers, locks, IDEM and limit keys).
+    const size_t keys = Records(tables);
+    text += "# Keyspace\r\n";
+    if (keys > 0) text += fmt::format("db0:keys={},expires=0,avg_ttl=0\r\n", keys);
+    text += "\r\n";
   }
   return text;
 }

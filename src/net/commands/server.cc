@@ -16,8 +16,12 @@ constexpr CommandSpec kRows[] = {
     {"AUTH", -2, kSession | kNoAuth, nullptr, "AUTH [username] password",
      "Authenticate the connection (--requirepass)."},
     {"CLIENT", -2, kSession, nullptr,
-     "CLIENT SETNAME name | GETNAME | ID | SETINFO attr value | INFO",
-     "Name the connection or ask about it."},
+     "CLIENT SETNAME name | GETNAME | ID | SETINFO attr value | INFO | LIST [ID id [id ...]] | "
+     "KILL ip:port | KILL [ID id] [ADDR ip:port] [SKIPME yes|no]",
+     "Name the connection, ask about it, list the connections or close some."},
+    {"DBSIZE", 1, kSession, nullptr, "DBSIZE",
+     "The number of records across the tables: claims, accounts, remembered transfers, "
+     "locks, IDEM keys and limit keys."},
     {"SELECT", 2, kSession, nullptr, "SELECT 0", "Accepted for client compatibility: only 0."},
     {"CONFIG", -2, kSession, nullptr, "CONFIG GET pattern",
      "Accepted for client compatibility: answers no parameters (configure with flags)."},
