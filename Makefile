@@ -67,9 +67,11 @@ fuzz: deps
 	bash tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60}
 
 # exactly beside Redis, PostgreSQL and a null server, same load: server CPU per request,
-# ops/s and latency, RSS per record, restart time (docs/benchmarks.md; ~15 min).
+# ops/s and latency, RSS per record, restart time (docs/benchmarks.md; ~15 min); then
+# the release spread of exactly race (bench/race_spread.sh, docs/race.md).
 bench: build
 	bash bench/run.sh
+	bash bench/race_spread.sh
 
 # The same harness with short runs (a minute or two): checks it works, measures little.
 bench-quick: build

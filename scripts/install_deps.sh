@@ -14,8 +14,8 @@ packages=(
   postgresql postgresql-contrib postgresql-client
   # benchmarks: instructions per request (bench/instructions.sh)
   valgrind
-  # exactly race (h2c framing) and the examples/ web apps
-  libnghttp2-dev python3-flask gunicorn python3-psycopg2
+  # exactly race (h2c framing, io_uring release) and the examples/ web apps
+  libnghttp2-dev liburing-dev python3-flask gunicorn python3-psycopg2
   # clients/ and the transaction tests: PHP's phpredis, Django for the view decorator
   php-cli php-redis python3-django
 )

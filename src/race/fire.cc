@@ -2,6 +2,7 @@
 #include "race/fire.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -12,12 +13,15 @@
 #include <thread>
 
 #include "fmt/format.h"
+#include "race/release.h"
 #include "race/socket.h"
 
 namespace exactly::race {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+// Low among real-time priorities: above every ordinary thread, below the kernel's own.
+constexpr int kReleaseFifoPriority = 10;
 
 std::unique_ptr<ResponseReader> ReaderFor(const Target& target) {
   return target.scheme == Target::Scheme::kResp ? MakeRespReader() : MakeHttpReader();
@@ -125,30 +129,28 @@ base::Result<RoundRun> FireLastByte(const Target& target, const std::vector<std:
     }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(options.settle_ms));
-  // The release: one thread, one byte per socket, nothing else in the loop. On
-  // loopback each send runs the receiver's TCP path and wakes its handler, which on
-  // a busy machine can preempt this thread; a raised priority keeps the loop going.
-  std::vector<int64_t> sent_at(payloads.size(), -1);
-  int64_t origin_us = 0;
-  {
-    const ReleasePriority priority;
-    origin_us = NowUs();
-    for (size_t k = 0; k < payloads.size(); ++k) {
-      if (!run.requests[k].error.empty()) continue;
-      const ssize_t n = ::send(sockets[k].fd(), &payloads[k].back(), 1, MSG_NOSIGNAL);
-      sent_at[k] = NowUs();
-      if (n != 1) sent_at[k] = -1;
-    }
+  // The release: every last byte, in one io_uring submit where the kernel offers it
+  // (release.h), else one send() each at raised priority.
+  std::vector<int> fds(payloads.size(), -1);
+  std::vector<char> last(payloads.size(), 0);
+  for (size_t k = 0; k < payloads.size(); ++k) {
+    if (run.requests[k].error.empty()) fds[k] = sockets[k].fd();
+    last[k] = payloads[k].back();
   }
+  const ReleaseTimes released = ReleaseLastBytes(fds, last, options.release);
+  run.release_method = released.method;
+  const int64_t origin_us = released.origin_us;
   int64_t last_us = origin_us;
   for (size_t k = 0; k < payloads.size(); ++k) {
-    if (sent_at[k] < 0) {
-      if (run.requests[k].error.empty()) run.requests[k].error = "send of the last byte failed";
+    if (fds[k] < 0) continue;
+    if (released.sent_us[k] < 0) {
+      run.requests[k].error = "send of the last byte failed: " + released.errors[k];
       continue;
     }
-    run.requests[k].start_us = sent_at[k] - origin_us;
-    last_us = std::max(last_us, sent_at[k]);
+    run.requests[k].start_us = released.sent_us[k] - origin_us;
+    last_us = std::max(last_us, released.sent_us[k]);
   }
+  last_us = std::max(last_us, released.done_us);
   run.release_spread_us = last_us - origin_us;
   ReadAll(target, sockets, run.requests, origin_us,
           origin_us + static_cast<int64_t>(options.timeout_ms) * 1000);
@@ -206,6 +208,17 @@ base::Result<RoundRun> FireNaive(const Target& target, const std::vector<std::st
 }  // namespace
 
 ReleasePriority::ReleasePriority() {
+  // Real-time first: no ordinary thread, not even a receiver the release just woke,
+  // preempts a SCHED_FIFO one, and the release lasts a few milliseconds at most.
+  old_policy_ = ::sched_getscheduler(0);
+  if (old_policy_ >= 0 && ::sched_getparam(0, &old_param_) == 0) {
+    sched_param fifo{};
+    fifo.sched_priority = kReleaseFifoPriority;
+    if (::sched_setscheduler(0, SCHED_FIFO, &fifo) == 0) {
+      fifo_ = true;
+      return;
+    }
+  }
   errno = 0;
   const int old = ::getpriority(PRIO_PROCESS, 0);
   if (errno == 0 && ::setpriority(PRIO_PROCESS, 0, -20) == 0) {
@@ -215,6 +228,7 @@ ReleasePriority::ReleasePriority() {
 }
 
 ReleasePriority::~ReleasePriority() {
+  if (fifo_) ::sched_setscheduler(0, old_policy_, &old_param_);
   if (raised_) ::setpriority(PRIO_PROCESS, 0, old_);
 }
 

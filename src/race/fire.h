@@ -5,11 +5,14 @@
 // grequests does: one thread per request, each connecting and sending on its own.
 #pragma once
 
+#include <sched.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "race/release.h"
 #include "race/wire.h"
 
 namespace exactly::race {
@@ -32,16 +35,19 @@ struct RoundRun {
   std::vector<RequestResult> requests;  // in request order
   // From the first last-byte send starting to the last one returning (µs).
   int64_t release_spread_us = 0;
+  std::string release_method;  // "io_uring" or "send" (last-byte rounds only)
 };
 
 struct FireOptions {
   SyncMode sync = SyncMode::kLastByte;
-  int timeout_ms = 10000;  // per round, for all responses
-  int settle_ms = 20;      // pause between the withheld sends and the release
+  int timeout_ms = 10000;                        // per round, for all responses
+  int settle_ms = 20;                            // pause between the withheld sends and the release
+  ReleaseMethod release = ReleaseMethod::kAuto;  // how the last bytes leave (release.h)
 };
 
-// Raises the calling thread's scheduling priority (nice -20) for its lifetime when
-// the process may (CAP_SYS_NICE); otherwise does nothing. Used around releases.
+// Raises the calling thread's scheduling priority for its lifetime when the process
+// may (CAP_SYS_NICE): SCHED_FIFO, else nice -20; otherwise does nothing. Used around
+// releases, which last milliseconds at most, so nothing else starves for long.
 class ReleasePriority {
  public:
   ReleasePriority();
@@ -52,6 +58,9 @@ class ReleasePriority {
  private:
   int old_ = 0;
   bool raised_ = false;
+  int old_policy_ = 0;
+  sched_param old_param_{};
+  bool fifo_ = false;
 };
 
 // Sends `payloads` (complete request bytes, one per request, each at least one

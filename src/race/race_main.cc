@@ -37,6 +37,7 @@ struct Options {
   std::string users;
   uint64_t seed = 1;
   std::string sync = "last-byte";
+  std::string release = "auto";
   bool h2 = false;
   std::vector<std::string> success;
   std::vector<std::string> expect;
@@ -109,6 +110,9 @@ int Prepare(const Options& o, Plan& plan) {
   }
   if (o.rounds < 1) return Usage("--rounds takes 1 or more");
   if (o.sync != "last-byte" && o.sync != "naive") return Usage("--sync is last-byte or naive");
+  ReleaseMethod method;
+  if (!ParseReleaseMethod(o.release, method))
+    return Usage("--release is auto, parallel, io_uring or send");
   std::vector<std::string> templated = {plan.target.path, o.data, o.command};
   if (plan.target.scheme == Target::Scheme::kResp) {
     if (o.command.empty()) return Usage("resp:// targets need --command 'CMD arg ...'");
@@ -291,6 +295,11 @@ int RaceMain(int argc, char** argv) {
   app.add_option("--users", o.users, "N (user1..userN) or a file with one user per line");
   app.add_option("--seed", o.seed, "Seed for {{rand}}")->capture_default_str();
   app.add_option("--sync", o.sync, "last-byte (default) or naive (each request on its own)");
+  app.add_option("--release", o.release,
+                 "How last-byte sync sends the last bytes: auto (= parallel: one real-time "
+                 "thread per CPU), io_uring (one submit for all), send (one thread, one call "
+                 "each)")
+      ->capture_default_str();
   app.add_flag("--h2", o.h2, "HTTP/2 prior-knowledge h2c, all final frames in one write");
   app.add_option("--success", o.success,
                  "Success rule, all must match: status=200, status=2xx, body~REGEX, body!~REGEX "
@@ -347,6 +356,7 @@ int RaceMain(int argc, char** argv) {
   fire.sync = o.sync == "naive" ? SyncMode::kNaive : SyncMode::kLastByte;
   fire.timeout_ms = o.timeout_ms;
   fire.settle_ms = o.settle_ms;
+  ParseReleaseMethod(o.release, fire.release);
   int64_t violated = 0;
   for (int64_t round = 1; round <= o.rounds; ++round) {
     std::string probe_error;
@@ -387,6 +397,7 @@ int RaceMain(int argc, char** argv) {
                    static_cast<long long>(round), static_cast<long long>(o.rounds),
                    FormatUs(r.run.release_spread_us).c_str(), static_cast<long long>(violated));
     }
+    if (report.release_method.empty()) report.release_method = r.run.release_method;
     report.rounds.push_back(std::move(r));
   }
   if (tty) std::fputs("\r\x1b[K", stderr);

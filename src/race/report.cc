@@ -273,11 +273,13 @@ std::string Summary(const RaceReport& report) {
       spreads.push_back(r.run.release_spread_us);
       spread_max = std::max(spread_max, r.run.release_spread_us);
     }
-    out += fmt::format("release   spread median {}, max {} ({})\n", FormatUs(Median(spreads)),
-                       FormatUs(spread_max),
-                       report.mode == "h2 single-packet" ? "the one write of all final frames"
-                       : report.mode == "naive"          ? "first to last complete send"
-                                                         : "first to last last-byte send");
+    out +=
+        fmt::format("release   spread median {}, max {} ({})\n", FormatUs(Median(spreads)),
+                    FormatUs(spread_max),
+                    report.mode == "h2 single-packet"     ? "the one write of all final frames"
+                    : report.mode == "naive"              ? "first to last complete send"
+                    : report.release_method == "io_uring" ? "all last bytes in one io_uring submit"
+                                                          : "first to last last-byte send");
     const int64_t held =
         static_cast<int64_t>(report.rounds.size()) - report.violated_rounds - report.unknown_rounds;
     out += fmt::format("rounds    {} violated, {} unknown, {} held\n", report.violated_rounds,
@@ -352,6 +354,9 @@ std::string ToJson(const RaceReport& report) {
   out += fmt::format("  \"target\": \"{}\",\n  \"mode\": \"{}\",\n", JsonEscape(report.target),
                      report.mode);
   out += fmt::format("  \"requests_per_round\": {},\n", report.requests_per_round);
+  if (!report.release_method.empty()) {
+    out += fmt::format("  \"release\": \"{}\",\n", report.release_method);
+  }
   if (!report.observe.empty()) {
     out += fmt::format("  \"observe\": \"{}\",\n", JsonEscape(report.observe));
   }

@@ -26,6 +26,7 @@ struct RaceReport {
   int64_t requests_per_round = 0;
   std::vector<std::string> expectations;  // as written, with " per user" when so
   std::string observe;                    // what --observe reads (empty: no probe)
+  std::string release_method;             // last-byte: "io_uring" or "send"
   std::vector<RoundReport> rounds;
   // --load only.
   double rate_per_s = 0;
