@@ -20,7 +20,7 @@ if [ "${ex}" = s4-balance ]; then
   reset=(--reset "python3 -c 'import urllib.request as u; u.urlopen(u.Request(\"${BASE}/api/pay?account=har-${TAG}-acct&delta=0&i=3\", method=\"POST\"), timeout=30)'")
 fi
 copies=()
-if [ "${ex}" = s5-prize ]; then
+if [ "${ex}" = s5-prize ] || [ "${ex}" = s5-prize-php ]; then
   # The naive draw's window (ZSCORE, ZCARD, ZADD: three quick Redis round trips) is
   # narrow; thirty copies of one user's draw land in it together far more surely than ten.
   copies=(-n 30)

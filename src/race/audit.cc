@@ -269,8 +269,8 @@ EndpointResult Replay(const Plan& plan, const HarRequest& recorded) {
         "concurrency",
         copies_5xx, o.copies, e.lone.status);
   } else if (expectations.empty()) {
-    e.outcome = JudgeOnce(e.verdict.counts, copies_5xx, lone_answered, e.lone_success,
-                          e.lone.status, e.reason, e.excess);
+    e.outcome = JudgeOnce(e.verdict.counts, lone_answered, e.lone_success, e.lone.status, e.reason,
+                          e.excess);
   } else {
     e.outcome = AuditOutcome::kHeld;
     e.reason = "every expectation held";
@@ -310,8 +310,8 @@ const char* AuditOutcomeName(AuditOutcome outcome) {
   return "unjudged";
 }
 
-AuditOutcome JudgeOnce(const Counts& c, int64_t copies_5xx, bool lone_answered, bool lone_success,
-                       int lone_status, std::string& reason, int64_t& excess) {
+AuditOutcome JudgeOnce(const Counts& c, bool lone_answered, bool lone_success, int lone_status,
+                       std::string& reason, int64_t& excess) {
   excess = 0;
   if (!lone_answered) {
     reason = "the lone copy got no answer";
@@ -343,7 +343,6 @@ AuditOutcome JudgeOnce(const Counts& c, int64_t copies_5xx, bool lone_answered, 
         lone_status);
     return AuditOutcome::kUnjudged;
   }
-  (void)copies_5xx;
   reason = fmt::format("one of {} copies succeeded; the others and the lone copy were refused",
                        c.total());
   return AuditOutcome::kHeld;

@@ -47,8 +47,8 @@ struct AuditReport {
 
 // The once-only test (no rule expectations): from the copies' counts and the lone
 // copy's fate, the outcome, a reason and the excess. Exposed for tests.
-AuditOutcome JudgeOnce(const Counts& copies, int64_t copies_5xx, bool lone_answered,
-                       bool lone_success, int lone_status, std::string& reason, int64_t& excess);
+AuditOutcome JudgeOnce(const Counts& copies, bool lone_answered, bool lone_success, int lone_status,
+                       std::string& reason, int64_t& excess);
 
 // Ranks endpoints: flagged (largest excess first), unjudged, held, repeatable.
 void RankEndpoints(std::vector<EndpointResult>& endpoints);

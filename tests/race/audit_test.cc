@@ -130,15 +130,15 @@ TEST(AuditRulesTest, PatternsAndRules) {
 TEST(AuditTest, TheOnceOnlyTest) {
   std::string why;
   int64_t excess = 0;
-  EXPECT_EQ(JudgeOnce({4, 6, 0}, 0, true, false, 409, why, excess), AuditOutcome::kFlagged);
+  EXPECT_EQ(JudgeOnce({4, 6, 0}, true, false, 409, why, excess), AuditOutcome::kFlagged);
   EXPECT_EQ(excess, 3);
-  EXPECT_EQ(JudgeOnce({1, 9, 0}, 0, true, false, 409, why, excess), AuditOutcome::kHeld);
-  EXPECT_EQ(JudgeOnce({10, 0, 0}, 0, true, true, 200, why, excess), AuditOutcome::kRepeatable);
+  EXPECT_EQ(JudgeOnce({1, 9, 0}, true, false, 409, why, excess), AuditOutcome::kHeld);
+  EXPECT_EQ(JudgeOnce({10, 0, 0}, true, true, 200, why, excess), AuditOutcome::kRepeatable);
   // An unanswered copy might have been a second success.
-  EXPECT_EQ(JudgeOnce({1, 8, 1}, 0, true, false, 409, why, excess), AuditOutcome::kUnjudged);
+  EXPECT_EQ(JudgeOnce({1, 8, 1}, true, false, 409, why, excess), AuditOutcome::kUnjudged);
   // Nothing succeeded: a stale session proves nothing.
-  EXPECT_EQ(JudgeOnce({0, 10, 0}, 0, true, false, 403, why, excess), AuditOutcome::kUnjudged);
-  EXPECT_EQ(JudgeOnce({1, 9, 0}, 0, false, false, 0, why, excess), AuditOutcome::kUnjudged);
+  EXPECT_EQ(JudgeOnce({0, 10, 0}, true, false, 403, why, excess), AuditOutcome::kUnjudged);
+  EXPECT_EQ(JudgeOnce({1, 9, 0}, false, false, 0, why, excess), AuditOutcome::kUnjudged);
 }
 
 // A small app: /sign checks then acts (racy), /claim decides under a lock, /comment
