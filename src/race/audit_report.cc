@@ -70,6 +70,10 @@ std::string Tally(const AuditReport& report) {
                      n[AuditOutcome::kRepeatable]);
 }
 
+std::string Plural(size_t n, const char* noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
 std::string HostsText(const AuditReport& report) {
   std::string out;
   for (const std::string& h : report.hosts) out += (out.empty() ? "" : ", ") + h;
@@ -79,9 +83,10 @@ std::string HostsText(const AuditReport& report) {
 }  // namespace
 
 std::string AuditTable(const AuditReport& report) {
-  std::string out = fmt::format(
-      "exactly race audit  {}  ({} endpoints of {} recorded requests, {} copies each; {})\n",
-      report.har_path, report.endpoints.size(), report.recorded, report.copies, HostsText(report));
+  std::string out =
+      fmt::format("exactly race audit  {}  ({} of {} recorded requests, {} copies each; {})\n",
+                  report.har_path, Plural(report.endpoints.size(), "endpoint"), report.recorded,
+                  report.copies, HostsText(report));
   out += fmt::format("{:>3}  {:<10} {:<6} {:<{}} {:<24} {:<12} {}\n", "#", "verdict", "method",
                      "url", kUrlShown + 3, "copies", "lone", "before -> after");
   for (size_t k = 0; k < report.endpoints.size(); ++k) {
@@ -161,9 +166,9 @@ std::string AuditHtml(const AuditReport& report) {
       "</style></head><body>";
   out += fmt::format("<h1>exactly race audit: {}</h1>", HtmlEscape(report.har_path));
   out += fmt::format(
-      "<p>{} endpoints replayed of {} recorded requests ({} skipped: not state-changing, "
+      "<p>{} replayed of {} recorded requests ({} skipped: not state-changing, "
       "excluded or repeated), {} synchronized copies each then one alone, on {}.</p>",
-      report.endpoints.size(), report.recorded, report.skipped, report.copies,
+      Plural(report.endpoints.size(), "endpoint"), report.recorded, report.skipped, report.copies,
       HtmlEscape(HostsText(report)));
   out +=
       fmt::format("<p><b>{}</b> (exit {})</p>", HtmlEscape(Tally(report)), AuditExitCode(report));
