@@ -23,6 +23,7 @@ struct Reply;
 using Value = std::variant<int64_t, std::string, std::vector<Reply>>;
 
 struct Reply {
+  static constexpr size_t kFieldsTypical = 8;
   // Field names are static strings: the engine never builds a name at run time.
   std::vector<std::pair<std::string_view, Value>> fields;
   // Non-empty for an error: the code (ERR, WRONGTYPE, ...) and its message.
@@ -43,6 +44,8 @@ struct Reply {
   }
   static Reply WithOutcome(Outcome outcome) {
     Reply reply;
+    // Every reply has at most this many fields: one allocation, not one per growth.
+    reply.fields.reserve(kFieldsTypical);
     reply.fields.emplace_back("result", std::string(OutcomeName(outcome)));
     return reply;
   }

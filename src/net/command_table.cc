@@ -3,6 +3,7 @@
 #include "net/command_table.h"
 
 #include <algorithm>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <vector>
 
 #include "base/assert.h"
@@ -18,21 +19,15 @@ namespace {
 char Upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// Three-way compare of a name as sent (any case) with an upper-case table name.
-int CompareName(std::string_view sent, std::string_view upper) {
-  const size_t common = std::min(sent.size(), upper.size());
-  for (size_t i = 0; i < common; ++i) {
-    const char a = Upper(sent[i]);
-    if (a != upper[i])
-      return static_cast<unsigned char>(a) < static_cast<unsigned char>(upper[i]) ? -1 : 1;
-  }
-  if (sent.size() == upper.size()) return 0;
-  return sent.size() < upper.size() ? -1 : 1;
-}
+// No command name is longer; a longer name is unknown without a lookup.
+constexpr size_t kNameBytesMax = 16;
 
 struct Table {
   std::vector<CommandSpec> rows;            // family order
-  std::vector<const CommandSpec*> by_name;  // sorted for binary search
+  std::vector<const CommandSpec*> by_name;  // sorted, for COMMAND LIST and docs
+  // Upper-case name to row: the lookup every request makes.
+  boost::unordered_flat_map<std::string_view, const CommandSpec*> index;
+  size_t longest_name = 0;
 
   Table() {
     for (auto family : {ClaimCommands(), LedgerCommands(), LockCommands(), IdemCommands(),
@@ -47,7 +42,10 @@ struct Table {
     }
     for (const CommandSpec& row : rows) {
       EXACTLY_ASSERT((row.parse == nullptr) == ((row.flags & kConnection) != 0));
+      index.emplace(row.name, &row);
+      longest_name = std::max(longest_name, row.name.size());
     }
+    EXACTLY_ASSERT(longest_name <= kNameBytesMax);
   }
 };
 
@@ -139,13 +137,12 @@ void WriteHelp(RespWriter& writer) {
 }  // namespace
 
 const CommandSpec* FindCommand(std::string_view name) {
-  const auto& by_name = GetTable().by_name;
-  auto it = std::lower_bound(by_name.begin(), by_name.end(), name,
-                             [](const CommandSpec* spec, std::string_view sent) {
-                               return CompareName(sent, spec->name) > 0;
-                             });
-  if (it == by_name.end() || CompareName(name, (*it)->name) != 0) return nullptr;
-  return *it;
+  const Table& table = GetTable();
+  if (name.size() > table.longest_name) return nullptr;
+  char upper[kNameBytesMax];
+  for (size_t i = 0; i < name.size(); ++i) upper[i] = Upper(name[i]);
+  const auto found = table.index.find(std::string_view(upper, name.size()));
+  return found == table.index.end() ? nullptr : found->second;
 }
 
 std::span<const CommandSpec> AllCommands() { return GetTable().rows; }

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -77,9 +79,7 @@ void Connection::Read() {
   // have left. After QUIT or a fatal error nothing more is read.
   // Unsent replies pause reading too: they have left the pipeline but not the
   // server, and a client that never reads must not make it read on forever.
-  read_paused_ =
-      !close_after_replies_ && (slots_.size() >= limits_.pipeline_depth_max ||
-                                output_.size() - output_start_ >= limits_.output_pause_bytes);
+  read_paused_ = !close_after_replies_ && Backlogged();
   want_read_ = !close_after_replies_ && !read_paused_;
   UpdateWatch();
 }
@@ -121,9 +121,7 @@ void Connection::OnReadable() {
   if (input_end_ - input_start_ > limits_.input_bytes_max) {
     std::string reply;
     RespWriter(&reply, protocol).Error("ERR", "Protocol error: too big input (client closed)");
-    const uint64_t slot = next_slot_++;
-    slots_.emplace_back();
-    Fill(slot, Lsn{0}, std::move(reply));
+    Fill(AddSlot(), Lsn{0}, reply);
     CloseAfterReplies();
     return;
   }
@@ -135,8 +133,19 @@ void Connection::OnWritable() { Write(); }
 
 void Connection::OnError() { Finish(); }
 
+bool Connection::Backlogged() const {
+  return slot_count_ >= limits_.pipeline_depth_max ||
+         output_.size() - output_start_ >= limits_.output_pause_bytes;
+}
+
 void Connection::ParseInput() {
   while (!closed_ && !close_after_replies_ && input_start_ < input_end_) {
+    if (Backlogged()) {
+      // The rest waits until replies leave (Write resumes it), so one read of
+      // small commands cannot pile up more replies than the bound.
+      parse_paused_ = true;
+      return;
+    }
     std::string_view pending(input_.data() + input_start_, input_end_ - input_start_);
     args_.clear();
     ParseResult parsed = ParseCommand(pending, limits_.parser, &args_);
@@ -145,30 +154,54 @@ void Connection::ParseInput() {
       // Like Redis: a framing error leaves the stream unreadable, so answer and close.
       std::string reply;
       RespWriter(&reply, protocol).Error("ERR", parsed.error);
-      const uint64_t slot = next_slot_++;
-      slots_.emplace_back();
-      Fill(slot, Lsn{0}, std::move(reply));
+      Fill(AddSlot(), Lsn{0}, reply);
       CloseAfterReplies();
       return;
     }
     input_start_ += parsed.consumed;
     if (args_.empty()) continue;
-    const uint64_t slot = next_slot_++;
-    slots_.emplace_back();
-    handler_->OnCommand(*this, slot, args_);
+    handler_->OnCommand(*this, AddSlot(), args_);
   }
 }
 
-void Connection::Fill(uint64_t slot, Lsn wait_lsn, std::string bytes) {
-  if (closed_) return;
+uint64_t Connection::AddSlot() {
+  if (slot_count_ == ring_.size()) {
+    // Grow the ring, keeping slot n at n & (size - 1).
+    std::vector<Slot> grown(std::max<size_t>(16, ring_.size() * 2));
+    for (uint64_t n = first_slot_; n < next_slot_; ++n) {
+      grown[n & (grown.size() - 1)] = ring_[n & (ring_.size() - 1)];
+    }
+    ring_.swap(grown);
+  }
+  const uint64_t slot = next_slot_++;
+  ring_[slot & (ring_.size() - 1)] = Slot{};
+  ++slot_count_;
+  return slot;
+}
+
+Connection::Slot& Connection::SlotAt(uint64_t slot) {
   EXACTLY_ASSERT(slot >= first_slot_);
-  EXACTLY_ASSERT(slot < first_slot_ + slots_.size());
-  Slot& target = slots_[slot - first_slot_];
+  EXACTLY_ASSERT(slot < next_slot_);
+  return ring_[slot & (ring_.size() - 1)];
+}
+
+void Connection::Fill(uint64_t slot, Lsn wait_lsn, std::string_view bytes) {
+  if (closed_) return;
+  Slot& target = SlotAt(slot);
   EXACTLY_ASSERT(!target.filled);
   target.filled = true;
   target.wait_lsn = wait_lsn;
+  target.length = bytes.size();
+  if (slot == first_slot_ && wait_lsn <= handler_->DurableLsn()) {
+    // Releasable now: straight to the output, never held.
+    target.offset = SIZE_MAX;
+    output_.append(bytes);
+    Release();
+    return;
+  }
+  target.offset = held_.size();
+  held_.append(bytes);
   held_bytes_ += bytes.size();
-  target.bytes = std::move(bytes);
   if (slot == first_slot_) {
     Release();
   } else {
@@ -179,31 +212,66 @@ void Connection::Fill(uint64_t slot, Lsn wait_lsn, std::string bytes) {
 void Connection::Release() {
   if (closed_) return;
   const Lsn durable = handler_->DurableLsn();
-  while (!slots_.empty() && slots_.front().filled && slots_.front().wait_lsn <= durable) {
-    Slot& front = slots_.front();
-    held_bytes_ -= front.bytes.size();
-    output_ += front.bytes;
-    slots_.pop_front();
+  while (slot_count_ > 0) {
+    Slot& front = SlotAt(first_slot_);
+    if (!front.filled || front.wait_lsn > durable) break;
+    if (front.offset != SIZE_MAX) {
+      output_.append(held_, front.offset, front.length);
+      held_bytes_ -= front.length;
+    }
+    --slot_count_;
     ++first_slot_;
+  }
+  if (held_bytes_ == 0) {
+    held_.clear();
+  } else {
+    CompactHeld();
   }
   if (output_.size() - output_start_ + held_bytes_ > limits_.output_bytes_max) {
     Close();  // a client that does not read its replies loses its connection
     return;
   }
-  Write();
+  if (output_start_ < output_.size() && !flush_queued_) {
+    flush_queued_ = true;
+    poller_.QueueFlush(shared_from_this());
+  }
+  Account();
+}
+
+void Connection::CompactHeld() {
+  if (held_.size() < 64 * 1024 || held_bytes_ * 2 > held_.size()) return;
+  std::string kept;
+  kept.reserve(held_bytes_);
+  for (uint64_t n = first_slot_; n < next_slot_; ++n) {
+    Slot& slot = SlotAt(n);
+    if (!slot.filled || slot.offset == SIZE_MAX) continue;
+    const size_t offset = kept.size();
+    kept.append(held_, slot.offset, slot.length);
+    slot.offset = offset;
+  }
+  EXACTLY_ASSERT(kept.size() == held_bytes_);
+  held_.swap(kept);
 }
 
 void Connection::FailHeld(const std::string& error_bytes) {
   const Lsn durable = handler_->DurableLsn();
-  for (Slot& slot : slots_) {
+  for (uint64_t n = first_slot_; n < next_slot_; ++n) {
+    Slot& slot = SlotAt(n);
     if (slot.filled && slot.wait_lsn > durable) {
-      held_bytes_ -= slot.bytes.size();
-      slot.bytes = error_bytes;
-      held_bytes_ += slot.bytes.size();
+      if (slot.offset != SIZE_MAX) held_bytes_ -= slot.length;
+      slot.offset = held_.size();
+      slot.length = error_bytes.size();
+      held_.append(error_bytes);
+      held_bytes_ += error_bytes.size();
       slot.wait_lsn = Lsn{0};
     }
   }
   Release();
+}
+
+void Connection::OnFlush() {
+  flush_queued_ = false;
+  Write();
 }
 
 void Connection::Write() {
@@ -225,12 +293,16 @@ void Connection::Write() {
     output_start_ = 0;
     // Keep a usual reply burst's capacity, give back a large one.
     if (output_.capacity() > limits_.output_pause_bytes) output_.shrink_to_fit();
-    if (close_after_replies_ && slots_.empty()) {
+    if (close_after_replies_ && slot_count_ == 0) {
       Close();
       return;
     }
   }
   Read();  // resumes reading once the pipeline and the unsent replies shrank
+  if (parse_paused_ && !Backlogged()) {
+    parse_paused_ = false;
+    ParseInput();
+  }
   Account();
 }
 
@@ -246,6 +318,10 @@ void Connection::CloseAfterReplies() {
   close_after_replies_ = true;
   Read();  // stops reading
   Release();
+  if (!flush_queued_) {
+    flush_queued_ = true;  // closes once the output is sent, even if there is none
+    poller_.QueueFlush(shared_from_this());
+  }
 }
 
 void Connection::Close() {
@@ -259,8 +335,10 @@ void Connection::Finish() {
   closed_ = true;
   poller_.Remove(poll_key_, fd_);
   ::close(fd_);
-  slots_.clear();
+  slot_count_ = 0;
+  first_slot_ = next_slot_;
   held_bytes_ = 0;
+  std::string().swap(held_);
   std::string().swap(input_);
   std::string().swap(output_);
   output_start_ = 0;
@@ -269,7 +347,9 @@ void Connection::Finish() {
 }
 
 void Connection::Account() {
-  const size_t bytes = closed_ ? 0 : input_.capacity() + output_.capacity() + held_bytes_;
+  const size_t bytes = closed_ ? 0
+                               : input_.capacity() + output_.capacity() + held_.capacity() +
+                                     ring_.capacity() * sizeof(Slot);
   if (bytes == accounted_bytes_) return;
   const int64_t delta = static_cast<int64_t>(bytes) - static_cast<int64_t>(accounted_bytes_);
   accounted_bytes_ = bytes;

@@ -7,16 +7,21 @@
 // never overtakes the CLAIM, and no write is acknowledged before its sync.
 //
 // I/O goes through the SocketPoller (see socket_poller.h for why not Asio's
-// per-socket operations): a readable socket gets one recv, replies are sent
-// directly, and only a full socket buffer makes the connection watch for
-// writability.
+// per-socket operations): a readable socket gets one recv; released replies are
+// sent by one flush per turn of the loop (so 32 pipelined replies leave in one
+// send, not 32), and only a full socket buffer makes the connection watch for
+// writability. Held reply bytes live back to back in one buffer per connection,
+// so a reply costs no allocation of its own.
+//
+// Memory: reading and parsing pause while the pipeline is full or 1 MiB of
+// released replies is unsent (a client that never reads is never read past
+// that); buffer_bytes() is reported to the handler, which bounds all clients.
 //
 // Thread-safety: none; a connection lives on the event-loop thread.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -74,10 +79,12 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   // Starts reading. The poller keeps the connection alive until it finishes.
   void Start();
 
-  // Fills reply slot `slot` with RESP bytes that may leave once `wait_lsn` is durable.
-  void Fill(uint64_t slot, Lsn wait_lsn, std::string bytes);
-  // Sends every leading slot that is filled and durable. Called after Fill and
-  // whenever the durable LSN advances.
+  // Fills reply slot `slot` with RESP bytes (copied) that may leave once `wait_lsn`
+  // is durable.
+  void Fill(uint64_t slot, Lsn wait_lsn, std::string_view bytes);
+  // Moves every leading slot that is filled and durable to the output and asks the
+  // poller for a flush, so all replies released in one turn leave in one send.
+  // Called after Fill and whenever the durable LSN advances.
   void Release();
   // Replaces held replies that wait for an LSN that will never be durable with
   // `error_bytes` (the journal failed), then releases.
@@ -89,7 +96,7 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
 
   uint64_t id() const { return id_; }
   bool closed() const { return closed_; }
-  bool has_held_replies() const { return !slots_.empty(); }
+  bool has_held_replies() const { return slot_count_ != 0; }
   int64_t last_activity_ms() const { return last_activity_ms_; }
   std::string remote_address() const;
   // Memory this connection holds for its client: the input buffer, replies held
@@ -120,22 +127,32 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   void OnReadable() override;
   void OnWritable() override;
   void OnError() override;
+  void OnFlush() override;
 
  private:
+  // A reply slot; its bytes, once filled, are held_[offset, offset + length).
   struct Slot {
     bool filled = false;
     Lsn wait_lsn;
-    std::string bytes;
+    size_t offset = 0;
+    size_t length = 0;
   };
 
   void Read();
   void ParseInput();
+  // Too many replies in flight or unsent: stop reading and parsing.
+  bool Backlogged() const;
   void Write();
   // Tells the poller what to report, if that changed.
   void UpdateWatch();
   void Finish();
   // Tells the handler how buffer_bytes() changed since it was last told.
   void Account();
+  // Takes the next reply slot (for a command just parsed, or an error reply).
+  uint64_t AddSlot();
+  Slot& SlotAt(uint64_t slot);
+  // Drops held_ bytes no slot refers to any more, once they are most of it.
+  void CompactHeld();
 
   int fd_;
   uint64_t id_;
@@ -149,18 +166,26 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   size_t input_end_ = 0;    // bytes received; input_.size() is the capacity
   std::vector<std::string_view> args_;
 
-  std::deque<Slot> slots_;
-  uint64_t first_slot_ = 0;  // slot number of slots_.front()
+  // Reply slots in a ring (a power-of-two vector): slot number n sits at
+  // n & (ring_.size() - 1); first_slot_ is the oldest not yet released.
+  std::vector<Slot> ring_;
+  size_t slot_count_ = 0;
+  uint64_t first_slot_ = 0;
   uint64_t next_slot_ = 0;
+  // Bytes of filled, unreleased replies, back to back in fill order; slots point
+  // into it. Cleared whenever no slot is held, compacted when mostly released.
+  std::string held_;
+  size_t held_bytes_ = 0;    // bytes of held_ still referred to by a slot
   std::string output_;       // released bytes not yet handed to the socket
   size_t output_start_ = 0;  // bytes of output_ already sent
-  size_t held_bytes_ = 0;
+  bool flush_queued_ = false;
 
   bool want_read_ = true;  // what the poller is told to report
   bool want_write_ = false;
   bool watching_read_ = true;  // what it was last told
   bool watching_write_ = false;
   bool read_paused_ = false;
+  bool parse_paused_ = false;  // input left unparsed while backlogged
   bool close_after_replies_ = false;
   bool closed_ = false;
   int64_t last_activity_ms_ = 0;

@@ -34,7 +34,7 @@ void RespWriter::Header(char type, uint64_t n) {
   auto result = std::to_chars(digits + 1, digits + sizeof(digits) - 2, n);
   result.ptr[0] = '\r';
   result.ptr[1] = '\n';
-  out_->append(digits, result.ptr + 2);
+  out_->append(digits, static_cast<size_t>(result.ptr + 2 - digits));
 }
 
 void RespWriter::Reply(const core::Reply& reply) {
@@ -94,7 +94,7 @@ void RespWriter::Integer(int64_t v) {
   auto result = std::to_chars(digits + 1, digits + sizeof(digits) - 2, v);
   result.ptr[0] = '\r';
   result.ptr[1] = '\n';
-  out_->append(digits, result.ptr + 2);
+  out_->append(digits, static_cast<size_t>(result.ptr + 2 - digits));
 }
 
 void RespWriter::Null() {

@@ -73,6 +73,20 @@ void SocketPoller::Remove(uint64_t key, int fd) {
   clients_.erase(found);
 }
 
+void SocketPoller::QueueFlush(std::shared_ptr<PollClient> client) {
+  flush_queue_.push_back(std::move(client));
+  if (flush_queue_.size() > 1) return;  // a flush is already queued
+  boost::asio::post(epoll_descriptor_.get_executor(), [this] { FlushAll(); });
+}
+
+void SocketPoller::FlushAll() {
+  flushing_.swap(flush_queue_);
+  // A client flushed here may queue itself again (a reply filled meanwhile): it
+  // lands in flush_queue_, for the next flush.
+  for (const std::shared_ptr<PollClient>& client : flushing_) client->OnFlush();
+  flushing_.clear();
+}
+
 void SocketPoller::Wait() {
   if (waiting_ || clients_.empty()) return;
   waiting_ = true;

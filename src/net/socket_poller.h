@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 
@@ -31,6 +32,8 @@ class PollClient {
   // An error or hang-up while not watching for reads (a paused reader): the
   // socket is unusable, and level-triggered epoll would report it every turn.
   virtual void OnError() = 0;
+  // The flush QueueFlush asked for: send what is pending.
+  virtual void OnFlush() = 0;
 };
 
 class SocketPoller {
@@ -52,17 +55,26 @@ class SocketPoller {
   // descriptor afterwards.
   void Remove(uint64_t key, int fd);
 
+  // Calls client->OnFlush() once, after the work already queued on the loop
+  // (the rest of this turn's reads, the batch they join). Replies that become
+  // ready one by one in a turn then leave in one send per client, as Redis
+  // writes its clients' buffers once before it sleeps.
+  void QueueFlush(std::shared_ptr<PollClient> client);
+
   size_t size() const { return clients_.size(); }
 
  private:
   void Wait();
   void Dispatch();
+  void FlushAll();
 
   int epoll_fd_;
   boost::asio::posix::stream_descriptor epoll_descriptor_;
   std::unordered_map<uint64_t, std::shared_ptr<PollClient>> clients_;
   uint64_t next_key_ = 1;
   bool waiting_ = false;
+  std::vector<std::shared_ptr<PollClient>> flush_queue_;
+  std::vector<std::shared_ptr<PollClient>> flushing_;
 };
 
 }  // namespace exactly::net

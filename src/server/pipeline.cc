@@ -146,7 +146,7 @@ void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
   Enqueue(connection, slot, std::move(parsed.command));
 }
 
-void Pipeline::Enqueue(net::Connection& connection, uint64_t slot, core::Command command) {
+void Pipeline::Enqueue(net::Connection& connection, uint64_t slot, core::Command&& command) {
   if (shutting_down_) {
     AnswerError(connection, slot, "ERR", "server is shutting down");
     return;
@@ -280,8 +280,9 @@ void Pipeline::RunBatch() {
 
 void Pipeline::Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn,
                       const core::Reply& reply) {
-  std::string bytes;
-  net::RespWriter writer(&bytes, connection.protocol);
+  // Rendered into one reused buffer; Fill copies the bytes where they wait.
+  reply_bytes_.clear();
+  net::RespWriter writer(&reply_bytes_, connection.protocol);
   if (storage_failed_ && wait_lsn > durable_lsn_) {
     // It was applied in memory but will never be on disk: not an acknowledgement.
     writer.Error(net::kCodeIoErr, storage_error_);
@@ -289,7 +290,7 @@ void Pipeline::Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn,
   } else {
     writer.Reply(reply);
   }
-  connection.Fill(slot, wait_lsn, std::move(bytes));
+  connection.Fill(slot, wait_lsn, reply_bytes_);
   Track(connection);
 }
 

@@ -79,7 +79,7 @@ class Pipeline final : public net::ConnectionHandler {
     uint64_t slot;
   };
 
-  void Enqueue(net::Connection& connection, uint64_t slot, core::Command command);
+  void Enqueue(net::Connection& connection, uint64_t slot, core::Command&& command);
   // Queues a command the server itself issues (no client waits for its reply).
   void EnqueueInternal(core::Command command);
   void ScheduleBatch();
@@ -137,6 +137,7 @@ class Pipeline final : public net::ConnectionHandler {
   std::vector<core::Command> running_commands_;
   std::vector<Pending> running_pending_;
   core::BatchOutput batch_output_;
+  std::string reply_bytes_;  // Answer's rendering buffer, reused
   bool batch_scheduled_ = false;
   bool batch_forced_ = false;  // run even without commands: timers are due
 

@@ -80,7 +80,10 @@ class ConnectionTest : public ::testing::Test {
 
   void Send(const std::string& bytes) { boost::asio::write(client_, boost::asio::buffer(bytes)); }
 
+  // Runs the loop until `bytes` have arrived (replies leave in the loop's flush),
+  // then reads them.
   std::string Receive(size_t bytes) {
+    RunUntil([&] { return Available() >= bytes; });
     std::string out(bytes, '\0');
     boost::asio::read(client_, boost::asio::buffer(out));
     return out;
@@ -232,6 +235,7 @@ TEST_F(ConnectionTest, CloseAfterRepliesSendsThemThenCloses) {
   RunUntil([&] { return handler_.commands.size() == 1; });
   connection_->CloseAfterReplies();
   EXPECT_EQ(Receive(6), "+BYE\r\n");
+  RunUntil([&] { return connection_->closed(); });
   char byte = 0;
   boost::system::error_code error;
   client_.read_some(boost::asio::buffer(&byte, 1), error);
