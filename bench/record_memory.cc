@@ -51,6 +51,13 @@ int main(int argc, char** argv) {
   exactly::core::Engine engine;
   uint64_t lsn = 0;
 
+  const double claim_no_ttl = BytesPerItem(engine, &lsn, n, [](size_t i) {
+    Command c;
+    c.kind = CommandKind::kClaim;
+    c.key = "perm:" + std::to_string(i);
+    c.owner = "owner-1";
+    return c;
+  });
   const double claim = BytesPerItem(engine, &lsn, n, [](size_t i) {
     Command c;
     c.kind = CommandKind::kClaim;
@@ -77,6 +84,7 @@ int main(int argc, char** argv) {
     return c;
   });
   std::printf("records        %zu each (keys of 8-14 bytes)\n", n);
+  std::printf("claim (no TTL) %.0f bytes\n", claim_no_ttl);
   std::printf("claim (TTL)    %.0f bytes\n", claim);
   std::printf("account        %.0f bytes\n", account);
   std::printf("transfer id    %.0f bytes (remembered id, plus history entries of two accounts)\n",

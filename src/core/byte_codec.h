@@ -78,6 +78,18 @@ class ByteReader {
     return true;
   }
 
+  // Like Bytes, but `value` points into the reader's bytes (no copy).
+  bool View(std::string_view* value) {
+    uint64_t size = 0;
+    if (!U64(&size)) return false;
+    if (size > rest_.size()) return Fail();
+    *value = rest_.substr(0, size);
+    rest_.remove_prefix(size);
+    return true;
+  }
+  // The bytes not read yet.
+  std::string_view rest() const { return rest_; }
+
   bool failed() const { return failed_; }
   bool at_end() const { return rest_.empty(); }
 

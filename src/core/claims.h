@@ -7,6 +7,13 @@
 // (the end plus the id retention), so a late CLAIMLOG still explains what
 // happened; then the expiry queue drops the slot. A new claim on the key keeps the
 // log. Commands arrive resolved (Command::expires_ms etc. are absolute times).
+//
+// Storage: each slot is one record of a RecordStore (record_store.h), encoded as
+// described in claims.cc: varints, times as differences from `since`, and the
+// newest CLAIMLOG entry left implicit when it is the `won` entry of the live claim
+// with no note (the common case: a key claimed once), so a fresh claim costs its
+// key, its owner and about 20 bytes. ClaimSlot is the decoded form, used by group
+// rollback, the state codec of old snapshots and tests.
 #pragma once
 
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -21,7 +28,7 @@
 #include "core/apply_context.h"
 #include "core/command.h"
 #include "core/expiry.h"
-#include "core/incremental_map.h"
+#include "core/record_store.h"
 #include "core/reply.h"
 
 namespace exactly::core {
@@ -51,6 +58,9 @@ struct ClaimLogEntry {
   bool operator==(const ClaimLogEntry&) const = default;
 };
 
+// The owner, since, expires, window and keep_log_until fields mean something only
+// while live, forget_ms only while not: the other ones are not stored and read back
+// as "" and -1.
 struct ClaimSlot {
   bool live = false;  // a claim currently holds the key
   std::string owner;  // the holder while live
@@ -63,9 +73,6 @@ struct ClaimSlot {
   std::vector<ClaimLogEntry> log;         // oldest first, at most kClaimLogPerKeyMax
   bool operator==(const ClaimSlot&) const = default;
 };
-
-// Tens of millions of claims: grows incrementally (incremental_map.h).
-using ClaimMap = IncrementalMap<std::string, ClaimSlot, NameHash, NameEqual>;
 
 class ClaimTable {
  public:
@@ -82,18 +89,34 @@ class ClaimTable {
   void ScheduleAll(ExpiryQueue* expiry) const;
 
   // Puts `slot` back as the state of `key` (nullopt: the key had no slot). Used by
-  // group rollback and by the state codec.
+  // group rollback and by the state codec. A slot that exists keeps its record
+  // handle, so the expiry entries that name it stay valid.
   void Restore(std::string_view key, std::optional<ClaimSlot> slot);
   void Clear();
 
-  const ClaimMap& slots() const { return slots_; }
+  // The slot of `key`, decoded, if it has one.
+  std::optional<ClaimSlot> Find(std::string_view key) const;
+  bool Contains(std::string_view key) const { return slots_.Find(key) != kNoRecord; }
+  size_t size() const { return slots_.size(); }
   size_t live() const { return live_; }
 
- private:
-  void SaveForUndo(std::string_view key, const ApplyContext& context) const;
+  // The stored form, for the state codec: the slots' records are written and read
+  // as they are. LoadEncoded adds a slot for `key` (which must have none) from
+  // `value`; false, and nothing added, if `value` is not a valid slot.
+  const RecordStore& records() const { return slots_; }
+  bool LoadEncoded(std::string_view key, std::string_view value);
+  void Reserve(size_t count) { slots_.Reserve(count); }
 
-  ClaimMap slots_;
-  size_t live_ = 0;  // slots with a live claim
+ private:
+  void SaveForUndo(std::string_view key, RecordHandle handle, const ApplyContext& context) const;
+  ClaimSlot Decode(RecordHandle handle) const;
+  // Stores `slot` as the record `handle`, or as a new record of `key` when
+  // `handle` is kNoRecord; returns the handle.
+  RecordHandle Store(std::string_view key, RecordHandle handle, const ClaimSlot& slot);
+
+  RecordStore slots_;
+  size_t live_ = 0;      // slots with a live claim
+  std::string scratch_;  // reused encoding buffer
 };
 
 }  // namespace exactly::core

@@ -6,6 +6,14 @@
 // matches the record). Entries are ordered by (time, kind, name), so the order in
 // which due entries are handled depends only on the state, never on the order of
 // insertion: an engine rebuilt from a snapshot expires exactly like the original.
+//
+// The kinds that come by the million (a claim ends, a claim log is forgotten) name their record by
+// its RecordHandle instead (16 bytes an entry, no copy of the key). Those entries are ordered by
+// (time, kind, handle), and handles differ between a live engine and one rebuilt from a snapshot;
+// that is safe because each of these kinds touches only its own record, so the order among entries
+// of the same time and kind changes nothing. A handle may have been freed and reused by the time
+// its entry comes due: the table checks the record it names now, which is due at that time and kind
+// exactly when the check passes.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/record_store.h"
 
 namespace exactly::core {
 
@@ -34,22 +44,33 @@ enum class ExpiryKind : uint8_t {
   kLimitForget = 10,  // an idle rate-limit key is full again / its window ended
 };
 
+// Whether entries of `kind` name their record by handle (see above).
+constexpr bool IsHandleKind(ExpiryKind kind) {
+  return kind == ExpiryKind::kClaimEnd || kind == ExpiryKind::kClaimLogForget;
+}
+
 struct ExpiryEntry {
   int64_t time_ms = 0;
   ExpiryKind kind = ExpiryKind::kClaimEnd;
-  std::string name;  // the claim key or the transfer id
+  std::string name;                 // the key, for kinds that are not IsHandleKind
+  RecordHandle handle = kNoRecord;  // the record, for kinds that are
 };
 
 class ExpiryQueue {
  public:
   // Schedules `kind` for `name` at `time_ms`. A time of -1 (never) is ignored.
+  // `kind` must not be IsHandleKind.
   void Push(int64_t time_ms, ExpiryKind kind, std::string_view name);
+  // Schedules an IsHandleKind `kind` for the record `handle` at `time_ms`.
+  void Push(int64_t time_ms, ExpiryKind kind, RecordHandle handle);
+  // Makes room for `count` more handle entries (before scheduling a loaded table).
+  void ReserveHandles(size_t count);
 
   // Removes and returns the earliest entry due at or before `now_ms`, if any.
   bool PopDue(int64_t now_ms, ExpiryEntry* entry);
 
   void Clear();
-  size_t size() const { return heap_.size(); }
+  size_t size() const { return heap_.size() + handles_.size(); }
 
   // Times at which a parked command may have to be answered (a lease ending with
   // waiters, a WAIT running out). Only times are kept: a time that turns out to
@@ -64,7 +85,16 @@ class ExpiryQueue {
   struct Later {
     bool operator()(const ExpiryEntry& a, const ExpiryEntry& b) const;
   };
+  struct HandleEntry {
+    int64_t time_ms;
+    uint64_t kind_handle;  // kind << 32 | handle: compares as (kind, handle)
+    bool operator>(const HandleEntry& other) const {
+      return time_ms != other.time_ms ? time_ms > other.time_ms : kind_handle > other.kind_handle;
+    }
+  };
+  static_assert(sizeof(HandleEntry) == 16);
   std::priority_queue<ExpiryEntry, std::vector<ExpiryEntry>, Later> heap_;
+  std::vector<HandleEntry> handles_;  // a min-heap by (time, kind, handle)
   std::priority_queue<int64_t, std::vector<int64_t>, std::greater<int64_t>> wakes_;
 };
 

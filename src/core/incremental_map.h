@@ -1,4 +1,4 @@
-// IncrementalMap: a flat hash map that grows without stopping the engine.
+// IncrementalMap: a flat hash map (or set) that grows without stopping the engine.
 //
 // boost::unordered_flat_map doubles by moving every entry in one call: measured
 // at 155 ms for 1.7 million string keys and 3.3 s for 6.9 million, during which
@@ -8,12 +8,15 @@
 // moves a few entries across until the old table is empty (the way Redis' dict
 // grows). Lookups look in both.
 //
+// IncrementalTable works over any boost flat map or set (the record stores index
+// handles in a flat set, record_store.h); IncrementalMap names the map case.
 // Like the flat map, an insert invalidates iterators (it may move entries);
 // erase invalidates only the erased entry. Iteration order is unspecified but
 // deterministic for a given history of calls. Not thread-safe.
 #pragma once
 
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstddef>
 #include <iterator>
 #include <type_traits>
@@ -23,15 +26,18 @@
 
 namespace exactly::core {
 
-template <class Key, class Value, class Hash, class Eq>
-class IncrementalMap {
-  using Map = boost::unordered_flat_map<Key, Value, Hash, Eq>;
-
+template <class Map>
+class IncrementalTable {
  public:
-  using key_type = Key;
-  using mapped_type = Value;
+  using key_type = typename Map::key_type;
   using value_type = typename Map::value_type;
+  using hasher = typename Map::hasher;
+  using key_equal = typename Map::key_equal;
   using size_type = std::size_t;
+
+  // The hash and equality may carry state (a pointer to the records they hash).
+  explicit IncrementalTable(const hasher& hash = hasher(), const key_equal& equal = key_equal())
+      : current_(0, hash, equal), draining_(0, hash, equal) {}
 
   // Entries moved from the draining table per insert. The new table holds twice
   // the old one's entries, so the old table is empty long before it fills.
@@ -39,7 +45,7 @@ class IncrementalMap {
 
   template <bool kConst>
   class Iterator {
-    using Owner = std::conditional_t<kConst, const IncrementalMap, IncrementalMap>;
+    using Owner = std::conditional_t<kConst, const IncrementalTable, IncrementalTable>;
     using Inner = std::conditional_t<kConst, typename Map::const_iterator, typename Map::iterator>;
 
    public:
@@ -78,7 +84,7 @@ class IncrementalMap {
     bool operator!=(const Iterator& other) const { return !(*this == other); }
 
    private:
-    friend class IncrementalMap;
+    friend class IncrementalTable;
     template <bool>
     friend class Iterator;
     Owner* owner_ = nullptr;
@@ -115,7 +121,7 @@ class IncrementalMap {
   }
   template <class K>
   const_iterator find(const K& key) const {
-    return const_cast<IncrementalMap*>(this)->find(key);
+    return const_cast<IncrementalTable*>(this)->find(key);
   }
   template <class K>
   bool contains(const K& key) const {
@@ -124,7 +130,7 @@ class IncrementalMap {
 
   // The value of a key that must be there.
   template <class K>
-  const Value& at(const K& key) const {
+  const auto& at(const K& key) const {
     const_iterator found = find(key);
     EXACTLY_ASSERT(found != end());
     return found->second;
@@ -142,12 +148,27 @@ class IncrementalMap {
     auto [it, inserted] = current_.try_emplace(std::forward<K>(key), std::forward<Args>(args)...);
     return {iterator(this, it, false), inserted};
   }
+  // For sets: inserts `value` unless an equal one is there.
+  std::pair<iterator, bool> insert(const value_type& value) {
+    PrepareInsert();
+    if (!draining_.empty()) {
+      auto old = draining_.find(value);
+      if (old != draining_.end()) return {iterator(this, old, true), false};
+    }
+    auto [it, inserted] = current_.insert(value);
+    return {iterator(this, it, false), inserted};
+  }
+  // Makes room for `count` entries without growing again (used before a bulk load).
+  void reserve(size_t count) {
+    if (draining_.empty() && count > current_.size()) current_.reserve(count);
+  }
+
   template <class K, class V>
   std::pair<iterator, bool> emplace(K&& key, V&& value) {
     return try_emplace(std::forward<K>(key), std::forward<V>(value));
   }
   template <class K>
-  Value& operator[](K&& key) {
+  auto& operator[](K&& key) {
     return try_emplace(std::forward<K>(key)).first->second;
   }
 
@@ -193,7 +214,7 @@ class IncrementalMap {
 
   void StartGrowing() {
     draining_ = std::move(current_);
-    current_ = Map();
+    current_ = Map(0, draining_.hash_function(), draining_.key_eq());
     current_.reserve(draining_.size() * 2);
     cursor_ = draining_.begin();
   }
@@ -203,12 +224,12 @@ class IncrementalMap {
       auto next = cursor_;
       ++next;
       // Keys of a flat map are const: the key is copied, the value moved.
-      current_.emplace(cursor_->first, std::move(cursor_->second));
+      current_.insert(std::move(*cursor_));
       draining_.erase(cursor_);
       cursor_ = next;
     }
     if (draining_.empty()) {
-      draining_ = Map();  // give its memory back
+      draining_ = Map(0, current_.hash_function(), current_.key_eq());  // give its memory back
       cursor_ = {};
     }
   }
@@ -217,5 +238,8 @@ class IncrementalMap {
   Map draining_;
   typename Map::iterator cursor_{};  // next draining entry to move
 };
+
+template <class Key, class Value, class Hash, class Eq>
+using IncrementalMap = IncrementalTable<boost::unordered_flat_map<Key, Value, Hash, Eq>>;
 
 }  // namespace exactly::core

@@ -21,6 +21,22 @@ std::vector<const typename Map::value_type*> SortedByKey(const Map& map) {
   return sorted;
 }
 
+// A store's records in key order.
+std::vector<RecordHandle> SortedRecords(const RecordStore& store) {
+  std::vector<RecordHandle> sorted;
+  sorted.reserve(store.size());
+  store.ForEach([&](RecordHandle handle) { sorted.push_back(handle); });
+  std::sort(sorted.begin(), sorted.end(),
+            [&](RecordHandle a, RecordHandle b) { return store.Key(a) < store.Key(b); });
+  return sorted;
+}
+
+// A count read from the bytes, as a size to reserve: never more than the bytes
+// could hold, so a corrupt count cannot ask for a huge table.
+size_t ReserveCount(uint64_t count, const ByteReader& reader) {
+  return static_cast<size_t>(std::min<uint64_t>(count, reader.rest().size() / 2));
+}
+
 void WriteBound(ByteWriter& writer, const Bound& bound) {
   writer.U8(bound.infinite ? 1 : 0);
   writer.I64(bound.value);
@@ -291,28 +307,12 @@ std::string EncodeState(const EngineState& state) {
   writer.U64(state.applied_lsn.value);
   writer.I64(state.last_timestamp_ms);
 
-  const auto claims = SortedByKey(state.claims.slots());
-  writer.U64(claims.size());
-  for (const auto* item : claims) {
-    const ClaimSlot& slot = item->second;
-    writer.Bytes(item->first);
-    writer.U8(slot.live ? 1 : 0);
-    writer.Bytes(slot.owner);
-    writer.I64(slot.since_ms);
-    writer.I64(slot.expires_ms);
-    writer.I64(slot.window_ms);
-    writer.I64(slot.keep_log_until_ms);
-    writer.I64(slot.forget_ms);
-    writer.U64(slot.lsn.value);
-    writer.U64(slot.log.size());
-    for (const ClaimLogEntry& entry : slot.log) {
-      writer.U8(static_cast<uint8_t>(entry.event));
-      writer.I64(entry.at_ms);
-      writer.I64(entry.expires_ms);
-      writer.I64(entry.window_ms);
-      writer.Bytes(entry.owner);
-      writer.Bytes(entry.note);
-    }
+  const RecordStore& claims = state.claims.records();
+  const std::vector<RecordHandle> claim_order = SortedRecords(claims);
+  writer.U64(claim_order.size());
+  for (const RecordHandle handle : claim_order) {
+    writer.Bytes(claims.Key(handle));
+    writer.Bytes(claims.Value(handle));
   }
 
   const auto accounts = SortedByKey(state.ledger.accounts());
@@ -362,8 +362,10 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
   ByteReader reader(bytes);
   uint8_t version = 0;
   if (!reader.U8(&version)) return Malformed("empty");
-  if (version != kStateVersion && version != 1) {
-    return base::Status::Corruption("unknown engine state version " + std::to_string(version));
+  if (version < 1 || version > kStateVersion) {
+    return base::Status::Corruption("unknown engine state version " + std::to_string(version) +
+                                    " (this build reads versions 1 to " +
+                                    std::to_string(kStateVersion) + ")");
   }
   if (!ReadLsn(reader, &state->applied_lsn) || !reader.I64(&state->last_timestamp_ms)) {
     return Malformed("header");
@@ -371,10 +373,20 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
   uint64_t count = 0;
   std::string name;
   if (!reader.U64(&count)) return Malformed("claim count");
+  state->claims.Reserve(ReserveCount(count, reader));
   for (uint64_t i = 0; i < count; ++i) {
+    if (version >= 3) {
+      // The table's own record bytes (claims.cc), checked as they are loaded.
+      std::string_view key;
+      std::string_view value;
+      if (!reader.View(&key) || !reader.View(&value)) return Malformed("claim");
+      if (state->claims.Contains(key)) return Malformed("duplicate claim key");
+      if (!state->claims.LoadEncoded(key, value)) return Malformed("claim");
+      continue;
+    }
     ClaimSlot slot;
     if (!reader.Bytes(&name) || !ReadClaimSlot(reader, &slot)) return Malformed("claim");
-    if (state->claims.slots().contains(name)) return Malformed("duplicate claim key");
+    if (state->claims.Contains(name)) return Malformed("duplicate claim key");
     state->claims.Restore(name, std::move(slot));
   }
   if (!reader.U64(&count)) return Malformed("account count");

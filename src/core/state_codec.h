@@ -29,6 +29,9 @@
 //   u64 n | n limit keys:   key, u8 window, i64 tat_ms, tat_frac, rate_n,
 //           window_start, count, forget
 //   Version 1 (no such sections) still decodes, with empty tables and counters.
+//   Version 3 writes each claim slot as `key, value` where value is the claim
+//   table's record bytes (claims.cc), loaded without decoding into fields; versions
+//   1 and 2 (the slot's fields as above) still decode.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +43,7 @@
 
 namespace exactly::core {
 
-inline constexpr uint8_t kStateVersion = 2;
+inline constexpr uint8_t kStateVersion = 3;
 
 std::string EncodeState(const EngineState& state);
 

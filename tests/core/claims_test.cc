@@ -273,5 +273,126 @@ TEST(ClaimsTest, StatsCountLiveClaims) {
   EXPECT_EQ(h.engine.stats().claims, 1u);
 }
 
+// Storage (claims.cc on a RecordStore): many keys through several index growths,
+// notes and long owners beside the compact common case, erase by expiry and the
+// reuse of freed record handles.
+TEST(ClaimsStorageTest, ManyKeysThroughGrowthExpiryAndErase) {
+  EngineConfig config;
+  config.id_retention_ms = 10;
+  Harness h(config);
+  constexpr int kKeys = 20000;
+  const std::string long_owner(200, 'o');
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    const std::string owner = i % 7 == 0 ? long_owner : "owner-" + std::to_string(i % 3);
+    Reply won = h.Run(ClaimCmd(key, owner, i % 2 == 0 ? Ttl(1000) : TimeSpec{}, false,
+                               i % 3 == 0 ? "note " + key : ""));
+    ASSERT_EQ(won.result(), "won") << key;
+  }
+  EXPECT_EQ(h.engine.stats().claims, static_cast<size_t>(kKeys));
+  for (int i = 0; i < kKeys; i += 5) {
+    const std::string owner = i % 7 == 0 ? long_owner : "owner-" + std::to_string(i % 3);
+    ASSERT_EQ(h.Run(UnclaimCmd("k" + std::to_string(i), owner)).result(), "released");
+  }
+  for (int i = 1; i < kKeys; i += 997) {
+    const std::string key = "k" + std::to_string(i);
+    Reply of = h.Run(ClaimOfCmd(key));
+    EXPECT_EQ(of.result(), i % 5 == 0 ? "free" : "held") << key;
+    Reply log = h.Run(ClaimLogCmd(key));
+    const auto& entries = List(log, "entries");
+    ASSERT_EQ(entries.size(), i % 5 == 0 ? 2u : 1u) << key;
+    const Reply& won = entries.back();
+    EXPECT_EQ(Str(won, "event"), "won");
+    EXPECT_EQ(Str(won, "note"), i % 3 == 0 ? "note " + key : "");
+    EXPECT_EQ(Int(won, "expires"), i % 2 == 0 ? kT0 + 1000 : -1);
+  }
+  // A replay holds the same bytes (compared before time moves on: a read-only
+  // batch leaves no record for the replay to reach its time).
+  EXPECT_EQ(h.Replayed(config)->SaveState(), h.engine.SaveState());
+  // Past the TTL and the retention: expired and released slots are gone.
+  h.now_ms += 2000;
+  h.Run(ClaimOfCmd("k1"));
+  size_t held = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    if (i % 2 == 1 && i % 5 != 0) ++held;
+  }
+  EXPECT_EQ(h.engine.stats().claims, held);
+  EXPECT_TRUE(List(h.Run(ClaimLogCmd("k0")), "entries").empty());
+  EXPECT_TRUE(List(h.Run(ClaimLogCmd("k2")), "entries").empty());
+  EXPECT_EQ(List(h.Run(ClaimLogCmd("k3")), "entries").size(), 1u);
+  // A snapshot loads into the same bytes.
+  const std::string state = h.engine.SaveState();
+  Engine loaded(config);
+  ASSERT_TRUE(loaded.LoadState(state).ok());
+  EXPECT_EQ(loaded.SaveState(), state);
+  EXPECT_EQ(loaded.stats().claims, held);
+}
+
+// A freed handle is reused by the next key; an expiry entry left for its old key
+// must not end the new claim early, and one that falls due at the new claim's own
+// time ends it once.
+TEST(ClaimsStorageTest, StaleExpiryEntryOfAReusedHandle) {
+  EngineConfig config;
+  config.id_retention_ms = 10;
+  Harness h(config);
+  h.Run(ClaimCmd("a", "x", Ttl(1000)));  // entry at kT0 + 1000
+  h.Run(ClaimCmd("b", "x", Ttl(500)));   // entry at kT0 + 500
+  h.Run(UnclaimCmd("a", "x"));
+  h.Run(UnclaimCmd("b", "x"));
+  h.now_ms += 20;  // both slots forgotten, both handles free
+  h.Run(ClaimOfCmd("a"));
+  EXPECT_TRUE(List(h.Run(ClaimLogCmd("a")), "entries").empty());
+  // The two new keys take the two freed handles (which one gets which does not
+  // matter: each case is covered by one of them).
+  h.Run(ClaimCmd("c", "y", Ttl(980)));  // ends at kT0 + 1000
+  h.Run(ClaimCmd("d", "y", Ttl(980)));
+  h.now_ms = kT0 + 600;  // past b's old entry
+  EXPECT_EQ(h.Run(ClaimOfCmd("c")).result(), "held");
+  EXPECT_EQ(h.Run(ClaimOfCmd("d")).result(), "held");
+  h.now_ms = kT0 + 1000;
+  EXPECT_EQ(h.Run(ClaimOfCmd("c")).result(), "free");
+  EXPECT_EQ(h.Run(ClaimOfCmd("d")).result(), "free");
+  for (const char* key : {"c", "d"}) {
+    const auto& entries = List(h.Run(ClaimLogCmd(key)), "entries");
+    ASSERT_EQ(entries.size(), 2u) << key;
+    EXPECT_EQ(Str(entries[0], "event"), "expired");
+    EXPECT_EQ(Int(entries[0], "at"), kT0 + 1000);
+    EXPECT_EQ(Str(entries[1], "event"), "won");
+  }
+  EXPECT_EQ(h.engine.stats().claims, 0u);
+}
+
+// The newest CLAIMLOG entry is implicit while it is a note-less won; the bound of
+// 32 entries counts it, through claims, persists, releases and expiries.
+TEST(ClaimsStorageTest, LogBoundCountsTheImplicitEntry) {
+  Harness h;
+  for (int round = 0; round < 40; ++round) {
+    const std::string note = round % 4 == 1 ? "n" + std::to_string(round) : "";
+    ASSERT_EQ(h.Run(ClaimCmd("k", "o", Ttl(10), false, note)).result(), "won");
+    if (round % 3 == 0) {
+      h.Run(ClaimCmd("k", "o", {}, true));  // persisted
+      h.Run(UnclaimCmd("k", "o"));
+    } else if (round % 3 == 1) {
+      h.Run(UnclaimCmd("k", "o"));
+    } else {
+      h.now_ms += 10;  // expires
+    }
+    h.now_ms += 1;
+  }
+  h.Run(ClaimCmd("k", "o"));
+  const auto& entries = List(h.Run(ClaimLogCmd("k", 1000)), "entries");
+  ASSERT_EQ(entries.size(), 32u);
+  EXPECT_EQ(Str(entries[0], "event"), "won");
+  EXPECT_EQ(Int(entries[0], "expires"), -1);
+  EXPECT_EQ(Str(entries[1], "event"), "released");  // round 39
+  EXPECT_EQ(Str(entries[2], "event"), "persisted");
+  EXPECT_EQ(Str(entries[4], "event"), "expired");  // round 38
+  const std::string state = h.engine.SaveState();
+  Engine loaded;
+  ASSERT_TRUE(loaded.LoadState(state).ok());
+  EXPECT_EQ(loaded.SaveState(), state);
+  EXPECT_EQ(h.Replayed()->SaveState(), state);
+}
+
 }  // namespace
 }  // namespace exactly::core

@@ -175,19 +175,21 @@ TEST(GroupTest, UndoLogRestoresInReverseOrder) {
   original.owner = "first";
   claims.Restore("k", original);
   UndoLog undo;
-  undo.SaveClaim("k", &claims.slots().at("k"));
+  const ClaimSlot saved_first = *claims.Find("k");
+  undo.SaveClaim("k", &saved_first);
   ClaimSlot changed = original;
   changed.owner = "second";
   claims.Restore("k", changed);
-  undo.SaveClaim("k", &claims.slots().at("k"));
+  const ClaimSlot saved_second = *claims.Find("k");
+  undo.SaveClaim("k", &saved_second);
   claims.Restore("k", std::nullopt);
   undo.SaveClaim("new", nullptr);
   claims.Restore("new", original);
   EXPECT_EQ(claims.live(), 1u);
   undo.Rollback(&state);
   EXPECT_TRUE(undo.empty());
-  EXPECT_EQ(claims.slots().at("k").owner, "first");
-  EXPECT_FALSE(claims.slots().contains("new"));
+  EXPECT_EQ(claims.Find("k")->owner, "first");
+  EXPECT_FALSE(claims.Contains("new"));
   EXPECT_EQ(claims.live(), 1u);
 }
 

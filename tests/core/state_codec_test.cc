@@ -49,8 +49,8 @@ TEST(StateCodecTest, BytesDoNotDependOnInsertionOrder) {
   // The claim lsns differ (key0 was first in one and last in the other), but the
   // key order in the bytes is the same: check by re-encoding with equal lsns.
   for (const auto& key : keys) {
-    ClaimSlot slot = from_b.claims.slots().at(key);
-    slot.lsn = from_a.claims.slots().at(key).lsn;
+    ClaimSlot slot = *from_b.claims.Find(key);
+    slot.lsn = from_a.claims.Find(key)->lsn;
     from_b.claims.Restore(key, slot);
   }
   EXPECT_EQ(EncodeState(from_a), EncodeState(from_b));
@@ -140,6 +140,78 @@ TEST(StateCodecTest, RejectsAccountOutsideItsBounds) {
   writer.U64(0);  // transfers
   EngineState state;
   EXPECT_FALSE(DecodeState(bytes, &state).ok());
+}
+
+}  // namespace
+}  // namespace exactly::core
+
+namespace exactly::core {
+namespace {
+
+// A version 2 snapshot (claims as fields) still loads, and is saved as version 3.
+TEST(StateCodecTest, LoadsVersion2Claims) {
+  std::string bytes;
+  ByteWriter writer(&bytes);
+  writer.U8(2);
+  writer.U64(7);    // applied lsn
+  writer.I64(kT0);  // last timestamp
+  writer.U64(2);    // claims
+  writer.Bytes("held");
+  writer.U8(1);
+  writer.Bytes("alice");
+  for (int64_t time : {kT0 - 5, kT0 + 100, int64_t{-1}, kT0 + 200, int64_t{-1}}) writer.I64(time);
+  writer.U64(3);  // lsn
+  writer.U64(1);  // one log entry
+  writer.U8(0);   // won
+  for (int64_t time : {kT0 - 5, kT0 + 100, int64_t{-1}}) writer.I64(time);
+  writer.Bytes("alice");
+  writer.Bytes("");
+  writer.Bytes("gone");
+  writer.U8(0);
+  writer.Bytes("");
+  for (int64_t time : {kT0 - 9, int64_t{-1}, int64_t{-1}, int64_t{-1}, kT0 + 50}) writer.I64(time);
+  writer.U64(4);
+  writer.U64(1);
+  writer.U8(1);  // released
+  for (int64_t time : {kT0 - 8, int64_t{-1}, int64_t{-1}}) writer.I64(time);
+  writer.Bytes("bob");
+  writer.Bytes("");
+  for (int i = 0; i < 8; ++i) writer.U64(0);  // accounts .. limits: none
+  Engine engine;
+  ASSERT_TRUE(engine.LoadState(bytes).ok());
+  EXPECT_EQ(engine.stats().claims, 1u);
+  const std::string saved = engine.SaveState();
+  EXPECT_EQ(static_cast<uint8_t>(saved[0]), kStateVersion);
+  EngineState state;
+  ASSERT_TRUE(DecodeState(saved, &state).ok());
+  const std::optional<ClaimSlot> held = state.claims.Find("held");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->owner, "alice");
+  EXPECT_EQ(held->expires_ms, kT0 + 100);
+  EXPECT_EQ(held->keep_log_until_ms, kT0 + 200);
+  ASSERT_EQ(held->log.size(), 1u);
+  const std::optional<ClaimSlot> gone = state.claims.Find("gone");
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_FALSE(gone->live);
+  EXPECT_EQ(gone->forget_ms, kT0 + 50);
+  ASSERT_EQ(gone->log.size(), 1u);
+  EXPECT_EQ(gone->log[0].owner, "bob");
+  // The old slot is forgotten on time.
+  std::vector<Command> batch;
+  batch.push_back(ClaimOfCmd("held"));
+  BatchOutput out;
+  engine.ApplyBatch(batch, TimestampMs{kT0 + 100}, Lsn{8}, &out);
+  EXPECT_EQ(out.replies[0].result(), "free");
+  EXPECT_EQ(engine.stats().claims, 0u);
+}
+
+// A version this build does not know is refused with its number.
+TEST(StateCodecTest, RefusesUnknownVersion) {
+  std::string bytes(1, static_cast<char>(kStateVersion + 1));
+  EngineState state;
+  const base::Status status = DecodeState(bytes, &state);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.ToString().find("version"), std::string::npos) << status.ToString();
 }
 
 }  // namespace

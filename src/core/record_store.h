@@ -1,0 +1,243 @@
+// RecordStore: the compact home of a big table's records (claims, accounts,
+// remembered transfer ids).
+//
+// A record is its key and a value: bytes whose meaning belongs to the table
+// (claims.cc, ledger.cc encode them). Each record is one block of a BlockArena,
+//   varint key length | varint value length | key | value,
+// with no per-record heap node, no std::string per field. A record is named by
+// a 32-bit handle that stays the same for its whole life, even when its value
+// changes size, so the expiry queue keeps a handle instead of a copy of the key
+// and a transfer names its accounts by handle. A freed handle is reused by a
+// later insert: whoever keeps a handle across an erase must check the record
+// again when it uses it (expiry entries do: expiry.h).
+//
+// The index is a flat set of handles hashed by the record's key; it grows
+// incrementally (incremental_map.h), so no insert pays for rehashing the table.
+// Not thread-safe. Neither copyable nor movable: the index hashes through a
+// pointer to the store.
+#pragma once
+
+#include <boost/unordered/unordered_flat_set.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "base/assert.h"
+#include "core/block_arena.h"
+#include "core/incremental_map.h"
+
+namespace exactly::core {
+
+using RecordHandle = uint32_t;
+inline constexpr RecordHandle kNoRecord = std::numeric_limits<RecordHandle>::max();
+
+class RecordStore {
+ public:
+  RecordStore() : index_(Hash{this}, Equal{this}) {}
+  RecordStore(const RecordStore&) = delete;
+  RecordStore& operator=(const RecordStore&) = delete;
+  ~RecordStore() { Clear(); }
+
+  // The record of `key`, or kNoRecord.
+  RecordHandle Find(std::string_view key) const {
+    auto found = index_.find(key);
+    return found == index_.end() ? kNoRecord : *found;
+  }
+
+  // Adds a record for `key`, which must not have one.
+  RecordHandle Insert(std::string_view key, std::string_view value) {
+    RecordHandle handle;
+    if (!free_handles_.empty()) {
+      handle = free_handles_.back();
+      free_handles_.pop_back();
+    } else {
+      EXACTLY_ASSERT(next_handle_ < kNoRecord);
+      handle = next_handle_++;
+      if (handle % kHandlesPerPage == 0) {
+        pages_.push_back(std::make_unique<char*[]>(kHandlesPerPage));
+      }
+    }
+    Slot(handle) = NewBlock(key, value);
+    const bool inserted = index_.insert(handle).second;
+    EXACTLY_ASSERT(inserted);
+    ++size_;
+    return handle;
+  }
+
+  // Replaces the value of a live record; its handle and key stay.
+  void Update(RecordHandle handle, std::string_view value) {
+    char*& block = Slot(handle);
+    const Header old = Read(block);
+    const size_t old_bytes = old.offset + old.key_bytes + old.value_bytes;
+    const size_t new_bytes =
+        HeaderBytes(old.key_bytes, value.size()) + old.key_bytes + value.size();
+    if (BlockArena::Capacity(new_bytes) == BlockArena::Capacity(old_bytes) &&
+        HeaderBytes(old.key_bytes, value.size()) == old.offset) {
+      char* at = WriteHeader(block, old.key_bytes, value.size());
+      std::memmove(at + old.key_bytes, value.data(), value.size());
+      return;
+    }
+    char* replacement = NewBlock(std::string_view(block + old.offset, old.key_bytes), value);
+    arena_.Free(block, old_bytes);
+    block = replacement;
+  }
+
+  void Erase(RecordHandle handle) {
+    char*& block = Slot(handle);
+    const size_t erased = index_.erase(handle);
+    EXACTLY_ASSERT(erased == 1);
+    arena_.Free(block, BlockBytes(block));
+    block = nullptr;
+    free_handles_.push_back(handle);
+    --size_;
+  }
+
+  // Whether `handle` names a record now (it may have been freed and reused).
+  bool Contains(RecordHandle handle) const {
+    return handle < next_handle_ && Slot(handle) != nullptr;
+  }
+  std::string_view Key(RecordHandle handle) const {
+    const char* block = Slot(handle);
+    const Header header = Read(block);
+    return std::string_view(block + header.offset, header.key_bytes);
+  }
+  std::string_view Value(RecordHandle handle) const {
+    const char* block = Slot(handle);
+    const Header header = Read(block);
+    return std::string_view(block + header.offset + header.key_bytes, header.value_bytes);
+  }
+  // The value's bytes, to rewrite in place without changing their length.
+  char* MutableValue(RecordHandle handle) {
+    char* block = Slot(handle);
+    const Header header = Read(block);
+    return block + header.offset + header.key_bytes;
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  // Calls `visit(handle)` for every record, in handle order (deterministic for a
+  // given history of calls).
+  template <class Visit>
+  void ForEach(Visit&& visit) const {
+    for (RecordHandle handle = 0; handle < next_handle_; ++handle) {
+      if (Slot(handle) != nullptr) visit(handle);
+    }
+  }
+
+  // Makes room in the index for `count` records (before a bulk load).
+  void Reserve(size_t count) { index_.reserve(count); }
+
+  void Clear() {
+    for (RecordHandle handle = 0; handle < next_handle_; ++handle) {
+      char* block = Slot(handle);
+      if (block != nullptr) arena_.Free(block, BlockBytes(block));
+    }
+    index_.clear();
+    arena_.Clear();
+    pages_.clear();
+    free_handles_.clear();
+    next_handle_ = 0;
+    size_ = 0;
+  }
+
+ private:
+  static constexpr RecordHandle kHandlesPerPage = 4096;
+
+  struct Header {
+    size_t key_bytes = 0;
+    size_t value_bytes = 0;
+    size_t offset = 0;  // where the key begins
+  };
+  struct Hash {
+    using is_transparent = void;
+    const RecordStore* store;
+    size_t operator()(RecordHandle handle) const { return (*this)(store->Key(handle)); }
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  struct Equal {
+    using is_transparent = void;
+    const RecordStore* store;
+    bool operator()(RecordHandle a, RecordHandle b) const { return a == b; }
+    bool operator()(std::string_view key, RecordHandle handle) const {
+      return store->Key(handle) == key;
+    }
+    bool operator()(RecordHandle handle, std::string_view key) const {
+      return store->Key(handle) == key;
+    }
+  };
+
+  static size_t VarintBytes(size_t value) {
+    size_t bytes = 1;
+    while (value >= 0x80) {
+      value >>= 7;
+      ++bytes;
+    }
+    return bytes;
+  }
+  static size_t HeaderBytes(size_t key_bytes, size_t value_bytes) {
+    return VarintBytes(key_bytes) + VarintBytes(value_bytes);
+  }
+  static char* WriteVarint(char* at, size_t value) {
+    while (value >= 0x80) {
+      *at++ = static_cast<char>((value & 0x7f) | 0x80);
+      value >>= 7;
+    }
+    *at++ = static_cast<char>(value);
+    return at;
+  }
+  static const char* ReadVarint(const char* at, size_t* value) {
+    size_t result = 0;
+    for (int shift = 0;; shift += 7) {
+      const auto byte = static_cast<uint8_t>(*at++);
+      result |= static_cast<size_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+    *value = result;
+    return at;
+  }
+  // Writes the header; returns where the key goes.
+  static char* WriteHeader(char* block, size_t key_bytes, size_t value_bytes) {
+    return WriteVarint(WriteVarint(block, key_bytes), value_bytes);
+  }
+  static Header Read(const char* block) {
+    Header header;
+    const char* at = ReadVarint(ReadVarint(block, &header.key_bytes), &header.value_bytes);
+    header.offset = static_cast<size_t>(at - block);
+    return header;
+  }
+  static size_t BlockBytes(const char* block) {
+    const Header header = Read(block);
+    return header.offset + header.key_bytes + header.value_bytes;
+  }
+
+  char* NewBlock(std::string_view key, std::string_view value) {
+    char* block =
+        arena_.Allocate(HeaderBytes(key.size(), value.size()) + key.size() + value.size());
+    char* at = WriteHeader(block, key.size(), value.size());
+    std::memcpy(at, key.data(), key.size());
+    if (!value.empty()) std::memcpy(at + key.size(), value.data(), value.size());
+    return block;
+  }
+
+  char*& Slot(RecordHandle handle) {
+    return pages_[handle / kHandlesPerPage][handle % kHandlesPerPage];
+  }
+  char* Slot(RecordHandle handle) const {
+    return pages_[handle / kHandlesPerPage][handle % kHandlesPerPage];
+  }
+
+  BlockArena arena_;
+  std::vector<std::unique_ptr<char*[]>> pages_;  // handle -> block, kHandlesPerPage a page
+  std::vector<RecordHandle> free_handles_;
+  RecordHandle next_handle_ = 0;
+  size_t size_ = 0;
+  IncrementalTable<boost::unordered_flat_set<RecordHandle, Hash, Equal>> index_;
+};
+
+}  // namespace exactly::core
