@@ -7,7 +7,8 @@
 // which due entries are handled depends only on the state, never on the order of
 // insertion: an engine rebuilt from a snapshot expires exactly like the original.
 //
-// The kinds that come by the million (a claim ends, a claim log is forgotten) name their record by
+// The kinds that come by the million (a claim ends, a claim log or a transfer id
+// is forgotten) name their record by
 // its RecordHandle instead (16 bytes an entry, no copy of the key). Those entries are ordered by
 // (time, kind, handle), and handles differ between a live engine and one rebuilt from a snapshot;
 // that is safe because each of these kinds touches only its own record, so the order among entries
@@ -46,7 +47,8 @@ enum class ExpiryKind : uint8_t {
 
 // Whether entries of `kind` name their record by handle (see above).
 constexpr bool IsHandleKind(ExpiryKind kind) {
-  return kind == ExpiryKind::kClaimEnd || kind == ExpiryKind::kClaimLogForget;
+  return kind == ExpiryKind::kClaimEnd || kind == ExpiryKind::kClaimLogForget ||
+         kind == ExpiryKind::kTransferForget;
 }
 
 struct ExpiryEntry {

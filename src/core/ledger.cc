@@ -2,16 +2,17 @@
 #include "core/ledger.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
 
 #include "base/assert.h"
 #include "base/checked_math.h"
+#include "core/byte_codec.h"
 #include "core/engine.h"
 #include "core/group.h"
 #include "core/limits.h"
-#include "core/restore_entry.h"
 
 namespace exactly::core {
 namespace {
@@ -74,13 +75,6 @@ Reply StoredReply(Outcome outcome, std::string_view id, const Transfer& transfer
                        transfer.expires_ms);
 }
 
-void AppendHistory(Account* account, HistoryEntry entry) {
-  if (account->history.size() >= kHistoryPerAccountMax) {
-    account->history.erase(account->history.begin());
-  }
-  account->history.push_back(std::move(entry));
-}
-
 void AssertWithinBounds(const Account& account) {
   EXACTLY_ASSERT(account.reserved_out >= 0);
   EXACTLY_ASSERT(account.reserved_in >= 0);
@@ -121,6 +115,59 @@ Reply TableFull(std::string_view table, size_t max) {
   return Reply::Error("ERR", std::string(table) + " table full (max " + std::to_string(max) + ")");
 }
 
+// An account's record value: u8 flags (kMinInfinite, kMaxInfinite), then min,
+// max, balance, reserved_out, reserved_in and lsn as 8-byte integers in fixed
+// places, so a transfer rewrites them in place.
+constexpr uint8_t kMinInfinite = 1;
+constexpr uint8_t kMaxInfinite = 2;
+constexpr size_t kAccountValueBytes = 1 + 6 * 8;
+
+void EncodeAccount(const Account& account, char* out) {
+  out[0] = static_cast<char>((account.min.infinite ? kMinInfinite : 0) |
+                             (account.max.infinite ? kMaxInfinite : 0));
+  const int64_t fields[6] = {account.min.value,   account.max.value,
+                             account.balance,     account.reserved_out,
+                             account.reserved_in, static_cast<int64_t>(account.lsn.value)};
+  std::memcpy(out + 1, fields, sizeof(fields));
+}
+
+Account DecodeAccount(std::string_view value) {
+  EXACTLY_ASSERT(value.size() == kAccountValueBytes);
+  Account account;
+  const auto flags = static_cast<uint8_t>(value[0]);
+  int64_t fields[6];
+  std::memcpy(fields, value.data() + 1, sizeof(fields));
+  account.min = Bound{(flags & kMinInfinite) != 0, fields[0]};
+  account.max = Bound{(flags & kMaxInfinite) != 0, fields[1]};
+  account.balance = fields[2];
+  account.reserved_out = fields[3];
+  account.reserved_in = fields[4];
+  account.lsn = Lsn{static_cast<uint64_t>(fields[5])};
+  return account;
+}
+
+// A transfer's record value:
+//   u8 flags (kReserve, status << 1, kNoWindow, kNoResolved, kFromHandle, kToHandle)
+//   i64 amount, timestamp, [window - timestamp], expires - timestamp,
+//   forget - expires, [resolved - timestamp], u64 lsn,
+//   from and to: an account's record handle (u64) when the flag says so, else
+//   the name's bytes (an id refused with no_account may name no account).
+// Differences are modulo 2^64, so every int64 time round-trips.
+constexpr uint8_t kReserveFlag = 1;
+constexpr int kStatusShift = 1;  // three bits
+constexpr uint8_t kNoWindow = 16;
+constexpr uint8_t kNoResolved = 32;
+constexpr uint8_t kFromHandle = 64;
+constexpr uint8_t kToHandle = 128;
+static_assert(kTransferStatusLast < 8);
+
+int64_t Diff(int64_t value, int64_t base) {
+  return static_cast<int64_t>(static_cast<uint64_t>(value) - static_cast<uint64_t>(base));
+}
+int64_t Undiff(int64_t diff, int64_t base) {
+  return static_cast<int64_t>(static_cast<uint64_t>(base) + static_cast<uint64_t>(diff));
+}
+
 }  // namespace
 
 Amount MinValue(const Bound& min) { return min.infinite ? kAmountMin : min.value; }
@@ -150,22 +197,127 @@ std::string_view HistoryKindName(HistoryKind kind) {
   return "unknown";
 }
 
+Account Ledger::Fields(RecordHandle handle) const { return DecodeAccount(accounts_.Value(handle)); }
+
+void Ledger::StoreFields(RecordHandle handle, const Account& account) {
+  EncodeAccount(account, accounts_.MutableValue(handle));
+}
+
+Account Ledger::AccountAt(RecordHandle handle) const {
+  Account account = Fields(handle);
+  auto history = history_.find(handle);
+  if (history != history_.end()) account.history = history->second;
+  return account;
+}
+
+std::optional<Account> Ledger::FindAccount(std::string_view key) const {
+  const RecordHandle handle = accounts_.Find(key);
+  if (handle == kNoRecord) return std::nullopt;
+  return AccountAt(handle);
+}
+
+void Ledger::AppendHistory(RecordHandle handle, HistoryEntry entry) {
+  std::vector<HistoryEntry>& history = history_[handle];
+  if (history.size() >= kHistoryPerAccountMax) history.erase(history.begin());
+  history.push_back(std::move(entry));
+}
+
+Transfer Ledger::TransferAt(RecordHandle handle) const {
+  ByteReader reader(transfers_.Value(handle));
+  Transfer transfer;
+  uint8_t flags = 0;
+  int64_t diff = 0;
+  bool ok = reader.U8(&flags);
+  transfer.reserve = (flags & kReserveFlag) != 0;
+  transfer.status = static_cast<TransferStatus>((flags >> kStatusShift) & 7);
+  ok = ok && reader.I64(&transfer.amount) && reader.I64(&transfer.timestamp_ms);
+  if ((flags & kNoWindow) == 0) {
+    ok = ok && reader.I64(&diff);
+    transfer.window_ms = Undiff(diff, transfer.timestamp_ms);
+  }
+  ok = ok && reader.I64(&diff);
+  transfer.expires_ms = Undiff(diff, transfer.timestamp_ms);
+  ok = ok && reader.I64(&diff);
+  transfer.forget_ms = Undiff(diff, transfer.expires_ms);
+  if ((flags & kNoResolved) == 0) {
+    ok = ok && reader.I64(&diff);
+    transfer.resolved_ms = Undiff(diff, transfer.timestamp_ms);
+  }
+  ok = ok && reader.U64(&transfer.lsn.value);
+  for (const auto& [flag, name] :
+       {std::pair{kFromHandle, &transfer.from}, std::pair{kToHandle, &transfer.to}}) {
+    if (flags & flag) {
+      uint64_t account = 0;
+      ok = ok && reader.U64(&account);
+      if (ok) name->assign(accounts_.Key(static_cast<RecordHandle>(account)));
+    } else {
+      ok = ok && reader.Bytes(name);
+    }
+  }
+  EXACTLY_ASSERT(ok && reader.at_end());
+  return transfer;
+}
+
+std::optional<Transfer> Ledger::FindTransfer(std::string_view id) const {
+  const RecordHandle handle = transfers_.Find(id);
+  if (handle == kNoRecord) return std::nullopt;
+  return TransferAt(handle);
+}
+
+void Ledger::StoreTransfer(std::string_view id, RecordHandle handle, const Transfer& transfer) {
+  scratch_.clear();
+  ByteWriter writer(&scratch_);
+  const RecordHandle from = accounts_.Find(transfer.from);
+  const RecordHandle to = accounts_.Find(transfer.to);
+  uint8_t flags = (transfer.reserve ? kReserveFlag : 0) |
+                  static_cast<uint8_t>(static_cast<uint8_t>(transfer.status) << kStatusShift);
+  if (transfer.window_ms == kNoTimeMs) flags |= kNoWindow;
+  if (transfer.resolved_ms == kNoTimeMs) flags |= kNoResolved;
+  if (from != kNoRecord) flags |= kFromHandle;
+  if (to != kNoRecord) flags |= kToHandle;
+  writer.U8(flags);
+  writer.I64(transfer.amount);
+  writer.I64(transfer.timestamp_ms);
+  if (transfer.window_ms != kNoTimeMs) writer.I64(Diff(transfer.window_ms, transfer.timestamp_ms));
+  writer.I64(Diff(transfer.expires_ms, transfer.timestamp_ms));
+  writer.I64(Diff(transfer.forget_ms, transfer.expires_ms));
+  if (transfer.resolved_ms != kNoTimeMs) {
+    writer.I64(Diff(transfer.resolved_ms, transfer.timestamp_ms));
+  }
+  writer.U64(transfer.lsn.value);
+  if (from != kNoRecord) {
+    writer.U64(from);
+  } else {
+    writer.Bytes(transfer.from);
+  }
+  if (to != kNoRecord) {
+    writer.U64(to);
+  } else {
+    writer.Bytes(transfer.to);
+  }
+  if (handle == kNoRecord) {
+    transfers_.Insert(id, scratch_);
+  } else {
+    transfers_.Update(handle, scratch_);
+  }
+}
+
 void Ledger::SaveAccount(std::string_view key, const ApplyContext& context) const {
   if (context.undo == nullptr) return;
-  auto it = accounts_.find(key);
-  context.undo->SaveAccount(key, it == accounts_.end() ? nullptr : &it->second);
+  const std::optional<Account> account = FindAccount(key);
+  context.undo->SaveAccount(key, account ? &*account : nullptr);
 }
 
 void Ledger::SaveTransfer(std::string_view id, const ApplyContext& context) const {
   if (context.undo == nullptr) return;
-  auto it = transfers_.find(id);
-  context.undo->SaveTransfer(id, it == transfers_.end() ? nullptr : &it->second);
+  const std::optional<Transfer> transfer = FindTransfer(id);
+  context.undo->SaveTransfer(id, transfer ? &*transfer : nullptr);
 }
 
-Account& Ledger::MustFind(std::string_view key) {
-  auto it = accounts_.find(key);
-  EXACTLY_ASSERT(it != accounts_.end());
-  return it->second;
+RecordHandle Ledger::MustFind(std::string_view key) const {
+  const RecordHandle handle = accounts_.Find(key);
+  EXACTLY_ASSERT(handle != kNoRecord);
+  return handle;
 }
 
 Reply Ledger::CreateAccount(const Command& command, const ApplyContext& context, Effect* effect) {
@@ -180,10 +332,10 @@ Reply Ledger::CreateAccount(const Command& command, const ApplyContext& context,
                                    BoundText(MinReplyValue(command.min)) + ", " +
                                    BoundText(MaxReplyValue(command.max)) + "]");
   }
-  auto it = accounts_.find(std::string_view(command.key));
+  const RecordHandle handle = accounts_.Find(command.key);
   Outcome outcome = Outcome::kCreated;
-  if (it != accounts_.end()) {
-    const Account& account = it->second;
+  if (handle != kNoRecord) {
+    const Account account = Fields(handle);
     effect->observed = account.lsn;
     if (account.min != command.min || account.max != command.max) {
       return Reply::Error("ERR", "account " + command.key + " exists with other bounds (min " +
@@ -196,10 +348,13 @@ Reply Ledger::CreateAccount(const Command& command, const ApplyContext& context,
       return TableFull("accounts", context.config->accounts_max);
     }
     SaveAccount(command.key, context);
-    Account& account = accounts_[command.key];
+    Account account;
     account.min = command.min;
     account.max = command.max;
     account.lsn = context.lsn;
+    char value[kAccountValueBytes];
+    EncodeAccount(account, value);
+    accounts_.Insert(command.key, std::string_view(value, sizeof(value)));
     effect->changed = true;
   }
   Reply reply = Reply::WithOutcome(outcome);
@@ -226,11 +381,11 @@ Reply Ledger::RepeatReply(const Command& command, const Transfer& transfer, Effe
 }
 
 TransferStatus Ledger::Check(const Command& command, bool reserve) const {
-  auto from = accounts_.find(std::string_view(command.from));
-  auto to = accounts_.find(std::string_view(command.to));
-  if (from == accounts_.end() || to == accounts_.end()) return TransferStatus::kNoAccount;
-  if (!CanDebit(from->second, command.amount, reserve)) return TransferStatus::kInsufficient;
-  if (!CanCredit(to->second, command.amount, reserve)) return TransferStatus::kOverMax;
+  const RecordHandle from = accounts_.Find(command.from);
+  const RecordHandle to = accounts_.Find(command.to);
+  if (from == kNoRecord || to == kNoRecord) return TransferStatus::kNoAccount;
+  if (!CanDebit(Fields(from), command.amount, reserve)) return TransferStatus::kInsufficient;
+  if (!CanCredit(Fields(to), command.amount, reserve)) return TransferStatus::kOverMax;
   return reserve ? TransferStatus::kPending : TransferStatus::kOk;
 }
 
@@ -238,8 +393,8 @@ Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context,
   if (command.from == command.to) return Reply::Error("ERR", "from and to must differ");
   if (command.amount <= 0) return Reply::Error("ERR", "amount must be positive");
   const bool reserve = command.kind == CommandKind::kReserve;
-  auto known = transfers_.find(std::string_view(command.id));
-  if (known != transfers_.end()) return RepeatReply(command, known->second, effect);
+  const RecordHandle known = transfers_.Find(command.id);
+  if (known != kNoRecord) return RepeatReply(command, TransferAt(known), effect);
   if (context.enforce_limits && transfers_.size() >= context.config->transfers_max) {
     return TableFull("transfers", context.config->transfers_max);
   }
@@ -248,8 +403,10 @@ Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context,
   if (!IsRefused(status)) {
     SaveAccount(command.from, context);
     SaveAccount(command.to, context);
-    Account& from = MustFind(command.from);
-    Account& to = MustFind(command.to);
+    const RecordHandle from_handle = MustFind(command.from);
+    const RecordHandle to_handle = MustFind(command.to);
+    Account from = Fields(from_handle);
+    Account to = Fields(to_handle);
     const HistoryKind kind = reserve ? HistoryKind::kReserve : HistoryKind::kTransfer;
     if (reserve) {
       from.reserved_out += command.amount;
@@ -261,14 +418,16 @@ Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context,
     }
     from.lsn = context.lsn;
     to.lsn = context.lsn;
-    AppendHistory(&from, HistoryEntry{kind, -command.amount, from.balance, context.now_ms,
-                                      command.id, command.note});
-    AppendHistory(&to, HistoryEntry{kind, command.amount, to.balance, context.now_ms, command.id,
-                                    command.note});
     AssertWithinBounds(from);
     AssertWithinBounds(to);
+    StoreFields(from_handle, from);
+    StoreFields(to_handle, to);
+    AppendHistory(from_handle, HistoryEntry{kind, -command.amount, from.balance, context.now_ms,
+                                            command.id, command.note});
+    AppendHistory(to_handle, HistoryEntry{kind, command.amount, to.balance, context.now_ms,
+                                          command.id, command.note});
   }
-  Transfer& transfer = transfers_[command.id];
+  Transfer transfer;
   transfer.reserve = reserve;
   transfer.status = status;
   transfer.amount = command.amount;
@@ -280,10 +439,12 @@ Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context,
   transfer.lsn = context.lsn;
   transfer.from = command.from;
   transfer.to = command.to;
+  StoreTransfer(command.id, kNoRecord, transfer);
   if (status == TransferStatus::kPending) {
     context.expiry->Push(transfer.expires_ms, ExpiryKind::kReservationTimeout, command.id);
   }
-  context.expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget, command.id);
+  context.expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget,
+                       transfers_.Find(command.id));
   effect->changed = true;
   return TransferReply(StatusOutcome(status), command.id, transfer.amount, transfer.timestamp_ms,
                        transfer.window_ms, transfer.expires_ms);
@@ -301,9 +462,12 @@ Reply Ledger::Cancel(const Command& command, const ApplyContext& context, Effect
   return ResolveReservation(command, context, effect, /*commit=*/false);
 }
 
-void Ledger::Release(std::string_view id, Transfer* transfer, int64_t at_ms, HistoryKind kind) {
-  Account& from = MustFind(transfer->from);
-  Account& to = MustFind(transfer->to);
+void Ledger::Release(std::string_view id, Transfer* transfer, int64_t at_ms, HistoryKind kind,
+                     Lsn lsn) {
+  const RecordHandle from_handle = MustFind(transfer->from);
+  const RecordHandle to_handle = MustFind(transfer->to);
+  Account from = Fields(from_handle);
+  Account to = Fields(to_handle);
   from.reserved_out -= transfer->amount;
   to.reserved_in -= transfer->amount;
   if (kind == HistoryKind::kCommit) {
@@ -311,23 +475,29 @@ void Ledger::Release(std::string_view id, Transfer* transfer, int64_t at_ms, His
     from.balance -= transfer->amount;
     to.balance += transfer->amount;
   }
+  if (lsn != Lsn{}) {
+    from.lsn = lsn;
+    to.lsn = lsn;
+  }
   --pending_;
   transfer->resolved_ms = at_ms;
-  AppendHistory(&from, HistoryEntry{kind, -transfer->amount, from.balance, at_ms, std::string(id),
-                                    std::string()});
-  AppendHistory(
-      &to, HistoryEntry{kind, transfer->amount, to.balance, at_ms, std::string(id), std::string()});
   AssertWithinBounds(from);
   AssertWithinBounds(to);
+  StoreFields(from_handle, from);
+  StoreFields(to_handle, to);
+  AppendHistory(from_handle, HistoryEntry{kind, -transfer->amount, from.balance, at_ms,
+                                          std::string(id), std::string()});
+  AppendHistory(to_handle, HistoryEntry{kind, transfer->amount, to.balance, at_ms, std::string(id),
+                                        std::string()});
 }
 
 Reply Ledger::ResolveReservation(const Command& command, const ApplyContext& context,
                                  Effect* effect, bool commit) {
-  auto it = transfers_.find(std::string_view(command.id));
-  if (it == transfers_.end()) {
+  const RecordHandle handle = transfers_.Find(command.id);
+  if (handle == kNoRecord) {
     return TransferReply(Outcome::kNoTransfer, command.id, 0, kNoTimeMs, kNoTimeMs, kNoTimeMs);
   }
-  Transfer& transfer = it->second;
+  Transfer transfer = TransferAt(handle);
   effect->observed = transfer.lsn;
   if (!transfer.reserve) return StoredReply(Outcome::kNoTransfer, command.id, transfer);
   // A refused RESERVE never held anything; its first outcome stays its answer.
@@ -344,19 +514,18 @@ Reply Ledger::ResolveReservation(const Command& command, const ApplyContext& con
   SaveAccount(transfer.from, context);
   SaveAccount(transfer.to, context);
   Release(command.id, &transfer, context.now_ms,
-          commit ? HistoryKind::kCommit : HistoryKind::kCancel);
-  MustFind(transfer.from).lsn = context.lsn;
-  MustFind(transfer.to).lsn = context.lsn;
+          commit ? HistoryKind::kCommit : HistoryKind::kCancel, context.lsn);
   transfer.status = done;
   transfer.lsn = context.lsn;
+  StoreTransfer(command.id, handle, transfer);
   effect->changed = true;
   return StoredReply(commit ? Outcome::kCommitted : Outcome::kCancelled, command.id, transfer);
 }
 
 Reply Ledger::Balance(const Command& command, Effect* effect) const {
-  auto it = accounts_.find(std::string_view(command.key));
-  if (it == accounts_.end()) return Reply::WithOutcome(Outcome::kNoAccount);
-  const Account& account = it->second;
+  const RecordHandle handle = accounts_.Find(command.key);
+  if (handle == kNoRecord) return Reply::WithOutcome(Outcome::kNoAccount);
+  const Account account = Fields(handle);
   effect->observed = account.lsn;
   Reply reply = Reply::WithOutcome(Outcome::kOk);
   reply.fields.reserve(6);
@@ -368,11 +537,12 @@ Reply Ledger::Balance(const Command& command, Effect* effect) const {
 }
 
 Reply Ledger::History(const Command& command, Effect* effect) const {
-  auto it = accounts_.find(std::string_view(command.key));
-  if (it == accounts_.end()) return Reply::WithOutcome(Outcome::kNoAccount);
-  const Account& account = it->second;
-  effect->observed = account.lsn;
-  const auto& history = account.history;
+  const RecordHandle handle = accounts_.Find(command.key);
+  if (handle == kNoRecord) return Reply::WithOutcome(Outcome::kNoAccount);
+  effect->observed = Fields(handle).lsn;
+  static const std::vector<HistoryEntry> kNone;
+  auto found = history_.find(handle);
+  const std::vector<HistoryEntry>& history = found == history_.end() ? kNone : found->second;
   const size_t count = std::min(history.size(), static_cast<size_t>(ClampCount(command.count)));
   std::vector<Reply> entries;
   entries.reserve(count);
@@ -392,56 +562,83 @@ Reply Ledger::History(const Command& command, Effect* effect) const {
 }
 
 void Ledger::Expire(const ExpiryEntry& entry, ExpiryQueue* expiry) {
-  auto it = transfers_.find(std::string_view(entry.name));
-  if (it == transfers_.end()) return;
-  Transfer& transfer = it->second;
   if (entry.kind == ExpiryKind::kReservationTimeout) {
+    const RecordHandle handle = transfers_.Find(entry.name);
+    if (handle == kNoRecord) return;
+    Transfer transfer = TransferAt(handle);
     if (!transfer.reserve || transfer.status != TransferStatus::kPending ||
         transfer.expires_ms != entry.time_ms) {
       return;
     }
-    Release(entry.name, &transfer, entry.time_ms, HistoryKind::kTimeout);
+    // A timeout is not a command: the accounts keep the lsn of the last command
+    // that changed them.
+    Release(entry.name, &transfer, entry.time_ms, HistoryKind::kTimeout, Lsn{});
     transfer.status = TransferStatus::kTimedOut;
+    StoreTransfer(entry.name, handle, transfer);
     return;
   }
   EXACTLY_ASSERT(entry.kind == ExpiryKind::kTransferForget);
+  // The handle may have been reused since the entry was pushed (see expiry.h).
+  if (!transfers_.Contains(entry.handle)) return;
+  const Transfer transfer = TransferAt(entry.handle);
   if (transfer.forget_ms != entry.time_ms || transfer.status == TransferStatus::kPending) return;
-  transfers_.erase(it);
+  transfers_.Erase(entry.handle);
 }
 
 void Ledger::ScheduleAll(ExpiryQueue* expiry) const {
-  for (const auto& [id, transfer] : transfers_) {
+  expiry->ReserveHandles(transfers_.size());
+  transfers_.ForEach([&](RecordHandle handle) {
+    const Transfer transfer = TransferAt(handle);
     if (transfer.status == TransferStatus::kPending) {
-      expiry->Push(transfer.expires_ms, ExpiryKind::kReservationTimeout, id);
+      expiry->Push(transfer.expires_ms, ExpiryKind::kReservationTimeout, transfers_.Key(handle));
     }
-    expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget, id);
-  }
+    expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget, handle);
+  });
 }
 
 void Ledger::RestoreAccount(std::string_view key, std::optional<Account> account) {
-  RestoreEntry(accounts_, key, std::move(account));
+  RecordHandle handle = accounts_.Find(key);
+  if (!account) {
+    if (handle == kNoRecord) return;
+    history_.erase(handle);
+    accounts_.Erase(handle);
+    return;
+  }
+  char value[kAccountValueBytes];
+  EncodeAccount(*account, value);
+  if (handle == kNoRecord) {
+    handle = accounts_.Insert(key, std::string_view(value, sizeof(value)));
+  } else {
+    accounts_.Update(handle, std::string_view(value, sizeof(value)));
+  }
+  if (account->history.empty()) {
+    history_.erase(handle);
+  } else {
+    history_[handle] = std::move(account->history);
+  }
 }
 
 void Ledger::RestoreTransfer(std::string_view id, std::optional<Transfer> transfer) {
-  auto it = transfers_.find(id);
-  if (it != transfers_.end()) {
-    if (it->second.status == TransferStatus::kPending) --pending_;
+  const RecordHandle handle = transfers_.Find(id);
+  if (handle != kNoRecord) {
+    if (TransferAt(handle).status == TransferStatus::kPending) --pending_;
     if (!transfer) {
-      transfers_.erase(it);
+      transfers_.Erase(handle);
       return;
     }
-    it->second = std::move(*transfer);
-    if (it->second.status == TransferStatus::kPending) ++pending_;
+    StoreTransfer(id, handle, *transfer);
+    if (transfer->status == TransferStatus::kPending) ++pending_;
     return;
   }
   if (!transfer) return;
   if (transfer->status == TransferStatus::kPending) ++pending_;
-  transfers_.emplace(std::string(id), std::move(*transfer));
+  StoreTransfer(id, kNoRecord, *transfer);
 }
 
 void Ledger::Clear() {
-  accounts_.clear();
-  transfers_.clear();
+  accounts_.Clear();
+  history_.clear();
+  transfers_.Clear();
   pending_ = 0;
 }
 

@@ -14,6 +14,14 @@
 // RESERVE made. Reply `timestamp` is when the id's current state began. HISTORY entries carry
 // signed amounts (negative on the debit side); for reserve/cancel/timeout entries the balance is
 // unchanged and the amount is the reservation's, signed the same way.
+//
+// Storage: accounts and remembered ids are records of RecordStores
+// (record_store.h). An account's record holds its bounds, balances and lsn in
+// fixed places (rewritten in place by every transfer); its HISTORY lives beside
+// it, by record handle, only once it has some. A transfer's record holds varints
+// and names its accounts by their record handles (accounts are never deleted), so
+// a remembered id costs its id and about 25 bytes. Account and Transfer are the
+// decoded forms, for group rollback, the state codec and tests.
 #pragma once
 
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -28,7 +36,7 @@
 #include "core/claims.h"
 #include "core/command.h"
 #include "core/expiry.h"
-#include "core/incremental_map.h"
+#include "core/record_store.h"
 #include "core/reply.h"
 
 namespace exactly::core {
@@ -92,10 +100,6 @@ struct Transfer {
   bool operator==(const Transfer&) const = default;
 };
 
-using AccountMap = IncrementalMap<std::string, Account, NameHash, NameEqual>;
-// Tens of millions of remembered ids: grows incrementally (incremental_map.h).
-using TransferMap = IncrementalMap<std::string, Transfer, NameHash, NameEqual>;
-
 // The int64 value of a bound: -inf and +inf are the ends of the int64 range.
 Amount MinValue(const Bound& min);
 Amount MaxValue(const Bound& max);
@@ -121,12 +125,22 @@ class Ledger {
   void ScheduleAll(ExpiryQueue* expiry) const;
 
   // Put a record back (nullopt: it did not exist). Group rollback, state codec.
+  // A record that exists keeps its handle (expiry entries and transfers name it).
   void RestoreAccount(std::string_view key, std::optional<Account> account);
   void RestoreTransfer(std::string_view id, std::optional<Transfer> transfer);
   void Clear();
 
-  const AccountMap& accounts() const { return accounts_; }
-  const TransferMap& transfers() const { return transfers_; }
+  // The records (for their count, keys and handles) and their decoded forms.
+  const RecordStore& accounts() const { return accounts_; }
+  const RecordStore& transfers() const { return transfers_; }
+  Account AccountAt(RecordHandle handle) const;
+  Transfer TransferAt(RecordHandle handle) const;
+  std::optional<Account> FindAccount(std::string_view key) const;
+  std::optional<Transfer> FindTransfer(std::string_view id) const;
+  void Reserve(size_t accounts, size_t transfers) {
+    accounts_.Reserve(accounts);
+    transfers_.Reserve(transfers);
+  }
   size_t pending() const { return pending_; }
 
  private:
@@ -134,15 +148,23 @@ class Ledger {
   Reply RepeatReply(const Command& command, const Transfer& transfer, Effect* effect) const;
   Reply ResolveReservation(const Command& command, const ApplyContext& context, Effect* effect,
                            bool commit);
-  void Release(std::string_view id, Transfer* transfer, int64_t at_ms, HistoryKind kind);
+  void Release(std::string_view id, Transfer* transfer, int64_t at_ms, HistoryKind kind, Lsn lsn);
   TransferStatus Check(const Command& command, bool reserve) const;
   void SaveAccount(std::string_view key, const ApplyContext& context) const;
   void SaveTransfer(std::string_view id, const ApplyContext& context) const;
-  Account& MustFind(std::string_view key);
+  RecordHandle MustFind(std::string_view key) const;
+  // An account's fixed fields (history left empty), and writing them back.
+  Account Fields(RecordHandle handle) const;
+  void StoreFields(RecordHandle handle, const Account& account);
+  void AppendHistory(RecordHandle handle, HistoryEntry entry);
+  void StoreTransfer(std::string_view id, RecordHandle handle, const Transfer& transfer);
 
-  AccountMap accounts_;
-  TransferMap transfers_;
+  RecordStore accounts_;
+  // HISTORY of the accounts that have some, by record handle.
+  boost::unordered_flat_map<RecordHandle, std::vector<HistoryEntry>> history_;
+  RecordStore transfers_;  // tens of millions of remembered ids
   size_t pending_ = 0;
+  std::string scratch_;  // reused encoding buffer
 };
 
 }  // namespace exactly::core

@@ -315,11 +315,12 @@ std::string EncodeState(const EngineState& state) {
     writer.Bytes(claims.Value(handle));
   }
 
-  const auto accounts = SortedByKey(state.ledger.accounts());
+  const Ledger& ledger = state.ledger;
+  const std::vector<RecordHandle> accounts = SortedRecords(ledger.accounts());
   writer.U64(accounts.size());
-  for (const auto* item : accounts) {
-    const Account& account = item->second;
-    writer.Bytes(item->first);
+  for (const RecordHandle handle : accounts) {
+    const Account account = ledger.AccountAt(handle);
+    writer.Bytes(ledger.accounts().Key(handle));
     WriteBound(writer, account.min);
     WriteBound(writer, account.max);
     writer.I64(account.balance);
@@ -337,11 +338,11 @@ std::string EncodeState(const EngineState& state) {
     }
   }
 
-  const auto transfers = SortedByKey(state.ledger.transfers());
+  const std::vector<RecordHandle> transfers = SortedRecords(ledger.transfers());
   writer.U64(transfers.size());
-  for (const auto* item : transfers) {
-    const Transfer& transfer = item->second;
-    writer.Bytes(item->first);
+  for (const RecordHandle handle : transfers) {
+    const Transfer transfer = ledger.TransferAt(handle);
+    writer.Bytes(ledger.transfers().Key(handle));
     writer.U8(transfer.reserve ? 1 : 0);
     writer.U8(static_cast<uint8_t>(transfer.status));
     writer.I64(transfer.amount);
@@ -390,20 +391,23 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
     state->claims.Restore(name, std::move(slot));
   }
   if (!reader.U64(&count)) return Malformed("account count");
+  state->ledger.Reserve(ReserveCount(count, reader), 0);
   for (uint64_t i = 0; i < count; ++i) {
     Account account;
     if (!reader.Bytes(&name) || !ReadAccount(reader, &account)) return Malformed("account");
-    if (state->ledger.accounts().contains(name)) return Malformed("duplicate account");
+    if (state->ledger.accounts().Find(name) != kNoRecord) return Malformed("duplicate account");
     state->ledger.RestoreAccount(name, std::move(account));
   }
   if (!reader.U64(&count)) return Malformed("transfer count");
+  state->ledger.Reserve(0, ReserveCount(count, reader));
   for (uint64_t i = 0; i < count; ++i) {
     Transfer transfer;
     if (!reader.Bytes(&name) || !ReadTransfer(reader, &transfer)) return Malformed("transfer");
-    if (state->ledger.transfers().contains(name)) return Malformed("duplicate transfer id");
+    if (state->ledger.transfers().Find(name) != kNoRecord)
+      return Malformed("duplicate transfer id");
     if (transfer.status == TransferStatus::kPending &&
-        (!state->ledger.accounts().contains(transfer.from) ||
-         !state->ledger.accounts().contains(transfer.to))) {
+        (state->ledger.accounts().Find(transfer.from) == kNoRecord ||
+         state->ledger.accounts().Find(transfer.to) == kNoRecord)) {
       return Malformed("pending transfer without its accounts");
     }
     state->ledger.RestoreTransfer(name, std::move(transfer));

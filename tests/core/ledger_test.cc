@@ -400,5 +400,81 @@ TEST(LedgerTest, TableMaxima) {
   EXPECT_EQ(h.Run(TransferCmd("t1", "a", "b", 1)).result(), "again");
 }
 
+// Storage (ledger.cc on RecordStores): many accounts and ids through several index
+// growths, ids forgotten and their handles reused, reservations timing out, and
+// a snapshot that loads into the same bytes.
+TEST(LedgerStorageTest, ManyAccountsAndIdsThroughGrowthForgetAndReuse) {
+  EngineConfig config;
+  config.id_retention_ms = 50;
+  Harness h(config);
+  ASSERT_EQ(h.Run(AccountCmd("bank", Infinite(), Infinite())).result(), "created");
+  constexpr int kAccounts = 3000;
+  for (int i = 0; i < kAccounts; ++i) {
+    ASSERT_EQ(h.Run(AccountCmd("a" + std::to_string(i), Finite(-5), Finite(1000))).result(),
+              "created");
+  }
+  EXPECT_EQ(h.Run(AccountCmd("a7", Finite(-5), Finite(1000))).result(), "again");
+  constexpr int kIds = 12000;
+  for (int i = 0; i < kIds; ++i) {
+    const std::string id = "t" + std::to_string(i);
+    const std::string to = "a" + std::to_string(i % kAccounts);
+    Reply reply = i % 10 == 9   ? h.Run(TransferCmd(id, "bank", "ghost", 1))
+                  : i % 10 == 8 ? h.Run(ReserveCmd(id, "bank", to, 2, 30))
+                                : h.Run(TransferCmd(id, "bank", to, 1, {}, i % 4 == 0 ? "n" : ""));
+    ASSERT_EQ(reply.result(), i % 10 == 9 ? "no_account" : i % 10 == 8 ? "pending" : "ok") << id;
+  }
+  // Repeats answer the first outcome, with the stored names.
+  EXPECT_EQ(h.Run(TransferCmd("t0", "bank", "a0", 1)).result(), "again");
+  EXPECT_EQ(h.Run(TransferCmd("t0", "bank", "a1", 1)).result(), "id_conflict");
+  EXPECT_EQ(h.Run(TransferCmd("t9", "bank", "ghost", 1)).result(), "no_account");
+  EXPECT_EQ(h.Run(CommitCmd("t8")).result(), "committed");
+  EXPECT_EQ(h.engine.stats().transfers, static_cast<size_t>(kIds));
+  EXPECT_EQ(h.engine.stats().accounts, static_cast<size_t>(kAccounts + 1));
+  const std::string before = h.engine.SaveState();
+  EXPECT_EQ(h.Replayed(config)->SaveState(), before);
+  Engine loaded(config);
+  ASSERT_TRUE(loaded.LoadState(before).ok());
+  EXPECT_EQ(loaded.SaveState(), before);
+
+  // Past the reservations' timeout: each account got back what was reserved.
+  h.now_ms += 31;
+  Reply balance = h.Run(BalanceCmd("a8"));
+  EXPECT_EQ(Int(balance, "incoming"), 0);
+  EXPECT_EQ(Int(balance, "balance"), 2);  // t8 committed; t3008, t6008, t9008 timed out
+  EXPECT_EQ(h.engine.stats().pending, 0u);
+  const auto& history = List(h.Run(HistoryCmd("a8", 3)), "entries");
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(Str(history[0], "kind"), "timeout");
+  // Past the retention: every id is forgotten; new ids take the freed handles.
+  h.now_ms += 200;
+  h.Run(BalanceCmd("bank"));
+  EXPECT_EQ(h.engine.stats().transfers, 0u);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(h.Run(TransferCmd("t" + std::to_string(i), "bank", "a1", 1)).result(), "ok");
+  }
+  EXPECT_EQ(h.engine.stats().transfers, 100u);
+  h.now_ms += 10;  // not yet their retention: no stale entry forgets them early
+  h.Run(BalanceCmd("bank"));
+  EXPECT_EQ(h.engine.stats().transfers, 100u);
+  EXPECT_EQ(h.Run(TransferCmd("t5", "bank", "a1", 1)).result(), "again");
+}
+
+// A group that creates an account and moves money into it rolls back to the
+// same bytes, history included.
+TEST(LedgerStorageTest, RolledBackGroupLeavesTheSameBytes) {
+  Harness h;
+  h.Run(AccountCmd("bank", Infinite(), Infinite()));
+  h.Run(AccountCmd("a"));
+  h.Run(TransferCmd("t1", "bank", "a", 5, {}, "first"));
+  const std::string before = h.engine.SaveState();
+  Reply reply =
+      h.Run(testing::GroupCmd({AccountCmd("b"), TransferCmd("t2", "bank", "b", 3),
+                               TransferCmd("t3", "a", "b", 4), TransferCmd("t4", "a", "b", 9)}));
+  EXPECT_EQ(reply.result(), "rolled_back");
+  EXPECT_EQ(h.engine.SaveState(), before);
+  EXPECT_EQ(h.Run(BalanceCmd("b")).result(), "no_account");
+  EXPECT_EQ(List(h.Run(HistoryCmd("a")), "entries").size(), 1u);
+}
+
 }  // namespace
 }  // namespace exactly::core
