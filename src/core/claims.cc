@@ -482,9 +482,9 @@ void ClaimTable::ScheduleAll(ExpiryQueue* expiry) const {
   slots_.ForEach([&](RecordHandle handle) {
     const ClaimView view = View(slots_, handle);
     if (view.live()) {
-      expiry->Push(view.expires_ms, ExpiryKind::kClaimEnd, handle);
+      expiry->PushUnordered(view.expires_ms, ExpiryKind::kClaimEnd, handle);
     } else {
-      expiry->Push(view.forget_ms, ExpiryKind::kClaimLogForget, handle);
+      expiry->PushUnordered(view.forget_ms, ExpiryKind::kClaimLogForget, handle);
     }
   });
 }
@@ -508,7 +508,7 @@ void ClaimTable::Restore(std::string_view key, std::optional<ClaimSlot> slot) {
 
 bool ClaimTable::LoadEncoded(std::string_view key, std::string_view value) {
   ClaimView view;
-  if (!ParseClaim(value, &view, /*check_log=*/true) || slots_.Find(key) != kNoRecord) return false;
+  if (!ParseClaim(value, &view, /*check_log=*/true)) return false;
   slots_.Insert(key, value);
   if (view.live()) ++live_;
   return true;

@@ -85,7 +85,8 @@ class ClaimTable {
 
   // Handles a due kClaimEnd or kClaimLogForget entry; stale entries are ignored.
   void Expire(const ExpiryEntry& entry, ExpiryQueue* expiry);
-  // Queues every pending expiry (after the table was loaded from a snapshot).
+  // Queues every pending expiry (after the table was loaded from a snapshot);
+  // the caller calls expiry->Heapify() once every table has scheduled.
   void ScheduleAll(ExpiryQueue* expiry) const;
 
   // Puts `slot` back as the state of `key` (nullopt: the key had no slot). Used by

@@ -29,6 +29,16 @@ void ExpiryQueue::Push(int64_t time_ms, ExpiryKind kind, RecordHandle handle) {
 
 void ExpiryQueue::ReserveHandles(size_t count) { handles_.reserve(handles_.size() + count); }
 
+void ExpiryQueue::PushUnordered(int64_t time_ms, ExpiryKind kind, RecordHandle handle) {
+  if (time_ms == kNoTimeMs) return;
+  EXACTLY_ASSERT(IsHandleKind(kind));
+  handles_.push_back(HandleEntry{time_ms, static_cast<uint64_t>(kind) << 32 | handle});
+}
+
+void ExpiryQueue::Heapify() {
+  std::make_heap(handles_.begin(), handles_.end(), std::greater<HandleEntry>());
+}
+
 bool ExpiryQueue::PopDue(int64_t now_ms, ExpiryEntry* entry) {
   const bool named = !heap_.empty() && heap_.top().time_ms <= now_ms;
   const bool handled = !handles_.empty() && handles_.front().time_ms <= now_ms;

@@ -67,6 +67,10 @@ class ExpiryQueue {
   void Push(int64_t time_ms, ExpiryKind kind, RecordHandle handle);
   // Makes room for `count` more handle entries (before scheduling a loaded table).
   void ReserveHandles(size_t count);
+  // For a bulk load: adds an entry like Push but leaves the queue unordered until
+  // Heapify, which orders everything added in O(n) rather than O(n log n).
+  void PushUnordered(int64_t time_ms, ExpiryKind kind, RecordHandle handle);
+  void Heapify();
 
   // Removes and returns the earliest entry due at or before `now_ms`, if any.
   bool PopDue(int64_t now_ms, ExpiryEntry* entry);

@@ -592,7 +592,7 @@ void Ledger::ScheduleAll(ExpiryQueue* expiry) const {
     if (transfer.status == TransferStatus::kPending) {
       expiry->Push(transfer.expires_ms, ExpiryKind::kReservationTimeout, transfers_.Key(handle));
     }
-    expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget, handle);
+    expiry->PushUnordered(transfer.forget_ms, ExpiryKind::kTransferForget, handle);
   });
 }
 

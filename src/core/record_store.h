@@ -11,8 +11,11 @@
 // later insert: whoever keeps a handle across an erase must check the record
 // again when it uses it (expiry entries do: expiry.h).
 //
-// The index is a flat set of handles hashed by the record's key; it grows
-// incrementally (incremental_map.h), so no insert pays for rehashing the table.
+// The index is a flat set of 8-byte entries, the handle and 32 bits of the key's
+// hash, so that growing the index (incremental_map.h: no insert pays for
+// rehashing the table) and a probe that meets another key's entry never read
+// the record: measured, moving entries that had to hash the key through the
+// record took 30% of replaying a journal of 1M claims.
 // Not thread-safe. Neither copyable nor movable: the index hashes through a
 // pointer to the store.
 #pragma once
@@ -38,7 +41,7 @@ inline constexpr RecordHandle kNoRecord = std::numeric_limits<RecordHandle>::max
 
 class RecordStore {
  public:
-  RecordStore() : index_(Hash{this}, Equal{this}) {}
+  RecordStore() : index_(Hash{}, Equal{this}) {}
   RecordStore(const RecordStore&) = delete;
   RecordStore& operator=(const RecordStore&) = delete;
   ~RecordStore() { Clear(); }
@@ -46,7 +49,7 @@ class RecordStore {
   // The record of `key`, or kNoRecord.
   RecordHandle Find(std::string_view key) const {
     auto found = index_.find(key);
-    return found == index_.end() ? kNoRecord : *found;
+    return found == index_.end() ? kNoRecord : HandleOf(*found);
   }
 
   // Adds a record for `key`, which must not have one.
@@ -63,7 +66,7 @@ class RecordStore {
       }
     }
     Slot(handle) = NewBlock(key, value);
-    const bool inserted = index_.insert(handle).second;
+    const bool inserted = index_.insert(Entry(KeyHash(key), handle)).second;
     EXACTLY_ASSERT(inserted);
     ++size_;
     return handle;
@@ -89,7 +92,7 @@ class RecordStore {
 
   void Erase(RecordHandle handle) {
     char*& block = Slot(handle);
-    const size_t erased = index_.erase(handle);
+    const size_t erased = index_.erase(Entry(KeyHash(Key(handle)), handle));
     EXACTLY_ASSERT(erased == 1);
     arena_.Free(block, BlockBytes(block));
     block = nullptr;
@@ -154,22 +157,34 @@ class RecordStore {
     size_t value_bytes = 0;
     size_t offset = 0;  // where the key begins
   };
+  // An index entry: the key's 32-bit hash above the handle.
+  using IndexEntry = uint64_t;
+  static uint32_t KeyHash(std::string_view key) {
+    return static_cast<uint32_t>(std::hash<std::string_view>{}(key));
+  }
+  static IndexEntry Entry(uint32_t hash, RecordHandle handle) {
+    return static_cast<uint64_t>(hash) << 32 | handle;
+  }
+  static RecordHandle HandleOf(IndexEntry entry) {
+    return static_cast<RecordHandle>(entry & 0xffffffffu);
+  }
+  static uint32_t HashOf(IndexEntry entry) { return static_cast<uint32_t>(entry >> 32); }
+  // Spreads the 32 stored bits over 64 for the table (a multiplicative mix).
+  static size_t Spread(uint32_t hash) { return static_cast<size_t>(hash) * 0x9E3779B97F4A7C15ull; }
+
   struct Hash {
     using is_transparent = void;
-    const RecordStore* store;
-    size_t operator()(RecordHandle handle) const { return (*this)(store->Key(handle)); }
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+    size_t operator()(IndexEntry entry) const { return Spread(HashOf(entry)); }
+    size_t operator()(std::string_view key) const { return Spread(KeyHash(key)); }
   };
   struct Equal {
     using is_transparent = void;
     const RecordStore* store;
-    bool operator()(RecordHandle a, RecordHandle b) const { return a == b; }
-    bool operator()(std::string_view key, RecordHandle handle) const {
-      return store->Key(handle) == key;
+    bool operator()(IndexEntry a, IndexEntry b) const { return a == b; }
+    bool operator()(std::string_view key, IndexEntry entry) const {
+      return HashOf(entry) == KeyHash(key) && store->Key(HandleOf(entry)) == key;
     }
-    bool operator()(RecordHandle handle, std::string_view key) const {
-      return store->Key(handle) == key;
-    }
+    bool operator()(IndexEntry entry, std::string_view key) const { return (*this)(key, entry); }
   };
 
   static size_t VarintBytes(size_t value) {
@@ -237,7 +252,7 @@ class RecordStore {
   std::vector<RecordHandle> free_handles_;
   RecordHandle next_handle_ = 0;
   size_t size_ = 0;
-  IncrementalTable<boost::unordered_flat_set<RecordHandle, Hash, Equal>> index_;
+  IncrementalTable<boost::unordered_flat_set<IndexEntry, Hash, Equal>> index_;
 };
 
 }  // namespace exactly::core

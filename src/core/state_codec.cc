@@ -375,13 +375,17 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
   std::string name;
   if (!reader.U64(&count)) return Malformed("claim count");
   state->claims.Reserve(ReserveCount(count, reader));
+  std::string_view previous_key;
   for (uint64_t i = 0; i < count; ++i) {
     if (version >= 3) {
       // The table's own record bytes (claims.cc), checked as they are loaded.
+      // Keys must ascend (the encoder sorts them), which also rules out a
+      // duplicate without a lookup per key.
       std::string_view key;
       std::string_view value;
       if (!reader.View(&key) || !reader.View(&value)) return Malformed("claim");
-      if (state->claims.Contains(key)) return Malformed("duplicate claim key");
+      if (i > 0 && key <= previous_key) return Malformed("claim keys out of order");
+      previous_key = key;
       if (!state->claims.LoadEncoded(key, value)) return Malformed("claim");
       continue;
     }
@@ -420,6 +424,7 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
   state->locks.ScheduleAll(&state->expiry);
   state->idem.ScheduleAll(&state->expiry);
   state->limits.ScheduleAll(&state->expiry);
+  state->expiry.Heapify();
   return base::Status::Ok();
 }
 
