@@ -41,6 +41,9 @@ enum class CommandKind : uint8_t {
   // ... or that no parked command survives (the first batch after recovery).
   kDropWaiters = 22,
 };
+// The highest kind: the journal reader refuses kinds past it. A new kind goes
+// after the last and moves this, in this one place.
+inline constexpr CommandKind kCommandKindLast = CommandKind::kDropWaiters;
 
 // Whether a command may change durable state. Reads never reach the journal.
 bool IsMutating(CommandKind kind);

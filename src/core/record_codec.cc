@@ -32,8 +32,6 @@ enum FieldBit : uint64_t {
   kAllBits = (1 << 21) - 1,
 };
 
-constexpr uint8_t kCommandKindLast = static_cast<uint8_t>(CommandKind::kDropWaiters);
-
 uint64_t PresentBits(const Command& command, bool has_group) {
   const Command defaults;
   uint64_t bits = 0;
@@ -115,7 +113,7 @@ bool ReadInt32(ByteReader& reader, int32_t* value) {
 bool ReadCommand(ByteReader& reader, bool inside_group, Command* command) {
   uint8_t kind = 0;
   uint64_t bits = 0;
-  if (!reader.U8(&kind) || kind == 0 || kind > kCommandKindLast) return false;
+  if (!reader.U8(&kind) || kind == 0 || kind > static_cast<uint8_t>(kCommandKindLast)) return false;
   if (!reader.U64(&bits) || (bits & ~static_cast<uint64_t>(kAllBits)) != 0) return false;
   command->kind = static_cast<CommandKind>(kind);
   command->resolved = true;

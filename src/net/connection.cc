@@ -288,6 +288,12 @@ void Connection::Write() {
     output_start_ += static_cast<size_t>(sent);
   }
   want_write_ = output_start_ < output_.size();
+  if (want_write_ && output_start_ > 0) {
+    // A slow reader: drop what was sent, so the buffer holds (and its capacity
+    // grows for) only the unsent replies the pause bound allows.
+    output_.erase(0, output_start_);
+    output_start_ = 0;
+  }
   if (!want_write_) {
     output_.clear();
     output_start_ = 0;

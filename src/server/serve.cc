@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "core/engine.h"
 #include "net/listener.h"
@@ -59,6 +60,26 @@ int LockDataDir(const std::string& dir) {
   return fd;  // held until the process exits
 }
 
+// Creates `dir` and every missing ancestor, top down, each through the file
+// system's CreateDir, which syncs the new name into its parent: a power cut right
+// after the first start must not take a freshly made --dir a/b/c with it.
+base::Status CreateDataDir(const std::string& dir) {
+  std::filesystem::path path = std::filesystem::path(dir).lexically_normal();
+  if (!path.empty() && path.filename().empty()) path = path.parent_path();  // "a/b/"
+  std::vector<std::filesystem::path> missing;
+  std::error_code error;
+  while (!path.empty() && !std::filesystem::exists(path, error)) {
+    missing.push_back(path);
+    if (path == path.parent_path()) break;
+    path = path.parent_path();
+  }
+  storage::FileSystem& fs = storage::DefaultFileSystem();
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    EXACTLY_RETURN_IF_ERROR(fs.CreateDir(it->string()));
+  }
+  return base::Status::Ok();
+}
+
 bool IsLoopbackAddress(const std::string& text) {
   boost::system::error_code error;
   const auto address = boost::asio::ip::make_address(text, error);
@@ -68,11 +89,9 @@ bool IsLoopbackAddress(const std::string& text) {
 }  // namespace
 
 int Serve(const ServeConfig& config) {
-  std::error_code error;
-  std::filesystem::create_directories(config.dir, error);
-  if (error) {
+  if (base::Status created = CreateDataDir(config.dir); !created.ok()) {
     std::fprintf(stderr, "exactly: cannot create data dir %s: %s\n", config.dir.c_str(),
-                 error.message().c_str());
+                 created.ToString().c_str());
     return 2;
   }
   if (LockDataDir(config.dir) < 0) {
