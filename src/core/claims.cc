@@ -506,11 +506,16 @@ void ClaimTable::Restore(std::string_view key, std::optional<ClaimSlot> slot) {
   Store(key, kNoRecord, *slot);
 }
 
-bool ClaimTable::LoadEncoded(std::string_view key, std::string_view value) {
+bool ClaimTable::LoadEncoded(std::string_view key, std::string_view value, ExpiryQueue* expiry) {
   ClaimView view;
   if (!ParseClaim(value, &view, /*check_log=*/true)) return false;
-  slots_.Insert(key, value);
-  if (view.live()) ++live_;
+  const RecordHandle handle = slots_.Insert(key, value);
+  if (view.live()) {
+    ++live_;
+    expiry->PushUnordered(view.expires_ms, ExpiryKind::kClaimEnd, handle);
+  } else {
+    expiry->PushUnordered(view.forget_ms, ExpiryKind::kClaimLogForget, handle);
+  }
   return true;
 }
 

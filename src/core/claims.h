@@ -103,9 +103,11 @@ class ClaimTable {
 
   // The stored form, for the state codec: the slots' records are written and read
   // as they are. LoadEncoded adds a slot for `key` (which must have none) from
-  // `value`; false, and nothing added, if `value` is not a valid slot.
+  // `value` and schedules its expiry with PushUnordered (so a table loaded this
+  // way needs no ScheduleAll); false, and nothing added, if `value` is not a
+  // valid slot.
   const RecordStore& records() const { return slots_; }
-  bool LoadEncoded(std::string_view key, std::string_view value);
+  bool LoadEncoded(std::string_view key, std::string_view value, ExpiryQueue* expiry);
   void Reserve(size_t count) { slots_.Reserve(count); }
 
  private:

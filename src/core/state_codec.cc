@@ -374,7 +374,9 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
   uint64_t count = 0;
   std::string name;
   if (!reader.U64(&count)) return Malformed("claim count");
+  state->expiry.Clear();
   state->claims.Reserve(ReserveCount(count, reader));
+  if (version >= 3) state->expiry.ReserveHandles(ReserveCount(count, reader));
   std::string_view previous_key;
   for (uint64_t i = 0; i < count; ++i) {
     if (version >= 3) {
@@ -386,7 +388,7 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
       if (!reader.View(&key) || !reader.View(&value)) return Malformed("claim");
       if (i > 0 && key <= previous_key) return Malformed("claim keys out of order");
       previous_key = key;
-      if (!state->claims.LoadEncoded(key, value)) return Malformed("claim");
+      if (!state->claims.LoadEncoded(key, value, &state->expiry)) return Malformed("claim");
       continue;
     }
     ClaimSlot slot;
@@ -418,8 +420,8 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
   }
   if (version >= 2) EXACTLY_RETURN_IF_ERROR(DecodeLockState(reader, state));
   if (!reader.at_end()) return Malformed("trailing bytes");
-  state->expiry.Clear();
-  state->claims.ScheduleAll(&state->expiry);
+  // Version 3 claims scheduled their expiry as they were loaded.
+  if (version < 3) state->claims.ScheduleAll(&state->expiry);
   state->ledger.ScheduleAll(&state->expiry);
   state->locks.ScheduleAll(&state->expiry);
   state->idem.ScheduleAll(&state->expiry);

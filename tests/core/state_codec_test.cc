@@ -214,5 +214,38 @@ TEST(StateCodecTest, RefusesUnknownVersion) {
   EXPECT_NE(status.ToString().find("version"), std::string::npos) << status.ToString();
 }
 
+// Version 3 claim keys must ascend: a duplicate or a swap is refused.
+TEST(StateCodecTest, RefusesClaimKeysOutOfOrder) {
+  Harness h;
+  h.Run(ClaimCmd("a", "x", Ttl(100)));
+  h.Run(ClaimCmd("b", "y"));
+  EngineState state;
+  ASSERT_TRUE(DecodeState(h.engine.SaveState(), &state).ok());
+  const RecordStore& records = state.claims.records();
+  const std::string a(records.Value(records.Find("a")));
+  const std::string b(records.Value(records.Find("b")));
+  auto bytes_with = [&](std::vector<std::pair<std::string, std::string>> claims) {
+    std::string bytes;
+    ByteWriter writer(&bytes);
+    writer.U8(3);
+    writer.U64(2);
+    writer.I64(kT0);
+    writer.U64(claims.size());
+    for (const auto& [key, value] : claims) {
+      writer.Bytes(key);
+      writer.Bytes(value);
+    }
+    for (int i = 0; i < 8; ++i) writer.U64(0);  // accounts .. limits: none
+    return bytes;
+  };
+  Engine engine;
+  EXPECT_TRUE(engine.LoadState(bytes_with({{"a", a}, {"b", b}})).ok());
+  EXPECT_EQ(engine.stats().claims, 2u);
+  EXPECT_FALSE(engine.LoadState(bytes_with({{"b", b}, {"a", a}})).ok());
+  EXPECT_FALSE(engine.LoadState(bytes_with({{"a", a}, {"a", b}})).ok());
+  EXPECT_FALSE(engine.LoadState(bytes_with({{"a", a.substr(0, a.size() - 1)}})).ok());
+  EXPECT_EQ(engine.stats().claims, 2u);  // a failed load keeps the state
+}
+
 }  // namespace
 }  // namespace exactly::core
