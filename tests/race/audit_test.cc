@@ -14,29 +14,21 @@
 #include "race/audit_rules.h"
 #include "race/har.h"
 #include "race/race_main.h"
+#include "run_race.h"
 #include "support/temp_dir.h"
 #include "test_http_server.h"
 
 namespace exactly::race {
 namespace {
 
+using testing::ReadFile;
 using testing::TestHttpServer;
 using testing::TestRequest;
 using testing::TestResponse;
 
 int RunAudit(std::vector<std::string> args) {
-  args.insert(args.begin(), {"race", "audit"});
-  args.push_back("--quiet");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return RaceMain(static_cast<int>(argv.size()), argv.data());
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  args.insert(args.begin(), "audit");
+  return testing::RunRace(std::move(args));
 }
 
 void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }

@@ -12,6 +12,7 @@
 
 #include "race/race_main.h"
 #include "race/rules.h"
+#include "run_race.h"
 #include "support/temp_dir.h"
 #include "test_counter_servers.h"
 #include "test_http_server.h"
@@ -22,24 +23,11 @@ namespace {
 using testing::CounterH2Server;
 using testing::CounterRespServer;
 using testing::Increment;
+using testing::ReadFile;
+using testing::RunRace;
 using testing::TestHttpServer;
 using testing::TestRequest;
 using testing::TestResponse;
-
-int RunRace(std::vector<std::string> args) {
-  args.insert(args.begin(), "race");
-  args.push_back("--quiet");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return RaceMain(static_cast<int>(argv.size()), argv.data());
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 Expectation Expect(const char* text) {
   base::Result<Expectation> e = ParseExpectation(text);

@@ -15,30 +15,18 @@
 #include "race/fire.h"
 #include "race/race_main.h"
 #include "race/wire.h"
+#include "run_race.h"
 #include "support/temp_dir.h"
 #include "test_http_server.h"
 
 namespace exactly::race {
 namespace {
 
+using testing::ReadFile;
+using testing::RunRace;
 using testing::TestHttpServer;
 using testing::TestRequest;
 using testing::TestResponse;
-
-int RunRace(std::vector<std::string> args) {
-  args.insert(args.begin(), "race");
-  args.push_back("--quiet");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return RaceMain(static_cast<int>(argv.size()), argv.data());
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // First caller per path wins, decided under one lock: an honest claim.
 TestHttpServer::Handler Honest() {
