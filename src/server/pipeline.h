@@ -60,6 +60,9 @@ class Pipeline final : public net::ConnectionHandler {
   // Stops taking commands and asks the event loop to end (SHUTDOWN, SIGTERM).
   void RequestShutdown();
   bool shutting_down() const { return shutting_down_; }
+  // Whether protected mode is in force: a non-loopback bind, no password, and
+  // --protected-mode yes. Non-loopback clients are then refused.
+  bool protected_mode() const { return protect_; }
   void set_on_shutdown(std::function<void()> fn) { on_shutdown_ = std::move(fn); }
   // Ends a snapshot child still writing (shutdown): kills it, reaps it and removes
   // its temporary file. The journal already holds everything it would have held.

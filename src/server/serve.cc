@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -78,12 +77,6 @@ base::Status CreateDataDir(const std::string& dir) {
     EXACTLY_RETURN_IF_ERROR(fs.CreateDir(it->string()));
   }
   return base::Status::Ok();
-}
-
-bool IsLoopbackAddress(const std::string& text) {
-  boost::system::error_code error;
-  const auto address = boost::asio::ip::make_address(text, error);
-  return !error && address.is_loopback();
 }
 
 }  // namespace
@@ -168,7 +161,7 @@ int Serve(const ServeConfig& config) {
     if (!error) pipeline.RequestShutdown();
   });
 
-  if (config.protected_mode && config.requirepass.empty() && !IsLoopbackAddress(config.bind)) {
+  if (pipeline.protected_mode()) {
     std::fprintf(stderr,
                  "exactly: protected mode: %s is not a loopback address and no password is "
                  "set, so only loopback clients are served. Set --requirepass, or "
