@@ -188,7 +188,7 @@ class HardeningTest(unittest.TestCase):
                     reply = conn.read_reply()
                     self.assertNotIsInstance(reply, RespError)
             self.assertIn("snapshot started", conn.call("SNAPSHOT"))
-        children = _children(server.target_pid())
+        children = harness._descendants(server.target_pid())
         self.assertTrue(children, "no snapshot child to race against")
         rc = server.stop()
         self.assertEqual(rc, 0)
@@ -231,14 +231,6 @@ class HardeningTest(unittest.TestCase):
         server.start()
         with server.raw() as conn:
             self.assertEqual(call_dict(conn, "CLAIM", "m%07d" % i, "owner")["result"], "won")
-
-
-def _children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
 
 
 def _alive(pid):
