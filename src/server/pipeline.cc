@@ -30,6 +30,32 @@ namespace exactly::server {
 
 static_assert(core::kRecordBytesMax <= storage::kRecordPayloadBytesMax);
 
+namespace {
+
+// Tells a client that is not taken on why (RESP2: it has sent no HELLO), and closes.
+void RefuseConnection(boost::asio::ip::tcp::socket& socket, std::string_view code,
+                      std::string_view message) {
+  std::string reply;
+  net::RespWriter(&reply, 2).Error(code, message);
+  boost::system::error_code ignored;
+  socket.write_some(boost::asio::buffer(reply), ignored);
+  socket.close(ignored);
+}
+
+// Whether the client is on loopback (an IPv4-mapped IPv6 address counts as IPv4);
+// false when its address cannot be read.
+bool IsLoopbackPeer(const boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code error;
+  auto address = socket.remote_endpoint(error).address();
+  if (error) return false;
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  }
+  return address.is_loopback();
+}
+
+}  // namespace
+
 Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
                    std::string recovery_summary)
     : io_(io),
@@ -65,28 +91,13 @@ void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
   ++stats_.connections_total;
   if (shutting_down_ || connections_.size() >= config_.clients_max) {
     ++stats_.rejected_connections;
-    std::string reply;
-    net::RespWriter(&reply, 2).Error("ERR", "max number of clients reached");
-    boost::system::error_code ignored;
-    socket.write_some(boost::asio::buffer(reply), ignored);
-    socket.close(ignored);
+    RefuseConnection(socket, net::kCodeErr, "max number of clients reached");
     return;
   }
-  if (protect_) {
-    boost::system::error_code ignored;
-    const auto remote = socket.remote_endpoint(ignored);
-    auto address = remote.address();
-    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-      address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
-    }
-    if (ignored || !address.is_loopback()) {
-      ++stats_.protected_refusals;
-      std::string reply;
-      net::RespWriter(&reply, 2).Error(net::kCodeDenied, net::ErrProtectedMode());
-      socket.write_some(boost::asio::buffer(reply), ignored);
-      socket.close(ignored);
-      return;
-    }
+  if (protect_ && !IsLoopbackPeer(socket)) {
+    ++stats_.protected_refusals;
+    RefuseConnection(socket, net::kCodeDenied, net::ErrProtectedMode());
+    return;
   }
   const uint64_t id = next_connection_id_++;
   auto connection =
