@@ -20,11 +20,9 @@ if [ "${ex}" = s4-balance ]; then
   reset=(--reset "python3 -c 'import urllib.request as u; u.urlopen(u.Request(\"${BASE}/api/pay?account=har-${TAG}-acct&delta=0&i=3\", method=\"POST\"), timeout=30)'")
 fi
 copies=()
-if [ "${ex}" = s5-prize ] || [ "${ex}" = s5-prize-php ] || [ "${ex}" = s2-binding ]; then
+if [ "${ex}" = s5-prize ] || [ "${ex}" = s5-prize-php ]; then
   # The naive draw's window (ZSCORE, ZCARD, ZADD: three quick Redis round trips) is
   # narrow; thirty copies of one user's draw land in it together far more surely than ten.
-  # S2's naive bind is the same (a SELECT, then an INSERT): with ten copies its audit
-  # found nothing in one clean-clone run of the examples.
   copies=(-n 30)
 fi
 ${RACE:-exactly race} audit "${work}/${ex}.har" --rules "${work}/rules.conf" "${reset[@]}" \

@@ -30,6 +30,11 @@ def pg():
     if conn is None or conn.closed:
         conn = psycopg2.connect(os.environ["PG_DSN"])
         _local.pg = conn
+    elif conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        # A request that raised (a unique violation, say) left its transaction open and
+        # aborted; gthread reuses the thread, so without this every later request it
+        # served would answer 500 whatever it asked.
+        conn.rollback()
     return conn
 
 
