@@ -21,14 +21,6 @@ struct Engine::State : EngineState {};
 
 namespace {
 
-bool IsRefusalWord(std::string_view word) {
-  for (int i = static_cast<int>(kOutcomeFirst); i <= static_cast<int>(kOutcomeLast); ++i) {
-    const auto outcome = static_cast<Outcome>(i);
-    if (OutcomeName(outcome) == word) return IsRefusal(outcome);
-  }
-  return false;
-}
-
 // Expiry is a pure function of (state, time): every effect is stamped with the
 // entry's own due time, so expiring in one step or in several (as a live engine
 // does across batches that the journal never sees) ends in the same state.
@@ -144,11 +136,9 @@ bool RollsBack(const Command& sub, const Reply& reply) {
   // after it: they are the operation. LIMIT changes no durable state, but its
   // `limited` is what such a group is guarded by. A read's answer (CLAIMOF `held`,
   // BALANCE `no_account`) is information, not a refusal.
-  if (sub.kind == CommandKind::kIdemBegin && reply.result() == OutcomeName(Outcome::kDone)) {
-    return true;
-  }
+  if (sub.kind == CommandKind::kIdemBegin && reply.Is(Outcome::kDone)) return true;
   const bool guarded = IsMutating(sub.kind) || sub.kind == CommandKind::kLimit;
-  return guarded && IsRefusalWord(reply.result());
+  return guarded && reply.outcome.has_value() && IsRefusal(*reply.outcome);
 }
 
 // The field that names what a command is about: every element of an EXEC reply

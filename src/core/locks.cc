@@ -263,8 +263,7 @@ void LockTable::Remember(const LockWaiter& waiter, std::string_view name, const 
   LockIdReply& stored = it->second;
   stored.waiter = 0;
   stored.lsn = lsn;
-  stored.outcome =
-      reply.result() == OutcomeName(Outcome::kBusy) ? Outcome::kBusy : Outcome::kAcquired;
+  stored.outcome = reply.Is(Outcome::kBusy) ? Outcome::kBusy : Outcome::kAcquired;
   for (const auto& [field, value] : reply.fields) {
     const int64_t* number = std::get_if<int64_t>(&value);
     if (field == "token" && number != nullptr) stored.token = *number < 0 ? 0 : *number;

@@ -49,7 +49,6 @@ enum class Outcome {
   kLimited,
 };
 
-inline constexpr Outcome kOutcomeFirst = Outcome::kWon;
 inline constexpr Outcome kOutcomeLast = Outcome::kLimited;
 
 std::string_view OutcomeName(Outcome outcome);

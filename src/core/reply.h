@@ -1,12 +1,15 @@
-// Reply: what the engine answers, as an ordered list of named fields.
+// Reply: what the engine answers: its Outcome and an ordered list of named fields.
 //
-// net/resp_writer renders it as a RESP3 map or a RESP2 flat field/value array; the
-// first field is always `result`, the outcome word. Lists (CLAIMLOG, HISTORY, EXEC)
-// are arrays of nested replies. An engine error (for instance ACCOUNT repeated with
-// other bounds) is a Reply with `error` set and no fields.
+// The outcome stays an enum inside the engine; net/resp_writer renders it as the
+// first field, `result`, with its word (core/outcome.h), then the fields, as a RESP3
+// map or a RESP2 flat field/value array. Lists (CLAIMLOG, HISTORY, EXEC) are arrays
+// of nested replies. An engine error (for instance ACCOUNT repeated with other
+// bounds) is a Reply with `error` set, no outcome and no fields. An entry of a list
+// has fields but no outcome; a parked command's placeholder has neither.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,14 +27,17 @@ using Value = std::variant<int64_t, std::string, std::vector<Reply>>;
 
 struct Reply {
   static constexpr size_t kFieldsTypical = 8;
-  // Field names are static strings: the engine never builds a name at run time.
+  // The business answer; rendered as the `result` field, before `fields`.
+  std::optional<Outcome> outcome;
+  // The fields after `result`. Names are static strings: the engine never builds a
+  // name at run time.
   std::vector<std::pair<std::string_view, Value>> fields;
   // Non-empty for an error: the code (ERR, WRONGTYPE, ...) and its message.
   std::string error_code;
   std::string error_message;
-  // A MULTI group's reply: `result` (executed | rolled_back) and `results` for the
-  // engine and its tests, but on the wire only the `results` list, one element per
-  // queued command, as every client's transaction API expects of EXEC.
+  // A MULTI group's reply: its outcome (executed | rolled_back) and `results` for
+  // the engine and its tests, but on the wire only the `results` list, one element
+  // per queued command, as every client's transaction API expects of EXEC.
   bool wire_list_only = false;
 
   bool is_error() const { return !error_code.empty(); }
@@ -44,9 +50,9 @@ struct Reply {
   }
   static Reply WithOutcome(Outcome outcome) {
     Reply reply;
+    reply.outcome = outcome;
     // Every reply has at most this many fields: one allocation, not one per growth.
     reply.fields.reserve(kFieldsTypical);
-    reply.fields.emplace_back("result", std::string(OutcomeName(outcome)));
     return reply;
   }
   Reply& Add(std::string_view name, int64_t value) {
@@ -61,8 +67,11 @@ struct Reply {
     fields.emplace_back(name, std::move(list));
     return *this;
   }
-  // The outcome word (the `result` field), or "" for an error.
-  std::string_view result() const;
+  // Whether the reply has `outcome` and it is `expected`.
+  bool Is(Outcome expected) const { return outcome.has_value() && *outcome == expected; }
+  // The outcome word as the wire shows it, or "" without an outcome. For tests and
+  // tools: the engine compares `outcome`, never the word.
+  std::string_view result() const { return outcome ? OutcomeName(*outcome) : std::string_view(); }
 };
 
 }  // namespace exactly::core

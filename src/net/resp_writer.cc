@@ -43,11 +43,17 @@ void RespWriter::Reply(const core::Reply& reply) {
     return;
   }
   if (reply.wire_list_only) {
-    EXACTLY_ASSERT(reply.fields.size() == 2);
-    Value(reply.fields[1].second);
+    EXACTLY_ASSERT(reply.fields.size() == 1);
+    Value(reply.fields[0].second);
     return;
   }
-  MapHeader(reply.fields.size());
+  // The one place an outcome becomes its word. A list entry (CLAIMLOG, HISTORY)
+  // has no outcome of its own: only its fields.
+  MapHeader(reply.fields.size() + (reply.outcome ? 1 : 0));
+  if (reply.outcome) {
+    Bulk("result");
+    Bulk(core::OutcomeName(*reply.outcome));
+  }
   for (const auto& [name, value] : reply.fields) {
     Bulk(name);
     Value(value);

@@ -1,8 +1,9 @@
 // RESP reply writer: appends RESP2 or RESP3 bytes for replies and plain values to a
 // caller-owned string.
 //
-// A core::Reply becomes a RESP3 map (%N) of its fields, or in RESP2 a flat array
-// field, value, field, value... so `dict(zip(r[::2], r[1::2]))` works in any client.
+// A core::Reply becomes a RESP3 map (%N) of `result` (its outcome's word, rendered
+// here and nowhere else) and its fields, or in RESP2 a flat array field, value,
+// field, value... so `dict(zip(r[::2], r[1::2]))` works in any client.
 // List fields (CLAIMLOG, HISTORY, EXEC) become arrays of such maps. Field names and
 // string values are bulk strings (binary-safe); integers use std::to_chars.
 // Not thread-safe; the writer does not own `out`, which must outlive it.

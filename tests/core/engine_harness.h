@@ -250,6 +250,7 @@ inline std::vector<Reply> List(const Reply& reply, std::string_view name) {
 }
 inline std::vector<std::string_view> FieldNames(const Reply& reply) {
   std::vector<std::string_view> names;
+  if (reply.outcome) names.push_back("result");
   for (const auto& field : reply.fields) names.push_back(field.first);
   return names;
 }
@@ -258,6 +259,7 @@ inline std::vector<std::string_view> FieldNames(const Reply& reply) {
 inline std::string ReplyText(const Reply& reply) {
   if (reply.is_error()) return "-" + reply.error_code + " " + reply.error_message;
   std::string text = "{";
+  if (reply.outcome) text += "result='" + std::string(reply.result()) + "' ";
   for (const auto& [name, value] : reply.fields) {
     text += std::string(name) + "=";
     if (const auto* number = std::get_if<int64_t>(&value)) {

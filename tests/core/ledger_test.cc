@@ -214,7 +214,7 @@ TEST(LedgerTest, BalanceFieldsAndMissingAccount) {
   Harness h;
   Reply missing = h.Run(BalanceCmd("ghost"));
   EXPECT_EQ(missing.result(), "no_account");
-  EXPECT_EQ(missing.fields.size(), 1u);
+  EXPECT_EQ(FieldNames(missing), (std::vector<std::string_view>{"result"}));
   h.Run(AccountCmd("a", Finite(-10), Finite(1000)));
   Reply balance = h.Run(BalanceCmd("a"));
   EXPECT_EQ(balance.result(), "ok");

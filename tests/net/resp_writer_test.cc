@@ -127,6 +127,18 @@ TEST(RespWriterTest, NestedListsAreArraysOfReplies) {
                        "$5\r\nempty\r\n*0\r\n");
 }
 
+// CLAIMLOG and HISTORY entries carry fields but no outcome: no `result` field.
+TEST(RespWriterTest, ListEntryWithoutOutcomeHasOnlyItsFields) {
+  core::Reply entry;
+  entry.Add("event", std::string("claim")).Add("at", int64_t{7});
+  std::string resp2;
+  RespWriter(&resp2, 2).Reply(entry);
+  EXPECT_EQ(resp2, "*4\r\n$5\r\nevent\r\n$5\r\nclaim\r\n$2\r\nat\r\n:7\r\n");
+  std::string resp3;
+  RespWriter(&resp3, 3).Reply(entry);
+  EXPECT_EQ(resp3, "%2\r\n$5\r\nevent\r\n$5\r\nclaim\r\n$2\r\nat\r\n:7\r\n");
+}
+
 TEST(RespWriterTest, EngineErrorReply) {
   std::string out;
   RespWriter(&out, 3).Reply(core::Reply::Error("ERR", "account exists with other bounds"));

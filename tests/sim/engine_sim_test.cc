@@ -75,9 +75,10 @@ class Model {
     if (b.infinite) return std::string(inf);
     return b.value;
   }
-  static std::string Word(Status s) {
-    static const char* kWords[] = {"ok",      "insufficient", "over_max",  "no_account",
-                                   "pending", "committed",    "cancelled", "timed_out"};
+  static Outcome Word(Status s) {
+    static constexpr Outcome kWords[] = {
+        Outcome::kOk,      Outcome::kInsufficient, Outcome::kOverMax,   Outcome::kNoAccount,
+        Outcome::kPending, Outcome::kCommitted,    Outcome::kCancelled, Outcome::kTimedOut};
     return kWords[static_cast<int>(s)];
   }
 
@@ -97,18 +98,18 @@ class Model {
     });
   }
 
-  static Reply Make(const std::string& word) {
+  static Reply Make(Outcome word) {
     Reply reply;
-    reply.fields.emplace_back("result", word);
+    reply.outcome = word;
     return reply;
   }
-  Reply ClaimReply(const std::string& word, const std::string& key, const Claim& c) const {
+  Reply ClaimReply(Outcome word, const std::string& key, const Claim& c) const {
     Reply r = Make(word);
     r.Add("key", key).Add("owner", c.owner).Add("since", c.since).Add("expires", c.expires);
     r.Add("window", int64_t{-1});
     return r;
   }
-  Reply TransferReply(const std::string& word, const std::string& id, const Transfer& t) const {
+  Reply TransferReply(Outcome word, const std::string& id, const Transfer& t) const {
     Reply r = Make(word);
     const bool resolved = t.status == Status::kCommitted || t.status == Status::kCancelled ||
                           t.status == Status::kTimedOut;
@@ -122,29 +123,30 @@ class Model {
       case CommandKind::kClaim: {
         auto it = claims_.find(c.key);
         if (it != claims_.end() && Live(it->second)) {
-          if (it->second.owner != c.owner) return ClaimReply("held", c.key, it->second);
+          if (it->second.owner != c.owner) return ClaimReply(Outcome::kHeld, c.key, it->second);
           if (c.persist) it->second.expires = -1;
-          return ClaimReply("again", c.key, it->second);
+          return ClaimReply(Outcome::kAgain, c.key, it->second);
         }
         int64_t expires = c.time.kind == TimeSpec::Kind::kTtl ? now_ + c.time.ttl_ms : -1;
         if (c.persist) expires = -1;
         claims_[c.key] = Claim{c.owner, now_, expires};
-        return ClaimReply("won", c.key, claims_[c.key]);
+        return ClaimReply(Outcome::kWon, c.key, claims_[c.key]);
       }
       case CommandKind::kUnclaim: {
         auto it = claims_.find(c.key);
         if (it == claims_.end() || !Live(it->second) || it->second.owner != c.owner) {
-          return std::move(Make("not_holder").Add("key", c.key));
+          return std::move(Make(Outcome::kNotHolder).Add("key", c.key));
         }
         claims_.erase(it);
-        return std::move(Make("released").Add("key", c.key));
+        return std::move(Make(Outcome::kReleased).Add("key", c.key));
       }
       case CommandKind::kClaimOf: {
         auto it = claims_.find(c.key);
         if (it == claims_.end() || !Live(it->second)) {
-          return std::move(Make("free").Add("owner", "").Add("since", -1).Add("expires", -1));
+          return std::move(
+              Make(Outcome::kFree).Add("owner", "").Add("since", -1).Add("expires", -1));
         }
-        return std::move(Make("held")
+        return std::move(Make(Outcome::kHeld)
                              .Add("owner", it->second.owner)
                              .Add("since", it->second.since)
                              .Add("expires", it->second.expires));
@@ -152,12 +154,12 @@ class Model {
       case CommandKind::kAccount: {
         if (Lo(c.min) > Hi(c.max) || Lo(c.min) > 0 || Hi(c.max) < 0) return Reply::Error("ERR", "");
         auto it = accounts_.find(c.key);
-        std::string word = "created";
+        Outcome word = Outcome::kCreated;
         if (it != accounts_.end()) {
           if (!(it->second.min == c.min) || !(it->second.max == c.max)) {
             return Reply::Error("ERR", "");
           }
-          word = "again";
+          word = Outcome::kAgain;
         } else {
           accounts_[c.key] = Account{c.min, c.max};
         }
@@ -175,10 +177,10 @@ class Model {
         if (it != transfers_.end()) {
           const Transfer& t = it->second;
           if (t.reserve != reserve || t.from != c.from || t.to != c.to || t.amount != c.amount) {
-            return TransferReply("id_conflict", c.id, t);
+            return TransferReply(Outcome::kIdConflict, c.id, t);
           }
           const bool success = t.status == Status::kOk || t.status == Status::kPending;
-          return TransferReply(success ? "again" : Word(t.status), c.id, t);
+          return TransferReply(success ? Outcome::kAgain : Word(t.status), c.id, t);
         }
         Transfer t{reserve,  c.from, c.to,
                    c.amount, now_,   reserve ? now_ + c.time.ttl_ms : now_ + retention_ms_,
@@ -210,7 +212,7 @@ class Model {
       case CommandKind::kCancel: {
         auto it = transfers_.find(c.id);
         if (it == transfers_.end()) {
-          return std::move(Make("no_transfer")
+          return std::move(Make(Outcome::kNoTransfer)
                                .Add("id", c.id)
                                .Add("amount", 0)
                                .Add("timestamp", -1)
@@ -218,7 +220,7 @@ class Model {
                                .Add("expires", -1));
         }
         Transfer& t = it->second;
-        if (!t.reserve) return TransferReply("no_transfer", c.id, t);
+        if (!t.reserve) return TransferReply(Outcome::kNoTransfer, c.id, t);
         if (t.status == Status::kInsufficient || t.status == Status::kOverMax ||
             t.status == Status::kNoAccount) {
           return TransferReply(Word(t.status), c.id, t);
@@ -226,7 +228,7 @@ class Model {
         const bool commit = c.kind == CommandKind::kCommit;
         const Status done = commit ? Status::kCommitted : Status::kCancelled;
         if (t.status != Status::kPending) {
-          return TransferReply(t.status == done ? "again" : Word(t.status), c.id, t);
+          return TransferReply(t.status == done ? Outcome::kAgain : Word(t.status), c.id, t);
         }
         accounts_[t.from].out -= t.amount;
         accounts_[t.to].in -= t.amount;
@@ -240,9 +242,9 @@ class Model {
       }
       case CommandKind::kBalance: {
         auto it = accounts_.find(c.key);
-        if (it == accounts_.end()) return Make("no_account");
+        if (it == accounts_.end()) return Make(Outcome::kNoAccount);
         const Account& a = it->second;
-        Reply r = Make("ok");
+        Reply r = Make(Outcome::kOk);
         r.Add("balance", static_cast<int64_t>(a.balance))
             .Add("reserved", static_cast<int64_t>(a.out));
         r.fields.emplace_back("min", BoundValue(a.min, "-inf"));
@@ -252,13 +254,14 @@ class Model {
       }
       default:
         ADD_FAILURE() << "unexpected command in the simulation";
-        return Make("?");
+        return Reply::Error("ERR", "unexpected");
     }
   }
 
-  static bool IsRefusalWord(std::string_view word) {
-    for (const char* refusal : {"held", "not_holder", "insufficient", "over_max", "no_account",
-                                "id_conflict", "timed_out", "no_transfer"}) {
+  static bool IsRefusalWord(const std::optional<Outcome>& word) {
+    for (Outcome refusal :
+         {Outcome::kHeld, Outcome::kNotHolder, Outcome::kInsufficient, Outcome::kOverMax,
+          Outcome::kNoAccount, Outcome::kIdConflict, Outcome::kTimedOut, Outcome::kNoTransfer}) {
       if (word == refusal) return true;
     }
     return false;
@@ -285,7 +288,7 @@ class Model {
     for (size_t i = 0; i < group.group.size() && refused == group.group.size(); ++i) {
       const Command& sub = group.group[i];
       Reply reply = Apply(sub);
-      if (reply.is_error() || (IsMutating(sub.kind) && IsRefusalWord(reply.result()))) {
+      if (reply.is_error() || (IsMutating(sub.kind) && IsRefusalWord(reply.outcome))) {
         if (!reply.is_error()) reply.Add("failed", int64_t{1});
         Identify(sub, &reply);
         refused = i;
@@ -298,15 +301,15 @@ class Model {
       accounts_ = accounts;
       transfers_ = transfers;
       for (size_t i = 0; i < refused; ++i) {
-        results[i] = Make("rolled_back");
+        results[i] = Make(Outcome::kRolledBack);
         Identify(group.group[i], &results[i]);
       }
       for (size_t i = refused + 1; i < group.group.size(); ++i) {
-        results.push_back(Make("skipped"));
+        results.push_back(Make(Outcome::kSkipped));
         Identify(group.group[i], &results.back());
       }
     }
-    Reply reply = Make(failed ? "rolled_back" : "executed");
+    Reply reply = Make(failed ? Outcome::kRolledBack : Outcome::kExecuted);
     reply.Add("results", std::move(results));
     reply.wire_list_only = true;
     return reply;
@@ -323,6 +326,7 @@ class Model {
 std::string Comparable(const Reply& reply) {
   if (reply.is_error()) return "-" + reply.error_code;
   Reply copy;
+  copy.outcome = reply.outcome;
   for (const auto& [name, value] : reply.fields) {
     if (const auto* list = std::get_if<std::vector<Reply>>(&value)) {
       std::string items;
