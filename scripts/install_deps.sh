@@ -18,6 +18,8 @@ packages=(
   libnghttp2-dev liburing-dev python3-flask gunicorn python3-psycopg2
   # clients/ and the transaction tests: PHP's phpredis, Django for the view decorator
   php-cli php-redis python3-django
+  # replication: libuv for C-Raft's I/O backend (C-Raft itself comes from backports, below)
+  libuv1-dev
 )
 
 missing=()
@@ -34,13 +36,49 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
 
+# C-Raft 0.22.1 (replication) is only in bookworm-backports: Debian 12's own 0.15 votes on
+# entries it has not persisted and corrupts its log (docs/replication.md). The backports
+# suite is added as its own deb822 source, with the mirror and keyring of the machine's
+# main Debian source; backports are pinned low by default, so nothing else moves to it.
+raft_version=0.22.1
+backports_source=/etc/apt/sources.list.d/bookworm-backports.sources
+need_raft=0
+if ! dpkg-query -W -f='${Status} ${Version}' libraft-dev 2>/dev/null |
+     grep -q "install ok installed ${raft_version}"; then
+  need_raft=1
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+
+added_source=0
+if [ "${need_raft}" -eq 1 ] && [ ! -f "${backports_source}" ]; then
+  # The first deb822 stanza whose suites include bookworm gives the mirror and keyring.
+  main_source=$(grep -lsE '^Suites:.*\bbookworm\b' /etc/apt/sources.list.d/*.sources | head -n 1)
+  mirror=http://deb.debian.org/debian
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  if [ -n "${main_source}" ]; then
+    mirror=$(awk '/^URIs:/ {print $2; exit}' "${main_source}")
+    keyring=$(awk '/^Signed-By:/ {print $2; exit}' "${main_source}")
+  fi
+  echo "install_deps: adding bookworm-backports (${mirror}) for libraft-dev ${raft_version}"
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' \
+    "${mirror}" "${keyring}" | "${sudo_cmd[@]}" tee "${backports_source}" >/dev/null
+  added_source=1
+fi
+
+if [ ${#missing[@]} -gt 0 ] || [ "${added_source}" -eq 1 ] || [ "${need_raft}" -eq 1 ]; then
+  "${sudo_cmd[@]}" apt-get update -qq
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install_deps: installing ${missing[*]}"
-  sudo_cmd=()
-  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ "${need_raft}" -eq 1 ]; then
+  echo "install_deps: installing libraft-dev ${raft_version} from bookworm-backports"
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends -t bookworm-backports \
+    "libraft-dev=${raft_version}*" >/dev/null
 fi
 
 # npm packages of clients/typescript (ioredis, node-redis, typescript, express), from
