@@ -1,0 +1,180 @@
+// RaftNode: one voter of a replicated group, over C-Raft (through replica/raft_glue.h).
+//
+// It owns a thread that runs the node's libuv loop (disk log, TCP to the peers,
+// timers). Committed entries reach the StateMachine on that thread, exactly once
+// per index per process lifetime and in log order, on every voter; a restarted
+// node starts from an empty StateMachine and is given its snapshot, then every
+// committed entry after it again. Entries are opaque bytes: one entry will be one
+// engine batch.
+//
+// Thread-safety: Start, Propose, Barrier, TransferLeadership, status, health and
+// Stop may be called from any thread except the node's own (Stop from there would
+// wait for itself). Every StateMachine method and every completion callback runs
+// on the node's thread, one at a time, and must not block on another node's
+// thread; completions of a node that is already stopping may instead run at once
+// on the caller's thread (outcome kRefused).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+
+struct exactly_raft;
+struct exactly_raft_status;
+
+namespace exactly::replica {
+
+// One entry's payload at most (an engine batch is far smaller; the bound keeps a
+// bad caller from asking the log for gigabytes).
+inline constexpr std::size_t kMaxEntryBytes = 64u << 20;
+
+// The log kept behind a snapshot must outlast the entries still in flight: with a
+// trailing of 16 entries and 32 in flight, C-Raft 0.22.1 crashed (a use after free
+// when the prefix under in-flight requests is dropped), so Start refuses less.
+inline constexpr unsigned kMinSnapshotTrailing = 64;
+
+struct Peer {
+  std::uint64_t id = 0;      // > 0
+  std::string raft_address;  // IPv4 "host:port"
+};
+
+struct RaftNodeOptions {
+  std::uint64_t id = 0;
+  std::string raft_address;  // this voter's IPv4 "host:port"; it listens there
+  std::string dir;           // an existing directory, this voter's alone
+  // Every voter (3 or 5), this one included. Used only on a pristine dir; later
+  // starts keep the configuration they replicated.
+  std::vector<Peer> voters;
+  unsigned election_timeout_ms = 1000;
+  unsigned heartbeat_timeout_ms = 100;
+  unsigned snapshot_threshold = 1024;  // entries between snapshots
+  unsigned snapshot_trailing = 128;    // entries kept after one; >= kMinSnapshotTrailing
+  unsigned connect_retry_ms = 1000;
+};
+
+enum class Role { kUnavailable, kFollower, kCandidate, kLeader };
+
+const char* RoleName(Role role);
+
+struct RaftStatus {
+  Role role = Role::kUnavailable;
+  std::uint64_t id = 0;
+  std::uint64_t leader_id = 0;  // 0 while unknown
+  std::string leader_address;   // empty while unknown
+  std::uint64_t term = 0;
+  std::uint64_t commit_index = 0;
+  std::uint64_t applied_index = 0;
+  std::uint64_t last_index = 0;
+  std::uint64_t nodelay_connections = 0;  // peer connections with TCP_NODELAY set
+};
+
+enum class ProposeOutcome {
+  kApplied,         // committed on a quorum and applied here, at `index`
+  kNotLeader,       // refused before entering the log: nothing happened; ask the leader
+  kOutcomeUnknown,  // in the log, but leadership was lost or the node stopped before
+                    // its fate was known: it may still commit; retry with the same id
+  kRefused,         // not proposed (stopping, too big, I/O failure): nothing happened
+};
+
+struct ProposeResult {
+  ProposeOutcome outcome = ProposeOutcome::kRefused;
+  std::uint64_t index = 0;  // the entry's log index when it had one
+  base::Status status;      // why, for kRefused
+};
+
+// What the group replicates. Called on the node's thread only.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // Applies the committed entry at `index` (indexes increase; they skip barriers and
+  // configuration entries). A failure latches: the node applies nothing more, and
+  // health() reports it.
+  virtual base::Status Apply(std::uint64_t index, std::string_view entry) = 0;
+  // The whole state as bytes, for the log to be compacted behind it.
+  virtual base::Result<std::string> TakeSnapshot() = 0;
+  // Replaces the whole state with a snapshot's bytes.
+  virtual base::Status RestoreSnapshot(std::string_view bytes) = 0;
+  // Role, leader, term or an index changed.
+  virtual void OnStatusChanged(const RaftStatus& status) {}
+};
+
+class RaftNode {
+ private:
+  struct PassKey {
+    explicit PassKey() = default;
+  };
+
+ public:
+  using Done = std::function<void(const ProposeResult&)>;
+  using TransferDone = std::function<void(std::uint64_t leader_id)>;
+
+  // Opens (or bootstraps) the log in options.dir and starts the node's thread.
+  // `machine` must outlive the node. Fails with IoError or Corruption when the log
+  // cannot be opened (a corrupt segment is never set aside), InvalidArgument for
+  // unusable options.
+  static base::Result<std::unique_ptr<RaftNode>> Start(RaftNodeOptions options,
+                                                       StateMachine* machine);
+
+  // For Start only (PassKey is private to RaftNode).
+  RaftNode(PassKey, RaftNodeOptions options, StateMachine* machine);
+  RaftNode(const RaftNode&) = delete;
+  RaftNode& operator=(const RaftNode&) = delete;
+  ~RaftNode();  // Stop()
+
+  // Proposes one entry; `done` runs once with its outcome (kApplied only after
+  // StateMachine::Apply has run for it on this node).
+  void Propose(std::string entry, Done done);
+  // Appends a barrier: `done` runs with kApplied once every earlier entry is
+  // applied here and this node was still leader when the barrier committed; this
+  // is how a read-only burst is ordered by the log.
+  void Barrier(Done done);
+  // Asks the leader to hand over to `id` (0: any voter); `done` gets the leader
+  // known when the transfer ended (0 if none yet).
+  void TransferLeadership(std::uint64_t id, TransferDone done);
+
+  RaftStatus status() const;
+  // Ok, or the first failure of StateMachine::Apply.
+  base::Status health() const;
+
+  // Closes the node: entries in flight complete with kOutcomeUnknown; the log stays
+  // on disk for a later Start on the same dir. Idempotent.
+  void Stop();
+
+ private:
+  struct Op;
+
+  void Enqueue(Op op);
+  void Submit(Op& op);
+
+  // Glue callbacks (node's thread).
+  static int OnApply(void* user, std::uint64_t index, const void* data, std::size_t len);
+  static int OnSnapshot(void* user, const void** data, std::size_t* len);
+  static int OnRestore(void* user, const void* data, std::size_t len);
+  static void OnStatus(void* user, const exactly_raft_status* status);
+  static void OnWoken(void* user);
+  static void OnProposeDone(void* token, int code, std::uint64_t index);
+  static void OnTransferDone(void* token, int code, std::uint64_t leader_id);
+
+  RaftNodeOptions options_;
+  StateMachine* machine_;
+  exactly_raft* glue_ = nullptr;
+  std::thread thread_;
+  std::string snapshot_bytes_;  // node's thread: the last TakeSnapshot, until copied
+
+  mutable std::mutex mutex_;  // guards everything below
+  std::deque<Op> queue_;
+  bool stop_requested_ = false;
+  bool wake_closed_ = false;  // the glue's wake handle is gone: never wake again
+  RaftStatus status_;
+  base::Status health_;
+};
+
+}  // namespace exactly::replica
