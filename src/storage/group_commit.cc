@@ -4,6 +4,8 @@
 #include <chrono>
 #include <utility>
 
+#include "base/assert.h"
+
 namespace exactly::storage {
 namespace {
 
@@ -64,6 +66,12 @@ void GroupCommit::ReportDurable(Lsn lsn) {
 }
 
 bool GroupCommit::WriteBatch(std::vector<Pending>& batch, bool force_sync) {
+  // --fsync always: a write starts only after the previous write's fdatasync has
+  // returned (the end of this function, or the writer's segment roll), so at a power
+  // cut at most the journal's last write can be on disk in part, in any order of
+  // its pages. That is what lets recovery cut such a write as a torn tail, and
+  // call damage followed by a later write corruption (docs/journal_format.md).
+  if (mode_ == FsyncMode::kAlways) EXACTLY_ASSERT(writer_->unsynced_bytes() == 0);
   for (const Pending& record : batch) {
     base::Status status = writer_->Append(record.lsn, record.payload);
     if (!status.ok()) {

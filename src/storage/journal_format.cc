@@ -98,37 +98,66 @@ void EncodeSegmentHeader(Lsn first_lsn, std::string* out) {
   EXACTLY_ASSERT(out->size() - start == kSegmentHeaderBytes);
 }
 
-std::optional<Lsn> DecodeSegmentHeader(std::string_view bytes) {
+namespace {
+
+// Magic and checksum verify; the version is whatever the header says.
+std::optional<SegmentHeader> DecodeAnySegmentHeader(std::string_view bytes) {
   EXACTLY_ASSERT(bytes.size() >= kSegmentHeaderBytes);
   if (std::memcmp(bytes.data(), kSegmentMagic, 4) != 0) return std::nullopt;
-  if (GetU32(bytes.data() + 4) != kJournalVersion) return std::nullopt;
   uint32_t stored = GetU32(bytes.data() + kSegmentHeaderChecksumOffset);
   if (stored != HeaderChecksum(bytes.substr(0, kSegmentHeaderChecksumOffset))) return std::nullopt;
-  return Lsn{GetU64(bytes.data() + 8)};
+  return SegmentHeader{.version = GetU32(bytes.data() + 4),
+                       .first_lsn = Lsn{GetU64(bytes.data() + 8)}};
 }
 
-void EncodeRecord(Lsn lsn, std::string_view payload, std::string* out) {
+bool IsReadableVersion(uint32_t version) {
+  return version == kJournalVersion || version == kJournalVersionV1;
+}
+
+}  // namespace
+
+std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view bytes) {
+  std::optional<SegmentHeader> header = DecodeAnySegmentHeader(bytes);
+  if (!header || !IsReadableVersion(header->version)) return std::nullopt;
+  return header;
+}
+
+bool IsUnknownVersionSegmentHeader(std::string_view bytes) {
+  std::optional<SegmentHeader> header = DecodeAnySegmentHeader(bytes);
+  return header && !IsReadableVersion(header->version);
+}
+
+size_t RecordHeaderBytes(uint32_t version) {
+  EXACTLY_ASSERT(IsReadableVersion(version));
+  return version == kJournalVersionV1 ? kRecordHeaderBytesV1 : kRecordHeaderBytes;
+}
+
+void EncodeRecord(Lsn lsn, uint64_t write_offset, std::string_view payload, std::string* out) {
   EXACTLY_ASSERT(payload.size() <= kRecordPayloadBytesMax);
   size_t start = out->size();
   PutU32(0, out);  // header checksum, filled in below
   PutU32(static_cast<uint32_t>(payload.size()), out);
   PutU64(lsn.value, out);
   PutU64(PayloadChecksum(payload), out);
+  PutU64(write_offset, out);
+  EXACTLY_ASSERT(out->size() - start == kRecordHeaderBytes);
   uint32_t checksum =
       HeaderChecksum(std::string_view(*out).substr(start + 4, kRecordHeaderBytes - 4));
   std::memcpy(out->data() + start, &checksum, 4);
   out->append(payload);
 }
 
-std::optional<RecordHeader> DecodeRecordHeader(std::string_view bytes) {
-  EXACTLY_ASSERT(bytes.size() >= kRecordHeaderBytes);
+std::optional<RecordHeader> DecodeRecordHeader(std::string_view bytes, uint32_t version) {
+  const size_t header_bytes = RecordHeaderBytes(version);
+  EXACTLY_ASSERT(bytes.size() >= header_bytes);
   uint32_t stored = GetU32(bytes.data());
-  if (stored != HeaderChecksum(bytes.substr(4, kRecordHeaderBytes - 4))) return std::nullopt;
+  if (stored != HeaderChecksum(bytes.substr(4, header_bytes - 4))) return std::nullopt;
   RecordHeader header;
   header.payload_length = GetU32(bytes.data() + 4);
   if (header.payload_length > kRecordPayloadBytesMax) return std::nullopt;
   header.lsn = Lsn{GetU64(bytes.data() + 8)};
   header.payload_checksum = GetU64(bytes.data() + 16);
+  if (version != kJournalVersionV1) header.write_offset = GetU64(bytes.data() + 24);
   return header;
 }
 

@@ -13,15 +13,23 @@
 namespace exactly::storage {
 
 inline constexpr char kSegmentMagic[4] = {'E', 'X', 'J', 'L'};
-inline constexpr uint32_t kJournalVersion = 1;
+// The version the writer writes. The reader also reads kJournalVersionV1 segments
+// (written before records carried their write's offset), each with its own layout.
+inline constexpr uint32_t kJournalVersion = 2;
+inline constexpr uint32_t kJournalVersionV1 = 1;
 
 // Segment header: magic[4] version:u32 first_lsn:u64 header_checksum:u32 reserved:u32.
 inline constexpr size_t kSegmentHeaderBytes = 24;
 inline constexpr size_t kSegmentHeaderChecksumOffset = 16;
 
-// Record header: header_checksum:u32 payload_length:u32 lsn:u64 payload_checksum:u64,
-// then the payload. The header checksum covers bytes 4..24 of the header.
-inline constexpr size_t kRecordHeaderBytes = 24;
+// Record header, version 2: header_checksum:u32 payload_length:u32 lsn:u64
+// payload_checksum:u64 write_offset:u64, then the payload. The header checksum covers
+// bytes 4..32 of the header. write_offset is the segment offset of the first byte of
+// the write (WritableFile::Append) that carried the record: records written together
+// share it, and the first of them starts there.
+inline constexpr size_t kRecordHeaderBytes = 32;
+// Version 1 had no write_offset: the same fields up to byte 24, checksum over 4..24.
+inline constexpr size_t kRecordHeaderBytesV1 = 24;
 inline constexpr uint32_t kRecordPayloadBytesMax = 64u << 20;
 
 // A new segment starts once the current one has reached this many bytes.
@@ -29,12 +37,21 @@ inline constexpr uint64_t kSegmentBytesDefault = 64ull << 20;
 
 static_assert(kSegmentHeaderChecksumOffset + 8 == kSegmentHeaderBytes);
 static_assert(kRecordPayloadBytesMax <= UINT32_MAX - kRecordHeaderBytes);
+static_assert(kRecordHeaderBytesV1 + 8 == kRecordHeaderBytes);
+
+// A segment header once its magic, version and checksum have verified.
+struct SegmentHeader {
+  uint32_t version = kJournalVersion;  // kJournalVersion or kJournalVersionV1
+  Lsn first_lsn;
+};
 
 // A record header once its checksum has verified.
 struct RecordHeader {
   uint32_t payload_length = 0;
   Lsn lsn;
   uint64_t payload_checksum = 0;
+  // Where the record's write began (version 2); nullopt for a version 1 record.
+  std::optional<uint64_t> write_offset;
 };
 
 // "journal-<20 digits>.log"
@@ -42,17 +59,27 @@ std::string SegmentFileName(Lsn first_lsn);
 // The first lsn named by a segment file name; nullopt for any other name.
 std::optional<Lsn> ParseSegmentFileName(std::string_view name);
 
-// Appends the 24-byte segment header for a segment starting at `first_lsn`.
+// Appends the 24-byte segment header (kJournalVersion) for a segment starting at `first_lsn`.
 void EncodeSegmentHeader(Lsn first_lsn, std::string* out);
-// The first lsn of a segment header; nullopt if the magic, version or checksum is wrong.
-// `bytes` must hold at least kSegmentHeaderBytes.
-std::optional<Lsn> DecodeSegmentHeader(std::string_view bytes);
+// The segment header at the start of `bytes`; nullopt if the magic or checksum is
+// wrong or the version is not one this build reads. `bytes` must hold at least
+// kSegmentHeaderBytes.
+std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view bytes);
+// Whether `bytes` (at least kSegmentHeaderBytes) start with a segment header whose
+// magic and checksum verify but whose version this build does not read.
+bool IsUnknownVersionSegmentHeader(std::string_view bytes);
 
-// Appends header + payload of one record.
-void EncodeRecord(Lsn lsn, std::string_view payload, std::string* out);
-// The header at the start of `bytes` if its checksum verifies and its length is
-// within the maximum; nullopt otherwise. `bytes` must hold at least kRecordHeaderBytes.
-std::optional<RecordHeader> DecodeRecordHeader(std::string_view bytes);
+// Record header bytes in a segment of `version` (kJournalVersion or kJournalVersionV1).
+size_t RecordHeaderBytes(uint32_t version);
+
+// Appends header + payload of one kJournalVersion record whose write begins at
+// segment offset `write_offset`.
+void EncodeRecord(Lsn lsn, uint64_t write_offset, std::string_view payload, std::string* out);
+// The header at the start of `bytes`, laid out as in a segment of `version`, if its
+// checksum verifies and its length is within the maximum; nullopt otherwise.
+// `bytes` must hold at least RecordHeaderBytes(version).
+std::optional<RecordHeader> DecodeRecordHeader(std::string_view bytes,
+                                               uint32_t version = kJournalVersion);
 // One past the last non-zero byte of a segment: the writer reserves a segment's
 // full size up front, so past its data a segment holds zeros. An all-zero record
 // header never verifies (journal_reader_test checks it), so no record can hide

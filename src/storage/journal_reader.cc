@@ -9,27 +9,116 @@
 namespace exactly::storage {
 namespace {
 
-// Case 4 vs 5 of the recovery table: is there a verifiable record header at any
-// offset from `from` on? Tries every byte offset so that a damaged length cannot
+struct FoundHeader {
+  uint64_t offset = 0;
+  RecordHeader header;
+};
+
+// Cases 4 and 5 of the recovery table: the first verifiable record header at any
+// offset from `from` on. Tries every byte offset so that a damaged length cannot
 // hide good records behind it. A header starting at or past `data_end` (DataEnd)
 // is all zeros and cannot verify, so reserved space is not searched.
-std::optional<uint64_t> FindValidHeader(std::string_view bytes, uint64_t from, uint64_t data_end) {
-  for (uint64_t offset = from; offset < data_end && offset + kRecordHeaderBytes <= bytes.size();
+std::optional<FoundHeader> FindValidHeader(std::string_view bytes, uint32_t version, uint64_t from,
+                                           uint64_t data_end) {
+  const size_t header_bytes = RecordHeaderBytes(version);
+  for (uint64_t offset = from; offset < data_end && offset + header_bytes <= bytes.size();
        ++offset) {
-    if (DecodeRecordHeader(bytes.substr(offset, kRecordHeaderBytes))) return offset;
+    if (std::optional<RecordHeader> header =
+            DecodeRecordHeader(bytes.substr(offset, header_bytes), version)) {
+      return FoundHeader{offset, *header};
+    }
   }
   return std::nullopt;
 }
 
-void StopBad(std::string_view bytes, uint64_t offset, uint64_t resync_from, std::string problem,
-             SegmentScan* scan) {
-  scan->good_bytes = offset;
-  std::optional<uint64_t> later = FindValidHeader(bytes, resync_from, scan->data_bytes);
-  if (later) {
-    scan->end = SegmentEnd::kCorrupt;
-    problem += "; a valid record header follows at byte " + std::to_string(*later);
-  } else {
-    scan->end = SegmentEnd::kTorn;
+// Where the scan stood when it met something not whole.
+struct Stop {
+  uint32_t version = kJournalVersion;
+  uint64_t bad = 0;                           // first bad byte: the end of the last whole record
+  uint64_t resync = 0;                        // where the search for later records starts
+  Lsn last_lsn;                               // of the last whole record
+  std::optional<uint64_t> last_write_offset;  // of the last whole record, if any (version 2)
+};
+
+// Why a verifiable record header found past the damage at stop.bad is not part of
+// the one write that holds that damage; "" if it is. `torn_write` is the write the
+// headers found before it belong to.
+std::string NotInTheDamagedWrite(const Stop& stop, const FoundHeader& found,
+                                 std::optional<uint64_t> torn_write) {
+  const std::string at = "a valid record header follows at byte " + std::to_string(found.offset);
+  if (!found.header.write_offset) return at;  // version 1: no way to tell writes apart
+  const uint64_t write_offset = *found.header.write_offset;
+  if (write_offset > stop.bad) {
+    // A later write started after the damaged one had returned from its sync.
+    return at + ", from a later write (begun at byte " + std::to_string(write_offset) + ")";
+  }
+  // A write that began before the damage also holds the last whole record.
+  if (write_offset < stop.bad && write_offset != stop.last_write_offset) {
+    return at + " whose write offset " + std::to_string(write_offset) +
+           " does not match the records before it";
+  }
+  if (torn_write && write_offset != *torn_write) {
+    return at + " from another write (begun at byte " + std::to_string(write_offset) + ")";
+  }
+  if (found.header.lsn <= stop.last_lsn) {
+    return at + " with lsn " + std::to_string(found.header.lsn.value) +
+           ", not after the last whole record's";
+  }
+  return "";
+}
+
+// Classifies what follows damage at stop.bad: nothing verifiable (a torn tail),
+// only records of the write that holds the damage (a write that never finished its
+// sync, written back in part and out of order: also a torn tail), or a record of
+// another write (corruption: see docs/journal_format.md, cases 4, 5a and 5).
+void StopBad(std::string_view bytes, const Stop& stop, std::string problem, SegmentScan* scan) {
+  scan->good_bytes = stop.bad;
+  scan->end = SegmentEnd::kTorn;
+  std::optional<uint64_t> torn_write;
+  uint64_t last_found = 0;
+  uint64_t from = stop.resync;
+  while (std::optional<FoundHeader> found =
+             FindValidHeader(bytes, stop.version, from, scan->data_bytes)) {
+    std::string other = NotInTheDamagedWrite(stop, *found, torn_write);
+    if (!other.empty()) {
+      scan->end = SegmentEnd::kCorrupt;
+      scan->torn_write_offset.reset();
+      scan->problem = problem + "; " + other;
+      return;
+    }
+    torn_write = found->header.write_offset;
+    last_found = found->offset;
+    // Past a whole record, the search goes on after its payload; past a header whose
+    // payload does not verify (a page of it missing), at the next byte.
+    const uint64_t payload_at = found->offset + RecordHeaderBytes(stop.version);
+    const uint64_t end = payload_at + found->header.payload_length;
+    const bool whole = end <= bytes.size() &&
+                       PayloadChecksum(bytes.substr(payload_at, found->header.payload_length)) ==
+                           found->header.payload_checksum;
+    from = whole ? end : found->offset + 1;
+  }
+  if (torn_write) {
+    scan->torn_write_offset = torn_write;
+    problem += "; the valid records after it, through the one at byte " +
+               std::to_string(last_found) + ", belong to the same write (begun at byte " +
+               std::to_string(*torn_write) +
+               "), which reached the disk in part and out of order: it never finished its "
+               "sync, so none of it was acknowledged";
+  }
+  scan->problem = std::move(problem);
+}
+
+// Case 6: a bad segment header. Its version is unknown, so records after it are
+// searched for in every layout this build reads.
+void StopAtSegmentHeader(std::string_view bytes, std::string problem, SegmentScan* scan) {
+  scan->good_bytes = 0;
+  scan->end = SegmentEnd::kTorn;
+  for (uint32_t version : {kJournalVersion, kJournalVersionV1}) {
+    if (std::optional<FoundHeader> found = FindValidHeader(bytes, version, 1, scan->data_bytes)) {
+      scan->end = SegmentEnd::kCorrupt;
+      problem += "; a valid record header follows at byte " + std::to_string(found->offset);
+      break;
+    }
   }
   scan->problem = std::move(problem);
 }
@@ -62,50 +151,67 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
   }
   scan.last_lsn = Lsn{named_first_lsn.value - 1};
   if (bytes.size() < kSegmentHeaderBytes) {
-    StopBad(bytes, 0, 1, "segment header is incomplete", &scan);
+    StopAtSegmentHeader(bytes, "segment header is incomplete", &scan);
     return scan;
   }
-  std::optional<Lsn> first = DecodeSegmentHeader(bytes.substr(0, kSegmentHeaderBytes));
-  if (!first) {
-    StopBad(bytes, 0, 1, "segment header has a wrong magic, version or checksum", &scan);
+  if (IsUnknownVersionSegmentHeader(bytes.substr(0, kSegmentHeaderBytes))) {
+    scan.end = SegmentEnd::kUnknownVersion;
+    scan.problem = "segment header names journal version " +
+                   std::to_string(GetU32(bytes.data() + 4)) + "; this build reads versions " +
+                   std::to_string(kJournalVersionV1) + " and " + std::to_string(kJournalVersion);
     return scan;
   }
-  if (*first != named_first_lsn) {
+  std::optional<SegmentHeader> segment = DecodeSegmentHeader(bytes.substr(0, kSegmentHeaderBytes));
+  if (!segment) {
+    StopAtSegmentHeader(bytes, "segment header has a wrong magic or checksum", &scan);
+    return scan;
+  }
+  scan.version = segment->version;
+  if (segment->first_lsn != named_first_lsn) {
     scan.end = SegmentEnd::kCorrupt;
     scan.good_bytes = 0;
-    scan.problem = "segment header says first lsn " + std::to_string(first->value) +
+    scan.problem = "segment header says first lsn " + std::to_string(segment->first_lsn.value) +
                    " but the file name says " + std::to_string(named_first_lsn.value);
     return scan;
   }
 
+  const size_t header_bytes = RecordHeaderBytes(scan.version);
   uint64_t offset = kSegmentHeaderBytes;
   Lsn expected = named_first_lsn;
+  std::optional<uint64_t> write_offset;  // of the last whole record (version 2)
+  auto stop_at = [&](uint64_t resync) {
+    return Stop{.version = scan.version,
+                .bad = offset,
+                .resync = resync,
+                .last_lsn = scan.last_lsn,
+                .last_write_offset = write_offset};
+  };
   // Zeros from a record boundary on (past data_bytes) are reserved space no
   // record reached yet.
   while (offset < scan.data_bytes) {
     uint64_t left = bytes.size() - offset;
-    if (left < kRecordHeaderBytes) {
-      StopBad(bytes, offset, offset + 1, "record header is incomplete", &scan);
+    if (left < header_bytes) {
+      StopBad(bytes, stop_at(offset + 1), "record header is incomplete", &scan);
       return scan;
     }
     std::optional<RecordHeader> header =
-        DecodeRecordHeader(bytes.substr(offset, kRecordHeaderBytes));
+        DecodeRecordHeader(bytes.substr(offset, header_bytes), scan.version);
     if (!header) {
-      StopBad(bytes, offset, offset + 1,
+      StopBad(bytes, stop_at(offset + 1),
               "record header checksum mismatch or length over the maximum", &scan);
       return scan;
     }
-    if (header->payload_length > left - kRecordHeaderBytes) {
+    if (header->payload_length > left - header_bytes) {
       // The header verified, so its length is trusted: nothing can follow this record.
-      StopBad(bytes, offset, bytes.size(), "record payload is incomplete", &scan);
+      StopBad(bytes, stop_at(bytes.size()), "record payload is incomplete", &scan);
       return scan;
     }
     // The header verified, so its length can be trusted: the search for later
     // records starts after this one's payload.
-    uint64_t end = offset + kRecordHeaderBytes + header->payload_length;
-    std::string_view payload = bytes.substr(offset + kRecordHeaderBytes, header->payload_length);
+    uint64_t end = offset + header_bytes + header->payload_length;
+    std::string_view payload = bytes.substr(offset + header_bytes, header->payload_length);
     if (PayloadChecksum(payload) != header->payload_checksum) {
-      StopBad(bytes, offset, end, "record payload checksum mismatch", &scan);
+      StopBad(bytes, stop_at(end), "record payload checksum mismatch", &scan);
       return scan;
     }
     if (header->lsn != expected) {
@@ -115,8 +221,19 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
                      std::to_string(expected.value) + " was expected";
       return scan;
     }
+    // A whole record either starts a write or continues the previous record's.
+    if (header->write_offset && *header->write_offset != offset &&
+        *header->write_offset != write_offset) {
+      scan.end = SegmentEnd::kCorrupt;
+      scan.good_bytes = offset;
+      scan.problem = "record says its write began at byte " +
+                     std::to_string(*header->write_offset) +
+                     ", neither where it starts nor where the previous record's write began";
+      return scan;
+    }
     EXACTLY_RETURN_IF_ERROR(visit(header->lsn, payload));
     scan.last_lsn = header->lsn;
+    write_offset = header->write_offset;
     ++scan.records;
     expected = expected.Next();
     offset = end;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,12 +27,14 @@ base::Result<std::vector<SegmentFile>> ListSegments(FileSystem& fs, const std::s
 
 enum class SegmentEnd {
   kClean,    // the file ends at a record boundary
-  kTorn,     // something not whole, and nothing verifiable after it
-  kCorrupt,  // a bad record with a verifiable header after it, or a wrong lsn
+  kTorn,     // something not whole, and nothing verifiable after it but the rest of its write
+  kCorrupt,  // a bad record with a verifiable header of another write after it, or a wrong lsn
+  kUnknownVersion,  // the segment header verifies but names a version this build cannot read
 };
 
 struct SegmentScan {
   SegmentEnd end = SegmentEnd::kClean;
+  uint32_t version = 0;  // from the segment header; 0 if it did not verify
   // Bytes from the start of the file through the last whole record (or the segment
   // header if there is none); where a cut keeps everything good. 0 if the segment
   // header itself is bad. When clean, only reserved zeros follow it.
@@ -40,7 +43,11 @@ struct SegmentScan {
   uint64_t data_bytes = 0;  // DataEnd: what a cut would really drop ends here
   Lsn last_lsn;             // of the last whole record; first lsn - 1 if there is none
   uint64_t records = 0;     // whole records read
-  std::string problem;      // what was wrong at good_bytes, when not clean
+  // kTorn only: valid records follow the damage, all of one write that also holds
+  // the damage, and this is the offset where that write began (case 5a of
+  // docs/journal_format.md). nullopt when nothing verifiable follows the damage.
+  std::optional<uint64_t> torn_write_offset;
+  std::string problem;  // what was wrong at good_bytes, when not clean
 };
 
 // Called for every whole record in order; a failure stops the scan and is returned.

@@ -45,7 +45,8 @@ JournalWriter::JournalWriter(FileSystem& fs, std::string dir, JournalWriterOptio
       options_(options),
       last_lsn_(last_lsn),
       segment_path_(std::move(segment_path)),
-      file_(std::move(file)) {}
+      file_(std::move(file)),
+      synced_bytes_(file_->size()) {}
 
 JournalWriter::~JournalWriter() = default;
 
@@ -67,7 +68,10 @@ base::Status JournalWriter::Append(Lsn lsn, std::string_view payload) {
   if (segment_has_records_ && file_->size() + buffer_.size() >= options_.segment_bytes) {
     EXACTLY_RETURN_IF_ERROR(RollSegment(lsn));
   }
-  EncodeRecord(lsn, payload, &buffer_);
+  // The buffer goes out in one Append at the segment's current end (Flush), so
+  // every record in it carries that offset: recovery tells the records of one
+  // write from those of the next by it.
+  EncodeRecord(lsn, file_->size(), payload, &buffer_);
   last_lsn_ = lsn;
   segment_has_records_ = true;
   return base::Status::Ok();
@@ -86,6 +90,7 @@ base::Status JournalWriter::Sync() {
   EXACTLY_RETURN_IF_ERROR(Flush());
   base::Status status = file_->Sync();
   if (!status.ok()) return Latch(std::move(status));
+  synced_bytes_ = file_->size();
   return base::Status::Ok();
 }
 
@@ -100,6 +105,7 @@ base::Status JournalWriter::RollSegment(Lsn first_lsn) {
   file_ = std::move(file.value());
   segment_path_ = std::move(path);
   segment_has_records_ = false;
+  synced_bytes_ = file_->size();  // CreateSegment synced the header
   return base::Status::Ok();
 }
 

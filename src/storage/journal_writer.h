@@ -1,7 +1,8 @@
 // JournalWriter: appends records to the journal's segment files.
 //
 // Records are buffered in memory by Append and reach the file on Flush or Sync,
-// one write per batch. Segments roll at JournalWriterOptions::segment_bytes: the
+// one write per batch; each record's header carries the segment offset where that
+// write begins (docs/journal_format.md). Segments roll at JournalWriterOptions::segment_bytes: the
 // old segment is written and fdatasync'ed, the new one created and the directory
 // fsync'ed. Not thread-safe: one thread (GroupCommit's) owns a writer. The first
 // failure latches: every later call returns the same error, because after a
@@ -44,6 +45,10 @@ class JournalWriter {
   // Flush, then fdatasync the current segment.
   base::Status Sync();
 
+  // Bytes of the current segment written but not yet covered by a successful Sync
+  // (buffered records not counted). GroupCommit asserts it is 0 before each write
+  // in --fsync always.
+  uint64_t unsynced_bytes() const { return file_->size() - synced_bytes_; }
   // The lsn of the last record appended (buffered or not).
   Lsn last_lsn() const { return last_lsn_; }
   // Path of the segment being written.
@@ -59,6 +64,7 @@ class JournalWriter {
   Lsn last_lsn_;
   std::string segment_path_;
   std::unique_ptr<WritableFile> file_;
+  uint64_t synced_bytes_ = 0;         // file_->size() at the last successful sync
   bool segment_has_records_ = false;  // a segment never rolls before its first record
   std::string buffer_;                // encoded records not yet written; its capacity is reused
   base::Status failure_;

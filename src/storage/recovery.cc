@@ -176,6 +176,12 @@ base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
       continue;
     }
 
+    if (scan.end == SegmentEnd::kUnknownVersion) {
+      // Not damage, so neither cut nor repaired: another build wrote it.
+      return base::Status::Corruption("journal segment " + path +
+                                      " cannot be read: " + scan.problem +
+                                      "; refusing to start. Run the build that wrote it");
+    }
     if (scan.end == SegmentEnd::kTorn && last_segment) {
       EXACTLY_RETURN_IF_ERROR(CutJournal(fs, dir, segments, i, scan.good_bytes, scan.data_bytes,
                                          options.cut_torn_tail, &report));

@@ -17,7 +17,7 @@ On odd seeds the rebuild also keeps a seeded random prefix of each file's
 unsynced bytes, as a kernel that wrote some dirty pages back before the cut
 would: recovery then meets torn tails. EXACTLY_POWERLOSS_WRITEBACK=prefix does
 so on every seed, =scatter keeps random unsynced pages instead (a write-back
-in any order), which today can make recovery refuse to start: see
+in any order), which recovery cuts as a torn last write: see
 test_out_of_order_writeback_of_unsynced_records_restarts.
 
 Negative control: the same with `--fsync no` must be caught losing acknowledged
@@ -237,17 +237,15 @@ class PowerLossTest(faults.FaultTestCase):
                snapshots, written_back), file=sys.stderr)
         self.assertGreater(acked, count, "too little load reached the server")
 
-    @unittest.expectedFailure
     def test_out_of_order_writeback_of_unsynced_records_restarts(self):
         """A cut while one write of several records awaits its sync, after the disk
         got every page of that write but the first, must restart.
 
         None of those records was acknowledged, so they are a torn tail to cut.
-        Today recovery finds a bad record followed by valid ones, calls it
-        corruption and refuses to start until `exactly repair`: a power cut at
-        the wrong moment needs an operator. Marked as an expected failure until
-        the journal can tell an unsynced tail from damage to synced records;
-        when it can, this test passes and the marker must go.
+        Each record header names where its write began (journal version 2), so
+        recovery sees that the valid records after the hole belong to the very
+        write that holds it, which never finished its sync, and cuts it instead
+        of refusing to start (case 5a of docs/journal_format.md).
         """
         data_dir = os.path.join(self.tmp, "data")
         shadow = os.path.join(self.tmp, "shadow")

@@ -188,7 +188,8 @@ TEST(GroupCommitTest, WriteFailureLatchesAndTheTornWriteIsCutOnRecovery) {
   ExpectRecords(out.records, 1, 1);
   // The torn piece is the first 10 bytes of record 2, counted to its last non-zero byte.
   std::string record;
-  EncodeRecord(Lsn{2}, PayloadFor(Lsn{2}), &record);
+  EncodeRecord(Lsn{2}, kSegmentHeaderBytes + kRecordHeaderBytes + PayloadFor(Lsn{1}).size(),
+               PayloadFor(Lsn{2}), &record);
   EXPECT_EQ(out.report.bytes_cut, DataEnd(record.substr(0, 10)));
   EXPECT_GT(out.report.bytes_cut, 0u);
 }

@@ -3,19 +3,48 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "storage/journal_format.h"
 #include "support/fault_file.h"
 
 namespace exactly::storage {
 namespace {
 
+std::string PayloadOf(uint64_t lsn) { return "payload " + std::to_string(lsn); }
+
+// A segment of records first.., each its own write.
 std::string Segment(uint64_t first, uint64_t count) {
   std::string bytes;
   EncodeSegmentHeader(Lsn{first}, &bytes);
   for (uint64_t lsn = first; lsn < first + count; ++lsn) {
-    EncodeRecord(Lsn{lsn}, "payload " + std::to_string(lsn), &bytes);
+    EncodeRecord(Lsn{lsn}, bytes.size(), PayloadOf(lsn), &bytes);
   }
   return bytes;
+}
+
+// A segment of records first.., `writes[i]` of them in write i. Fills `starts` with
+// the offset of each write and `records` with the offset of each record.
+std::string SegmentOfWrites(uint64_t first, const std::vector<uint64_t>& writes,
+                            std::vector<uint64_t>* starts, std::vector<uint64_t>* records) {
+  std::string bytes;
+  EncodeSegmentHeader(Lsn{first}, &bytes);
+  uint64_t lsn = first;
+  for (uint64_t count : writes) {
+    const uint64_t start = bytes.size();
+    starts->push_back(start);
+    for (uint64_t i = 0; i < count; ++i, ++lsn) {
+      records->push_back(bytes.size());
+      EncodeRecord(Lsn{lsn}, start, PayloadOf(lsn), &bytes);
+    }
+  }
+  return bytes;
+}
+
+void Zero(std::string* bytes, uint64_t from, uint64_t to) {
+  std::fill(bytes->begin() + static_cast<std::ptrdiff_t>(from),
+            bytes->begin() + static_cast<std::ptrdiff_t>(to), '\0');
 }
 
 SegmentScan Scan(std::string_view bytes, uint64_t first, std::vector<uint64_t>* seen = nullptr) {
@@ -67,7 +96,7 @@ TEST(JournalReaderTest, BadSegmentHeaderWithRecordsAfterIsCorrupt) {
 // A damaged length must not hide the good records behind it.
 TEST(JournalReaderTest, DamagedLengthStillFindsLaterRecords) {
   std::string bytes = Segment(1, 4);
-  const uint64_t second = kSegmentHeaderBytes + kRecordHeaderBytes + 9;
+  const uint64_t second = kSegmentHeaderBytes + kRecordHeaderBytes + PayloadOf(1).size();
   bytes[second + 5] ^= 0x40;  // payload length of record 2
   std::vector<uint64_t> seen;
   SegmentScan scan = Scan(bytes, 1, &seen);
@@ -75,6 +104,103 @@ TEST(JournalReaderTest, DamagedLengthStillFindsLaterRecords) {
   EXPECT_EQ(scan.good_bytes, second);
   EXPECT_EQ(scan.last_lsn, Lsn{1});
   EXPECT_EQ(seen, (std::vector<uint64_t>{1}));
+}
+
+// Case 5a: the last write lost a stretch (its first page, say) but later pages of
+// it reached the disk: a torn tail cut where the damage starts, not corruption.
+TEST(JournalReaderTest, DamageInsideTheLastWriteWithItsLaterRecordsPresentIsTorn) {
+  std::vector<uint64_t> starts, records;
+  std::string bytes = SegmentOfWrites(1, {3, 6}, &starts, &records);
+  for (uint64_t from : {records[3], records[3] + 5, records[4] + 2, records[6]}) {
+    SCOPED_TRACE("zeros from " + std::to_string(from));
+    std::string damaged = bytes;
+    Zero(&damaged, from, from + 40);  // covers the next header, or part of it
+    std::vector<uint64_t> seen;
+    SegmentScan scan = Scan(damaged + std::string(4096, '\0'), 1, &seen);
+    EXPECT_EQ(scan.end, SegmentEnd::kTorn) << scan.problem;
+    EXPECT_EQ(scan.torn_write_offset, starts[1]) << scan.problem;
+    const uint64_t bad =
+        *std::find_if(records.rbegin(), records.rend(), [&](uint64_t r) { return r <= from; });
+    EXPECT_EQ(scan.good_bytes, bad);
+    EXPECT_EQ(seen.size(), static_cast<size_t>(std::find(records.begin(), records.end(), bad) -
+                                               records.begin()));
+    EXPECT_NE(
+        scan.problem.find("belong to the same write (begun at byte " + std::to_string(starts[1])),
+        std::string::npos)
+        << scan.problem;
+  }
+}
+
+// A hole in a write followed by a record of the next write: that next write began
+// only once the damaged one was synced, so synced data was damaged.
+TEST(JournalReaderTest, DamageFollowedByALaterWriteIsCorrupt) {
+  std::vector<uint64_t> starts, records;
+  std::string bytes = SegmentOfWrites(1, {3, 4, 2}, &starts, &records);
+  for (uint64_t from : {records[0], records[1] + 3, records[4], records[6] - 10}) {
+    SCOPED_TRACE("zeros from " + std::to_string(from));
+    std::string damaged = bytes;
+    Zero(&damaged, from, from + 10);
+    SegmentScan scan = Scan(damaged, 1);
+    EXPECT_EQ(scan.end, SegmentEnd::kCorrupt);
+    EXPECT_FALSE(scan.torn_write_offset);
+    EXPECT_NE(scan.problem.find("from a later write"), std::string::npos) << scan.problem;
+  }
+}
+
+// Records of the damaged write that are themselves broken (a second hole) do not
+// stop the search for a later write behind them.
+TEST(JournalReaderTest, TwoHolesInOneWriteThenALaterWriteIsCorrupt) {
+  std::vector<uint64_t> starts, records;
+  std::string bytes = SegmentOfWrites(1, {5, 1}, &starts, &records);
+  Zero(&bytes, records[1], records[1] + 8);
+  Zero(&bytes, records[3] + 2, records[3] + 6);
+  EXPECT_EQ(Scan(bytes, 1).end, SegmentEnd::kCorrupt);
+  // Without the later write, the same two holes are a torn last write.
+  std::string last_write = bytes.substr(0, starts[1]);
+  SegmentScan scan = Scan(last_write, 1);
+  EXPECT_EQ(scan.end, SegmentEnd::kTorn) << scan.problem;
+  EXPECT_EQ(scan.torn_write_offset, starts[0]);
+}
+
+// A whole record must start its write or continue the previous record's.
+TEST(JournalReaderTest, RecordWithAnImpossibleWriteOffsetIsCorrupt) {
+  std::string bytes;
+  EncodeSegmentHeader(Lsn{1}, &bytes);
+  EncodeRecord(Lsn{1}, bytes.size(), PayloadOf(1), &bytes);
+  const uint64_t second = bytes.size();
+  EncodeRecord(Lsn{2}, second + 1, PayloadOf(2), &bytes);
+  SegmentScan scan = Scan(bytes, 1);
+  EXPECT_EQ(scan.end, SegmentEnd::kCorrupt);
+  EXPECT_EQ(scan.good_bytes, second);
+  EXPECT_NE(scan.problem.find("write began at byte " + std::to_string(second + 1)),
+            std::string::npos)
+      << scan.problem;
+}
+
+// Past damage, a header that claims the damaged write but an lsn already read is
+// not a record of that write.
+TEST(JournalReaderTest, LaterHeaderRepeatingAnLsnIsCorrupt) {
+  std::string bytes;
+  EncodeSegmentHeader(Lsn{1}, &bytes);
+  EncodeRecord(Lsn{1}, bytes.size(), PayloadOf(1), &bytes);
+  const uint64_t bad = bytes.size();
+  bytes += std::string(10, 'z');
+  EncodeRecord(Lsn{1}, bad, PayloadOf(1), &bytes);
+  SegmentScan scan = Scan(bytes, 1);
+  EXPECT_EQ(scan.end, SegmentEnd::kCorrupt);
+  EXPECT_NE(scan.problem.find("with lsn 1"), std::string::npos) << scan.problem;
+}
+
+TEST(JournalReaderTest, UnknownVersionIsNotTornNorCorrupt) {
+  std::string bytes = Segment(1, 2);
+  const uint32_t version = kJournalVersion + 1;
+  std::memcpy(bytes.data() + 4, &version, 4);
+  const uint32_t checksum = HeaderChecksum(std::string_view(bytes).substr(0, 16));
+  std::memcpy(bytes.data() + 16, &checksum, 4);
+  SegmentScan scan = Scan(bytes, 1);
+  EXPECT_EQ(scan.end, SegmentEnd::kUnknownVersion);
+  EXPECT_NE(scan.problem.find("version " + std::to_string(version)), std::string::npos)
+      << scan.problem;
 }
 
 TEST(JournalReaderTest, VisitorErrorStopsTheScan) {

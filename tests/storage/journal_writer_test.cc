@@ -25,7 +25,10 @@ TEST(JournalWriterTest, OpenCreatesADurableSegmentWithItsHeader) {
   fs.Crash();  // the name and the header were synced at open
   std::string bytes = fs.Contents(SegmentPath(kDir, 42));
   ASSERT_EQ(bytes.size(), kSegmentHeaderBytes);
-  EXPECT_EQ(DecodeSegmentHeader(bytes), Lsn{42});
+  std::optional<SegmentHeader> header = DecodeSegmentHeader(bytes);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->first_lsn, Lsn{42});
+  EXPECT_EQ(header->version, kJournalVersion);
 }
 
 TEST(JournalWriterTest, AppendRequiresTheNextLsn) {
@@ -48,7 +51,7 @@ TEST(JournalWriterTest, AppendBuffersUntilFlush) {
   ASSERT_TRUE((*writer)->Flush().ok());
   std::string expected;
   EncodeSegmentHeader(Lsn{1}, &expected);
-  EncodeRecord(Lsn{1}, "abc", &expected);
+  EncodeRecord(Lsn{1}, kSegmentHeaderBytes, "abc", &expected);
   EXPECT_EQ(fs.Contents(SegmentPath(kDir, 1)), expected);
 }
 

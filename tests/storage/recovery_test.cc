@@ -148,7 +148,8 @@ TEST(RecoveryTest, AllZeroRecordHeaderNeverVerifies) {
 TEST(RecoveryTest, BitFlipBeforeGoodRecordsIsCorruptionNamingFileAndOffset) {
   constexpr uint64_t kBad = 4;
   FaultFileSystem written;
-  WriteRecords(written, kDir, Lsn{1}, Lsn{8});
+  // Each record its own synced write: the damaged one was synced before the next began.
+  test::WriteRecordsOneSyncEach(written, kDir, Lsn{1}, Lsn{8});
   const std::string path = SegmentPath(kDir, 1);
   const std::string whole = written.Contents(path);
   const uint64_t start = RecordOffset(1, kBad);
@@ -169,6 +170,29 @@ TEST(RecoveryTest, BitFlipBeforeGoodRecordsIsCorruptionNamingFileAndOffset) {
     EXPECT_EQ(fs.Contents(path), whole.substr(0, bit / 8) +
                                      static_cast<char>(whole[bit / 8] ^ (1 << (bit % 8))) +
                                      whole.substr(bit / 8 + 1));  // nothing was cut
+  }
+}
+
+// Documented choice: damage confined to the last write is a torn tail, even when
+// whole records of that write follow it (case 5a); here the last write is the
+// whole journal.
+TEST(RecoveryTest, BitFlipInsideTheLastWriteIsATornTail) {
+  constexpr uint64_t kBad = 4;
+  FaultFileSystem written;
+  WriteRecords(written, kDir, Lsn{1}, Lsn{8});  // one write, one sync
+  const std::string path = SegmentPath(kDir, 1);
+  const std::string whole = written.Contents(path);
+  const uint64_t start = RecordOffset(1, kBad);
+  for (uint64_t bit = start * 8; bit < RecordOffset(1, kBad + 1) * 8; bit += 7) {
+    SCOPED_TRACE("bit " + std::to_string(bit));
+    FaultFileSystem fs;
+    fs.SetContents(path, whole);
+    fs.FlipBit(path, bit / 8, static_cast<int>(bit % 8));
+    test::Recovered out = RecoverAll(fs, kDir);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    ExpectRecords(out.records, 1, kBad - 1);
+    EXPECT_EQ(out.report.bytes_cut, whole.size() - start);
+    EXPECT_EQ(fs.Contents(path), whole.substr(0, start));
   }
 }
 
@@ -196,7 +220,7 @@ TEST(RecoveryTest, BitFlipInTheLastRecordOnlyIsATornTail) {
 std::string SegmentWithLsns(std::initializer_list<uint64_t> lsns, uint64_t first) {
   std::string bytes;
   EncodeSegmentHeader(Lsn{first}, &bytes);
-  for (uint64_t lsn : lsns) EncodeRecord(Lsn{lsn}, PayloadFor(Lsn{lsn}), &bytes);
+  for (uint64_t lsn : lsns) EncodeRecord(Lsn{lsn}, bytes.size(), PayloadFor(Lsn{lsn}), &bytes);
   return bytes;
 }
 
@@ -363,7 +387,9 @@ TEST(RecoveryTest, CrashKeepsExactlyTheSyncedPrefix) {
   WriteRecords(base_fs, kDir, Lsn{1}, Lsn{5});
   const std::string synced = base_fs.Contents(SegmentPath(kDir, 1));
   std::string unsynced;
-  for (uint64_t lsn = 6; lsn <= 9; ++lsn) EncodeRecord(Lsn{lsn}, PayloadFor(Lsn{lsn}), &unsynced);
+  for (uint64_t lsn = 6; lsn <= 9; ++lsn) {
+    EncodeRecord(Lsn{lsn}, synced.size(), PayloadFor(Lsn{lsn}), &unsynced);
+  }
   for (uint64_t keep = 0; keep <= unsynced.size(); ++keep) {
     SCOPED_TRACE("keep " + std::to_string(keep));
     FaultFileSystem fs;
@@ -385,6 +411,217 @@ TEST(RecoveryTest, CrashKeepsExactlyTheSyncedPrefix) {
     while (whole < 9 && RecordOffset(1, whole + 2) <= synced.size() + keep) ++whole;
     ExpectRecords(out.records, 1, whole);
     EXPECT_EQ(fs.Contents(SegmentPath(kDir, 1)).size(), RecordOffset(1, whole + 1));
+  }
+}
+
+// A journal of two writes, as --fsync always leaves it: records 1..5 written and
+// synced together, then records 6..kLast written together; whether the second
+// write was synced is up to the test. Returns the segment's bytes; `second` is
+// where the second write begins.
+constexpr uint64_t kLast = 30;
+std::string TwoWrites(FaultFileSystem& fs, bool sync_second, uint64_t* second) {
+  auto writer = OpenJournalWriter(fs, kDir, Lsn{0});
+  EXACTLY_ASSERT(writer.ok());
+  for (uint64_t lsn = 1; lsn <= kLast; ++lsn) {
+    EXACTLY_ASSERT((*writer)->Append(Lsn{lsn}, PayloadFor(Lsn{lsn})).ok());
+    if (lsn == 5) EXACTLY_ASSERT((*writer)->Sync().ok());
+  }
+  EXACTLY_ASSERT(sync_second ? (*writer)->Sync().ok() : (*writer)->Flush().ok());
+  *second = RecordOffset(1, 6);
+  return fs.Contents(SegmentPath(kDir, 1));
+}
+
+// The lsn of the first record that the bytes [from, to) touch.
+uint64_t FirstRecordTouched(uint64_t from) {
+  uint64_t lsn = 1;
+  while (RecordOffset(1, lsn + 1) <= from) ++lsn;
+  return lsn;
+}
+
+// The power cut this format exists for: the last write never finished its sync and
+// the disk got some of its pages but not an earlier one (here: any stretch of it
+// lost, reading as the reserved zeros it replaced). None of it was acknowledged, so
+// it is a torn tail: cut where the damage starts, keep the synced records and the
+// whole records before the damage, and start. A second recovery finds it clean.
+TEST(RecoveryTest, UnsyncedWriteWithALostStretchAndLaterPagesPresentIsCut) {
+  FaultFileSystem written;
+  uint64_t second = 0;
+  const std::string whole = TwoWrites(written, /*sync_second=*/false, &second);
+  const std::string path = SegmentPath(kDir, 1);
+  int torn_writes = 0;
+  for (uint64_t hole = second; hole < whole.size(); hole += 13) {
+    for (uint64_t length : {1u, 9u, 32u, 80u, 400u}) {
+      if (hole + length >= whole.size()) continue;  // something of the write must follow
+      SCOPED_TRACE("zeros at " + std::to_string(hole) + ", " + std::to_string(length) + " bytes");
+      std::string disk = whole;
+      std::fill(disk.begin() + static_cast<std::ptrdiff_t>(hole),
+                disk.begin() + static_cast<std::ptrdiff_t>(hole + length), '\0');
+      if (disk == whole) continue;  // the stretch held only zeros already
+      uint64_t changed = hole;
+      while (disk[changed] == whole[changed]) ++changed;
+      const uint64_t bad = FirstRecordTouched(changed);
+      FaultFileSystem fs;
+      fs.SetContents(path, disk + std::string(4096, '\0'));
+      test::Recovered check = RecoverAll(fs, kDir, RecoveryOptions{.cut_torn_tail = false});
+      ASSERT_TRUE(check.status.ok()) << check.status.ToString();
+      test::Recovered out = RecoverAll(fs, kDir);
+      ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+      ExpectRecords(out.records, 1, bad - 1);
+      EXPECT_EQ(out.report.last_lsn, Lsn{bad - 1});
+      EXPECT_EQ(fs.Contents(path), whole.substr(0, RecordOffset(1, bad)));
+      EXPECT_EQ(out.report.bytes_cut, DataEnd(disk) - RecordOffset(1, bad));
+      torn_writes += Contains(out.report.notes.back(), "belong to the same write");
+      test::Recovered again = RecoverAll(fs, kDir);
+      ASSERT_TRUE(again.status.ok());
+      EXPECT_EQ(again.report.bytes_cut, 0u);
+      ExpectRecords(again.records, 1, bad - 1);
+    }
+  }
+  EXPECT_GT(torn_writes, 100);  // most holes leave whole records of the write after them
+}
+
+// The same write-back, then the server starts again: the cut journal takes new
+// records at the lsns the cut freed, and they replay.
+TEST(RecoveryTest, AfterCuttingAnUnsyncedWriteTheJournalGoesOn) {
+  FaultFileSystem written;
+  uint64_t second = 0;
+  const std::string whole = TwoWrites(written, /*sync_second=*/false, &second);
+  std::string disk = whole;
+  std::fill(disk.begin() + static_cast<std::ptrdiff_t>(second),
+            disk.begin() + static_cast<std::ptrdiff_t>(second + 100), '\0');
+  FaultFileSystem fs;
+  fs.SetContents(SegmentPath(kDir, 1), disk);
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, 5);
+  WriteRecords(fs, kDir, Lsn{6}, Lsn{8});
+  test::Recovered again = RecoverAll(fs, kDir);
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  ExpectRecords(again.records, 1, 8);
+}
+
+// Negative control: the same lost stretch in the first write, which was synced
+// before the second began, is damage to acknowledged records: refused, nothing cut.
+TEST(RecoveryTest, LostStretchInASyncedWriteWithALaterWriteAfterIsCorruption) {
+  FaultFileSystem written;
+  uint64_t second = 0;
+  const std::string whole = TwoWrites(written, /*sync_second=*/true, &second);
+  const std::string path = SegmentPath(kDir, 1);
+  for (uint64_t hole = kSegmentHeaderBytes; hole < second; hole += 3) {
+    for (uint64_t length : {1u, 9u, 32u, 80u, 400u}) {
+      const uint64_t end = std::min(hole + length, second);
+      SCOPED_TRACE("zeros at " + std::to_string(hole) + ".." + std::to_string(end));
+      std::string disk = whole;
+      std::fill(disk.begin() + static_cast<std::ptrdiff_t>(hole),
+                disk.begin() + static_cast<std::ptrdiff_t>(end), '\0');
+      if (disk == whole) continue;
+      uint64_t changed = hole;
+      while (disk[changed] == whole[changed]) ++changed;
+      const uint64_t bad = FirstRecordTouched(changed);
+      FaultFileSystem fs;
+      fs.SetContents(path, disk);
+      test::Recovered out = RecoverAll(fs, kDir);
+      ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+      EXPECT_TRUE(Contains(out.status.message(), "at byte " + std::to_string(RecordOffset(1, bad))))
+          << out.status.message();
+      EXPECT_TRUE(Contains(out.status.message(), "from a later write")) << out.status.message();
+      EXPECT_TRUE(Contains(out.status.message(), "exactly repair")) << out.status.message();
+      ExpectRecords(out.records, 1, bad - 1);
+      EXPECT_EQ(fs.Contents(path), disk);  // nothing was cut
+    }
+  }
+}
+
+// Negative control: a bit flipped in the synced first write, a later write after it.
+TEST(RecoveryTest, BitFlipInASyncedWriteWithALaterWriteAfterIsCorruption) {
+  FaultFileSystem written;
+  uint64_t second = 0;
+  const std::string whole = TwoWrites(written, /*sync_second=*/true, &second);
+  const std::string path = SegmentPath(kDir, 1);
+  for (uint64_t bit = kSegmentHeaderBytes * 8; bit < second * 8; bit += 5) {
+    SCOPED_TRACE("bit " + std::to_string(bit));
+    FaultFileSystem fs;
+    fs.SetContents(path, whole);
+    fs.FlipBit(path, bit / 8, static_cast<int>(bit % 8));
+    test::Recovered out = RecoverAll(fs, kDir);
+    ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+    ExpectRecords(out.records, 1, FirstRecordTouched(bit / 8) - 1);
+  }
+}
+
+// A version 1 journal (records without a write offset), as a build before version 2
+// left it: it loads, and the writer goes on in a version 2 segment after it.
+std::string VersionOneSegment(uint64_t first, uint64_t last) {
+  std::string bytes = "EXJL";
+  PutU32(kJournalVersionV1, &bytes);
+  PutU64(first, &bytes);
+  PutU32(HeaderChecksum(bytes), &bytes);
+  PutU32(0, &bytes);
+  for (uint64_t lsn = first; lsn <= last; ++lsn) {
+    const std::string payload = PayloadFor(Lsn{lsn});
+    std::string header;
+    PutU32(static_cast<uint32_t>(payload.size()), &header);
+    PutU64(lsn, &header);
+    PutU64(PayloadChecksum(payload), &header);
+    PutU32(HeaderChecksum(header), &bytes);
+    bytes += header + payload;
+  }
+  return bytes;
+}
+
+TEST(RecoveryTest, VersionOneJournalLoadsAndVersionTwoFollowsIt) {
+  FaultFileSystem fs;
+  fs.SetContents(SegmentPath(kDir, 1), VersionOneSegment(1, 7));
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, 7);
+  WriteRecords(fs, kDir, Lsn{8}, Lsn{12});
+  test::Recovered again = RecoverAll(fs, kDir);
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  ExpectRecords(again.records, 1, 12);
+}
+
+// Version 1 records carry no write offset, so damage with records after it stays
+// corruption there, and damage in its last record a torn tail, as before.
+TEST(RecoveryTest, VersionOneDamageKeepsTheVersionOneCases) {
+  const std::string whole = VersionOneSegment(1, 6);
+  const uint64_t third = kSegmentHeaderBytes + 2 * kRecordHeaderBytesV1 +
+                         PayloadFor(Lsn{1}).size() + PayloadFor(Lsn{2}).size();
+  FaultFileSystem fs;
+  fs.SetContents(SegmentPath(kDir, 1), whole);
+  fs.FlipBit(SegmentPath(kDir, 1), third + 30, 3);
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+  EXPECT_TRUE(Contains(out.status.message(), "at byte " + std::to_string(third)))
+      << out.status.message();
+  ExpectRecords(out.records, 1, 2);
+
+  FaultFileSystem torn;
+  torn.SetContents(SegmentPath(kDir, 1), whole.substr(0, whole.size() - 2));
+  test::Recovered cut = RecoverAll(torn, kDir);
+  ASSERT_TRUE(cut.status.ok()) << cut.status.ToString();
+  ExpectRecords(cut.records, 1, 5);
+}
+
+// A segment of a version this build does not know is neither cut nor removed, even
+// by the repair tool: the error says which version it is.
+TEST(RecoveryTest, UnknownJournalVersionIsRefusedAndLeftAlone) {
+  std::string bytes = "EXJL";
+  PutU32(kJournalVersion + 1, &bytes);
+  PutU64(1, &bytes);
+  PutU32(HeaderChecksum(bytes), &bytes);
+  PutU32(0, &bytes);
+  bytes += std::string(100, 'r');
+  for (bool repair : {false, true}) {
+    FaultFileSystem fs;
+    fs.SetContents(SegmentPath(kDir, 1), bytes);
+    test::Recovered out = RecoverAll(fs, kDir, RecoveryOptions{.cut_corruption = repair});
+    ASSERT_EQ(out.status.code(), base::StatusCode::kCorruption);
+    EXPECT_TRUE(
+        Contains(out.status.message(), "journal version " + std::to_string(kJournalVersion + 1)))
+        << out.status.message();
+    EXPECT_FALSE(Contains(out.status.message(), "exactly repair")) << out.status.message();
+    EXPECT_EQ(fs.Contents(SegmentPath(kDir, 1)), bytes);
   }
 }
 

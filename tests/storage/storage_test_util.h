@@ -32,6 +32,19 @@ inline void WriteRecords(FileSystem& fs, const std::string& dir, Lsn first, Lsn 
   ASSERT_TRUE((*writer)->Sync().ok());
 }
 
+// As WriteRecords, but each record goes out in its own write and is synced before
+// the next is appended (--fsync always with one record per batch): damage to one of
+// them, with later ones after it, is damage to synced data.
+inline void WriteRecordsOneSyncEach(FileSystem& fs, const std::string& dir, Lsn first, Lsn last,
+                                    JournalWriterOptions options = {}) {
+  auto writer = OpenJournalWriter(fs, dir, Lsn{first.value - 1}, options);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  for (uint64_t lsn = first.value; lsn <= last.value; ++lsn) {
+    ASSERT_TRUE((*writer)->Append(Lsn{lsn}, PayloadFor(Lsn{lsn})).ok());
+    ASSERT_TRUE((*writer)->Sync().ok());
+  }
+}
+
 struct Recovered {
   base::Status status;
   RecoveryReport report;
