@@ -37,6 +37,23 @@ class WritableFile {
   virtual uint64_t size() const = 0;
 };
 
+// A file open for reading at any offset. Not thread-safe: one thread uses it at a time.
+class ReadableFile {
+ public:
+  virtual ~ReadableFile() = default;
+
+  // Reads up to `bytes` bytes at `offset` into `out`; returns how many were read,
+  // fewer only where the file ends (short reads are continued).
+  virtual base::Result<size_t> ReadAt(uint64_t offset, char* out, size_t bytes) = 0;
+  // The first offset at or after `offset` that may hold a non-zero byte: the bytes
+  // before it are a hole the file system knows of (lseek SEEK_DATA), which reads as
+  // zeros without being read, as reserved space no write reached does on ext4 and
+  // XFS. size() when only a hole follows; `offset` when the file system cannot tell.
+  virtual uint64_t NextData(uint64_t offset) = 0;
+  // The file's length when it was opened, reserved space included.
+  virtual uint64_t size() const = 0;
+};
+
 // Files and directories by path. Implementations must be safe to call from
 // several threads at once (different files).
 class FileSystem {
@@ -49,6 +66,8 @@ class FileSystem {
   virtual base::Result<std::unique_ptr<WritableFile>> OpenTruncated(const std::string& path) = 0;
   // The whole content of `path`. NotFound if it does not exist.
   virtual base::Result<std::string> ReadFile(const std::string& path) = 0;
+  // Opens `path` for reading in pieces. NotFound if it does not exist.
+  virtual base::Result<std::unique_ptr<ReadableFile>> OpenForRead(const std::string& path) = 0;
   // Shortens `path` to `size` bytes and syncs it.
   virtual base::Status Truncate(const std::string& path, uint64_t size) = 0;
   // Atomically replaces `to` with `from` (not durable until SyncDir).

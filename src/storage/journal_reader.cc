@@ -2,12 +2,47 @@
 #include "storage/journal_reader.h"
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <utility>
 
+#include "base/assert.h"
 #include "storage/journal_format.h"
 
 namespace exactly::storage {
 namespace {
+
+// Reads are this big; holes the file system reports between them are skipped.
+constexpr size_t kReadChunkBytes = 256u << 10;
+
+bool AllZero(const char* bytes, size_t n) {
+  return n == 0 || (bytes[0] == '\0' && std::memcmp(bytes, bytes + 1, n - 1) == 0);
+}
+
+// A segment as the scan sees it: `data` holds its first bytes, and every byte from
+// data.size() up to size() reads as zero (reserved space that ReadSegment did not keep).
+class SegmentView {
+ public:
+  SegmentView(std::string_view data, uint64_t size) : data_(data), size_(size) {
+    EXACTLY_ASSERT(data_.size() <= size_);
+  }
+  uint64_t size() const { return size_; }
+  // The `n` bytes at `offset` (offset + n <= size()); valid until the next call.
+  std::string_view At(uint64_t offset, uint64_t n) {
+    EXACTLY_ASSERT(offset + n <= size_);
+    if (offset + n <= data_.size()) return data_.substr(offset, n);
+    scratch_.assign(n, '\0');
+    if (offset < data_.size()) {
+      std::memcpy(scratch_.data(), data_.data() + offset, data_.size() - offset);
+    }
+    return scratch_;
+  }
+
+ private:
+  std::string_view data_;
+  uint64_t size_;
+  std::string scratch_;  // a piece running past data_, zero-padded
+};
 
 struct FoundHeader {
   uint64_t offset = 0;
@@ -18,13 +53,13 @@ struct FoundHeader {
 // offset from `from` on. Tries every byte offset so that a damaged length cannot
 // hide good records behind it. A header starting at or past `data_end` (DataEnd)
 // is all zeros and cannot verify, so reserved space is not searched.
-std::optional<FoundHeader> FindValidHeader(std::string_view bytes, uint32_t version, uint64_t from,
+std::optional<FoundHeader> FindValidHeader(SegmentView& bytes, uint32_t version, uint64_t from,
                                            uint64_t data_end) {
   const size_t header_bytes = RecordHeaderBytes(version);
   for (uint64_t offset = from; offset < data_end && offset + header_bytes <= bytes.size();
        ++offset) {
     if (std::optional<RecordHeader> header =
-            DecodeRecordHeader(bytes.substr(offset, header_bytes), version)) {
+            DecodeRecordHeader(bytes.At(offset, header_bytes), version)) {
       return FoundHeader{offset, *header};
     }
   }
@@ -71,7 +106,7 @@ std::string NotInTheDamagedWrite(const Stop& stop, const FoundHeader& found,
 // only records of the write that holds the damage (a write that never finished its
 // sync, written back in part and out of order: also a torn tail), or a record of
 // another write (corruption: see docs/journal_format.md, cases 4, 5a and 5).
-void StopBad(std::string_view bytes, const Stop& stop, std::string problem, SegmentScan* scan) {
+void StopBad(SegmentView& bytes, const Stop& stop, std::string problem, SegmentScan* scan) {
   scan->good_bytes = stop.bad;
   scan->end = SegmentEnd::kTorn;
   std::optional<uint64_t> torn_write;
@@ -93,7 +128,7 @@ void StopBad(std::string_view bytes, const Stop& stop, std::string problem, Segm
     const uint64_t payload_at = found->offset + RecordHeaderBytes(stop.version);
     const uint64_t end = payload_at + found->header.payload_length;
     const bool whole = end <= bytes.size() &&
-                       PayloadChecksum(bytes.substr(payload_at, found->header.payload_length)) ==
+                       PayloadChecksum(bytes.At(payload_at, found->header.payload_length)) ==
                            found->header.payload_checksum;
     from = whole ? end : found->offset + 1;
   }
@@ -110,7 +145,7 @@ void StopBad(std::string_view bytes, const Stop& stop, std::string problem, Segm
 
 // Case 6: a bad segment header. Its version is unknown, so records after it are
 // searched for in every layout this build reads.
-void StopAtSegmentHeader(std::string_view bytes, std::string problem, SegmentScan* scan) {
+void StopAtSegmentHeader(SegmentView& bytes, std::string problem, SegmentScan* scan) {
   scan->good_bytes = 0;
   scan->end = SegmentEnd::kTorn;
   for (uint32_t version : {kJournalVersion, kJournalVersionV1}) {
@@ -123,27 +158,11 @@ void StopAtSegmentHeader(std::string_view bytes, std::string problem, SegmentSca
   scan->problem = std::move(problem);
 }
 
-}  // namespace
-
-base::Result<std::vector<SegmentFile>> ListSegments(FileSystem& fs, const std::string& dir) {
-  base::Result<std::vector<std::string>> names = fs.ListDir(dir);
-  if (!names.ok()) return names.status();
-  std::vector<SegmentFile> segments;
-  for (std::string& name : names.value()) {
-    if (std::optional<Lsn> first = ParseSegmentFileName(name)) {
-      segments.push_back(SegmentFile{std::move(name), *first});
-    }
-  }
-  std::sort(segments.begin(), segments.end(),
-            [](const SegmentFile& a, const SegmentFile& b) { return a.first_lsn < b.first_lsn; });
-  return segments;
-}
-
-base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_lsn,
-                                      const RecordVisitor& visit) {
+base::Result<SegmentScan> Scan(SegmentView& bytes, uint64_t data_end, Lsn named_first_lsn,
+                               const RecordVisitor& visit) {
   SegmentScan scan;
   scan.file_bytes = bytes.size();
-  scan.data_bytes = DataEnd(bytes);
+  scan.data_bytes = data_end;
   if (named_first_lsn.value == 0) {
     scan.end = SegmentEnd::kCorrupt;
     scan.problem = "segment is named for lsn 0; lsns start at 1";
@@ -154,14 +173,16 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
     StopAtSegmentHeader(bytes, "segment header is incomplete", &scan);
     return scan;
   }
-  if (IsUnknownVersionSegmentHeader(bytes.substr(0, kSegmentHeaderBytes))) {
+  const std::string segment_header(bytes.At(0, kSegmentHeaderBytes));
+  if (IsUnknownVersionSegmentHeader(segment_header)) {
     scan.end = SegmentEnd::kUnknownVersion;
     scan.problem = "segment header names journal version " +
-                   std::to_string(GetU32(bytes.data() + 4)) + "; this build reads versions " +
-                   std::to_string(kJournalVersionV1) + " and " + std::to_string(kJournalVersion);
+                   std::to_string(GetU32(segment_header.data() + 4)) +
+                   "; this build reads versions " + std::to_string(kJournalVersionV1) + " and " +
+                   std::to_string(kJournalVersion);
     return scan;
   }
-  std::optional<SegmentHeader> segment = DecodeSegmentHeader(bytes.substr(0, kSegmentHeaderBytes));
+  std::optional<SegmentHeader> segment = DecodeSegmentHeader(segment_header);
   if (!segment) {
     StopAtSegmentHeader(bytes, "segment header has a wrong magic or checksum", &scan);
     return scan;
@@ -195,7 +216,7 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
       return scan;
     }
     std::optional<RecordHeader> header =
-        DecodeRecordHeader(bytes.substr(offset, header_bytes), scan.version);
+        DecodeRecordHeader(bytes.At(offset, header_bytes), scan.version);
     if (!header) {
       StopBad(bytes, stop_at(offset + 1),
               "record header checksum mismatch or length over the maximum", &scan);
@@ -209,7 +230,7 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
     // The header verified, so its length can be trusted: the search for later
     // records starts after this one's payload.
     uint64_t end = offset + header_bytes + header->payload_length;
-    std::string_view payload = bytes.substr(offset + header_bytes, header->payload_length);
+    std::string_view payload = bytes.At(offset + header_bytes, header->payload_length);
     if (PayloadChecksum(payload) != header->payload_checksum) {
       StopBad(bytes, stop_at(end), "record payload checksum mismatch", &scan);
       return scan;
@@ -240,6 +261,64 @@ base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_ls
   }
   scan.good_bytes = offset;
   return scan;
+}
+
+}  // namespace
+
+base::Result<std::vector<SegmentFile>> ListSegments(FileSystem& fs, const std::string& dir) {
+  base::Result<std::vector<std::string>> names = fs.ListDir(dir);
+  if (!names.ok()) return names.status();
+  std::vector<SegmentFile> segments;
+  for (std::string& name : names.value()) {
+    if (std::optional<Lsn> first = ParseSegmentFileName(name)) {
+      segments.push_back(SegmentFile{std::move(name), *first});
+    }
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.first_lsn < b.first_lsn; });
+  return segments;
+}
+
+// The scan of the recovery table's cases over `bytes`, whose data ends at `data_end`.
+base::Result<SegmentBytes> ReadSegment(FileSystem& fs, const std::string& path) {
+  base::Result<std::unique_ptr<ReadableFile>> file = fs.OpenForRead(path);
+  if (!file.ok()) return file.status();
+  SegmentBytes segment;
+  segment.file_bytes = (*file)->size();
+  std::string chunk(kReadChunkBytes, '\0');
+  uint64_t offset = 0;
+  while (offset < segment.file_bytes) {
+    const uint64_t data = (*file)->NextData(offset);
+    if (data > offset) {
+      offset = data;  // a hole reads as zeros: nothing to read or keep
+      continue;
+    }
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kReadChunkBytes, segment.file_bytes - offset));
+    base::Result<size_t> got = (*file)->ReadAt(offset, chunk.data(), want);
+    if (!got.ok()) return got.status();
+    if (*got == 0) break;  // the file ended sooner than it said
+    // A chunk of zeros is kept only once something non-zero follows it.
+    if (!AllZero(chunk.data(), *got)) {
+      segment.data.resize(offset, '\0');
+      segment.data.append(chunk.data(), *got);
+    }
+    offset += *got;
+  }
+  segment.data.resize(DataEnd(segment.data));
+  return segment;
+}
+
+base::Result<SegmentScan> ScanSegment(const SegmentBytes& segment, Lsn named_first_lsn,
+                                      const RecordVisitor& visit) {
+  SegmentView view(segment.data, segment.file_bytes);
+  return Scan(view, DataEnd(segment.data), named_first_lsn, visit);
+}
+
+base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_lsn,
+                                      const RecordVisitor& visit) {
+  SegmentView view(bytes, bytes.size());
+  return Scan(view, DataEnd(bytes), named_first_lsn, visit);
 }
 
 }  // namespace exactly::storage

@@ -50,12 +50,29 @@ struct SegmentScan {
   std::string problem;  // what was wrong at good_bytes, when not clean
 };
 
+// A segment file as ReadSegment leaves it in memory: its first bytes, through its
+// last non-zero byte, and its length. Every byte past `data` reads as zero.
+struct SegmentBytes {
+  std::string data;
+  uint64_t file_bytes = 0;
+};
+
+// Reads the segment at `path` in pieces and keeps only its data: the reserved zeros
+// past it are checked (a non-zero byte anywhere is kept, with the zeros before it)
+// but not kept, and not even read where the file system reports them as a hole, as
+// ext4 does for space reserved by fallocate that no write reached. So a fresh 64 MiB
+// segment costs what its records do, not 64 MiB. NotFound if it does not exist.
+base::Result<SegmentBytes> ReadSegment(FileSystem& fs, const std::string& path);
+
 // Called for every whole record in order; a failure stops the scan and is returned.
 using RecordVisitor = std::function<base::Status(Lsn lsn, std::string_view payload)>;
 
 // Scans the bytes of a segment whose file name says it starts at `named_first_lsn`.
 // Records must carry consecutive lsns starting there. Returns an error only when
 // `visit` fails; damage is described in the SegmentScan.
+base::Result<SegmentScan> ScanSegment(const SegmentBytes& segment, Lsn named_first_lsn,
+                                      const RecordVisitor& visit);
+// The same over a whole file held in memory.
 base::Result<SegmentScan> ScanSegment(std::string_view bytes, Lsn named_first_lsn,
                                       const RecordVisitor& visit);
 

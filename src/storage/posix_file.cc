@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -71,6 +72,43 @@ class PosixWritableFile final : public WritableFile {
     } while (result != 0 && errno == EINTR);
     if (result == 0 || errno == EOPNOTSUPP || errno == ENOSYS) return base::Status::Ok();
     return ErrnoStatus("fallocate", path_, errno);
+  }
+
+  uint64_t size() const override { return size_; }
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+class PosixReadableFile final : public ReadableFile {
+ public:
+  PosixReadableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixReadableFile() override { CloseQuietly(fd_); }
+  PosixReadableFile(const PosixReadableFile&) = delete;
+  PosixReadableFile& operator=(const PosixReadableFile&) = delete;
+
+  base::Result<size_t> ReadAt(uint64_t offset, char* out, size_t bytes) override {
+    size_t done = 0;
+    while (done < bytes) {
+      ssize_t got = ::pread(fd_, out + done, bytes - done, static_cast<off_t>(offset + done));
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("read", path_, errno);
+      }
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  }
+
+  uint64_t NextData(uint64_t offset) override {
+    if (offset >= size_) return size_;
+    off_t data = ::lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
+    if (data < 0) return errno == ENXIO ? size_ : offset;  // ENXIO: only a hole is left
+    return std::min(static_cast<uint64_t>(data), size_);
   }
 
   uint64_t size() const override { return size_; }
@@ -147,6 +185,19 @@ base::Result<std::string> PosixFileSystem::ReadFile(const std::string& path) {
   }
   CloseQuietly(fd);
   return content;
+}
+
+base::Result<std::unique_ptr<ReadableFile>> PosixFileSystem::OpenForRead(const std::string& path) {
+  int fd = OpenRetrying(path, O_RDONLY);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    base::Status status = ErrnoStatus("fstat", path, errno);
+    CloseQuietly(fd);
+    return status;
+  }
+  return std::unique_ptr<ReadableFile>(
+      std::make_unique<PosixReadableFile>(path, fd, static_cast<uint64_t>(info.st_size)));
 }
 
 base::Status PosixFileSystem::Truncate(const std::string& path, uint64_t size) {

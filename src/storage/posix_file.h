@@ -18,6 +18,7 @@ class PosixFileSystem final : public FileSystem {
   base::Result<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override;
   base::Result<std::unique_ptr<WritableFile>> OpenTruncated(const std::string& path) override;
   base::Result<std::string> ReadFile(const std::string& path) override;
+  base::Result<std::unique_ptr<ReadableFile>> OpenForRead(const std::string& path) override;
   base::Status Truncate(const std::string& path, uint64_t size) override;
   base::Status Rename(const std::string& from, const std::string& to) override;
   base::Status Remove(const std::string& path) override;

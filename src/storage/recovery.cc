@@ -68,9 +68,9 @@ base::Status CutJournal(FileSystem& fs, const std::string& dir,
                           (remove_whole ? " (the whole file)" : ""));
   for (size_t later = index + 1; later < segments.size(); ++later) {
     std::string later_path = dir + "/" + segments[later].name;
-    base::Result<std::string> bytes = fs.ReadFile(later_path);
+    base::Result<SegmentBytes> bytes = ReadSegment(fs, later_path);
     if (!bytes.ok()) return bytes.status();
-    const uint64_t later_bytes = DataEnd(*bytes);
+    const uint64_t later_bytes = DataEnd(bytes->data);
     report->bytes_cut += later_bytes;
     if (modify) EXACTLY_RETURN_IF_ERROR(fs.Remove(later_path));
     report->notes.push_back(std::string(modify ? "removed " : "would remove ") +
@@ -150,14 +150,14 @@ base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
     const SegmentFile& segment = segments[i];
     const bool last_segment = i + 1 == segments.size();
     std::string path = dir + "/" + segment.name;
-    base::Result<std::string> bytes = fs.ReadFile(path);
+    base::Result<SegmentBytes> bytes = ReadSegment(fs, path);
     if (!bytes.ok()) return bytes.status();
 
     SegmentScan scan;
     if (previous_last && segment.first_lsn != previous_last->Next()) {
       scan.end = SegmentEnd::kCorrupt;
-      scan.file_bytes = bytes->size();
-      scan.data_bytes = DataEnd(*bytes);
+      scan.file_bytes = bytes->file_bytes;
+      scan.data_bytes = DataEnd(bytes->data);
       scan.problem = "segment starts at lsn " + std::to_string(segment.first_lsn.value) +
                      " but the previous one ends at lsn " + std::to_string(previous_last->value);
     } else {

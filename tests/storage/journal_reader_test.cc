@@ -203,6 +203,76 @@ TEST(JournalReaderTest, UnknownVersionIsNotTornNorCorrupt) {
       << scan.problem;
 }
 
+// ReadSegment over the fault file system, whose Reserve()d space is a hole, and
+// ScanSegment over what it kept must say what a scan of the whole file says.
+TEST(JournalReaderTest, ReadSegmentScansAsTheWholeFileDoes) {
+  std::vector<uint64_t> starts, records;
+  const std::string clean = SegmentOfWrites(1, {3, 6}, &starts, &records);
+  std::vector<std::string> contents = {clean, clean.substr(0, clean.size() - 3)};
+  std::string hole = clean;
+  Zero(&hole, records[4], records[4] + 30);
+  contents.push_back(hole);
+  std::string flipped = clean;
+  flipped[records[1] + 3] ^= 1;
+  contents.push_back(flipped);
+  // A record whose payload ends in zeros: its data ends before the record does.
+  std::string zeros_at_end;
+  EncodeSegmentHeader(Lsn{1}, &zeros_at_end);
+  EncodeRecord(Lsn{1}, zeros_at_end.size(), std::string(3, 'p') + std::string(600000, '\0'),
+               &zeros_at_end);
+  contents.push_back(zeros_at_end);
+  for (size_t i = 0; i < contents.size(); ++i) {
+    for (uint64_t reserved : {uint64_t{0}, uint64_t{3} << 20}) {
+      SCOPED_TRACE("content " + std::to_string(i) + ", reserved " + std::to_string(reserved));
+      testing::FaultFileSystem fs;
+      ASSERT_TRUE(fs.CreateDir("/d").ok());
+      auto file = fs.OpenTruncated("/d/s");
+      ASSERT_TRUE(file.ok());
+      ASSERT_TRUE((*file)->Reserve(reserved).ok());
+      ASSERT_TRUE((*file)->Append(contents[i]).ok());
+      auto whole = fs.ReadFile("/d/s");
+      ASSERT_TRUE(whole.ok());
+      auto segment = ReadSegment(fs, "/d/s");
+      ASSERT_TRUE(segment.ok());
+      EXPECT_EQ(segment->file_bytes, whole->size());
+      EXPECT_EQ(segment->data, whole->substr(0, DataEnd(*whole)));
+      std::vector<uint64_t> seen_whole, seen_read;
+      SegmentScan expected = Scan(*whole, 1, &seen_whole);
+      auto scanned = ScanSegment(*segment, Lsn{1}, [&](Lsn lsn, std::string_view) {
+        seen_read.push_back(lsn.value);
+        return base::Status::Ok();
+      });
+      ASSERT_TRUE(scanned.ok());
+      EXPECT_EQ(scanned->end, expected.end);
+      EXPECT_EQ(scanned->good_bytes, expected.good_bytes);
+      EXPECT_EQ(scanned->file_bytes, expected.file_bytes);
+      EXPECT_EQ(scanned->data_bytes, expected.data_bytes);
+      EXPECT_EQ(scanned->torn_write_offset, expected.torn_write_offset);
+      EXPECT_EQ(scanned->problem, expected.problem);
+      EXPECT_EQ(seen_read, seen_whole);
+    }
+  }
+}
+
+// Something non-zero far past a stretch of zeros is found (and kept with the zeros
+// before it), so zeros never hide later records.
+TEST(JournalReaderTest, ReadSegmentFindsDataPastLongZeros) {
+  testing::FaultFileSystem fs;
+  const std::string clean = Segment(1, 3);
+  std::string bytes =
+      clean + std::string(5u << 20, '\0') + Segment(4, 1).substr(kSegmentHeaderBytes);
+  fs.SetContents("/d/s", bytes);
+  auto segment = ReadSegment(fs, "/d/s");
+  ASSERT_TRUE(segment.ok());
+  EXPECT_EQ(segment->data, bytes);
+  auto scan =
+      ScanSegment(*segment, Lsn{1}, [](Lsn, std::string_view) { return base::Status::Ok(); });
+  ASSERT_TRUE(scan.ok());
+  // Zeros at a record boundary with a record after them are damage, not the end.
+  EXPECT_EQ(scan->end, SegmentEnd::kCorrupt);
+  EXPECT_EQ(scan->good_bytes, clean.size());
+}
+
 TEST(JournalReaderTest, VisitorErrorStopsTheScan) {
   std::string bytes = Segment(1, 3);
   auto scan = ScanSegment(bytes, Lsn{1}, [](Lsn lsn, std::string_view) {

@@ -105,5 +105,33 @@ TEST(PosixFileTest, JournalSnapshotPruneAndTornTailOnDisk) {
   test::ExpectRecords(again.records, 151, 210);
 }
 
+// A fresh segment is reserved at its full size; ReadSegment keeps only its data and
+// reads the same bytes as ReadFile does, zeros included.
+TEST(PosixFileTest, ReadSegmentKeepsOnlyTheDataOfAReservedSegment) {
+  testing::TempDir dir;
+  FileSystem& fs = DefaultFileSystem();
+  const std::string data = dir.File("data");
+  test::WriteRecords(fs, data, Lsn{1}, Lsn{20});
+  const std::string path = test::SegmentPath(data, 1);
+  auto whole = fs.ReadFile(path);
+  ASSERT_TRUE(whole.ok());
+  auto segment = ReadSegment(fs, path);
+  ASSERT_TRUE(segment.ok()) << segment.status().ToString();
+  EXPECT_EQ(segment->file_bytes, whole->size());
+  EXPECT_EQ(segment->data, whole->substr(0, DataEnd(*whole)));
+  // A byte far into the reserved space is found, with the zeros before it.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(whole->size() - 10));
+    f.put('x');
+  }
+  auto damaged = ReadSegment(fs, path);
+  ASSERT_TRUE(damaged.ok());
+  EXPECT_EQ(damaged->data.size(), whole->size() - 9);
+  EXPECT_EQ(damaged->data.back(), 'x');
+  EXPECT_EQ(damaged->data.substr(0, segment->data.size()), segment->data);
+  EXPECT_EQ(ReadSegment(fs, dir.File("missing")).status().code(), base::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace exactly::storage

@@ -3,6 +3,7 @@
 #include "support/fault_file.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "base/assert.h"
@@ -107,6 +108,38 @@ base::Result<std::string> FaultFileSystem::ReadFile(const std::string& path) {
   auto found = names_.find(path);
   if (found == names_.end()) return base::Status::NotFound("no file " + path);
   return Padded(*found->second);
+}
+
+namespace {
+
+class ReadHandle final : public storage::ReadableFile {
+ public:
+  ReadHandle(std::string bytes, uint64_t written) : bytes_(std::move(bytes)), written_(written) {}
+  base::Result<size_t> ReadAt(uint64_t offset, char* out, size_t bytes) override {
+    if (offset >= bytes_.size()) return size_t{0};
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(bytes, bytes_.size() - offset));
+    std::memcpy(out, bytes_.data() + offset, n);
+    return n;
+  }
+  uint64_t NextData(uint64_t offset) override {
+    return offset < written_ ? offset : std::max<uint64_t>(offset, bytes_.size());
+  }
+  uint64_t size() const override { return bytes_.size(); }
+
+ private:
+  std::string bytes_;
+  uint64_t written_;  // past it, reserved space: a hole
+};
+
+}  // namespace
+
+base::Result<std::unique_ptr<storage::ReadableFile>> FaultFileSystem::OpenForRead(
+    const std::string& path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = names_.find(path);
+  if (found == names_.end()) return base::Status::NotFound("no file " + path);
+  return std::unique_ptr<storage::ReadableFile>(
+      std::make_unique<ReadHandle>(Padded(*found->second), found->second->data.size()));
 }
 
 base::Status FaultFileSystem::Truncate(const std::string& path, uint64_t size) {

@@ -34,6 +34,10 @@ class FaultFileSystem final : public storage::FileSystem {
   base::Result<std::unique_ptr<storage::WritableFile>> OpenTruncated(
       const std::string& path) override;
   base::Result<std::string> ReadFile(const std::string& path) override;
+  // A copy of the file as it is now. Its NextData knows the Reserve()d space past
+  // what was written as a hole, as ext4 knows an unwritten extent.
+  base::Result<std::unique_ptr<storage::ReadableFile>> OpenForRead(
+      const std::string& path) override;
   base::Status Truncate(const std::string& path, uint64_t size) override;
   base::Status Rename(const std::string& from, const std::string& to) override;
   base::Status Remove(const std::string& path) override;
