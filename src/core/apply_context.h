@@ -36,6 +36,10 @@ struct ApplyContext {
   // False on replay: a logged command was accepted once and must apply again even
   // if the table maxima have been lowered since.
   bool enforce_limits = true;
+  // False on replay: nobody reads the answers, so a handler may answer with its
+  // outcome alone (a group's rollback reads that) instead of building every field.
+  // The state a command leaves must not depend on it.
+  bool replies = true;
 };
 
 // What a command did besides its reply.

@@ -235,8 +235,9 @@ void AppendLog(ClaimSlot* slot, ClaimLogEntry entry) {
   slot->log.push_back(std::move(entry));
 }
 
-Reply ClaimReply(Outcome outcome, std::string_view key, std::string_view owner, int64_t since_ms,
-                 int64_t expires_ms, int64_t window_ms) {
+Reply ClaimReply(const ApplyContext& context, Outcome outcome, std::string_view key,
+                 std::string_view owner, int64_t since_ms, int64_t expires_ms, int64_t window_ms) {
+  if (!context.replies) return Reply::Bare(outcome);
   Reply reply = Reply::WithOutcome(outcome);
   reply.fields.reserve(6);
   reply.Add("key", std::string(key))
@@ -307,8 +308,8 @@ Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Eff
     if (view.live()) {
       effect->observed = view.lsn;
       if (view.owner != command.owner) {
-        return ClaimReply(Outcome::kHeld, command.key, view.owner, view.since_ms, view.expires_ms,
-                          view.window_ms);
+        return ClaimReply(context, Outcome::kHeld, command.key, view.owner, view.since_ms,
+                          view.expires_ms, view.window_ms);
       }
       if (command.persist && view.expires_ms != kNoTimeMs) {
         SaveForUndo(command.key, handle, context);
@@ -320,11 +321,11 @@ Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Eff
                                        slot.window_ms, slot.owner, command.note});
         Store(command.key, handle, slot);
         effect->changed = true;
-        return ClaimReply(Outcome::kAgain, command.key, slot.owner, slot.since_ms, slot.expires_ms,
-                          slot.window_ms);
+        return ClaimReply(context, Outcome::kAgain, command.key, slot.owner, slot.since_ms,
+                          slot.expires_ms, slot.window_ms);
       }
-      return ClaimReply(Outcome::kAgain, command.key, view.owner, view.since_ms, view.expires_ms,
-                        view.window_ms);
+      return ClaimReply(context, Outcome::kAgain, command.key, view.owner, view.since_ms,
+                        view.expires_ms, view.window_ms);
     }
   }
   if (command.expires_ms != kNoTimeMs && command.expires_ms <= context.now_ms) {
@@ -380,8 +381,8 @@ Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Eff
   ++live_;
   context.expiry->Push(command.expires_ms, ExpiryKind::kClaimEnd, handle);
   effect->changed = true;
-  return ClaimReply(Outcome::kWon, command.key, command.owner, context.now_ms, command.expires_ms,
-                    command.window_ms);
+  return ClaimReply(context, Outcome::kWon, command.key, command.owner, context.now_ms,
+                    command.expires_ms, command.window_ms);
 }
 
 Reply ClaimTable::Unclaim(const Command& command, const ApplyContext& context, Effect* effect) {

@@ -17,7 +17,10 @@
 
 namespace exactly::core {
 
-struct Engine::State : EngineState {};
+struct Engine::State : EngineState {
+  // Replay decodes every record into this one, reusing its memory.
+  DecodedRecord replay_record;
+};
 
 namespace {
 
@@ -316,9 +319,9 @@ base::Status Engine::Replay(Lsn lsn, std::string_view record) {
                                     " is not after applied LSN " +
                                     std::to_string(state_->applied_lsn.value));
   }
-  auto decoded = DecodeRecord(record);
-  if (!decoded.ok()) return decoded.status();
-  const int64_t now_ms = std::max(decoded->timestamp_ms, state_->last_timestamp_ms);
+  DecodedRecord& decoded = state_->replay_record;
+  EXACTLY_RETURN_IF_ERROR(DecodeRecordInto(record, &decoded));
+  const int64_t now_ms = std::max(decoded.timestamp_ms, state_->last_timestamp_ms);
   state_->last_timestamp_ms = now_ms;
 
   // Nobody waits for the answers of a replay.
@@ -331,9 +334,10 @@ base::Status Engine::Replay(Lsn lsn, std::string_view record) {
   context.counters = &state_->counters;
   context.wakes = &wakes;
   context.enforce_limits = false;
+  context.replies = false;
   RunExpiry(state_.get(), context);
   std::vector<uint8_t> keep;
-  for (Command& command : decoded->commands) {
+  for (Command& command : decoded.commands) {
     Effect effect;
     ApplyTop(state_.get(), command, &context, &effect, &keep);
   }

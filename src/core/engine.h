@@ -83,8 +83,11 @@ class Engine {
   // so time never runs backwards inside the engine. Clears and fills `out`.
   void ApplyBatch(std::span<Command> commands, TimestampMs now, Lsn lsn, BatchOutput* out);
 
-  // Re-applies a journal record produced by ApplyBatch for batch `lsn`.
-  // Corruption if the payload cannot be decoded.
+  // Re-applies a journal record produced by ApplyBatch for batch `lsn`, through
+  // the same expiry and command handlers, so it leaves the state the live batch
+  // left. Nobody reads a replay's answers: the handlers build only their outcomes
+  // (ApplyContext::replies), and the record is decoded into memory reused from
+  // one record to the next. Corruption if the payload cannot be decoded.
   base::Status Replay(Lsn lsn, std::string_view record);
 
   // The whole state as bytes (core/state_codec), and back. LoadState replaces the

@@ -446,6 +446,7 @@ Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context,
   context.expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget,
                        transfers_.Find(command.id));
   effect->changed = true;
+  if (!context.replies) return Reply::Bare(StatusOutcome(status));
   return TransferReply(StatusOutcome(status), command.id, transfer.amount, transfer.timestamp_ms,
                        transfer.window_ms, transfer.expires_ms);
 }

@@ -204,22 +204,36 @@ void RecordWriter::AddGroup(const Command& group, std::span<const uint8_t> keep)
 }
 
 base::Result<DecodedRecord> DecodeRecord(std::string_view payload) {
+  DecodedRecord record;
+  EXACTLY_RETURN_IF_ERROR(DecodeRecordInto(payload, &record));
+  return record;
+}
+
+base::Status DecodeRecordInto(std::string_view payload, DecodedRecord* record) {
   ByteReader reader(payload);
   uint8_t version = 0;
-  DecodedRecord record;
   if (!reader.U8(&version)) return base::Status::Corruption("empty batch record");
   if (version != kRecordVersion) {
     return base::Status::Corruption("unknown batch record version " + std::to_string(version));
   }
-  if (!reader.I64(&record.timestamp_ms)) return base::Status::Corruption("truncated record");
+  if (!reader.I64(&record->timestamp_ms)) return base::Status::Corruption("truncated record");
+  size_t count = 0;
   while (!reader.at_end()) {
-    Command& command = record.commands.emplace_back();
-    if (!ReadCommand(reader, /*inside_group=*/false, &command)) {
-      return base::Status::Corruption("malformed command " +
-                                      std::to_string(record.commands.size()) + " in record");
+    // A command kept from the previous record is reset to the defaults; moving
+    // an empty string into a string keeps the target's buffer.
+    if (count < record->commands.size()) {
+      record->commands[count] = Command();
+    } else {
+      record->commands.emplace_back();
+    }
+    ++count;
+    if (!ReadCommand(reader, /*inside_group=*/false, &record->commands[count - 1])) {
+      record->commands.resize(count);
+      return base::Status::Corruption("malformed command " + std::to_string(count) + " in record");
     }
   }
-  return record;
+  record->commands.resize(count);
+  return base::Status::Ok();
 }
 
 size_t RecordBytesBound(const Command& command) {

@@ -53,6 +53,10 @@ struct DecodedRecord {
 
 // Corruption if `payload` is not a well-formed record of a known version.
 base::Result<DecodedRecord> DecodeRecord(std::string_view payload);
+// The same into `record`, whose commands' memory (the vector, each string's
+// buffer) is reused: replay decodes every journal record into one DecodedRecord.
+// On Corruption `record` holds whatever was decoded.
+base::Status DecodeRecordInto(std::string_view payload, DecodedRecord* record);
 
 // An upper bound on the bytes `command` (a group with all its sub-commands) can add
 // to a batch record, known before it is applied: the server uses it to cut a turn

@@ -55,6 +55,13 @@ struct Reply {
     reply.fields.reserve(kFieldsTypical);
     return reply;
   }
+  // The outcome alone, for an answer nobody reads (ApplyContext::replies): no
+  // field, so nothing is allocated.
+  static Reply Bare(Outcome outcome) {
+    Reply reply;
+    reply.outcome = outcome;
+    return reply;
+  }
   Reply& Add(std::string_view name, int64_t value) {
     fields.emplace_back(name, value);
     return *this;

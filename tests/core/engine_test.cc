@@ -17,13 +17,20 @@ using testing::AccountCmd;
 using testing::BalanceCmd;
 using testing::ClaimCmd;
 using testing::ClaimOfCmd;
+using testing::GroupCmd;
 using testing::Harness;
+using testing::IdemBeginCmd;
+using testing::IdemEndCmd;
 using testing::Int;
 using testing::kT0;
+using testing::LockCmd;
+using testing::Per;
 using testing::ReplyText;
 using testing::ReserveCmd;
+using testing::Token;
 using testing::TransferCmd;
 using testing::Ttl;
+using testing::UnclaimCmd;
 
 TEST(EngineTest, BatchRepliesInOrderWithWaitLsns) {
   Harness h;
@@ -133,6 +140,95 @@ TEST(EngineTest, ExpiryInUnloggedBatchesReplaysTheSame) {
   h.Run(ClaimCmd("d", "y"));
   Engine other;
   for (const auto& [lsn, record] : h.records) ASSERT_TRUE(other.Replay(lsn, record).ok());
+  EXPECT_EQ(other.SaveState(), h.engine.SaveState());
+}
+
+// Replay applies through the handlers without building replies and decodes
+// every record into the same reused commands. Batches of different shapes, one
+// after the other, must still leave exactly the state live application left:
+// a claim with a NOTE and TTL then one without (a reused command must not keep
+// the note or the time), transfers in PER windows, locks with a waiter granted
+// by expiry, IDEM keys, and groups that rolled back or executed in part.
+TEST(EngineTest, ReplayWithoutRepliesReachesTheLiveState) {
+  Harness h;
+  h.Run(AccountCmd("bank", testing::Infinite(), testing::Infinite()));
+  h.Run(AccountCmd("a"));
+  std::vector<Command> wide;
+  for (int i = 0; i < 40; ++i) {
+    wide.push_back(ClaimCmd("c" + std::to_string(i), "o", Ttl(1000 + i), false,
+                            std::string(200, static_cast<char>('a' + i % 26))));
+  }
+  wide.push_back(TransferCmd("t1", "bank", "a", 7, Per(Period::kDay, 9 * 60, 120), "note"));
+  h.Batch(std::move(wide));
+  std::vector<Command> narrow;
+  narrow.push_back(ClaimCmd("bare", "o"));
+  narrow.push_back(TransferCmd("t2", "bank", "a", 3, Per(Period::kMonth)));
+  h.Batch(std::move(narrow));
+  h.Run(ClaimCmd("c1", "o", {}, /*persist=*/true, "kept"));
+  h.Run(UnclaimCmd("c2", "o"));
+  h.Run(ReserveCmd("r1", "bank", "a", 5, 300));
+
+  const uint64_t token = Token(h.Run(LockCmd("L", "alice", 500)));
+  BatchOutput parked = h.RunOut(LockCmd("L", "bob", 400, /*wait_ms=*/2000));
+  ASSERT_NE(parked.parked.at(0), 0u);
+  const uint64_t idem = Token(h.Run(IdemBeginCmd("job", "fp", 1000, 60'000)));
+  h.Run(IdemEndCmd("job", idem, "response"));
+  h.Run(IdemBeginCmd("other", "", 700));
+
+  // Rolled back: the transfer is refused for want of money, the claim before it undone.
+  Reply rolled = h.Run(GroupCmd({ClaimCmd("g1", "o", Ttl(50)),
+                                 TransferCmd("t3", "a", "bank", 1'000'000), ClaimCmd("g2", "o")}));
+  EXPECT_EQ(rolled.result(), "rolled_back");
+  EXPECT_FALSE(h.last_logged);
+  // Executed, with a read in it that the journal leaves out.
+  Reply executed =
+      h.Run(GroupCmd({ClaimCmd("g3", "o", Ttl(80)), ClaimOfCmd("g3"),
+                      TransferCmd("t4", "a", "bank", 1), testing::UnlockCmd("L", token)}));
+  EXPECT_EQ(executed.result(), "executed");
+
+  // Time passes in batches the journal never sees and in one it does: claims end,
+  // the reservation times out, the IDEM lease runs out.
+  h.now_ms += 900;
+  h.Run(BalanceCmd("a"));
+  h.now_ms += 400;
+  h.Run(ClaimCmd("late", "o", Ttl(10)));
+
+  Engine replayed;
+  for (const auto& [lsn, record] : h.records) ASSERT_TRUE(replayed.Replay(lsn, record).ok());
+  EXPECT_EQ(replayed.SaveState(), h.engine.SaveState());
+  EXPECT_EQ(replayed.applied_lsn(), h.engine.applied_lsn());
+  EXPECT_EQ(replayed.NextWakeMs(), h.engine.NextWakeMs());
+
+  // Both go on alike: the same next batch gives the same replies and record.
+  std::vector<Command> next_live;
+  next_live.push_back(ClaimCmd("bare", "p"));
+  next_live.push_back(TransferCmd("t2", "bank", "a", 3, Per(Period::kMonth)));
+  next_live.push_back(LockCmd("L", "carol", 100));
+  std::vector<Command> next_replayed = next_live;
+  BatchOutput live_out;
+  BatchOutput replayed_out;
+  h.engine.ApplyBatch(next_live, TimestampMs{h.now_ms}, h.next_lsn, &live_out);
+  replayed.ApplyBatch(next_replayed, TimestampMs{h.now_ms}, h.next_lsn, &replayed_out);
+  ASSERT_EQ(live_out.replies.size(), replayed_out.replies.size());
+  for (size_t i = 0; i < live_out.replies.size(); ++i) {
+    EXPECT_EQ(ReplyText(live_out.replies[i]), ReplyText(replayed_out.replies[i]));
+  }
+  EXPECT_EQ(live_out.record, replayed_out.record);
+  EXPECT_EQ(replayed.SaveState(), h.engine.SaveState());
+}
+
+// A record that fails to decode leaves nothing applied, and the next good one
+// replays as if the bad one had not been offered.
+TEST(EngineTest, ReplayAfterAMalformedRecordStillMatches) {
+  Harness h;
+  h.Run(ClaimCmd("a", "x", Ttl(100), false, "first"));
+  h.Run(ClaimCmd("b", "y"));
+  Engine other;
+  ASSERT_TRUE(other.Replay(h.records[0].first, h.records[0].second).ok());
+  std::string truncated = h.records[1].second;
+  truncated.pop_back();
+  EXPECT_FALSE(other.Replay(h.records[1].first, truncated).ok());
+  ASSERT_TRUE(other.Replay(h.records[1].first, h.records[1].second).ok());
   EXPECT_EQ(other.SaveState(), h.engine.SaveState());
 }
 
