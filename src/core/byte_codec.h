@@ -6,11 +6,15 @@
 // followed by the bytes. The reader never trusts a length beyond what remains.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace exactly::core {
+
+// The most bytes a varint of 64 bits takes.
+inline constexpr size_t kVarintBytesMax = 10;
 
 class ByteWriter {
  public:
@@ -18,11 +22,16 @@ class ByteWriter {
 
   void U8(uint8_t value) { out_->push_back(static_cast<char>(value)); }
   void U64(uint64_t value) {
+    // Encoded on the stack and appended once: a push_back per byte checks the
+    // capacity per byte, which showed in replay profiles.
+    char bytes[kVarintBytesMax];
+    size_t size = 0;
     while (value >= 0x80) {
-      out_->push_back(static_cast<char>((value & 0x7f) | 0x80));
+      bytes[size++] = static_cast<char>((value & 0x7f) | 0x80);
       value >>= 7;
     }
-    out_->push_back(static_cast<char>(value));
+    bytes[size++] = static_cast<char>(value);
+    out_->append(bytes, size);
   }
   void I64(int64_t value) {
     U64((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63));

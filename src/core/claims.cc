@@ -363,16 +363,15 @@ Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Eff
       --kept;
     }
   }
-  std::string entry;
-  if (command.note.empty()) {
-    claim.flags |= kImplicitWon;
-  } else {
-    ByteWriter writer(&entry);
+  // The new entry goes straight after the old ones, in the same buffer.
+  const bool implicit = command.note.empty();
+  if (implicit) claim.flags |= kImplicitWon;
+  WriteClaim(claim, kept + (implicit ? 0 : 1), log, &scratch_);
+  if (!implicit) {
+    ByteWriter writer(&scratch_);
     WriteLogEntry(writer, ClaimEvent::kWon, context.now_ms, command.expires_ms, command.window_ms,
                   command.owner, command.note);
   }
-  WriteClaim(claim, kept + (entry.empty() ? 0 : 1), log, &scratch_);
-  scratch_.append(entry);
   if (handle == kNoRecord) {
     handle = slots_.Insert(command.key, scratch_);
   } else {
