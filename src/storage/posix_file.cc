@@ -166,14 +166,19 @@ base::Result<std::unique_ptr<WritableFile>> PosixFileSystem::OpenTruncated(
 base::Result<std::string> PosixFileSystem::ReadFile(const std::string& path) {
   int fd = OpenRetrying(path, O_RDONLY);
   if (fd < 0) return ErrnoStatus("open", path, errno);
+  // Read straight into the string, sized from fstat: recovery reads a GiB of
+  // journal through here, and a bounce buffer would copy it twice. A file that
+  // grows meanwhile is read to its end all the same.
   std::string content;
   struct stat info;
-  if (::fstat(fd, &info) == 0 && info.st_size > 0) {
-    content.reserve(static_cast<size_t>(info.st_size));
-  }
-  char buffer[1 << 16];
+  size_t size = 0;
+  if (::fstat(fd, &info) == 0 && info.st_size > 0) size = static_cast<size_t>(info.st_size);
+  // One byte more than the file, so that the read that finds its end needs no growth.
+  content.resize(std::max<size_t>(size + 1, 1 << 16));
+  size_t filled = 0;
   while (true) {
-    ssize_t got = ::read(fd, buffer, sizeof(buffer));
+    if (filled == content.size()) content.resize(content.size() * 2);
+    ssize_t got = ::read(fd, content.data() + filled, content.size() - filled);
     if (got < 0) {
       if (errno == EINTR) continue;
       base::Status status = ErrnoStatus("read", path, errno);
@@ -181,9 +186,10 @@ base::Result<std::string> PosixFileSystem::ReadFile(const std::string& path) {
       return status;
     }
     if (got == 0) break;
-    content.append(buffer, static_cast<size_t>(got));
+    filled += static_cast<size_t>(got);
   }
   CloseQuietly(fd);
+  content.resize(filled);
   return content;
 }
 
