@@ -74,20 +74,13 @@ Reply IdemTable::Begin(const Command& command, const ApplyContext& context, Effe
     if (command.wait_ms <= 0 || context.undo != nullptr) {
       return IdemReply(Outcome::kRunning, 0, std::string());
     }
-    if (context.enforce_limits && idem.waiters.size() >= kWaitersPerNameMax) {
-      return Reply::Error(
-          "ERR", "too many waiters on this key (max " + std::to_string(kWaitersPerNameMax) + ")");
+    IdemWaiter waiter{0, LeaseOf(command), TtlOf(command), 0};
+    if (auto refused = AdmitWaiter(command.key, idem.waiters.size(), command.wait_ms, "key",
+                                   ExpiryKind::kIdemWaitEnd, context, &waiter_keys_, &waiter.waiter,
+                                   &waiter.deadline_ms)) {
+      return std::move(*refused);
     }
-    if (context.enforce_limits && context.waiters_now >= context.config->waiters_max) {
-      return Reply::Error(
-          "ERR", "waiters table full (max " + std::to_string(context.config->waiters_max) + ")");
-    }
-    IdemWaiter waiter{++context.counters->last_waiter, LeaseOf(command), TtlOf(command),
-                      AddMs(context.now_ms, command.wait_ms)};
-    context.expiry->Push(waiter.deadline_ms, ExpiryKind::kIdemWaitEnd, command.key);
-    context.expiry->PushWake(waiter.deadline_ms);
     if (running) context.expiry->PushWake(idem.lease_end_ms);
-    waiter_keys_[waiter.waiter] = command.key;
     idem.waiters.push_back(waiter);
     effect->parked = waiter.waiter;
     effect->changed = true;
@@ -150,7 +143,7 @@ void IdemTable::Settle(const ApplyContext& context) {
       PromoteNext(key, context.now_ms, context);
     } else if (idem.state == IdemState::kDone) {
       for (const IdemWaiter& waiter : idem.waiters) {
-        waiter_keys_.erase(waiter.waiter);
+        waiter_keys_.Remove(waiter.waiter);
         context.wakes->push_back(BatchOutput::Wake{
             waiter.waiter, IdemReply(Outcome::kDone, 0, idem.response), idem.lsn});
       }
@@ -165,42 +158,41 @@ bool IdemTable::PromoteNext(std::string_view key, int64_t at_ms, const ApplyCont
   EXACTLY_ASSERT(it != keys_.end());
   IdemKey& idem = it->second;
   EXACTLY_ASSERT(idem.state == IdemState::kFree);
-  while (!idem.waiters.empty()) {
-    const IdemWaiter waiter = idem.waiters.front();
-    idem.waiters.pop_front();
-    waiter_keys_.erase(waiter.waiter);
-    if (waiter.deadline_ms <= at_ms) {
-      context.wakes->push_back(BatchOutput::Wake{
-          waiter.waiter, IdemReply(Outcome::kRunning, 0, std::string()), idem.lsn});
-      continue;
-    }
-    TakeRun(key, &idem, at_ms, waiter.lease_ms, waiter.ttl_ms, context);
-    context.wakes->push_back(BatchOutput::Wake{
-        waiter.waiter, IdemReply(Outcome::kRun, idem.token, std::string()), context.lsn});
-    return true;
+  std::optional<IdemWaiter> next = idem.waiters.PopInTime(
+      at_ms, [&](const IdemWaiter& late) { AnswerLate(late, idem, context); });
+  if (!next) {
+    keys_.erase(it);
+    return false;
   }
-  keys_.erase(it);
-  return false;
+  waiter_keys_.Remove(next->waiter);
+  TakeRun(key, &idem, at_ms, next->lease_ms, next->ttl_ms, context);
+  context.wakes->push_back(BatchOutput::Wake{
+      next->waiter, IdemReply(Outcome::kRun, idem.token, std::string()), context.lsn});
+  return true;
+}
+
+void IdemTable::AnswerLate(const IdemWaiter& waiter, const IdemKey& idem,
+                           const ApplyContext& context) {
+  waiter_keys_.Remove(waiter.waiter);
+  context.wakes->push_back(
+      BatchOutput::Wake{waiter.waiter, IdemReply(Outcome::kRunning, 0, std::string()), idem.lsn});
 }
 
 bool IdemTable::Cancel(uint64_t waiter) {
-  auto named = waiter_keys_.find(waiter);
-  if (named == waiter_keys_.end()) return false;
-  auto it = keys_.find(std::string_view(named->second));
+  const std::string* key = waiter_keys_.Find(waiter);
+  if (key == nullptr) return false;
+  auto it = keys_.find(std::string_view(*key));
   EXACTLY_ASSERT(it != keys_.end());
-  auto& waiters = it->second.waiters;
-  auto found = std::find_if(waiters.begin(), waiters.end(),
-                            [&](const IdemWaiter& w) { return w.waiter == waiter; });
-  EXACTLY_ASSERT(found != waiters.end());
-  waiters.erase(found);
-  waiter_keys_.erase(named);
+  const bool removed = it->second.waiters.Remove(waiter).has_value();
+  EXACTLY_ASSERT(removed);
+  waiter_keys_.Remove(waiter);
   return true;
 }
 
 bool IdemTable::DropWaiters() {
   if (waiter_keys_.empty()) return false;
   for (auto& [key, idem] : keys_) idem.waiters.clear();
-  waiter_keys_.clear();
+  waiter_keys_.Clear();
   return true;
 }
 
@@ -216,20 +208,10 @@ bool IdemTable::Expire(const ExpiryEntry& entry, const ApplyContext& context) {
       idem.state = IdemState::kFree;
       idem.lease_end_ms = kNoTimeMs;
       return PromoteNext(entry.name, entry.time_ms, context);
-    case ExpiryKind::kIdemWaitEnd: {
-      std::deque<IdemWaiter> kept;
-      for (const IdemWaiter& waiter : idem.waiters) {
-        if (waiter.deadline_ms > entry.time_ms) {
-          kept.push_back(waiter);
-          continue;
-        }
-        waiter_keys_.erase(waiter.waiter);
-        context.wakes->push_back(BatchOutput::Wake{
-            waiter.waiter, IdemReply(Outcome::kRunning, 0, std::string()), idem.lsn});
-      }
-      idem.waiters = std::move(kept);
+    case ExpiryKind::kIdemWaitEnd:
+      idem.waiters.RemoveDue(entry.time_ms,
+                             [&](const IdemWaiter& late) { AnswerLate(late, idem, context); });
       return false;
-    }
     case ExpiryKind::kIdemForget:
       if (idem.state == IdemState::kDone && idem.forget_ms == entry.time_ms) keys_.erase(it);
       return false;
@@ -247,17 +229,14 @@ void IdemTable::ScheduleAll(ExpiryQueue* expiry) const {
     } else if (idem.state == IdemState::kDone) {
       expiry->Push(idem.forget_ms, ExpiryKind::kIdemForget, key);
     }
-    for (const IdemWaiter& waiter : idem.waiters) {
-      expiry->Push(waiter.deadline_ms, ExpiryKind::kIdemWaitEnd, key);
-      expiry->PushWake(waiter.deadline_ms);
-    }
+    idem.waiters.ScheduleDeadlines(expiry, ExpiryKind::kIdemWaitEnd, key);
   }
 }
 
 void IdemTable::Restore(std::string_view key, std::optional<IdemKey> idem) {
   auto it = keys_.find(key);
   if (it != keys_.end()) {
-    for (const IdemWaiter& waiter : it->second.waiters) waiter_keys_.erase(waiter.waiter);
+    waiter_keys_.RemoveAll(it->second.waiters);
     if (!idem) {
       keys_.erase(it);
       return;
@@ -267,7 +246,7 @@ void IdemTable::Restore(std::string_view key, std::optional<IdemKey> idem) {
     if (!idem) return;
     it = keys_.emplace(std::string(key), std::move(*idem)).first;
   }
-  for (const IdemWaiter& waiter : it->second.waiters) waiter_keys_[waiter.waiter] = it->first;
+  waiter_keys_.AddAll(it->second.waiters, it->first);
 }
 
 }  // namespace exactly::core

@@ -16,7 +16,6 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +28,7 @@
 #include "core/expiry.h"
 #include "core/incremental_map.h"
 #include "core/reply.h"
+#include "core/waiter_queue.h"
 
 namespace exactly::core {
 
@@ -52,7 +52,7 @@ struct IdemKey {
   int64_t forget_ms = kNoTimeMs;     // done: when the key is forgotten
   std::string response;
   Lsn lsn;
-  std::deque<IdemWaiter> waiters;
+  WaiterQueue<IdemWaiter> waiters;
   bool operator==(const IdemKey&) const = default;
 };
 
@@ -85,11 +85,13 @@ class IdemTable {
   // Makes the first waiter still in time the runner at `at_ms`, or erases the key.
   // True if a waiter became the runner.
   bool PromoteNext(std::string_view key, int64_t at_ms, const ApplyContext& context);
+  // Answers a waiter whose WAIT ran out (running).
+  void AnswerLate(const IdemWaiter& waiter, const IdemKey& idem, const ApplyContext& context);
   void TakeRun(std::string_view key, IdemKey* idem, int64_t at_ms, int64_t lease_ms, int64_t ttl_ms,
                const ApplyContext& context);
 
   IdemMap keys_;
-  boost::unordered_flat_map<uint64_t, std::string> waiter_keys_;  // derived
+  WaiterIndex waiter_keys_;  // derived from keys_
   std::vector<std::string> unsettled_;
 };
 

@@ -160,25 +160,17 @@ Reply LockTable::Lock(const Command& command, const ApplyContext& context, Effec
 Reply LockTable::Park(const Command& command, struct Lock* lock, const ApplyContext& context,
                       Effect* effect) {
   EXACTLY_ASSERT(lock != nullptr);
-  if (context.enforce_limits && lock->waiters.size() >= kWaitersPerNameMax) {
-    return Reply::Error(
-        "ERR", "too many waiters on this lock (max " + std::to_string(kWaitersPerNameMax) + ")");
-  }
-  if (context.enforce_limits && context.waiters_now >= context.config->waiters_max) {
-    return Reply::Error(
-        "ERR", "waiters table full (max " + std::to_string(context.config->waiters_max) + ")");
-  }
   LockWaiter waiter;
-  waiter.waiter = ++context.counters->last_waiter;
+  if (auto refused = AdmitWaiter(command.key, lock->waiters.size(), command.wait_ms, "lock",
+                                 ExpiryKind::kLockWaitEnd, context, &waiter_names_, &waiter.waiter,
+                                 &waiter.deadline_ms)) {
+    return std::move(*refused);
+  }
   waiter.owner = command.owner;
   waiter.request_id = command.id;
   waiter.lease_ms = command.lease_ms;
-  waiter.deadline_ms = AddMs(context.now_ms, command.wait_ms);
   waiter.remember_until_ms = command.remember_until_ms;
-  context.expiry->Push(waiter.deadline_ms, ExpiryKind::kLockWaitEnd, command.key);
-  context.expiry->PushWake(waiter.deadline_ms);
   if (!lock->owner.empty()) context.expiry->PushWake(lock->expires_ms);
-  waiter_names_[waiter.waiter] = command.key;
   if (!command.id.empty()) {
     LockIdReply& stored = ids_[LockIdKey(command.key, command.id)];
     stored = LockIdReply{};
@@ -255,23 +247,41 @@ void LockTable::Settle(const ApplyContext& context) {
   unsettled_.clear();
 }
 
-void LockTable::Remember(const LockWaiter& waiter, std::string_view name, const Reply& reply,
-                         Lsn lsn, ExpiryQueue* expiry) {
+void LockTable::Remember(const LockWaiter& waiter, std::string_view name, Outcome outcome,
+                         const struct Lock& lock, Lsn lsn, ExpiryQueue* expiry) {
   if (waiter.request_id.empty()) return;
   auto it = ids_.find(std::string_view(LockIdKey(name, waiter.request_id)));
   if (it == ids_.end() || it->second.waiter != waiter.waiter) return;
   LockIdReply& stored = it->second;
   stored.waiter = 0;
   stored.lsn = lsn;
-  stored.outcome = reply.Is(Outcome::kBusy) ? Outcome::kBusy : Outcome::kAcquired;
-  for (const auto& [field, value] : reply.fields) {
-    const int64_t* number = std::get_if<int64_t>(&value);
-    if (field == "token" && number != nullptr) stored.token = *number < 0 ? 0 : *number;
-    if (field == "depth" && number != nullptr) stored.depth = *number;
-    if (field == "expires" && number != nullptr) stored.expires_ms = *number;
-    if (field == "holder") stored.holder = std::get<std::string>(value);
+  stored.outcome = outcome;
+  const bool held = !lock.owner.empty();
+  if (outcome == Outcome::kBusy) {
+    // What BusyReply(&lock) said.
+    stored.token = 0;
+    stored.depth = 0;
+    stored.expires_ms = held ? lock.expires_ms : kNoTimeMs;
+    stored.holder = held ? lock.owner : std::string();
+  } else {
+    stored.token = lock.token;
+    stored.depth = lock.depth;
+    stored.expires_ms = lock.expires_ms;
   }
   expiry->Push(stored.forget_ms, ExpiryKind::kLockIdForget, it->first);
+}
+
+void LockTable::AnswerLate(const LockWaiter& waiter, std::string_view name, const struct Lock& lock,
+                           const ApplyContext& context) {
+  waiter_names_.Remove(waiter.waiter);
+  Remember(waiter, name, Outcome::kBusy, lock, lock.lsn, context.expiry);
+  context.wakes->push_back(BatchOutput::Wake{waiter.waiter, BusyReply(&lock), lock.lsn});
+}
+
+void LockTable::ForgetParkedId(const LockWaiter& waiter, std::string_view name) {
+  if (waiter.request_id.empty()) return;
+  auto id = ids_.find(std::string_view(LockIdKey(name, waiter.request_id)));
+  if (id != ids_.end() && id->second.waiter == waiter.waiter) ids_.erase(id);
 }
 
 bool LockTable::GrantNext(std::string_view name, int64_t at_ms, const ApplyContext& context) {
@@ -279,46 +289,34 @@ bool LockTable::GrantNext(std::string_view name, int64_t at_ms, const ApplyConte
   EXACTLY_ASSERT(it != locks_.end());
   struct Lock& lock = it->second;
   EXACTLY_ASSERT(lock.owner.empty());
-  while (!lock.waiters.empty()) {
-    LockWaiter waiter = std::move(lock.waiters.front());
-    lock.waiters.pop_front();
-    waiter_names_.erase(waiter.waiter);
-    if (waiter.deadline_ms <= at_ms) {
-      Reply reply = BusyReply(&lock);
-      Remember(waiter, name, reply, lock.lsn, context.expiry);
-      context.wakes->push_back(BatchOutput::Wake{waiter.waiter, std::move(reply), lock.lsn});
-      continue;
-    }
-    SetHolder(&lock, std::move(waiter.owner), ++context.counters->last_token, 1,
-              AddMs(at_ms, waiter.lease_ms));
-    lock.lsn = context.lsn;
-    context.expiry->Push(lock.expires_ms, ExpiryKind::kLockLeaseEnd, name);
-    if (!lock.waiters.empty()) context.expiry->PushWake(lock.expires_ms);
-    Reply reply =
-        LockReply(Outcome::kAcquired, static_cast<int64_t>(lock.token), 1, lock.expires_ms);
-    Remember(waiter, name, reply, context.lsn, context.expiry);
-    context.wakes->push_back(BatchOutput::Wake{waiter.waiter, std::move(reply), context.lsn});
-    return true;
+  std::optional<LockWaiter> next = lock.waiters.PopInTime(
+      at_ms, [&](const LockWaiter& late) { AnswerLate(late, name, lock, context); });
+  if (!next) {
+    EraseIfIdle(it);
+    return false;
   }
-  EraseIfIdle(it);
-  return false;
+  waiter_names_.Remove(next->waiter);
+  SetHolder(&lock, next->owner, ++context.counters->last_token, 1, AddMs(at_ms, next->lease_ms));
+  lock.lsn = context.lsn;
+  context.expiry->Push(lock.expires_ms, ExpiryKind::kLockLeaseEnd, name);
+  if (!lock.waiters.empty()) context.expiry->PushWake(lock.expires_ms);
+  Remember(*next, name, Outcome::kAcquired, lock, context.lsn, context.expiry);
+  context.wakes->push_back(BatchOutput::Wake{
+      next->waiter,
+      LockReply(Outcome::kAcquired, static_cast<int64_t>(lock.token), 1, lock.expires_ms),
+      context.lsn});
+  return true;
 }
 
 bool LockTable::Cancel(uint64_t waiter) {
-  auto named = waiter_names_.find(waiter);
-  if (named == waiter_names_.end()) return false;
-  auto it = locks_.find(std::string_view(named->second));
+  const std::string* name = waiter_names_.Find(waiter);
+  if (name == nullptr) return false;
+  auto it = locks_.find(std::string_view(*name));
   EXACTLY_ASSERT(it != locks_.end());
-  auto& waiters = it->second.waiters;
-  auto found = std::find_if(waiters.begin(), waiters.end(),
-                            [&](const LockWaiter& w) { return w.waiter == waiter; });
-  EXACTLY_ASSERT(found != waiters.end());
-  if (!found->request_id.empty()) {
-    auto id = ids_.find(std::string_view(LockIdKey(it->first, found->request_id)));
-    if (id != ids_.end() && id->second.waiter == waiter) ids_.erase(id);
-  }
-  waiters.erase(found);
-  waiter_names_.erase(named);
+  std::optional<LockWaiter> removed = it->second.waiters.Remove(waiter);
+  EXACTLY_ASSERT(removed.has_value());
+  ForgetParkedId(*removed, it->first);
+  waiter_names_.Remove(waiter);
   EraseIfIdle(it);
   return true;
 }
@@ -327,16 +325,12 @@ bool LockTable::DropWaiters() {
   if (waiter_names_.empty()) return false;
   std::vector<std::string> idle;
   for (auto& [name, lock] : locks_) {
-    for (const LockWaiter& waiter : lock.waiters) {
-      if (waiter.request_id.empty()) continue;
-      auto id = ids_.find(std::string_view(LockIdKey(name, waiter.request_id)));
-      if (id != ids_.end() && id->second.waiter == waiter.waiter) ids_.erase(id);
-    }
+    for (const LockWaiter& waiter : lock.waiters) ForgetParkedId(waiter, name);
     lock.waiters.clear();
     if (lock.owner.empty()) idle.push_back(name);
   }
   for (const std::string& name : idle) locks_.erase(std::string_view(name));
-  waiter_names_.clear();
+  waiter_names_.Clear();
   return true;
 }
 
@@ -359,18 +353,8 @@ bool LockTable::Expire(const ExpiryEntry& entry, const ApplyContext& context) {
     return GrantNext(entry.name, entry.time_ms, context);
   }
   EXACTLY_ASSERT(entry.kind == ExpiryKind::kLockWaitEnd);
-  std::deque<LockWaiter> kept;
-  for (LockWaiter& waiter : lock.waiters) {
-    if (waiter.deadline_ms > entry.time_ms) {
-      kept.push_back(std::move(waiter));
-      continue;
-    }
-    waiter_names_.erase(waiter.waiter);
-    Reply reply = BusyReply(&lock);
-    Remember(waiter, entry.name, reply, lock.lsn, context.expiry);
-    context.wakes->push_back(BatchOutput::Wake{waiter.waiter, std::move(reply), lock.lsn});
-  }
-  lock.waiters = std::move(kept);
+  lock.waiters.RemoveDue(
+      entry.time_ms, [&](const LockWaiter& late) { AnswerLate(late, entry.name, lock, context); });
   EraseIfIdle(it);
   return false;
 }
@@ -381,10 +365,7 @@ void LockTable::ScheduleAll(ExpiryQueue* expiry) const {
       expiry->Push(lock.expires_ms, ExpiryKind::kLockLeaseEnd, name);
       if (!lock.waiters.empty()) expiry->PushWake(lock.expires_ms);
     }
-    for (const LockWaiter& waiter : lock.waiters) {
-      expiry->Push(waiter.deadline_ms, ExpiryKind::kLockWaitEnd, name);
-      expiry->PushWake(waiter.deadline_ms);
-    }
+    lock.waiters.ScheduleDeadlines(expiry, ExpiryKind::kLockWaitEnd, name);
   }
   for (const auto& [key, stored] : ids_) {
     if (stored.waiter == 0) expiry->Push(stored.forget_ms, ExpiryKind::kLockIdForget, key);
@@ -395,7 +376,7 @@ void LockTable::Restore(std::string_view name, std::optional<struct Lock> lock) 
   auto it = locks_.find(name);
   if (it != locks_.end()) {
     if (!it->second.owner.empty()) --held_;
-    for (const LockWaiter& waiter : it->second.waiters) waiter_names_.erase(waiter.waiter);
+    waiter_names_.RemoveAll(it->second.waiters);
     if (!lock) {
       locks_.erase(it);
       return;
@@ -406,7 +387,7 @@ void LockTable::Restore(std::string_view name, std::optional<struct Lock> lock) 
     it = locks_.emplace(std::string(name), std::move(*lock)).first;
   }
   if (!it->second.owner.empty()) ++held_;
-  for (const LockWaiter& waiter : it->second.waiters) waiter_names_[waiter.waiter] = it->first;
+  waiter_names_.AddAll(it->second.waiters, it->first);
 }
 
 void LockTable::RestoreId(std::string_view key, std::optional<LockIdReply> reply) {

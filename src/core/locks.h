@@ -22,7 +22,6 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +35,7 @@
 #include "core/incremental_map.h"
 #include "core/outcome.h"
 #include "core/reply.h"
+#include "core/waiter_queue.h"
 
 namespace exactly::core {
 
@@ -55,7 +55,7 @@ struct Lock {
   int64_t depth = 0;
   int64_t expires_ms = kNoTimeMs;  // lease end
   Lsn lsn;                         // the last batch that changed the holder
-  std::deque<LockWaiter> waiters;  // FIFO
+  WaiterQueue<LockWaiter> waiters;
   bool operator==(const Lock&) const = default;
 };
 
@@ -123,9 +123,15 @@ class LockTable {
   // Grants `name` to its first waiter whose deadline is after `at_ms`, or erases
   // the lock if nobody waits. True if granted.
   bool GrantNext(std::string_view name, int64_t at_ms, const ApplyContext& context);
-  // Stores the reply a parked LOCK ... ID finally got, for its repeats.
-  void Remember(const LockWaiter& waiter, std::string_view name, const Reply& reply, Lsn lsn,
-                ExpiryQueue* expiry);
+  // Stores the reply a parked LOCK ... ID finally got (busy, or acquired with the
+  // lock's current holder), for its repeats.
+  void Remember(const LockWaiter& waiter, std::string_view name, Outcome outcome,
+                const struct Lock& lock, Lsn lsn, ExpiryQueue* expiry);
+  // Answers a waiter whose WAIT ran out (busy) and remembers that answer.
+  void AnswerLate(const LockWaiter& waiter, std::string_view name, const struct Lock& lock,
+                  const ApplyContext& context);
+  // Forgets the parked LOCK ... ID of `waiter`, which will never be answered.
+  void ForgetParkedId(const LockWaiter& waiter, std::string_view name);
   void SetHolder(struct Lock* lock, std::string owner, uint64_t token, int64_t depth,
                  int64_t expires_ms);
   void EraseIfIdle(LockMap::iterator it);
@@ -133,7 +139,7 @@ class LockTable {
   LockMap locks_;
   LockIdMap ids_;
   // Derived from locks_ (rebuilt by Restore): which lock each waiter waits on.
-  boost::unordered_flat_map<uint64_t, std::string> waiter_names_;
+  WaiterIndex waiter_names_;
   size_t held_ = 0;
   std::vector<std::string> unsettled_;
   // The last batch that released or erased a lock, so a stale FENCE of a lock that
