@@ -6,7 +6,9 @@
 // depends on the clock or on configuration that may have changed since.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -14,44 +16,91 @@
 
 namespace exactly::core {
 
+// Every command kind, once: X(name, journal value, traits). The enum, kCommandKindLast
+// and the traits functions below come from this list, so a new kind is one line here
+// (after the last, with the next value: the values are journal bytes).
+//   kJournaled: may change durable state; only these reach the journal.
+//   kWrites: may change state, durable or volatile (LIMIT): the command table's
+//            `write` flag, and a refusal of one rolls a MULTI group back.
+//   kGrows: may add records to the tables (a new claim, account, transfer id, lock,
+//           IDEM key or limit key): refused, and only these, while memory is past
+//           its bound, so commands that end or free state keep working.
+// kCancelWaiter and kDropWaiters are internal, never sent by clients: the server
+// tells the engine that parked command `waiter` can no longer be answered (its
+// client disconnected), or that no parked command survives (the first batch after
+// recovery). kGroup is MULTI ... EXEC: `group` holds the queued commands.
+#define EXACTLY_COMMAND_KINDS(X)                   \
+  X(kClaim, 1, kJournaled | kWrites | kGrows)      \
+  X(kUnclaim, 2, kJournaled | kWrites)             \
+  X(kClaimOf, 3, kReadsOnly)                       \
+  X(kClaimLog, 4, kReadsOnly)                      \
+  X(kAccount, 5, kJournaled | kWrites | kGrows)    \
+  X(kTransfer, 6, kJournaled | kWrites | kGrows)   \
+  X(kReserve, 7, kJournaled | kWrites | kGrows)    \
+  X(kCommit, 8, kJournaled | kWrites)              \
+  X(kCancel, 9, kJournaled | kWrites)              \
+  X(kBalance, 10, kReadsOnly)                      \
+  X(kHistory, 11, kReadsOnly)                      \
+  X(kGroup, 12, kJournaled | kWrites | kGrows)     \
+  X(kLock, 13, kJournaled | kWrites | kGrows)      \
+  X(kRenew, 14, kJournaled | kWrites)              \
+  X(kUnlock, 15, kJournaled | kWrites)             \
+  X(kFence, 16, kReadsOnly)                        \
+  X(kIdemBegin, 17, kJournaled | kWrites | kGrows) \
+  X(kIdemEnd, 18, kJournaled | kWrites)            \
+  X(kIdemAbort, 19, kJournaled | kWrites)          \
+  X(kLimit, 20, kWrites | kGrows)                  \
+  X(kCancelWaiter, 21, kJournaled | kWrites)       \
+  X(kDropWaiters, 22, kJournaled | kWrites)
+
 enum class CommandKind : uint8_t {
-  kClaim = 1,
-  kUnclaim = 2,
-  kClaimOf = 3,
-  kClaimLog = 4,
-  kAccount = 5,
-  kTransfer = 6,
-  kReserve = 7,
-  kCommit = 8,
-  kCancel = 9,
-  kBalance = 10,
-  kHistory = 11,
-  kGroup = 12,  // MULTI ... EXEC: `group` holds the queued commands
-  kLock = 13,
-  kRenew = 14,
-  kUnlock = 15,
-  kFence = 16,
-  kIdemBegin = 17,
-  kIdemEnd = 18,
-  kIdemAbort = 19,
-  kLimit = 20,
-  // Internal, never sent by clients: the server tells the engine that parked
-  // command `waiter` can no longer be answered (its client disconnected) ...
-  kCancelWaiter = 21,
-  // ... or that no parked command survives (the first batch after recovery).
-  kDropWaiters = 22,
+#define EXACTLY_KIND_ENUM(name, value, traits) name = value,
+  EXACTLY_COMMAND_KINDS(EXACTLY_KIND_ENUM)
+#undef EXACTLY_KIND_ENUM
 };
-// The highest kind: the journal reader refuses kinds past it. A new kind goes
-// after the last and moves this, in this one place.
-inline constexpr CommandKind kCommandKindLast = CommandKind::kDropWaiters;
 
-// Whether a command may change durable state. Reads never reach the journal.
-bool IsMutating(CommandKind kind);
+// The traits of a kind (see EXACTLY_COMMAND_KINDS).
+enum KindTrait : uint32_t { kReadsOnly = 0, kJournaled = 1, kWrites = 2, kGrows = 4 };
 
-// Whether a command may add records to the tables (a new claim, account, transfer
-// id, lock, IDEM key or limit key). The server refuses these, and only these, while
-// memory is past its bound: commands that end or free state keep working.
-bool MayGrowState(CommandKind kind);
+namespace kinds_internal {
+struct KindRow {
+  CommandKind kind;
+  uint32_t traits;
+};
+inline constexpr KindRow kRows[] = {
+#define EXACTLY_KIND_ROW(name, value, traits) {CommandKind::name, traits},
+    EXACTLY_COMMAND_KINDS(EXACTLY_KIND_ROW)
+#undef EXACTLY_KIND_ROW
+};
+constexpr bool ValuesRunFromOne() {
+  for (size_t i = 0; i < std::size(kRows); ++i) {
+    if (static_cast<size_t>(kRows[i].kind) != i + 1) return false;
+    // A journaled command changes state.
+    if ((kRows[i].traits & kJournaled) != 0 && (kRows[i].traits & kWrites) == 0) return false;
+  }
+  return true;
+}
+static_assert(ValuesRunFromOne(), "command kinds are numbered 1, 2, ... in list order");
+}  // namespace kinds_internal
+
+// The highest kind: the journal reader refuses kinds past it. Derived from the list.
+inline constexpr CommandKind kCommandKindLast = std::end(kinds_internal::kRows)[-1].kind;
+
+// The traits of `kind`; 0 for a value outside the list.
+constexpr uint32_t KindTraits(CommandKind kind) {
+  const auto index = static_cast<size_t>(kind);
+  if (index == 0 || index > std::size(kinds_internal::kRows)) return 0;
+  return kinds_internal::kRows[index - 1].traits;
+}
+
+// Whether a command may change durable state. Reads (and LIMIT) never reach the journal.
+constexpr bool IsMutating(CommandKind kind) { return (KindTraits(kind) & kJournaled) != 0; }
+
+// Whether a command may change any state, durable or volatile.
+constexpr bool Writes(CommandKind kind) { return (KindTraits(kind) & kWrites) != 0; }
+
+// Whether a command may add records to the tables (see kGrows).
+constexpr bool MayGrowState(CommandKind kind) { return (KindTraits(kind) & kGrows) != 0; }
 
 enum class Period : uint8_t { kHour = 1, kDay = 2, kWeek = 3, kMonth = 4 };
 

@@ -136,12 +136,11 @@ Reply ApplySingle(EngineState* state, const Command& command, const ApplyContext
 bool RollsBack(const Command& sub, const Reply& reply) {
   if (reply.is_error()) return true;
   // An IDEM BEGIN that finds the operation done must stop the commands queued
-  // after it: they are the operation. LIMIT changes no durable state, but its
-  // `limited` is what such a group is guarded by. A read's answer (CLAIMOF `held`,
-  // BALANCE `no_account`) is information, not a refusal.
+  // after it: they are the operation. Any command that writes state, durable or
+  // not, refuses: LIMIT's `limited` is what such a group is guarded by. A read's
+  // answer (CLAIMOF `held`, BALANCE `no_account`) is information, not a refusal.
   if (sub.kind == CommandKind::kIdemBegin && reply.Is(Outcome::kDone)) return true;
-  const bool guarded = IsMutating(sub.kind) || sub.kind == CommandKind::kLimit;
-  return guarded && reply.outcome.has_value() && IsRefusal(*reply.outcome);
+  return Writes(sub.kind) && reply.outcome.has_value() && IsRefusal(*reply.outcome);
 }
 
 // The field that names what a command is about: every element of an EXEC reply

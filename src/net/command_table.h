@@ -18,7 +18,7 @@ namespace exactly::net {
 class RespWriter;
 
 enum CommandFlag : uint32_t {
-  kWrite = 1,        // may change durable state: goes through the journal
+  kWrite = 1,        // may change state (core::Writes): durable, or LIMIT's volatile state
   kReadonly = 2,     // reads state only
   kAdmin = 4,        // operates the server (SNAPSHOT, SHUTDOWN)
   kNoAuth = 8,       // allowed before AUTH (HELLO, AUTH, QUIT)
@@ -26,6 +26,13 @@ enum CommandFlag : uint32_t {
   kConnection = 32,  // handled by the server itself: no parse fn, never in the engine
   kNoMulti = 64,     // refused between MULTI and EXEC
 };
+
+// A data command's kWrite or kReadonly, from its kind's traits in core/command.h:
+// the rows take it from there, so the table and the engine cannot disagree. (IDEM's
+// three kinds all write.)
+constexpr uint32_t DataFlags(core::CommandKind kind) {
+  return core::Writes(kind) ? kWrite : kReadonly;
+}
 
 // The result of parsing one request: a Command for the engine, or an error text
 // (reply "-ERR <error>"). Only one of the two is meaningful.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,52 @@ TEST(CommandTableTest, RowsAreConsistent) {
   EXPECT_FALSE(FindCommand("CLAIM")->flags & kNoAuth);
   EXPECT_TRUE(FindCommand("CLAIM")->flags & kWrite);
   EXPECT_TRUE(FindCommand("BALANCE")->flags & kReadonly);
+}
+
+// The write/readonly flag of every data command comes from its kind's traits, and
+// each parsed kind agrees with its row (IDEM's three kinds share one row).
+TEST(CommandTableTest, FlagsAgreeWithTheKindsTraits) {
+  const std::vector<std::vector<std::string_view>> examples = {
+      {"CLAIM", "k", "o"},
+      {"UNCLAIM", "k", "o"},
+      {"CLAIMOF", "k"},
+      {"CLAIMLOG", "k"},
+      {"ACCOUNT", "a"},
+      {"TRANSFER", "t", "a", "b", "1"},
+      {"RESERVE", "r", "a", "b", "1", "TIMEOUT", "10"},
+      {"COMMIT", "r"},
+      {"CANCEL", "r"},
+      {"BALANCE", "a"},
+      {"HISTORY", "a"},
+      {"LOCK", "l", "o", "LEASE", "10"},
+      {"RENEW", "l", "1", "LEASE", "10"},
+      {"UNLOCK", "l", "1"},
+      {"FENCE", "l", "1"},
+      {"IDEM", "BEGIN", "k"},
+      {"IDEM", "END", "k", "1", "r"},
+      {"IDEM", "ABORT", "k", "1"},
+      {"LIMIT", "k", "RATE", "1", "PER", "10"},
+  };
+  size_t data_rows = 0;
+  for (const CommandSpec& row : AllCommands()) data_rows += row.parse != nullptr ? 1 : 0;
+  std::set<std::string_view> covered;
+  for (const auto& args : examples) {
+    const CommandSpec* spec = nullptr;
+    ParsedCommand parsed = ParseRequest(args, &spec);
+    ASSERT_NE(spec, nullptr) << args[0];
+    ASSERT_EQ(parsed.error, "") << args[0];
+    covered.insert(spec->name);
+    const uint32_t data_flags = spec->flags & (kWrite | kReadonly);
+    EXPECT_EQ(data_flags, DataFlags(parsed.command.kind)) << args[0];
+    EXPECT_EQ((spec->flags & kWrite) != 0, core::Writes(parsed.command.kind)) << args[0];
+    // A journaled command is always a write; LIMIT writes volatile state only.
+    if (core::IsMutating(parsed.command.kind)) {
+      EXPECT_TRUE(spec->flags & kWrite) << args[0];
+    }
+  }
+  EXPECT_EQ(covered.size(), data_rows) << "a data command without an example here";
+  EXPECT_FALSE(core::IsMutating(core::CommandKind::kLimit));
+  EXPECT_TRUE(core::Writes(core::CommandKind::kLimit));
 }
 
 TEST(CommandTableTest, ArityErrors) {

@@ -93,16 +93,17 @@ ParsedCommand ParseClaimLog(Args args) {
 }
 
 constexpr CommandSpec kRows[] = {
-    {"CLAIM", -3, kWrite, ParseClaim,
+    {"CLAIM", -3, DataFlags(core::CommandKind::kClaim), ParseClaim,
      "CLAIM key owner [TTL ms|UNTIL unix-ms|PER hour|day|week|month [AT hh:mm] [TZ ±hh:mm]] "
      "[PERSIST] [NOTE text] [IFLOCK name token]",
      "Claim key for owner; the first owner wins: won | again | held.", 1, 1, 1},
-    {"UNCLAIM", -3, kWrite, ParseUnclaim, "UNCLAIM key owner [IFLOCK name token]",
+    {"UNCLAIM", -3, DataFlags(core::CommandKind::kUnclaim), ParseUnclaim,
+     "UNCLAIM key owner [IFLOCK name token]",
      "Release owner's claim on key: released | not_holder.", 1, 1, 1},
-    {"CLAIMOF", 2, kReadonly, ParseClaimOf, "CLAIMOF key",
+    {"CLAIMOF", 2, DataFlags(core::CommandKind::kClaimOf), ParseClaimOf, "CLAIMOF key",
      "Who holds key: held (owner, since, expires) | free.", 1, 1, 1},
-    {"CLAIMLOG", -2, kReadonly, ParseClaimLog, "CLAIMLOG key [COUNT n]",
-     "The newest claims of key, newest first.", 1, 1, 1},
+    {"CLAIMLOG", -2, DataFlags(core::CommandKind::kClaimLog), ParseClaimLog,
+     "CLAIMLOG key [COUNT n]", "The newest claims of key, newest first.", 1, 1, 1},
 };
 
 }  // namespace

@@ -90,7 +90,7 @@ ParsedCommand ParseIdem(Args args) {
 }
 
 constexpr CommandSpec kRows[] = {
-    {"IDEM", -3, kWrite | kBlocking, ParseIdem,
+    {"IDEM", -3, DataFlags(core::CommandKind::kIdemBegin) | kBlocking, ParseIdem,
      "IDEM BEGIN key [FINGERPRINT f] [LEASE ms] [TTL ms] [WAIT ms] | IDEM END key token "
      "response | IDEM ABORT key token",
      "Run an operation once per key and store its response: run | running | done | mismatch; "

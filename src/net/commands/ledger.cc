@@ -176,26 +176,29 @@ ParsedCommand ParseHistory(Args args) {
 }
 
 constexpr CommandSpec kRows[] = {
-    {"ACCOUNT", -2, kWrite, ParseAccount, "ACCOUNT key [MIN n|-inf] [MAX n|+inf]",
+    {"ACCOUNT", -2, DataFlags(core::CommandKind::kAccount), ParseAccount,
+     "ACCOUNT key [MIN n|-inf] [MAX n|+inf]",
      "Create an account with bounds (default MIN 0, MAX +inf): created | again.", 1, 1, 1},
-    {"TRANSFER", -5, kWrite, ParseTransfer,
+    {"TRANSFER", -5, DataFlags(core::CommandKind::kTransfer), ParseTransfer,
      "TRANSFER id from to amount [PER hour|day|week|month [AT hh:mm] [TZ ±hh:mm]] [NOTE text] "
      "[IFLOCK name token]",
      "Move amount between accounts once per id: ok | again | insufficient | over_max | "
      "no_account | id_conflict.",
      2, 3, 1},
-    {"RESERVE", -5, kWrite, ParseReserve,
+    {"RESERVE", -5, DataFlags(core::CommandKind::kReserve), ParseReserve,
      "RESERVE id from to amount TIMEOUT ms [IFLOCK name token]",
      "Hold amount against both bounds until COMMIT, CANCEL or timeout: pending | refusals as "
      "TRANSFER.",
      2, 3, 1},
-    {"COMMIT", -2, kWrite, ParseCommit, "COMMIT id [IFLOCK name token]",
+    {"COMMIT", -2, DataFlags(core::CommandKind::kCommit), ParseCommit,
+     "COMMIT id [IFLOCK name token]",
      "Complete a reservation: committed | again | timed_out | no_transfer.", 0, 0, 0},
-    {"CANCEL", -2, kWrite, ParseCancel, "CANCEL id [IFLOCK name token]",
+    {"CANCEL", -2, DataFlags(core::CommandKind::kCancel), ParseCancel,
+     "CANCEL id [IFLOCK name token]",
      "Release a reservation: cancelled | again | timed_out | no_transfer.", 0, 0, 0},
-    {"BALANCE", 2, kReadonly, ParseBalance, "BALANCE key",
+    {"BALANCE", 2, DataFlags(core::CommandKind::kBalance), ParseBalance, "BALANCE key",
      "An account's balance, reserved amount and bounds: ok | no_account.", 1, 1, 1},
-    {"HISTORY", -2, kReadonly, ParseHistory, "HISTORY key [COUNT n]",
+    {"HISTORY", -2, DataFlags(core::CommandKind::kHistory), ParseHistory, "HISTORY key [COUNT n]",
      "The newest transfers of an account, newest first.", 1, 1, 1},
 };
 

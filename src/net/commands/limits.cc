@@ -58,7 +58,7 @@ ParsedCommand ParseLimit(Args args) {
 }
 
 constexpr CommandSpec kRows[] = {
-    {"LIMIT", -6, kWrite, ParseLimit,
+    {"LIMIT", -6, DataFlags(core::CommandKind::kLimit), ParseLimit,
      "LIMIT key RATE n PER ms [BURST b] [COST c] | LIMIT key WINDOW n PER ms [COST c]",
      "Rate-limit key (GCRA or a fixed window; volatile, never logged): allowed | limited, with "
      "remaining, retry_after_ms, reset_ms.",

@@ -125,18 +125,18 @@ ParsedCommand ParseUnlock(Args args) { return ParseNameToken(args, core::Command
 ParsedCommand ParseFence(Args args) { return ParseNameToken(args, core::CommandKind::kFence); }
 
 constexpr CommandSpec kRows[] = {
-    {"LOCK", -5, kWrite | kBlocking, ParseLock,
+    {"LOCK", -5, DataFlags(core::CommandKind::kLock) | kBlocking, ParseLock,
      "LOCK name owner LEASE ms [WAIT ms] [ID request-id]",
      "Take a leased, reentrant lock with a fencing token: acquired | reentered | busy; WAIT "
      "queues the caller in FIFO order.",
      1, 1, 1},
-    {"RENEW", 5, kWrite, ParseRenew, "RENEW name token LEASE ms",
+    {"RENEW", 5, DataFlags(core::CommandKind::kRenew), ParseRenew, "RENEW name token LEASE ms",
      "Extend the lease of the holding token to now + ms: renewed | stale.", 1, 1, 1},
-    {"UNLOCK", 3, kWrite, ParseUnlock, "UNLOCK name token",
+    {"UNLOCK", 3, DataFlags(core::CommandKind::kUnlock), ParseUnlock, "UNLOCK name token",
      "Release one level of the lock (free at depth 0; the next waiter gets it): released | "
      "stale.",
      1, 1, 1},
-    {"FENCE", 3, kReadonly, ParseFence, "FENCE name token",
+    {"FENCE", 3, DataFlags(core::CommandKind::kFence), ParseFence, "FENCE name token",
      "Whether the token still holds the lock: valid | stale.", 1, 1, 1},
 };
 
