@@ -15,6 +15,7 @@
 
 #include "base/assert.h"
 #include "base/monotonic_clock.h"
+#include "net/errors.h"
 #include "net/resp_writer.h"
 
 namespace exactly::net {
@@ -120,7 +121,7 @@ void Connection::OnReadable() {
   if (closed_) return;
   if (input_end_ - input_start_ > limits_.input_bytes_max) {
     std::string reply;
-    RespWriter(&reply, protocol).Error("ERR", "Protocol error: too big input (client closed)");
+    RespWriter(&reply, protocol).Error(kCodeErr, ErrInputTooBig());
     Fill(AddSlot(), Lsn{0}, reply);
     CloseAfterReplies();
     return;
@@ -153,7 +154,7 @@ void Connection::ParseInput() {
     if (parsed.status == ParseStatus::kError) {
       // Like Redis: a framing error leaves the stream unreadable, so answer and close.
       std::string reply;
-      RespWriter(&reply, protocol).Error("ERR", parsed.error);
+      RespWriter(&reply, protocol).Error(kCodeErr, parsed.error);
       Fill(AddSlot(), Lsn{0}, reply);
       CloseAfterReplies();
       return;

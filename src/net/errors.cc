@@ -81,10 +81,6 @@ std::string ErrRequiredOption(std::string_view command, std::string_view option)
   return "syntax error, " + std::string(command) + " needs " + std::string(option);
 }
 
-std::string ErrNotInteger() { return "value is not an integer or out of range"; }
-
-std::string ErrAmount() { return "amount must be a positive integer"; }
-
 std::string ErrAmountNotPositive(std::string_view sent) {
   return "amount must be a positive integer, got '" + std::string(Cut(sent)) + "'";
 }
@@ -103,9 +99,6 @@ std::string ErrLength(std::string_view field, size_t min_bytes, size_t max_bytes
          std::to_string(max_bytes) + " bytes";
 }
 
-std::string ErrKeyLength() { return ErrLength("key", 1, core::kKeyBytesMax); }
-std::string ErrOwnerLength() { return ErrLength("owner", 1, core::kOwnerBytesMax); }
-std::string ErrIdLength() { return ErrLength("id", 1, core::kOwnerBytesMax); }
 std::string ErrNoteLength() { return ErrLength("note", 0, core::kNoteBytesMax); }
 std::string ErrSameAccount() { return "from and to must be different accounts"; }
 
@@ -128,21 +121,61 @@ std::string ErrToken() { return "token must be an unsigned 64-bit integer"; }
 std::string ErrCostAboveCapacity() { return "COST must not exceed BURST (or n without BURST)"; }
 std::string ErrResponseLength() { return ErrLength("response", 0, core::kIdemResponseBytesMax); }
 
+std::string ErrInvalidMultibulkLength() { return "Protocol error: invalid multibulk length"; }
+std::string ErrInvalidBulkLength() { return "Protocol error: invalid bulk length"; }
+std::string ErrExpectedBulk(char got) {
+  return std::string("Protocol error: expected '$', got '") + got + "'";
+}
+std::string ErrExpectedCrlf() { return "Protocol error: expected CRLF after bulk argument"; }
+std::string ErrTooManyArguments() { return "Protocol error: too many arguments"; }
+std::string ErrUnbalancedQuotes() { return "Protocol error: unbalanced quotes in request"; }
+std::string ErrInlineTooBig() { return "Protocol error: too big inline request"; }
+std::string ErrInputTooBig() { return "Protocol error: too big input (client closed)"; }
+
+std::string ErrMaxClients() { return "max number of clients reached"; }
+std::string ErrProtectedMode() {
+  return "exactly is running in protected mode: it listens on a non-loopback address and no "
+         "password is set, so only loopback clients are served. Set one with --requirepass "
+         "(clients then send AUTH), or bind to 127.0.0.1";
+}
+
 std::string ErrNoAuth() { return "Authentication required."; }
 std::string ErrWrongPass() { return "invalid username-password pair or user is disabled."; }
 std::string ErrAuthNotConfigured() {
   return "AUTH <password> called without any password configured for the default user. Are you "
          "sure your configuration is correct?";
 }
+std::string ErrProtocolVersion() { return "unsupported protocol version"; }
+std::string ErrHelloSyntax() {
+  return "syntax error in HELLO: HELLO [2|3] [AUTH default password] [SETNAME name]";
+}
+std::string ErrHelloNoAuth() {
+  return "HELLO must be called with the client already authenticated, otherwise the HELLO AUTH "
+         "<user> <pass> option can be used";
+}
+std::string ErrSelectDb() { return "DB index is out of range (exactly has one database, 0)"; }
+std::string ErrClientSubcommand(std::string_view subcommand) {
+  return "unknown subcommand or wrong arguments '" + std::string(subcommand) +
+         "'. Try CLIENT ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL.";
+}
+std::string ErrNoSuchClient() { return "No such client"; }
+std::string ErrConfigSubcommand() {
+  return "only CONFIG GET is known; exactly is configured by its flags";
+}
+std::string ErrSnapshotRunning() { return "a snapshot is already in progress"; }
+std::string ErrSnapshotFork() { return "could not start a snapshot (fork failed)"; }
+std::string ErrShuttingDown() { return "server is shutting down"; }
+
 std::string ErrExecAbort() { return "Transaction discarded because of previous errors."; }
 std::string ErrNestedMulti() { return "MULTI calls can not be nested"; }
 std::string ErrExecWithoutMulti() { return "EXEC without MULTI"; }
 std::string ErrDiscardWithoutMulti() { return "DISCARD without MULTI"; }
 std::string ErrNotInMulti(std::string_view name) {
-  return "Command not allowed inside a transaction: '" + Lower(Cut(name)) + "'";
+  return std::string(name) + " is not allowed inside MULTI";
 }
-std::string ErrProtocolVersion() { return "unsupported protocol version"; }
-std::string ErrSelectDb() { return "DB index is out of range"; }
+std::string ErrGroupCommands() {
+  return "a MULTI group holds at most " + std::to_string(core::kGroupCommandsMax) + " commands";
+}
 std::string ErrStorageFailed(std::string_view cause) {
   return "storage failed, writes are stopped until restart: " + std::string(cause) +
          "; the outcome of this write is unknown: once the server is back, retry it with the "
@@ -166,11 +199,6 @@ std::string ErrOom(uint64_t used_bytes, uint64_t max_bytes) {
          " bytes, maxmemory " + std::to_string(max_bytes) +
          "); commands that free state (UNCLAIM, UNLOCK, COMMIT, CANCEL, IDEM END) and reads "
          "still work";
-}
-std::string ErrProtectedMode() {
-  return "exactly is running in protected mode: it listens on a non-loopback address and no "
-         "password is set, so only loopback clients are served. Set one with --requirepass "
-         "(clients then send AUTH), or bind to 127.0.0.1";
 }
 
 }  // namespace exactly::net

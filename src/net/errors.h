@@ -16,7 +16,6 @@ namespace exactly::net {
 inline constexpr std::string_view kCodeErr = "ERR";
 inline constexpr std::string_view kCodeNoAuth = "NOAUTH";
 inline constexpr std::string_view kCodeWrongPass = "WRONGPASS";
-inline constexpr std::string_view kCodeNoPerm = "NOPERM";
 inline constexpr std::string_view kCodeIoErr = "IOERR";
 inline constexpr std::string_view kCodeExecAbort = "EXECABORT";
 inline constexpr std::string_view kCodeNoProto = "NOPROTO";
@@ -45,8 +44,6 @@ std::string ErrOptionNeeds(std::string_view option, std::string_view needed);
 // "syntax error, RESERVE needs TIMEOUT ms"
 std::string ErrRequiredOption(std::string_view command, std::string_view option);
 
-std::string ErrNotInteger();  // "value is not an integer or out of range"
-std::string ErrAmount();      // "amount must be a positive integer"
 // The three ways an amount is wrong, each naming what was sent.
 std::string ErrAmountNotPositive(std::string_view sent);
 std::string ErrAmountNotInteger(std::string_view sent);
@@ -54,9 +51,6 @@ std::string ErrAmountTooLarge(std::string_view sent);
 
 // "<field> must be <min>..<max> bytes", e.g. "key must be 1..512 bytes".
 std::string ErrLength(std::string_view field, size_t min_bytes, size_t max_bytes);
-std::string ErrKeyLength();    // key must be 1..512 bytes
-std::string ErrOwnerLength();  // owner must be 1..256 bytes
-std::string ErrIdLength();     // id must be 1..256 bytes
 std::string ErrNoteLength();   // note must be 0..1024 bytes
 std::string ErrSameAccount();  // from and to must be different accounts
 
@@ -77,16 +71,44 @@ std::string ErrCostAboveCapacity();
 // "response must be 0..65536 bytes" (IDEM END).
 std::string ErrResponseLength();
 
+// Framing errors: the connection answers one and closes, as Redis does.
+std::string ErrInvalidMultibulkLength();
+std::string ErrInvalidBulkLength();
+std::string ErrExpectedBulk(char got);  // "Protocol error: expected '$', got '*'"
+std::string ErrExpectedCrlf();          // after a bulk argument
+std::string ErrTooManyArguments();
+std::string ErrUnbalancedQuotes();  // an inline request
+std::string ErrInlineTooBig();
+std::string ErrInputTooBig();  // one request past the input buffer maximum
+
+// Refusals of a client before it is taken on.
+std::string ErrMaxClients();  // --maxclients connections are open
+// Code DENIED: protected mode refuses a non-loopback client while no password is set.
+std::string ErrProtectedMode();
+
+// Connection and server commands.
 std::string ErrNoAuth();     // "Authentication required." (code NOAUTH)
 std::string ErrWrongPass();  // code WRONGPASS
 std::string ErrAuthNotConfigured();
+std::string ErrProtocolVersion();  // HELLO with a version other than 2 or 3 (code NOPROTO)
+std::string ErrHelloSyntax();
+std::string ErrHelloNoAuth();  // code NOAUTH: HELLO without AUTH before authenticating
+std::string ErrSelectDb();     // only database 0 exists
+// CLIENT with an unknown subcommand or the wrong arguments for one; names them all.
+std::string ErrClientSubcommand(std::string_view subcommand);
+std::string ErrNoSuchClient();      // CLIENT KILL ip:port matched no client
+std::string ErrConfigSubcommand();  // anything but CONFIG GET pattern
+std::string ErrSnapshotRunning();   // SNAPSHOT while one is being written
+std::string ErrSnapshotFork();      // SNAPSHOT could not fork its writer
+std::string ErrShuttingDown();      // a data command after SHUTDOWN began
+
+// Groups (MULTI ... EXEC).
 std::string ErrExecAbort();    // code EXECABORT
 std::string ErrNestedMulti();  // "MULTI calls can not be nested"
 std::string ErrExecWithoutMulti();
 std::string ErrDiscardWithoutMulti();
 std::string ErrNotInMulti(std::string_view name);  // a connection command inside MULTI
-std::string ErrProtocolVersion();  // HELLO with a version other than 2 or 3 (code NOPROTO)
-std::string ErrSelectDb();         // only database 0 exists
+std::string ErrGroupCommands();                    // past core::kGroupCommandsMax
 // Code IOERR: the journal failed (`cause` says how). A write answered so may or may
 // not be on disk: the text tells the client to retry it with the same id after
 // the server is back.
@@ -98,7 +120,5 @@ std::string ErrCommandTooLarge(size_t record_bytes, size_t max_bytes);
 std::string ErrGroupTooLarge(size_t record_bytes, size_t max_bytes);
 // Code OOM: a command that may grow the tables while memory is past --maxmemory.
 std::string ErrOom(uint64_t used_bytes, uint64_t max_bytes);
-// Code DENIED: protected mode refuses a non-loopback client while no password is set.
-std::string ErrProtectedMode();
 
 }  // namespace exactly::net

@@ -4,17 +4,17 @@
 
 #include <charconv>
 #include <cstring>
+#include <utility>
+
+#include "net/errors.h"
 
 namespace exactly::net {
 namespace {
 
-constexpr std::string_view kInvalidMultibulkLength = "Protocol error: invalid multibulk length";
-constexpr std::string_view kInvalidBulkLength = "Protocol error: invalid bulk length";
-
 ParseResult NeedMore() { return ParseResult{ParseStatus::kNeedMore, 0, {}}; }
 
-ParseResult Error(std::string_view message) {
-  return ParseResult{ParseStatus::kError, 0, std::string(message)};
+ParseResult Error(std::string message) {
+  return ParseResult{ParseStatus::kError, 0, std::move(message)};
 }
 
 enum class LineStatus { kOk, kNeedMore, kError };
@@ -50,38 +50,35 @@ ParseResult ParseMultibulk(std::string_view buffer, const ParserLimits& limits,
     case LineStatus::kNeedMore:
       return NeedMore();
     case LineStatus::kError:
-      return Error(kInvalidMultibulkLength);
+      return Error(ErrInvalidMultibulkLength());
     case LineStatus::kOk:
       break;
   }
   // Like Redis, a null or empty multibulk is a frame without a command.
   if (count <= 0) return ParseResult{ParseStatus::kCommand, pos, {}};
-  if (static_cast<uint64_t>(count) > limits.args_max) return Error(kInvalidMultibulkLength);
+  if (static_cast<uint64_t>(count) > limits.args_max) return Error(ErrInvalidMultibulkLength());
 
   for (int64_t i = 0; i < count; ++i) {
     if (pos >= buffer.size()) return NeedMore();
     if (buffer[pos] != '$') {
-      std::string message = "Protocol error: expected '$', got '";
-      message += buffer[pos];
-      message += '\'';
-      return Error(message);
+      return Error(ErrExpectedBulk(buffer[pos]));
     }
     int64_t length = 0;
     switch (ReadHeader(buffer, pos, &length, &pos)) {
       case LineStatus::kNeedMore:
         return NeedMore();
       case LineStatus::kError:
-        return Error(kInvalidBulkLength);
+        return Error(ErrInvalidBulkLength());
       case LineStatus::kOk:
         break;
     }
     if (length < 0 || static_cast<uint64_t>(length) > limits.bulk_bytes_max) {
-      return Error(kInvalidBulkLength);
+      return Error(ErrInvalidBulkLength());
     }
     const size_t size = static_cast<size_t>(length);
     if (buffer.size() - pos < size + 2) return NeedMore();
     if (buffer[pos + size] != '\r' || buffer[pos + size + 1] != '\n') {
-      return Error("Protocol error: expected CRLF after bulk argument");
+      return Error(ErrExpectedCrlf());
     }
     args->push_back(buffer.substr(pos, size));
     pos += size + 2;
@@ -99,15 +96,15 @@ ParseResult SplitInline(std::string_view line, size_t consumed, const ParserLimi
   while (true) {
     while (pos < line.size() && IsInlineSpace(line[pos])) ++pos;
     if (pos == line.size()) break;
-    if (args->size() == limits.args_max) return Error("Protocol error: too many arguments");
+    if (args->size() == limits.args_max) return Error(ErrTooManyArguments());
     const char quote = line[pos];
     if (quote == '"' || quote == '\'') {
       const size_t close = line.find(quote, pos + 1);
       if (close == std::string_view::npos) {
-        return Error("Protocol error: unbalanced quotes in request");
+        return Error(ErrUnbalancedQuotes());
       }
       if (close + 1 < line.size() && !IsInlineSpace(line[close + 1])) {
-        return Error("Protocol error: unbalanced quotes in request");
+        return Error(ErrUnbalancedQuotes());
       }
       args->push_back(line.substr(pos + 1, close - pos - 1));
       pos = close + 1;
@@ -128,14 +125,14 @@ ParseResult ParseInline(std::string_view buffer, const ParserLimits& limits,
   const void* newline = std::memchr(buffer.data(), '\n', window);
   if (newline == nullptr) {
     if (buffer.size() > limits.inline_bytes_max + 1) {
-      return Error("Protocol error: too big inline request");
+      return Error(ErrInlineTooBig());
     }
     return NeedMore();
   }
   const size_t newline_pos = static_cast<const char*>(newline) - buffer.data();
   std::string_view line = buffer.substr(0, newline_pos);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.size() > limits.inline_bytes_max) return Error("Protocol error: too big inline request");
+  if (line.size() > limits.inline_bytes_max) return Error(ErrInlineTooBig());
   return SplitInline(line, newline_pos + 1, limits, args);
 }
 

@@ -91,7 +91,7 @@ void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
   ++stats_.connections_total;
   if (shutting_down_ || connections_.size() >= config_.clients_max) {
     ++stats_.rejected_connections;
-    RefuseConnection(socket, net::kCodeErr, "max number of clients reached");
+    RefuseConnection(socket, net::kCodeErr, net::ErrMaxClients());
     return;
   }
   if (protect_ && !IsLoopbackPeer(socket)) {
@@ -126,18 +126,18 @@ void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
   ++stats_.commands;
   const net::CommandSpec* spec = net::FindCommand(args[0]);
   if (spec == nullptr) {
-    AnswerError(connection, slot, "ERR", net::ErrUnknownCommand(args[0], args.subspan(1)));
+    AnswerError(connection, slot, net::kCodeErr, net::ErrUnknownCommand(args[0], args.subspan(1)));
     if (connection.in_multi) connection.multi_failed = true;
     return;
   }
   connection.last_command = spec->name;
   if (std::string arity = net::CheckArity(*spec, args.size()); !arity.empty()) {
-    AnswerError(connection, slot, "ERR", arity);
+    AnswerError(connection, slot, net::kCodeErr, arity);
     if (connection.in_multi) connection.multi_failed = true;
     return;
   }
   if (!connection.authenticated && (spec->flags & net::kNoAuth) == 0) {
-    AnswerError(connection, slot, "NOAUTH", "Authentication required.");
+    AnswerError(connection, slot, net::kCodeNoAuth, net::ErrNoAuth());
     return;
   }
   if (connection.in_multi || spec->name == "MULTI" || spec->name == "EXEC" ||
@@ -151,7 +151,7 @@ void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
   }
   net::ParsedCommand parsed = spec->parse(args);
   if (!parsed.error.empty()) {
-    AnswerError(connection, slot, "ERR", parsed.error);
+    AnswerError(connection, slot, net::kCodeErr, parsed.error);
     return;
   }
   Enqueue(connection, slot, std::move(parsed.command));
@@ -159,7 +159,7 @@ void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
 
 void Pipeline::Enqueue(net::Connection& connection, uint64_t slot, core::Command&& command) {
   if (shutting_down_) {
-    AnswerError(connection, slot, "ERR", "server is shutting down");
+    AnswerError(connection, slot, net::kCodeErr, net::ErrShuttingDown());
     return;
   }
   if (storage_failed_ && core::IsMutating(command.kind)) {

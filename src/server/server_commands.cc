@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/assert.h"
 #include "base/monotonic_clock.h"
 #include "core/limits.h"
 #include "core/record_codec.h"
@@ -84,7 +85,7 @@ void Pipeline::KillClients(net::Connection& self, net::RespWriter& writer,
   } else {
     for (size_t i = 2; i < args.size(); i += 2) {
       if (i + 1 >= args.size()) {
-        writer.Error("ERR", "syntax error");
+        writer.Error(net::kCodeErr, net::ErrSyntax());
         return;
       }
       if (Is(args[i], "ID")) {
@@ -94,7 +95,7 @@ void Pipeline::KillClients(net::Connection& self, net::RespWriter& writer,
       } else if (Is(args[i], "SKIPME") && (Is(args[i + 1], "yes") || Is(args[i + 1], "no"))) {
         skip_me = Is(args[i + 1], "yes");
       } else {
-        writer.Error("ERR", "syntax error");
+        writer.Error(net::kCodeErr, net::ErrSyntax());
         return;
       }
     }
@@ -109,7 +110,7 @@ void Pipeline::KillClients(net::Connection& self, net::RespWriter& writer,
     doomed.push_back(std::move(other));
   }
   if (old_form && doomed.empty()) {
-    writer.Error("ERR", "No such client");
+    writer.Error(net::kCodeErr, net::ErrNoSuchClient());
     return;
   }
   if (old_form) {
@@ -151,21 +152,19 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
     if (args[1] == "0") {
       writer.Simple("OK");
     } else {
-      writer.Error("ERR", "DB index is out of range (exactly has one database, 0)");
+      writer.Error(net::kCodeErr, net::ErrSelectDb());
     }
   } else if (name == "AUTH") {
     const std::string_view password = args.back();
     if (args.size() == 3 && !Is(args[1], "default")) {
-      writer.Error("WRONGPASS", "invalid username-password pair or user is disabled.");
+      writer.Error(net::kCodeWrongPass, net::ErrWrongPass());
     } else if (config_.requirepass.empty()) {
-      writer.Error("ERR",
-                   "AUTH <password> called without any password configured for the default "
-                   "user. Are you sure your configuration is correct?");
+      writer.Error(net::kCodeErr, net::ErrAuthNotConfigured());
     } else if (password == config_.requirepass) {
       connection.authenticated = true;
       writer.Simple("OK");
     } else {
-      writer.Error("WRONGPASS", "invalid username-password pair or user is disabled.");
+      writer.Error(net::kCodeWrongPass, net::ErrWrongPass());
     }
   } else if (name == "HELLO") {
     int protocol = connection.protocol;
@@ -176,7 +175,7 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
       } else if (args[1] == "3") {
         protocol = 3;
       } else {
-        writer.Error("NOPROTO", "unsupported protocol version");
+        writer.Error(net::kCodeNoProto, net::ErrProtocolVersion());
         connection.Fill(slot, Lsn{0}, std::move(bytes));
         return;
       }
@@ -204,14 +203,11 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
       }
     }
     if (error == "WRONGPASS") {
-      writer.Error("WRONGPASS", "invalid username-password pair or user is disabled.");
+      writer.Error(net::kCodeWrongPass, net::ErrWrongPass());
     } else if (!error.empty()) {
-      writer.Error("ERR",
-                   "syntax error in HELLO: HELLO [2|3] [AUTH default password] [SETNAME name]");
+      writer.Error(net::kCodeErr, net::ErrHelloSyntax());
     } else if (!authenticated) {
-      writer.Error("NOAUTH",
-                   "HELLO must be called with the client already authenticated, "
-                   "otherwise the HELLO AUTH <user> <pass> option can be used");
+      writer.Error(net::kCodeNoAuth, net::ErrHelloNoAuth());
     } else {
       connection.protocol = protocol;
       connection.authenticated = authenticated;
@@ -271,9 +267,7 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
     } else if (Is(sub, "KILL") && args.size() >= 3) {
       KillClients(connection, writer, args);
     } else {
-      writer.Error("ERR", fmt::format("unknown subcommand or wrong arguments '{}'. Try CLIENT ID, "
-                                      "SETNAME, GETNAME, SETINFO, INFO, LIST, KILL.",
-                                      sub));
+      writer.Error(net::kCodeErr, net::ErrClientSubcommand(sub));
     }
   } else if (name == "CONFIG") {
     // Tools such as redis-benchmark probe CONFIG GET; exactly is configured by
@@ -281,7 +275,7 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
     if (Is(args[1], "GET") && args.size() == 3) {
       writer.MapHeader(0);
     } else {
-      writer.Error("ERR", "only CONFIG GET is known; exactly is configured by its flags");
+      writer.Error(net::kCodeErr, net::ErrConfigSubcommand());
     }
   } else if (name == "WATCH" || name == "UNWATCH") {
     writer.Error(net::kCodeErr, net::ErrWatch());
@@ -293,13 +287,13 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
     net::WriteCommandReply(writer, args);
   } else if (name == "SNAPSHOT") {
     if (snapshot_child_ >= 0) {
-      writer.Error("ERR", "a snapshot is already in progress");
+      writer.Error(net::kCodeErr, net::ErrSnapshotRunning());
     } else {
       StartSnapshot();
       if (snapshot_child_ >= 0) {
         writer.Simple(fmt::format("snapshot started at lsn {}", snapshot_lsn_.value));
       } else {
-        writer.Error("ERR", "could not start a snapshot (fork failed)");
+        writer.Error(net::kCodeErr, net::ErrSnapshotFork());
       }
     }
   } else if (name == "SHUTDOWN") {
@@ -308,7 +302,7 @@ void Pipeline::RunServerCommand(net::Connection& connection, uint64_t slot,
     RequestShutdown();
     return;
   } else {
-    writer.Error("ERR", fmt::format("'{}' is not handled by this server", name));
+    EXACTLY_ASSERT(false);  // every kConnection row has a branch above
   }
   connection.Fill(slot, Lsn{0}, std::move(bytes));
 }
@@ -319,7 +313,7 @@ void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
   const std::string_view name = spec.name;
   if (name == "MULTI") {
     if (connection.in_multi) {
-      AnswerError(connection, slot, "ERR", "MULTI calls can not be nested");
+      AnswerError(connection, slot, net::kCodeErr, net::ErrNestedMulti());
       return;
     }
     connection.in_multi = true;
@@ -333,7 +327,8 @@ void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
   }
   if (name == "DISCARD" || name == "EXEC") {
     if (!connection.in_multi) {
-      AnswerError(connection, slot, "ERR", fmt::format("{} without MULTI", name));
+      AnswerError(connection, slot, net::kCodeErr,
+                  name == "EXEC" ? net::ErrExecWithoutMulti() : net::ErrDiscardWithoutMulti());
       return;
     }
     connection.in_multi = false;
@@ -346,8 +341,7 @@ void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
       return;
     }
     if (connection.multi_failed) {
-      AnswerError(connection, slot, "EXECABORT",
-                  "Transaction discarded because of previous errors.");
+      AnswerError(connection, slot, net::kCodeExecAbort, net::ErrExecAbort());
       return;
     }
     core::Command group;
@@ -358,19 +352,18 @@ void Pipeline::RunMultiCommand(net::Connection& connection, uint64_t slot,
   }
   // Inside MULTI: data commands queue; anything else is refused and dooms the EXEC.
   if ((spec.flags & net::kConnection) != 0) {
-    AnswerError(connection, slot, "ERR", fmt::format("{} is not allowed inside MULTI", name));
+    AnswerError(connection, slot, net::kCodeErr, net::ErrNotInMulti(name));
     connection.multi_failed = true;
     return;
   }
   if (connection.multi_queue.size() >= core::kGroupCommandsMax) {
-    AnswerError(connection, slot, "ERR",
-                fmt::format("a MULTI group holds at most {} commands", core::kGroupCommandsMax));
+    AnswerError(connection, slot, net::kCodeErr, net::ErrGroupCommands());
     connection.multi_failed = true;
     return;
   }
   net::ParsedCommand parsed = spec.parse(args);
   if (!parsed.error.empty()) {
-    AnswerError(connection, slot, "ERR", parsed.error);
+    AnswerError(connection, slot, net::kCodeErr, parsed.error);
     connection.multi_failed = true;
     return;
   }
