@@ -12,6 +12,7 @@
 #include "net/commands/families.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
+#include "net/session.h"
 
 namespace exactly::net {
 namespace {
@@ -40,8 +41,10 @@ struct Table {
     for (size_t i = 1; i < by_name.size(); ++i) {
       EXACTLY_ASSERT(by_name[i - 1]->name != by_name[i]->name);
     }
-    for (const CommandSpec& row : rows) {
+    for (CommandSpec& row : rows) {
       EXACTLY_ASSERT((row.parse == nullptr) == ((row.flags & kConnection) != 0));
+      EXACTLY_ASSERT((row.handle == nullptr) == (row.parse != nullptr));
+      if (row.handle == nullptr) row.handle = RunDataCommand;
       index.emplace(row.name, &row);
       longest_name = std::max(longest_name, row.name.size());
     }

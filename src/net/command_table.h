@@ -1,6 +1,6 @@
 // The command table: the one source of truth for every command's name, arity,
-// flags, parser, syntax and summary. COMMAND, `--help`, arity errors and
-// docs/commands.md come from it.
+// flags, parser, handler, syntax and summary. COMMAND, `--help`, arity errors,
+// dispatch (net/session.h) and docs/commands.md come from it.
 //
 // The rows live with their families (net/commands/*.cc); this header is how the
 // rest of the server finds them. Lookups are thread-safe and allocate nothing.
@@ -16,6 +16,7 @@
 namespace exactly::net {
 
 class RespWriter;
+struct Call;
 
 enum CommandFlag : uint32_t {
   kWrite = 1,        // may change state (core::Writes): durable, or LIMIT's volatile state
@@ -23,8 +24,11 @@ enum CommandFlag : uint32_t {
   kAdmin = 4,        // operates the server (SNAPSHOT, SHUTDOWN)
   kNoAuth = 8,       // allowed before AUTH (HELLO, AUTH, QUIT)
   kBlocking = 16,    // may park the client until woken or timed out
-  kConnection = 32,  // handled by the server itself: no parse fn, never in the engine
+  kConnection = 32,  // answered by its handler: no parse fn, never in the engine
   kNoMulti = 64,     // refused between MULTI and EXEC
+  // MULTI, EXEC, DISCARD: run by their handler even between MULTI and EXEC, where
+  // every other command is queued or refused. Not shown by COMMAND.
+  kGroupControl = 128,
 };
 
 // A data command's kWrite or kReadonly, from its kind's traits in core/command.h:
@@ -45,6 +49,11 @@ struct ParsedCommand {
 // only after CheckArity passed, so it may rely on the arity.
 using ParseFn = ParsedCommand (*)(std::span<const std::string_view> args);
 
+// Runs one request whose arity and authentication passed (net/session.h). A data
+// row's handler parses and submits it to the engine; a kConnection row's answers
+// it on the loop thread.
+using HandleFn = void (*)(Call& call);
+
 struct CommandSpec {
   std::string_view name;     // upper case, e.g. "CLAIM"
   int arity;                 // Redis convention: N exact (name included), -N at least N
@@ -56,6 +65,9 @@ struct CommandSpec {
   int first_key = 0;
   int last_key = 0;
   int key_step = 0;
+  // nullptr on a data row, which gets RunDataCommand (net/session.h) when the
+  // table is built; every kConnection row names its own.
+  HandleFn handle = nullptr;
 };
 
 // The row for `name`, any case; nullptr if there is none.

@@ -120,9 +120,7 @@ void Connection::OnReadable() {
   ParseInput();
   if (closed_) return;
   if (input_end_ - input_start_ > limits_.input_bytes_max) {
-    std::string reply;
-    RespWriter(&reply, protocol).Error(kCodeErr, ErrInputTooBig());
-    Fill(AddSlot(), Lsn{0}, reply);
+    FillError(AddSlot(), kCodeErr, ErrInputTooBig());
     CloseAfterReplies();
     return;
   }
@@ -153,9 +151,7 @@ void Connection::ParseInput() {
     if (parsed.status == ParseStatus::kNeedMore) return;
     if (parsed.status == ParseStatus::kError) {
       // Like Redis: a framing error leaves the stream unreadable, so answer and close.
-      std::string reply;
-      RespWriter(&reply, protocol).Error(kCodeErr, parsed.error);
-      Fill(AddSlot(), Lsn{0}, reply);
+      FillError(AddSlot(), kCodeErr, parsed.error);
       CloseAfterReplies();
       return;
     }
@@ -208,6 +204,12 @@ void Connection::Fill(uint64_t slot, Lsn wait_lsn, std::string_view bytes) {
   } else {
     Account();
   }
+}
+
+void Connection::FillError(uint64_t slot, std::string_view code, std::string_view message) {
+  std::string bytes;
+  RespWriter(&bytes, protocol).Error(code, message);
+  Fill(slot, Lsn{0}, bytes);
 }
 
 void Connection::Release() {

@@ -82,6 +82,9 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   // Fills reply slot `slot` with RESP bytes (copied) that may leave once `wait_lsn`
   // is durable.
   void Fill(uint64_t slot, Lsn wait_lsn, std::string_view bytes);
+  // Fills `slot` with the error reply "-code message" (net/errors.h), releasable at
+  // once.
+  void FillError(uint64_t slot, std::string_view code, std::string_view message);
   // Moves every leading slot that is filled and durable to the output and asks the
   // poller for a flush, so all replies released in one turn leave in one send.
   // Called after Fill and whenever the durable LSN advances.
@@ -103,8 +106,8 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   // for durability and replies not yet taken by the socket.
   size_t buffer_bytes() const { return accounted_bytes_; }
 
-  // Session state the server keeps per client: protocol version, auth, name and
-  // the MULTI queue. net/ stores it; server/ gives it meaning.
+  // Session state per client: protocol version, auth, name and the MULTI queue,
+  // kept here and given meaning by the session commands (net/session.h).
   int protocol = 2;
   bool authenticated = false;
   std::string name;

@@ -5,12 +5,12 @@
 #include <string>
 #include <string_view>
 
+#include "base/version.h"
 #include "net/command_table.h"
 #include "race/race_main.h"
 #include "server/config.h"
 #include "server/memory_usage.h"
 #include "server/serve.h"
-#include "server/version.h"
 
 int main(int argc, char** argv) {
   // `exactly race` has its own options (docs/race.md); everything after `race` is its.
@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "exactly: claims, bounded ledgers and idempotent operations, decided once, durably,\n"
       "over the Redis protocol. Any Redis client is an exactly client."};
-  app.set_version_flag("--version", exactly::server::kVersion);
+  app.set_version_flag("--version", exactly::base::kVersion);
   app.require_subcommand(0, 1);
 
   ServeConfig config;

@@ -20,6 +20,7 @@
 #include "core/record_codec.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
+#include "net/session.h"
 #include "server/clock.h"
 #include "server/memory_usage.h"
 #include "storage/journal_format.h"
@@ -52,6 +53,18 @@ bool IsLoopbackPeer(const boost::asio::ip::tcp::socket& socket) {
     address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
   }
   return address.is_loopback();
+}
+
+std::string_view FsyncName(storage::FsyncMode mode) {
+  switch (mode) {
+    case storage::FsyncMode::kAlways:
+      return "always";
+    case storage::FsyncMode::kEverySec:
+      return "everysec";
+    case storage::FsyncMode::kNo:
+      return "no";
+  }
+  return "?";
 }
 
 }  // namespace
@@ -124,62 +137,32 @@ void Pipeline::OnClosed(net::Connection& connection) {
 void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
                          std::span<const std::string_view> args) {
   ++stats_.commands;
-  const net::CommandSpec* spec = net::FindCommand(args[0]);
-  if (spec == nullptr) {
-    AnswerError(connection, slot, net::kCodeErr, net::ErrUnknownCommand(args[0], args.subspan(1)));
-    if (connection.in_multi) connection.multi_failed = true;
-    return;
-  }
-  connection.last_command = spec->name;
-  if (std::string arity = net::CheckArity(*spec, args.size()); !arity.empty()) {
-    AnswerError(connection, slot, net::kCodeErr, arity);
-    if (connection.in_multi) connection.multi_failed = true;
-    return;
-  }
-  if (!connection.authenticated && (spec->flags & net::kNoAuth) == 0) {
-    AnswerError(connection, slot, net::kCodeNoAuth, net::ErrNoAuth());
-    return;
-  }
-  if (connection.in_multi || spec->name == "MULTI" || spec->name == "EXEC" ||
-      spec->name == "DISCARD") {
-    RunMultiCommand(connection, slot, *spec, args);
-    return;
-  }
-  if ((spec->flags & net::kConnection) != 0) {
-    RunServerCommand(connection, slot, *spec, args);
-    return;
-  }
-  net::ParsedCommand parsed = spec->parse(args);
-  if (!parsed.error.empty()) {
-    AnswerError(connection, slot, net::kCodeErr, parsed.error);
-    return;
-  }
-  Enqueue(connection, slot, std::move(parsed.command));
+  net::RunCommand(*this, connection, slot, args);
 }
 
-void Pipeline::Enqueue(net::Connection& connection, uint64_t slot, core::Command&& command) {
+void Pipeline::Submit(net::Connection& connection, uint64_t slot, core::Command&& command) {
   if (shutting_down_) {
-    AnswerError(connection, slot, net::kCodeErr, net::ErrShuttingDown());
+    connection.FillError(slot, net::kCodeErr, net::ErrShuttingDown());
     return;
   }
   if (storage_failed_ && core::IsMutating(command.kind)) {
-    AnswerError(connection, slot, net::kCodeIoErr, storage_error_);
+    connection.FillError(slot, net::kCodeIoErr, storage_error_);
     return;
   }
   if (config_.maxmemory_bytes > 0 && used_memory_bytes_ > config_.maxmemory_bytes &&
       MayGrow(command)) {
     ++stats_.oom_refusals;
-    AnswerError(connection, slot, net::kCodeOom,
-                net::ErrOom(used_memory_bytes_, config_.maxmemory_bytes));
+    connection.FillError(slot, net::kCodeOom,
+                         net::ErrOom(used_memory_bytes_, config_.maxmemory_bytes));
     return;
   }
   const size_t record_bytes = core::RecordBytesBound(command);
   if (record_bytes > core::kRecordBytesMax - core::kRecordHeadBytesMax) {
     // Input never reaches the journal's own limit, which would stop all writes.
-    AnswerError(connection, slot, net::kCodeErr,
-                command.kind == core::CommandKind::kGroup
-                    ? net::ErrGroupTooLarge(record_bytes, core::kRecordBytesMax)
-                    : net::ErrCommandTooLarge(record_bytes, core::kRecordBytesMax));
+    connection.FillError(slot, net::kCodeErr,
+                         command.kind == core::CommandKind::kGroup
+                             ? net::ErrGroupTooLarge(record_bytes, core::kRecordBytesMax)
+                             : net::ErrCommandTooLarge(record_bytes, core::kRecordBytesMax));
     return;
   }
   // A turn that brought more than one record's worth becomes several batches, each
@@ -285,7 +268,7 @@ void Pipeline::RunBatch() {
   ScheduleWake();
   if (config_.snapshot_every_bytes > 0 && bytes_since_snapshot_ >= config_.snapshot_every_bytes &&
       snapshot_child_ < 0) {
-    StartSnapshot();
+    ForkSnapshot();
   }
 }
 
@@ -303,13 +286,6 @@ void Pipeline::Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn,
   }
   connection.Fill(slot, wait_lsn, reply_bytes_);
   Track(connection);
-}
-
-void Pipeline::AnswerError(net::Connection& connection, uint64_t slot, std::string_view code,
-                           std::string_view message) {
-  std::string bytes;
-  net::RespWriter(&bytes, connection.protocol).Error(code, message);
-  connection.Fill(slot, Lsn{0}, std::move(bytes));
 }
 
 void Pipeline::Track(net::Connection& connection) {
@@ -354,7 +330,14 @@ void Pipeline::RequestShutdown() {
   });
 }
 
-void Pipeline::StartSnapshot() {
+net::SnapshotStart Pipeline::StartSnapshot() {
+  if (snapshot_child_ >= 0) return {net::SnapshotStart::Status::kRunning, snapshot_lsn_};
+  ForkSnapshot();
+  if (snapshot_child_ < 0) return {net::SnapshotStart::Status::kForkFailed, Lsn{}};
+  return {net::SnapshotStart::Status::kStarted, snapshot_lsn_};
+}
+
+void Pipeline::ForkSnapshot() {
   if (snapshot_child_ >= 0) return;
   const Lsn lsn = engine_.applied_lsn();
   const pid_t parent = getpid();
@@ -518,6 +501,52 @@ uint64_t Pipeline::OpsPerSec() const {
 
 int64_t Pipeline::ClockBehindMs() const {
   return std::max<int64_t>(0, engine_.last_timestamp().value - WallClockNow().value);
+}
+
+std::vector<std::shared_ptr<net::Connection>> Pipeline::Clients() const {
+  std::vector<std::shared_ptr<net::Connection>> open;
+  for (const auto& [id, weak] : connections_) {
+    auto connection = weak.lock();
+    if (connection != nullptr && !connection->closed()) open.push_back(std::move(connection));
+  }
+  std::sort(open.begin(), open.end(),
+            [](const auto& a, const auto& b) { return a->id() < b->id(); });
+  return open;
+}
+
+net::ServerFacts Pipeline::Facts(bool with_memory) const {
+  net::ServerFacts facts;
+  facts.process_id = getpid();
+  facts.port = config_.port;
+  facts.uptime_s = (base::MonotonicNowMs() - started_ms_) / 1000;
+  facts.dir = config_.dir;
+  facts.recovery = recovery_summary_;
+  facts.clock_behind_ms = ClockBehindMs();
+  facts.protected_mode = protect_;
+  if (with_memory) {
+    facts.used_memory_bytes = UsedMemoryBytes();
+    facts.rss_bytes = RssBytes();
+  }
+  facts.maxmemory_bytes = config_.maxmemory_bytes;
+  facts.client_buffer_bytes = client_buffer_bytes_;
+  facts.maxmemory_clients_bytes = config_.maxmemory_clients_bytes;
+  facts.connected_clients = connections_.size();
+  facts.clients_max = config_.clients_max;
+  facts.parked_clients = parked_.size();
+  facts.fsync = FsyncName(config_.fsync);
+  facts.applied_lsn = engine_.applied_lsn();
+  facts.durable_lsn = durable_lsn_;
+  facts.storage_failed = storage_failed_;
+  facts.snapshot_in_progress = snapshot_child_ >= 0;
+  facts.last_snapshot_lsn = last_snapshot_lsn_;
+  facts.journal_bytes_since_snapshot = bytes_since_snapshot_;
+  facts.syncs = journal_ != nullptr ? journal_->syncs() : 0;
+  facts.synced_records = journal_ != nullptr ? journal_->synced_records() : 0;
+  facts.counters = stats_;
+  facts.ops_per_sec = OpsPerSec();
+  facts.tables = engine_.stats();
+  facts.limits = engine_.config();
+  return facts;
 }
 
 }  // namespace exactly::server

@@ -22,26 +22,14 @@
 #include "core/engine.h"
 #include "net/command_table.h"
 #include "net/connection.h"
+#include "net/server_view.h"
 #include "net/socket_poller.h"
 #include "server/config.h"
 #include "storage/group_commit.h"
 
 namespace exactly::server {
 
-struct PipelineStats {
-  uint64_t commands = 0;
-  uint64_t batches = 0;
-  uint64_t records = 0;
-  uint64_t record_bytes = 0;
-  uint64_t connections_total = 0;
-  uint64_t rejected_connections = 0;
-  uint64_t snapshots = 0;
-  uint64_t evicted_clients = 0;  // closed for --maxmemory-clients
-  uint64_t oom_refusals = 0;     // commands answered -OOM
-  uint64_t protected_refusals = 0;
-};
-
-class Pipeline final : public net::ConnectionHandler {
+class Pipeline final : public net::ConnectionHandler, public net::ServerView {
  public:
   Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
            std::string recovery_summary);
@@ -58,7 +46,7 @@ class Pipeline final : public net::ConnectionHandler {
   void OnStorageFailure(const base::Status& status);
 
   // Stops taking commands and asks the event loop to end (SHUTDOWN, SIGTERM).
-  void RequestShutdown();
+  void RequestShutdown() override;
   bool shutting_down() const { return shutting_down_; }
   // Whether protected mode is in force: a non-loopback bind, no password, and
   // --protected-mode yes. Non-loopback clients are then refused.
@@ -76,13 +64,20 @@ class Pipeline final : public net::ConnectionHandler {
   bool StorageFailed() const override { return storage_failed_; }
   void OnBufferBytes(net::Connection& connection, int64_t delta) override;
 
+  // net::ServerView: what the session commands (net/session.h) ask of the server.
+  void Submit(net::Connection& connection, uint64_t slot, core::Command&& command) override;
+  std::string_view RequirePass() const override { return config_.requirepass; }
+  std::vector<std::shared_ptr<net::Connection>> Clients() const override;
+  core::EngineStats Tables() const override { return engine_.stats(); }
+  net::ServerFacts Facts(bool with_memory) const override;
+  net::SnapshotStart StartSnapshot() override;
+
  private:
   struct Pending {
     std::shared_ptr<net::Connection> connection;
     uint64_t slot;
   };
 
-  void Enqueue(net::Connection& connection, uint64_t slot, core::Command&& command);
   // Queues a command the server itself issues (no client waits for its reply).
   void EnqueueInternal(core::Command command);
   void ScheduleBatch();
@@ -90,19 +85,10 @@ class Pipeline final : public net::ConnectionHandler {
   // Arms the timer for the engine's next timer-driven work (lease ends, WAITs).
   void ScheduleWake();
   void Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
-  void AnswerError(net::Connection& connection, uint64_t slot, std::string_view code,
-                   std::string_view message);
   void Track(net::Connection& connection);
 
-  // server_commands.cc: commands about the connection or the server itself.
-  void RunServerCommand(net::Connection& connection, uint64_t slot, const net::CommandSpec& spec,
-                        std::span<const std::string_view> args);
-  void RunMultiCommand(net::Connection& connection, uint64_t slot, const net::CommandSpec& spec,
-                       std::span<const std::string_view> args);
-  std::string InfoText(std::string_view section) const;
-
   // Snapshots: a forked child writes the state while the loop goes on.
-  void StartSnapshot();
+  void ForkSnapshot();
   void PollSnapshot();
 
   void SweepIdle();
@@ -115,10 +101,6 @@ class Pipeline final : public net::ConnectionHandler {
   // instantaneous_ops_per_sec averages the last 16, as Redis does).
   void SampleOps();
   uint64_t OpsPerSec() const;
-  // CLIENT LIST's line for one connection, and CLIENT KILL.
-  std::string ClientLine(const net::Connection& connection) const;
-  void KillClients(net::Connection& self, net::RespWriter& writer,
-                   std::span<const std::string_view> args);
   // Whether `command` may add records (a group: whether any of its commands may).
   static bool MayGrow(const core::Command& command);
   // How far the wall clock is behind the last batch timestamp (0 if it is not).
@@ -175,7 +157,7 @@ class Pipeline final : public net::ConnectionHandler {
   bool protect_ = false;  // protected mode is in force (see ServeConfig)
 
   int64_t started_ms_ = 0;
-  PipelineStats stats_;
+  net::ServerCounters stats_;
   std::array<uint64_t, 16> ops_per_sec_samples_{};
   size_t ops_sample_next_ = 0;
   int64_t ops_sample_ms_ = 0;

@@ -1,0 +1,110 @@
+// ServerView: what the session commands (net/session.h) may ask of the server.
+//
+// net/ answers PING, HELLO, CLIENT, INFO, MULTI ... itself, but some answers are
+// facts only the server holds (its counters, the other clients, the snapshot
+// child) and some commands hand work to it (a parsed command for the next batch,
+// SHUTDOWN). server/ implements this interface, so net/ never includes server/
+// (STYLE #1: server → net → core).
+//
+// Thread-safety: every call is made on the event-loop thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "base/units.h"
+#include "core/command.h"
+#include "core/engine.h"
+
+namespace exactly::net {
+
+class Connection;
+
+// The server's counters, as INFO's Stats section shows them.
+struct ServerCounters {
+  uint64_t commands = 0;
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  uint64_t record_bytes = 0;
+  uint64_t connections_total = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t snapshots = 0;
+  uint64_t evicted_clients = 0;  // closed for --maxmemory-clients
+  uint64_t oom_refusals = 0;     // commands answered -OOM
+  uint64_t protected_refusals = 0;
+};
+
+// Everything INFO reports, read at one moment. Views point into the server and
+// are valid until it next runs.
+struct ServerFacts {
+  // Server
+  int64_t process_id = 0;
+  uint16_t port = 0;
+  int64_t uptime_s = 0;
+  std::string_view dir;
+  std::string_view recovery;  // what recovery found, one line
+  int64_t clock_behind_ms = 0;
+  bool protected_mode = false;
+  // Memory: filled only when asked for (Facts(true)), since reading it walks the
+  // allocator's free lists.
+  uint64_t used_memory_bytes = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t maxmemory_bytes = 0;
+  int64_t client_buffer_bytes = 0;
+  uint64_t maxmemory_clients_bytes = 0;
+  // Clients
+  size_t connected_clients = 0;
+  size_t clients_max = 0;
+  size_t parked_clients = 0;  // commands parked until woken (blocked clients)
+  // Persistence
+  std::string_view fsync;  // always | everysec | no
+  Lsn applied_lsn;
+  Lsn durable_lsn;
+  bool storage_failed = false;
+  bool snapshot_in_progress = false;
+  Lsn last_snapshot_lsn;
+  uint64_t journal_bytes_since_snapshot = 0;
+  uint64_t syncs = 0;
+  uint64_t synced_records = 0;
+  // Stats
+  ServerCounters counters;
+  uint64_t ops_per_sec = 0;
+  // Tables
+  core::EngineStats tables;
+  core::EngineConfig limits;
+};
+
+// What SNAPSHOT got: started (covering `lsn`), refused because one is running,
+// or not started because the writer could not be forked.
+struct SnapshotStart {
+  enum class Status { kStarted, kRunning, kForkFailed };
+  Status status = Status::kStarted;
+  Lsn lsn;
+};
+
+class ServerView {
+ public:
+  virtual ~ServerView() = default;
+
+  // Hands a parsed command (a MULTI group for EXEC) to the next batch; the server
+  // fills `slot` with its reply, or at once with a refusal (shutting down,
+  // storage failed, memory, size).
+  virtual void Submit(Connection& connection, uint64_t slot, core::Command&& command) = 0;
+  // --requirepass; empty when none is set.
+  virtual std::string_view RequirePass() const = 0;
+  // Every open connection, oldest (lowest id) first.
+  virtual std::vector<std::shared_ptr<Connection>> Clients() const = 0;
+  // The table sizes now (DBSIZE).
+  virtual core::EngineStats Tables() const = 0;
+  // INFO's facts; the memory ones only `with_memory`.
+  virtual ServerFacts Facts(bool with_memory) const = 0;
+  // SNAPSHOT: starts writing one unless one is being written.
+  virtual SnapshotStart StartSnapshot() = 0;
+  // SHUTDOWN: stops taking commands and ends the event loop once the batch
+  // already queued has answered.
+  virtual void RequestShutdown() = 0;
+};
+
+}  // namespace exactly::net
