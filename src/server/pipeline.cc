@@ -1,16 +1,11 @@
 // Batching, durability and reply release; see pipeline.h for the shape.
 #include "server/pipeline.h"
 
-#include <errno.h>
-#include <fmt/format.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <utility>
 
@@ -24,36 +19,12 @@
 #include "server/clock.h"
 #include "server/memory_usage.h"
 #include "storage/journal_format.h"
-#include "storage/snapshot_format.h"
-#include "storage/snapshot_writer.h"
 
 namespace exactly::server {
 
 static_assert(core::kRecordBytesMax <= storage::kRecordPayloadBytesMax);
 
 namespace {
-
-// Tells a client that is not taken on why (RESP2: it has sent no HELLO), and closes.
-void RefuseConnection(boost::asio::ip::tcp::socket& socket, std::string_view code,
-                      std::string_view message) {
-  std::string reply;
-  net::RespWriter(&reply, 2).Error(code, message);
-  boost::system::error_code ignored;
-  socket.write_some(boost::asio::buffer(reply), ignored);
-  socket.close(ignored);
-}
-
-// Whether the client is on loopback (an IPv4-mapped IPv6 address counts as IPv4);
-// false when its address cannot be read.
-bool IsLoopbackPeer(const boost::asio::ip::tcp::socket& socket) {
-  boost::system::error_code error;
-  auto address = socket.remote_endpoint(error).address();
-  if (error) return false;
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
-  }
-  return address.is_loopback();
-}
 
 std::string_view FsyncName(storage::FsyncMode mode) {
   switch (mode) {
@@ -72,57 +43,31 @@ std::string_view FsyncName(storage::FsyncMode mode) {
 Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
                    std::string recovery_summary)
     : io_(io),
-      poller_(io),
+      clients_(io, config, this, &stats_),
       engine_(engine),
       config_(config),
       recovery_summary_(std::move(recovery_summary)),
       wake_timer_(io),
-      snapshot_timer_(io),
-      idle_timer_(io),
+      snapshots_(io, engine, config.dir, [this] { return durable_lsn_; }),
       memory_timer_(io) {
   last_lsn_ = engine_.applied_lsn();
   durable_lsn_ = last_lsn_;  // everything recovered is on disk
-  last_snapshot_lsn_ = last_lsn_;
   started_ms_ = base::MonotonicNowMs();
-  if (config_.idle_timeout_s > 0) SweepIdle();
   SampleMemory();
-  boost::system::error_code bad_address;
-  const auto bind_address = boost::asio::ip::make_address(config_.bind, bad_address);
-  protect_ = config_.protected_mode && config_.requirepass.empty() &&
-             (bad_address || !bind_address.is_loopback());
   // Clients parked before a restart are gone; their place in the queues must go too.
   core::Command drop;
   drop.kind = core::CommandKind::kDropWaiters;
   EnqueueInternal(std::move(drop));
 }
 
-Pipeline::~Pipeline() { StopSnapshot(); }
-
 void Pipeline::SetJournal(storage::GroupCommit* journal) { journal_ = journal; }
 
 void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
-  ++stats_.connections_total;
-  if (shutting_down_ || connections_.size() >= config_.clients_max) {
-    ++stats_.rejected_connections;
-    RefuseConnection(socket, net::kCodeErr, net::ErrMaxClients());
-    return;
-  }
-  if (protect_ && !IsLoopbackPeer(socket)) {
-    ++stats_.protected_refusals;
-    RefuseConnection(socket, net::kCodeDenied, net::ErrProtectedMode());
-    return;
-  }
-  const uint64_t id = next_connection_id_++;
-  auto connection =
-      std::make_shared<net::Connection>(std::move(socket), id, this, connection_limits_, poller_);
-  connection->authenticated = config_.requirepass.empty();
-  connection->created_ms = base::MonotonicNowMs();
-  connections_.emplace(id, connection);
-  connection->Start();
+  clients_.Accept(std::move(socket), shutting_down_);
 }
 
 void Pipeline::OnClosed(net::Connection& connection) {
-  connections_.erase(connection.id());
+  clients_.Forget(connection);
   // A parked command of a client that left must never be granted.
   for (const uint64_t waiter : connection.parked_waiters) {
     if (parked_.erase(waiter) == 0) continue;
@@ -229,7 +174,7 @@ void Pipeline::RunBatch() {
     last_lsn_ = lsn;
     ++stats_.records;
     stats_.record_bytes += batch_output_.record.size();
-    bytes_since_snapshot_ += batch_output_.record.size();
+    snapshots_.AddJournalBytes(batch_output_.record.size());
     journal_->Submit(lsn, std::move(batch_output_.record));
   }
   for (size_t i = 0; i < running_pending_.size(); ++i) {
@@ -266,10 +211,7 @@ void Pipeline::RunBatch() {
   running_commands_.clear();
   running_pending_.clear();
   ScheduleWake();
-  if (config_.snapshot_every_bytes > 0 && bytes_since_snapshot_ >= config_.snapshot_every_bytes &&
-      snapshot_child_ < 0) {
-    ForkSnapshot();
-  }
+  if (snapshots_.Due(config_.snapshot_every_bytes)) snapshots_.Start();
 }
 
 void Pipeline::Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn,
@@ -315,9 +257,7 @@ void Pipeline::OnStorageFailure(const base::Status& status) {
                status.ToString().c_str());
   std::string error_bytes;
   net::RespWriter(&error_bytes, 2).Error(net::kCodeIoErr, storage_error_);
-  for (auto& [id, weak] : connections_) {
-    if (auto connection = weak.lock()) connection->FailHeld(error_bytes);
-  }
+  for (auto& connection : clients_.List()) connection->FailHeld(error_bytes);
 }
 
 void Pipeline::RequestShutdown() {
@@ -330,148 +270,9 @@ void Pipeline::RequestShutdown() {
   });
 }
 
-net::SnapshotStart Pipeline::StartSnapshot() {
-  if (snapshot_child_ >= 0) return {net::SnapshotStart::Status::kRunning, snapshot_lsn_};
-  ForkSnapshot();
-  if (snapshot_child_ < 0) return {net::SnapshotStart::Status::kForkFailed, Lsn{}};
-  return {net::SnapshotStart::Status::kStarted, snapshot_lsn_};
-}
-
-void Pipeline::ForkSnapshot() {
-  if (snapshot_child_ >= 0) return;
-  const Lsn lsn = engine_.applied_lsn();
-  const pid_t parent = getpid();
-  const pid_t child = fork();
-  if (child < 0) {
-    std::fprintf(stderr, "exactly: snapshot: fork failed; will retry later\n");
-    return;
-  }
-  if (child == 0) {
-    // The child owns a frozen copy of the state (copy-on-write) and nothing else:
-    // it must not touch the event loop, the journal thread or stdio buffers. It
-    // dies with the server and lets go of every inherited descriptor (the data
-    // dir's lock, the listening socket, clients), so a server restarted at once
-    // finds the dir and the port free even while the kernel is still reaping it.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    close_range(3, ~0U, 0);
-    const std::string state = engine_.SaveState();
-    const base::Status status =
-        storage::WriteSnapshot(storage::DefaultFileSystem(), config_.dir, lsn, state);
-    _exit(status.ok() ? 0 : 1);
-  }
-  snapshot_child_ = child;
-  snapshot_lsn_ = lsn;
-  bytes_since_snapshot_ = 0;
-  PollSnapshot();
-}
-
-void Pipeline::StopSnapshot() {
-  if (snapshot_child_ < 0) return;
-  // The journal holds everything the snapshot would; a half-written one is
-  // worth less than a prompt stop.
-  kill(snapshot_child_, SIGKILL);
-  int wait_status = 0;
-  while (waitpid(snapshot_child_, &wait_status, 0) < 0 && errno == EINTR) {
-  }
-  snapshot_child_ = -1;
-  snapshot_timer_.cancel();
-  const base::Status removed = storage::DefaultFileSystem().Remove(
-      config_.dir + "/" + storage::SnapshotTempFileName(snapshot_lsn_));
-  if (!removed.ok() && removed.code() != base::StatusCode::kNotFound) {
-    std::fprintf(stderr, "exactly: removing the stopped snapshot: %s\n",
-                 removed.ToString().c_str());
-  }
-  std::fprintf(stderr, "exactly: snapshot at lsn %llu stopped by the shutdown\n",
-               static_cast<unsigned long long>(snapshot_lsn_.value));
-}
-
-void Pipeline::PollSnapshot() {
-  if (snapshot_child_ < 0) return;
-  int wait_status = 0;
-  const pid_t done = waitpid(snapshot_child_, &wait_status, WNOHANG);
-  if (done == 0) {
-    snapshot_timer_.expires_after(std::chrono::milliseconds(20));
-    snapshot_timer_.async_wait([this](const boost::system::error_code& error) {
-      if (!error) PollSnapshot();
-    });
-    return;
-  }
-  snapshot_child_ = -1;
-  if (done < 0 || !WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
-    std::fprintf(stderr, "exactly: snapshot at lsn %llu failed; the journal still holds it all\n",
-                 static_cast<unsigned long long>(snapshot_lsn_.value));
-    return;
-  }
-  ++stats_.snapshots;
-  last_snapshot_lsn_ = snapshot_lsn_;
-  // Segments up to the snapshot may go only once the journal itself is durable
-  // that far; otherwise a crash could leave a gap between snapshot and journal.
-  if (durable_lsn_ >= snapshot_lsn_) {
-    const base::Status pruned =
-        storage::PruneBefore(storage::DefaultFileSystem(), config_.dir, snapshot_lsn_);
-    if (!pruned.ok()) {
-      std::fprintf(stderr, "exactly: pruning after snapshot: %s\n", pruned.ToString().c_str());
-    }
-  }
-}
-
-void Pipeline::SweepIdle() {
-  idle_timer_.expires_after(std::chrono::seconds(1));
-  idle_timer_.async_wait([this](const boost::system::error_code& error) {
-    if (error) return;
-    const int64_t deadline = base::MonotonicNowMs() - config_.idle_timeout_s * 1000;
-    std::vector<std::shared_ptr<net::Connection>> idle;
-    for (auto& [id, weak] : connections_) {
-      auto connection = weak.lock();
-      if (connection && !connection->has_held_replies() &&
-          connection->last_activity_ms() < deadline) {
-        idle.push_back(std::move(connection));
-      }
-    }
-    for (auto& connection : idle) connection->Close();
-    SweepIdle();
-  });
-}
-
 }  // namespace exactly::server
 
 namespace exactly::server {
-
-void Pipeline::OnBufferBytes(net::Connection&, int64_t delta) {
-  client_buffer_bytes_ += delta;
-  EXACTLY_ASSERT(client_buffer_bytes_ >= 0);
-  if (config_.maxmemory_clients_bytes == 0 || eviction_scheduled_ ||
-      static_cast<uint64_t>(client_buffer_bytes_) <= config_.maxmemory_clients_bytes) {
-    return;
-  }
-  // Not from inside the call: the connection that grew may be the one closed.
-  eviction_scheduled_ = true;
-  boost::asio::post(io_, [this] { EvictClients(); });
-}
-
-void Pipeline::EvictClients() {
-  eviction_scheduled_ = false;
-  while (static_cast<uint64_t>(client_buffer_bytes_) > config_.maxmemory_clients_bytes) {
-    std::shared_ptr<net::Connection> largest;
-    for (auto& [id, weak] : connections_) {
-      auto connection = weak.lock();
-      if (connection && !connection->closed() &&
-          (largest == nullptr || connection->buffer_bytes() > largest->buffer_bytes())) {
-        largest = std::move(connection);
-      }
-    }
-    if (largest == nullptr || largest->buffer_bytes() == 0) return;
-    ++stats_.evicted_clients;
-    std::fprintf(stderr,
-                 "exactly: closing client %llu (%s) holding %zu buffer bytes: all clients "
-                 "together were past --maxmemory-clients %llu\n",
-                 static_cast<unsigned long long>(largest->id()), largest->remote_address().c_str(),
-                 largest->buffer_bytes(),
-                 static_cast<unsigned long long>(config_.maxmemory_clients_bytes));
-    largest->Close();
-  }
-}
 
 void Pipeline::SampleMemory() {
   used_memory_bytes_ = UsedMemoryBytes();
@@ -503,17 +304,6 @@ int64_t Pipeline::ClockBehindMs() const {
   return std::max<int64_t>(0, engine_.last_timestamp().value - WallClockNow().value);
 }
 
-std::vector<std::shared_ptr<net::Connection>> Pipeline::Clients() const {
-  std::vector<std::shared_ptr<net::Connection>> open;
-  for (const auto& [id, weak] : connections_) {
-    auto connection = weak.lock();
-    if (connection != nullptr && !connection->closed()) open.push_back(std::move(connection));
-  }
-  std::sort(open.begin(), open.end(),
-            [](const auto& a, const auto& b) { return a->id() < b->id(); });
-  return open;
-}
-
 net::ServerFacts Pipeline::Facts(bool with_memory) const {
   net::ServerFacts facts;
   facts.process_id = getpid();
@@ -522,27 +312,28 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
   facts.dir = config_.dir;
   facts.recovery = recovery_summary_;
   facts.clock_behind_ms = ClockBehindMs();
-  facts.protected_mode = protect_;
+  facts.protected_mode = clients_.protected_mode();
   if (with_memory) {
     facts.used_memory_bytes = UsedMemoryBytes();
     facts.rss_bytes = RssBytes();
   }
   facts.maxmemory_bytes = config_.maxmemory_bytes;
-  facts.client_buffer_bytes = client_buffer_bytes_;
+  facts.client_buffer_bytes = clients_.buffer_bytes();
   facts.maxmemory_clients_bytes = config_.maxmemory_clients_bytes;
-  facts.connected_clients = connections_.size();
+  facts.connected_clients = clients_.size();
   facts.clients_max = config_.clients_max;
   facts.parked_clients = parked_.size();
   facts.fsync = FsyncName(config_.fsync);
   facts.applied_lsn = engine_.applied_lsn();
   facts.durable_lsn = durable_lsn_;
   facts.storage_failed = storage_failed_;
-  facts.snapshot_in_progress = snapshot_child_ >= 0;
-  facts.last_snapshot_lsn = last_snapshot_lsn_;
-  facts.journal_bytes_since_snapshot = bytes_since_snapshot_;
+  facts.snapshot_in_progress = snapshots_.running();
+  facts.last_snapshot_lsn = snapshots_.last_lsn();
+  facts.journal_bytes_since_snapshot = snapshots_.bytes_since();
   facts.syncs = journal_ != nullptr ? journal_->syncs() : 0;
   facts.synced_records = journal_ != nullptr ? journal_->synced_records() : 0;
   facts.counters = stats_;
+  facts.counters.snapshots = snapshots_.completed();
   facts.ops_per_sec = OpsPerSec();
   facts.tables = engine_.stats();
   facts.limits = engine_.config();

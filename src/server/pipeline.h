@@ -4,9 +4,11 @@
 // which reports back only by posting to the loop. A batch is every data command
 // that arrived since the previous batch ran: one clock reading, one ApplyBatch,
 // one journal record, and (with --fsync always) one fdatasync shared by all.
+// Replies are held until durable and released in order; parked commands wait
+// here for the engine to wake them. The clients (server/clients.h) and the
+// snapshots (server/snapshots.h) are its parts; what the session commands ask
+// of the server comes through net::ServerView.
 #pragma once
-
-#include <sys/types.h>
 
 #include <array>
 #include <boost/asio/io_context.hpp>
@@ -23,8 +25,9 @@
 #include "net/command_table.h"
 #include "net/connection.h"
 #include "net/server_view.h"
-#include "net/socket_poller.h"
+#include "server/clients.h"
 #include "server/config.h"
+#include "server/snapshots.h"
 #include "storage/group_commit.h"
 
 namespace exactly::server {
@@ -33,7 +36,6 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
  public:
   Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
            std::string recovery_summary);
-  ~Pipeline() override;
 
   // The journal the pipeline submits to; set once, before clients connect. Not owned.
   void SetJournal(storage::GroupCommit* journal);
@@ -50,11 +52,11 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
   bool shutting_down() const { return shutting_down_; }
   // Whether protected mode is in force: a non-loopback bind, no password, and
   // --protected-mode yes. Non-loopback clients are then refused.
-  bool protected_mode() const { return protect_; }
+  bool protected_mode() const { return clients_.protected_mode(); }
   void set_on_shutdown(std::function<void()> fn) { on_shutdown_ = std::move(fn); }
   // Ends a snapshot child still writing (shutdown): kills it, reaps it and removes
   // its temporary file. The journal already holds everything it would have held.
-  void StopSnapshot();
+  void StopSnapshot() { snapshots_.Stop(); }
 
   // net::ConnectionHandler
   void OnCommand(net::Connection& connection, uint64_t slot,
@@ -62,15 +64,15 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
   void OnClosed(net::Connection& connection) override;
   Lsn DurableLsn() const override { return durable_lsn_; }
   bool StorageFailed() const override { return storage_failed_; }
-  void OnBufferBytes(net::Connection& connection, int64_t delta) override;
+  void OnBufferBytes(net::Connection&, int64_t delta) override { clients_.AddBufferBytes(delta); }
 
   // net::ServerView: what the session commands (net/session.h) ask of the server.
   void Submit(net::Connection& connection, uint64_t slot, core::Command&& command) override;
   std::string_view RequirePass() const override { return config_.requirepass; }
-  std::vector<std::shared_ptr<net::Connection>> Clients() const override;
+  std::vector<std::shared_ptr<net::Connection>> Clients() const override { return clients_.List(); }
   core::EngineStats Tables() const override { return engine_.stats(); }
   net::ServerFacts Facts(bool with_memory) const override;
-  net::SnapshotStart StartSnapshot() override;
+  net::SnapshotStart StartSnapshot() override { return snapshots_.Start(); }
 
  private:
   struct Pending {
@@ -87,14 +89,6 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
   void Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
   void Track(net::Connection& connection);
 
-  // Snapshots: a forked child writes the state while the loop goes on.
-  void ForkSnapshot();
-  void PollSnapshot();
-
-  void SweepIdle();
-  // Closes the clients with the largest buffers until all of them together are
-  // within --maxmemory-clients.
-  void EvictClients();
   // Samples the heap in use every 100 ms, for --maxmemory, and the command rate.
   void SampleMemory();
   // One sample of commands per second since the last one (INFO's
@@ -107,7 +101,7 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
   int64_t ClockBehindMs() const;
 
   boost::asio::io_context& io_;
-  net::SocketPoller poller_;  // owns the connections; they reach it by reference
+  server::Clients clients_;  // owns the connections (its poller does)
   core::Engine& engine_;
   ServeConfig config_;
   std::string recovery_summary_;
@@ -138,23 +132,12 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
   bool shutting_down_ = false;
   std::function<void()> on_shutdown_;
 
-  std::unordered_map<uint64_t, std::weak_ptr<net::Connection>> connections_;
+  // Connections with replies held for durability, each listed once.
   std::vector<std::shared_ptr<net::Connection>> awaiting_;
-  uint64_t next_connection_id_ = 1;
-  net::ConnectionLimits connection_limits_;
 
-  pid_t snapshot_child_ = -1;
-  Lsn snapshot_lsn_;       // LSN the running (or last) snapshot covers
-  Lsn last_snapshot_lsn_;  // newest snapshot known complete
-  uint64_t bytes_since_snapshot_ = 0;
-  boost::asio::steady_timer snapshot_timer_;
-  boost::asio::steady_timer idle_timer_;
-
-  int64_t client_buffer_bytes_ = 0;  // buffer_bytes() of every connection, summed
-  bool eviction_scheduled_ = false;
+  Snapshots snapshots_;
   uint64_t used_memory_bytes_ = 0;  // sampled by SampleMemory
   boost::asio::steady_timer memory_timer_;
-  bool protect_ = false;  // protected mode is in force (see ServeConfig)
 
   int64_t started_ms_ = 0;
   net::ServerCounters stats_;
