@@ -4,10 +4,19 @@
 #include <raft.h>
 #include <raft/uv.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
+
+/* A received message held back until the node's own snapshot is written (see
+ * "held messages" below), with its own copy of the sender's address. */
+struct glue_held {
+  struct glue_held* next;
+  struct raft_message message;
+  char* address;
+};
 
 struct exactly_raft {
   uv_loop_t loop;
@@ -18,6 +27,15 @@ struct exactly_raft {
   raft_uv_accept_cb accept_cb;
   raft_uv_transport_close_cb transport_close_cb;
   struct raft_io io;
+  /* The disk backend's own start and snapshot_put, which io's now wrap. */
+  int (*io_start)(struct raft_io* io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
+  int (*io_snapshot_put)(struct raft_io* io, unsigned trailing, struct raft_io_snapshot_put* req,
+                         const struct raft_snapshot* snapshot, raft_io_snapshot_put_cb cb);
+  raft_io_recv_cb recv_cb; /* the library's, given to io->start */
+  bool taking_snapshot;    /* a snapshot of our own is being written */
+  struct glue_held* held_head;
+  struct glue_held* held_tail;
+  uint64_t held_installs;
   struct raft_fsm fsm;
   struct raft raft;
   uv_async_t wake;
@@ -53,6 +71,12 @@ struct glue_transfer {
 struct glue_connect {
   struct raft_uv_connect inner;
   struct raft_uv_connect* outer;
+  struct exactly_raft* r;
+};
+struct glue_put {
+  struct raft_io_snapshot_put inner;
+  struct raft_io_snapshot_put* outer;
+  raft_io_snapshot_put_cb cb;
   struct exactly_raft* r;
 };
 
@@ -192,6 +216,145 @@ static void TransportClose(struct raft_uv_transport* t, raft_uv_transport_close_
   r->tcp.close(&r->tcp, TransportClosed);
 }
 
+/* ---- held messages: no snapshot install while our own snapshot is written ---
+ *
+ * C-Raft 0.22.1 crashes when an InstallSnapshot message arrives while the node is
+ * writing a snapshot it took itself: the legacy layer parks the install until the
+ * write ends, then clears the parked pointer before reading it and passes NULL on
+ * (takeSnapshotCb in src/legacy.c: `snapshot_pending = NULL; persist =
+ * snapshot_pending; legacyPersistSnapshotStart(persist)`), a SIGSEGV reading
+ * NULL->r. So the library never sees that: io->snapshot_put is wrapped to know
+ * when a snapshot of our own is being written (a take passes the trailing count,
+ * an install 0), and io->start's receive callback is wrapped to hold an
+ * InstallSnapshot arriving meanwhile, and every message after it so the order is
+ * kept, until the write has ended. To the library it is a slower network. */
+
+static struct exactly_raft* FromIo(struct raft_io* io) {
+  return (struct exactly_raft*)((char*)io - offsetof(struct exactly_raft, io));
+}
+
+/* Frees what a received message owns, as the library does for one it drops. */
+static void FreeMessage(struct raft_message* message) {
+  switch (message->type) {
+    case RAFT_APPEND_ENTRIES: {
+      struct raft_append_entries* args = &message->append_entries;
+      void* batch = NULL;
+      for (unsigned i = 0; i < args->n_entries; i++) {
+        if (args->entries[i].batch != batch) {
+          batch = args->entries[i].batch;
+          raft_free(batch);
+        }
+      }
+      raft_free(args->entries);
+      break;
+    }
+    case RAFT_INSTALL_SNAPSHOT:
+      raft_configuration_close(&message->install_snapshot.conf);
+      raft_free(message->install_snapshot.data.base);
+      break;
+    default:
+      break;
+  }
+}
+
+static void HoldMessage(struct exactly_raft* r, struct raft_message* message) {
+  struct glue_held* h = calloc(1, sizeof *h);
+  size_t address_len = message->server_address != NULL ? strlen(message->server_address) : 0;
+  char* address = h != NULL ? malloc(address_len + 1) : NULL;
+  if (address == NULL) {
+    /* Out of memory: lose the message, as a network may. */
+    FreeMessage(message);
+    free(h);
+    return;
+  }
+  if (address_len > 0) memcpy(address, message->server_address, address_len);
+  address[address_len] = '\0';
+  h->message = *message;
+  h->message.server_address = address;
+  h->address = address;
+  if (message->type == RAFT_INSTALL_SNAPSHOT) r->held_installs++;
+  if (r->held_tail != NULL) {
+    r->held_tail->next = h;
+  } else {
+    r->held_head = h;
+  }
+  r->held_tail = h;
+}
+
+static void GlueRecv(struct raft_io* io, struct raft_message* message) {
+  struct exactly_raft* r = FromIo(io);
+  if (r->held_head == NULL && !(r->taking_snapshot && message->type == RAFT_INSTALL_SNAPSHOT)) {
+    r->recv_cb(io, message);
+    return;
+  }
+  HoldMessage(r, message);
+}
+
+/* Hands the held messages on in order, until an install meets a new write of
+ * our own (delivering entries can start one). */
+static void DeliverHeld(struct exactly_raft* r) {
+  while (r->held_head != NULL) {
+    struct glue_held* h = r->held_head;
+    if (r->taking_snapshot && h->message.type == RAFT_INSTALL_SNAPSHOT) return;
+    r->held_head = h->next;
+    if (r->held_head == NULL) r->held_tail = NULL;
+    r->recv_cb(&r->io, &h->message);
+    free(h->address);
+    free(h);
+  }
+}
+
+/* Only if the library never got them (the loop ended first). */
+static void FreeHeld(struct exactly_raft* r) {
+  while (r->held_head != NULL) {
+    struct glue_held* h = r->held_head;
+    r->held_head = h->next;
+    FreeMessage(&h->message);
+    free(h->address);
+    free(h);
+  }
+  r->held_tail = NULL;
+}
+
+static int GlueStart(struct raft_io* io, unsigned msecs, raft_io_tick_cb tick,
+                     raft_io_recv_cb recv) {
+  struct exactly_raft* r = FromIo(io);
+  r->recv_cb = recv;
+  return r->io_start(io, msecs, tick, GlueRecv);
+}
+
+static void GlueTakeWritten(struct raft_io_snapshot_put* inner, int status) {
+  struct glue_put* p = inner->data;
+  struct exactly_raft* r = p->r;
+  struct raft_io_snapshot_put* outer = p->outer;
+  raft_io_snapshot_put_cb cb = p->cb;
+  free(p);
+  r->taking_snapshot = false;
+  cb(outer, status);
+  DeliverHeld(r);
+}
+
+static int GlueSnapshotPut(struct raft_io* io, unsigned trailing, struct raft_io_snapshot_put* req,
+                           const struct raft_snapshot* snapshot, raft_io_snapshot_put_cb cb) {
+  struct exactly_raft* r = FromIo(io);
+  /* trailing 0: a snapshot the leader sent is being installed; the library
+   * takes its own with the configured trailing count, which is never 0. */
+  if (trailing == 0) return r->io_snapshot_put(io, trailing, req, snapshot, cb);
+  struct glue_put* p = calloc(1, sizeof *p);
+  if (p == NULL) return RAFT_NOMEM;
+  p->inner.data = p;
+  p->outer = req;
+  p->cb = cb;
+  p->r = r;
+  r->taking_snapshot = true;
+  int rv = r->io_snapshot_put(io, trailing, &p->inner, snapshot, GlueTakeWritten);
+  if (rv != 0) {
+    r->taking_snapshot = false;
+    free(p);
+  }
+  return rv;
+}
+
 /* ---- the FSM: committed entries to the caller ------------------------------ */
 
 static int FsmApply(struct raft_fsm* fsm, const struct raft_buffer* buf, void** result) {
@@ -265,6 +428,7 @@ void exactly_raft_get_status(struct exactly_raft* r, struct exactly_raft_status*
   status->applied_index = raft_last_applied(&r->raft);
   status->last_index = raft_last_index(&r->raft);
   status->nodelay_connections = r->nodelay_connections;
+  status->held_installs = r->held_installs;
 }
 
 static void OnWatch(uv_check_t* handle) {
@@ -321,6 +485,7 @@ void exactly_raft_destroy(struct exactly_raft* r) {
   /* Let the library's last close callbacks run before the loop goes. */
   uv_run(&r->loop, UV_RUN_NOWAIT);
   uv_loop_close(&r->loop);
+  FreeHeld(r);
   free(r);
 }
 
@@ -407,6 +572,11 @@ int exactly_raft_open(const struct exactly_raft_options* options,
     free(r);
     return MapCode(rv);
   }
+  /* Hold snapshot installs while a snapshot of our own is written (above). */
+  r->io_start = r->io.start;
+  r->io.start = GlueStart;
+  r->io_snapshot_put = r->io.snapshot_put;
+  r->io.snapshot_put = GlueSnapshotPut;
   /* Fail stop: a corrupt segment refuses to start rather than being set aside. */
   raft_uv_set_auto_recovery(&r->io, false);
   if (options->connect_retry_ms != 0) {

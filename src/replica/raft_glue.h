@@ -6,7 +6,9 @@
  *
  * One exactly_raft is one voter: a libuv loop, the stock disk backend (segments
  * with checksums, auto-recovery off: a corrupt segment refuses to start instead of
- * being renamed aside), the stock TCP transport wrapped so every connection gets
+ * being renamed aside; its receive and snapshot writes wrapped so a snapshot sent
+ * by the leader never reaches the library while it writes one of its own, which
+ * crashes 0.22.1), the stock TCP transport wrapped so every connection gets
  * TCP_NODELAY, and an FSM that hands committed entries to the caller in log order.
  *
  * Threads: exactly_raft_open, exactly_raft_run and exactly_raft_destroy may be
@@ -69,6 +71,9 @@ struct exactly_raft_status {
   uint64_t applied_index;
   uint64_t last_index;
   uint64_t nodelay_connections; /* connections on which TCP_NODELAY was set */
+  /* InstallSnapshot messages held until this node's own snapshot was written
+   * (C-Raft 0.22.1 crashes on one that arrives meanwhile; see raft_glue.c). */
+  uint64_t held_installs;
 };
 
 /* Callbacks into the caller, all on the loop thread, all with `user` first. */

@@ -85,6 +85,7 @@ RaftStatus ConvertStatus(const exactly_raft_status& s) {
   status.applied_index = s.applied_index;
   status.last_index = s.last_index;
   status.nodelay_connections = s.nodelay_connections;
+  status.held_installs = s.held_installs;
   return status;
 }
 

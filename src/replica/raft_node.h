@@ -37,8 +37,9 @@ namespace exactly::replica {
 inline constexpr std::size_t kMaxEntryBytes = 64u << 20;
 
 // The log kept behind a snapshot must outlast the entries still in flight: with a
-// trailing of 16 entries and 32 in flight, C-Raft 0.22.1 crashed (a use after free
-// when the prefix under in-flight requests is dropped), so Start refuses less.
+// trailing of 16 entries and 32 in flight, C-Raft 0.22.1 crashed (most likely a
+// lagging follower sent a snapshot while it wrote its own, which the glue now
+// holds off; see docs/replication.md), so Start refuses less.
 inline constexpr unsigned kMinSnapshotTrailing = 64;
 
 struct Peer {
@@ -74,6 +75,9 @@ struct RaftStatus {
   std::uint64_t applied_index = 0;
   std::uint64_t last_index = 0;
   std::uint64_t nodelay_connections = 0;  // peer connections with TCP_NODELAY set
+  // Snapshot installs held until this node's own snapshot was written (a C-Raft
+  // 0.22.1 crash otherwise; docs/replication.md).
+  std::uint64_t held_installs = 0;
 };
 
 enum class ProposeOutcome {

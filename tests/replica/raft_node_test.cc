@@ -40,8 +40,16 @@ constexpr auto kDeadline = std::chrono::seconds(60);
 // committed twice) is kept in the list, as it is in the log, and counted.
 class ListMachine : public StateMachine {
  public:
+  ~ListMachine() override { ReleaseApply(); }
+
   base::Status Apply(std::uint64_t index, std::string_view entry) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (block_from_ != 0 && index >= block_from_) {
+      // Holds the node's loop thread: it reads no message and answers nothing.
+      blocked_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return block_from_ == 0; });
+    }
     if (index <= last_index_) return base::Status::Corruption("index went backwards");
     last_index_ = index;
     entries_.emplace_back(entry);
@@ -50,7 +58,10 @@ class ListMachine : public StateMachine {
   }
   base::Result<std::string> TakeSnapshot() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::string bytes;
+    snapshots_++;
+    std::uint64_t pad = snapshot_padding_;
+    std::string bytes(reinterpret_cast<const char*>(&pad), sizeof pad);
+    bytes.append(pad, '\0');
     for (const std::string& e : entries_) {
       std::uint32_t n = static_cast<std::uint32_t>(e.size());
       bytes.append(reinterpret_cast<const char*>(&n), sizeof n);
@@ -62,8 +73,16 @@ class ListMachine : public StateMachine {
   base::Status RestoreSnapshot(std::string_view bytes) override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (bytes.size() < sizeof last_index_) return base::Status::Corruption("short snapshot");
+    std::uint64_t pad = 0;
+    if (bytes.size() < sizeof pad + sizeof last_index_) {
+      return base::Status::Corruption("short snapshot");
+    }
+    std::memcpy(&pad, bytes.data(), sizeof pad);
+    if (bytes.size() - sizeof pad - sizeof last_index_ < pad) {
+      return base::Status::Corruption("torn snapshot");
+    }
     std::vector<std::string> entries;
-    std::size_t at = 0, end = bytes.size() - sizeof last_index_;
+    std::size_t at = sizeof pad + pad, end = bytes.size() - sizeof last_index_;
     while (at < end) {
       std::uint32_t n = 0;
       if (end - at < sizeof n) return base::Status::Corruption("torn snapshot");
@@ -97,6 +116,32 @@ class ListMachine : public StateMachine {
     std::lock_guard<std::mutex> lock(mutex_);
     return restores_;
   }
+  int snapshots() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return snapshots_;
+  }
+
+  // Every snapshot this machine takes carries `bytes` of padding, so the disk
+  // backend takes a while to write it.
+  void set_snapshot_padding(std::size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    snapshot_padding_ = bytes;
+  }
+  // The first Apply at `index` or later blocks (the node's thread with it) until
+  // ReleaseApply.
+  void BlockApplyFrom(std::uint64_t index) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    block_from_ = index;
+  }
+  bool WaitBlocked() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return cv_.wait_for(lock, kDeadline, [&] { return blocked_; });
+  }
+  void ReleaseApply() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    block_from_ = 0;
+    cv_.notify_all();
+  }
 
  private:
   mutable std::mutex mutex_;
@@ -105,6 +150,11 @@ class ListMachine : public StateMachine {
   std::unordered_set<std::string> unique_;
   std::size_t duplicates_ = 0;
   int restores_ = 0;
+  int snapshots_ = 0;
+  std::size_t snapshot_padding_ = 0;
+  std::uint64_t block_from_ = 0;
+  bool blocked_ = false;
+  std::condition_variable cv_;
 };
 
 // Free loopback ports, all held open while choosing so they differ.
@@ -139,6 +189,9 @@ class Group {
     }
   }
   ~Group() {
+    for (auto& machine : machines_) {
+      if (machine != nullptr) machine->ReleaseApply();
+    }
     for (auto& node : nodes_) node.reset();
   }
 
@@ -160,7 +213,10 @@ class Group {
     nodes_[i] = std::move(node).value();
   }
 
-  void Stop(int i) { nodes_[i].reset(); }
+  void Stop(int i) {
+    if (machines_[i] != nullptr) machines_[i]->ReleaseApply();
+    nodes_[i].reset();
+  }
   bool running(int i) const { return nodes_[i] != nullptr; }
   RaftNode& node(int i) { return *nodes_[i]; }
   ListMachine& machine(int i) { return *machines_[i]; }
@@ -330,6 +386,38 @@ void FailoverCycle(unsigned threshold, unsigned trailing, bool expect_snapshot_i
 TEST(RaftNodeTest, FailoverAndCatchUpFromTheLog) { FailoverCycle(4096, 128, false); }
 
 TEST(RaftNodeTest, FailoverAndCatchUpBySnapshot) { FailoverCycle(256, 128, true); }
+
+// C-Raft 0.22.1 dereferences NULL when an InstallSnapshot reaches a node while
+// that node is still writing a snapshot of its own (docs/replication.md); the glue
+// holds such messages until the write is done. Here a follower's thread is held
+// while the others commit and compact far past it; let go, it takes a slow
+// snapshot of its own just as the leader starts sending it one.
+TEST(RaftNodeTest, InstallArrivesWhileTheFollowerTakesASnapshot) {
+  constexpr unsigned kThreshold = 256;
+  Group group(kThreshold, kMinSnapshotTrailing);
+  for (int i = 0; i < Group::kSize; i++) {
+    group.Start(i);
+    if (HasFatalFailure()) return;
+  }
+  int leader = group.WaitForLeader(0);
+  ASSERT_GE(leader, 0);
+  int follower = (leader + 1) % Group::kSize;
+  group.machine(follower).set_snapshot_padding(32u << 20);
+  // Held at the threshold, the follower has taken no snapshot yet and knows a
+  // commit index at or past it: let go, it applies up to there and takes one.
+  group.machine(follower).BlockApplyFrom(kThreshold);
+  ASSERT_TRUE(group.WriteAll(Batch("a", 1000), 32));
+  ASSERT_TRUE(group.machine(follower).WaitBlocked());
+  group.machine(follower).ReleaseApply();
+  ASSERT_TRUE(group.WaitConverged());
+  group.ExpectIdentical();
+  EXPECT_GT(group.machine(follower).snapshots(), 0) << "the follower took no snapshot";
+  EXPECT_GT(group.machine(follower).restores(), 0) << "the follower got no snapshot";
+  // Whether an install met the follower's own write is timing; said, not asserted.
+  std::cout << "raft nodes: follower took " << group.machine(follower).snapshots()
+            << " snapshots, restored " << group.machine(follower).restores() << ", held "
+            << group.node(follower).status().held_installs << " installs meanwhile\n";
+}
 
 TEST(RaftNodeTest, FollowerRefusesAndStopAnswersInFlight) {
   Group group(1024, 128);
