@@ -211,8 +211,11 @@ size_t fixture_harness_take_outcomes(struct fixture_harness* h, uint64_t* values
     statuses[k] = (int)h->outcome_statuses.items[k];
   }
   size_t rest = h->outcome_values.n - n;
-  memmove(h->outcome_values.items, h->outcome_values.items + n, rest * sizeof(uint64_t));
-  memmove(h->outcome_statuses.items, h->outcome_statuses.items + n, rest * sizeof(uint64_t));
+  /* Before the first outcome the arrays are NULL, which memmove must not get. */
+  if (rest > 0) {
+    memmove(h->outcome_values.items, h->outcome_values.items + n, rest * sizeof(uint64_t));
+    memmove(h->outcome_statuses.items, h->outcome_statuses.items + n, rest * sizeof(uint64_t));
+  }
   h->outcome_values.n = rest;
   h->outcome_statuses.n = rest;
   return n;
