@@ -119,8 +119,10 @@ class PosixReadableFile final : public ReadableFile {
   uint64_t size_;
 };
 
-base::Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path, int extra_flags) {
-  int fd = OpenRetrying(path, O_WRONLY | O_CREAT | extra_flags, 0644);
+// Opens `path` and reads its size: the two facts both kinds of file start from.
+// On failure nothing stays open.
+base::Result<std::pair<int, uint64_t>> OpenSized(const std::string& path, int flags) {
+  int fd = OpenRetrying(path, flags, 0644);
   if (fd < 0) return ErrnoStatus("open", path, errno);
   struct stat info;
   if (::fstat(fd, &info) != 0) {
@@ -128,8 +130,14 @@ base::Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path
     CloseQuietly(fd);
     return status;
   }
+  return std::pair<int, uint64_t>(fd, static_cast<uint64_t>(info.st_size));
+}
+
+base::Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path, int extra_flags) {
+  base::Result<std::pair<int, uint64_t>> opened = OpenSized(path, O_WRONLY | O_CREAT | extra_flags);
+  if (!opened.ok()) return opened.status();
   return std::unique_ptr<WritableFile>(
-      std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(info.st_size)));
+      std::make_unique<PosixWritableFile>(path, opened->first, opened->second));
 }
 
 base::Status SyncDescriptor(int fd, const std::string& path) {
@@ -194,16 +202,10 @@ base::Result<std::string> PosixFileSystem::ReadFile(const std::string& path) {
 }
 
 base::Result<std::unique_ptr<ReadableFile>> PosixFileSystem::OpenForRead(const std::string& path) {
-  int fd = OpenRetrying(path, O_RDONLY);
-  if (fd < 0) return ErrnoStatus("open", path, errno);
-  struct stat info;
-  if (::fstat(fd, &info) != 0) {
-    base::Status status = ErrnoStatus("fstat", path, errno);
-    CloseQuietly(fd);
-    return status;
-  }
+  base::Result<std::pair<int, uint64_t>> opened = OpenSized(path, O_RDONLY);
+  if (!opened.ok()) return opened.status();
   return std::unique_ptr<ReadableFile>(
-      std::make_unique<PosixReadableFile>(path, fd, static_cast<uint64_t>(info.st_size)));
+      std::make_unique<PosixReadableFile>(path, opened->first, opened->second));
 }
 
 base::Status PosixFileSystem::Truncate(const std::string& path, uint64_t size) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "net/run_loop.h"
 #include "net/socket_poller.h"
 
 namespace exactly::net {
@@ -69,14 +70,7 @@ class ConnectionTest : public ::testing::Test {
   }
 
   // Runs the loop until `done` holds (or fails the test after 5 s).
-  void RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done()) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "timed out";
-      io_.run_for(std::chrono::milliseconds(1));
-      io_.restart();
-    }
-  }
+  void RunUntil(const std::function<bool()>& done) { RunLoopUntil(io_, done); }
 
   void Send(const std::string& bytes) { boost::asio::write(client_, boost::asio::buffer(bytes)); }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "net/connection.h"
+#include "net/run_loop.h"
 #include "net/server_view.h"
 #include "net/session.h"
 #include "net/socket_poller.h"
@@ -91,14 +92,7 @@ class SessionTest : public ::testing::Test {
   }
 
   // Runs the loop until `done` holds (or fails the test after 5 s).
-  void RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done()) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "timed out";
-      io_.run_for(std::chrono::milliseconds(1));
-      io_.restart();
-    }
-  }
+  void RunUntil(const std::function<bool()>& done) { RunLoopUntil(io_, done); }
 
   // Sends one command as a RESP array and returns the reply bytes.
   std::string Ask(const std::vector<std::string>& words) { return AskOn(client_, words); }

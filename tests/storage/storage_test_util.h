@@ -21,15 +21,23 @@ inline std::string PayloadFor(Lsn lsn) {
   return "record-" + std::to_string(lsn.value) + std::string(lsn.value % 17, 'x');
 }
 
-// Appends records first..last (after `first - 1`) through a fresh writer and syncs.
-inline void WriteRecords(FileSystem& fs, const std::string& dir, Lsn first, Lsn last,
-                         JournalWriterOptions options = {}) {
+// Appends records first..last (after `first - 1`) through a fresh writer; syncs
+// after each record when `sync_each`, else once at the end.
+inline void AppendRecords(FileSystem& fs, const std::string& dir, Lsn first, Lsn last,
+                          JournalWriterOptions options, bool sync_each) {
   auto writer = OpenJournalWriter(fs, dir, Lsn{first.value - 1}, options);
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
   for (uint64_t lsn = first.value; lsn <= last.value; ++lsn) {
     ASSERT_TRUE((*writer)->Append(Lsn{lsn}, PayloadFor(Lsn{lsn})).ok());
+    if (sync_each) ASSERT_TRUE((*writer)->Sync().ok());
   }
-  ASSERT_TRUE((*writer)->Sync().ok());
+  if (!sync_each) ASSERT_TRUE((*writer)->Sync().ok());
+}
+
+// Records first..last in one write, synced once.
+inline void WriteRecords(FileSystem& fs, const std::string& dir, Lsn first, Lsn last,
+                         JournalWriterOptions options = {}) {
+  AppendRecords(fs, dir, first, last, options, /*sync_each=*/false);
 }
 
 // As WriteRecords, but each record goes out in its own write and is synced before
@@ -37,12 +45,7 @@ inline void WriteRecords(FileSystem& fs, const std::string& dir, Lsn first, Lsn 
 // them, with later ones after it, is damage to synced data.
 inline void WriteRecordsOneSyncEach(FileSystem& fs, const std::string& dir, Lsn first, Lsn last,
                                     JournalWriterOptions options = {}) {
-  auto writer = OpenJournalWriter(fs, dir, Lsn{first.value - 1}, options);
-  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  for (uint64_t lsn = first.value; lsn <= last.value; ++lsn) {
-    ASSERT_TRUE((*writer)->Append(Lsn{lsn}, PayloadFor(Lsn{lsn})).ok());
-    ASSERT_TRUE((*writer)->Sync().ok());
-  }
+  AppendRecords(fs, dir, first, last, options, /*sync_each=*/true);
 }
 
 struct Recovered {
