@@ -29,9 +29,13 @@ inline void AppendRecords(FileSystem& fs, const std::string& dir, Lsn first, Lsn
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
   for (uint64_t lsn = first.value; lsn <= last.value; ++lsn) {
     ASSERT_TRUE((*writer)->Append(Lsn{lsn}, PayloadFor(Lsn{lsn})).ok());
-    if (sync_each) ASSERT_TRUE((*writer)->Sync().ok());
+    if (sync_each) {
+      ASSERT_TRUE((*writer)->Sync().ok());
+    }
   }
-  if (!sync_each) ASSERT_TRUE((*writer)->Sync().ok());
+  if (!sync_each) {
+    ASSERT_TRUE((*writer)->Sync().ok());
+  }
 }
 
 // Records first..last in one write, synced once.
