@@ -482,6 +482,18 @@ TEST(RecoveryTest, UnsyncedWriteWithALostStretchAndLaterPagesPresentIsCut) {
 
 // The same write-back, then the server starts again: the cut journal takes new
 // records at the lsns the cut freed, and they replay.
+// Recovery of `fs` starts with records 1..last; `more` records appended after it
+// come back after the next recovery, behind them.
+void ExpectRecoversThenGoesOn(FileSystem& fs, uint64_t last, uint64_t more) {
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, last);
+  WriteRecords(fs, kDir, Lsn{last + 1}, Lsn{last + more});
+  test::Recovered again = RecoverAll(fs, kDir);
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  ExpectRecords(again.records, 1, last + more);
+}
+
 TEST(RecoveryTest, AfterCuttingAnUnsyncedWriteTheJournalGoesOn) {
   FaultFileSystem written;
   uint64_t second = 0;
@@ -491,13 +503,7 @@ TEST(RecoveryTest, AfterCuttingAnUnsyncedWriteTheJournalGoesOn) {
             disk.begin() + static_cast<std::ptrdiff_t>(second + 100), '\0');
   FaultFileSystem fs;
   fs.SetContents(SegmentPath(kDir, 1), disk);
-  test::Recovered out = RecoverAll(fs, kDir);
-  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
-  ExpectRecords(out.records, 1, 5);
-  WriteRecords(fs, kDir, Lsn{6}, Lsn{8});
-  test::Recovered again = RecoverAll(fs, kDir);
-  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
-  ExpectRecords(again.records, 1, 8);
+  ExpectRecoversThenGoesOn(fs, /*last=*/5, /*more=*/3);
 }
 
 // Negative control: the same lost stretch in the first write, which was synced
@@ -572,13 +578,7 @@ std::string VersionOneSegment(uint64_t first, uint64_t last) {
 TEST(RecoveryTest, VersionOneJournalLoadsAndVersionTwoFollowsIt) {
   FaultFileSystem fs;
   fs.SetContents(SegmentPath(kDir, 1), VersionOneSegment(1, 7));
-  test::Recovered out = RecoverAll(fs, kDir);
-  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
-  ExpectRecords(out.records, 1, 7);
-  WriteRecords(fs, kDir, Lsn{8}, Lsn{12});
-  test::Recovered again = RecoverAll(fs, kDir);
-  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
-  ExpectRecords(again.records, 1, 12);
+  ExpectRecoversThenGoesOn(fs, /*last=*/7, /*more=*/5);
 }
 
 // Version 1 records carry no write offset, so damage with records after it stays
