@@ -15,19 +15,32 @@ constexpr auto kEverySecInterval = std::chrono::seconds(1);
 
 GroupCommit::GroupCommit(std::unique_ptr<JournalWriter> writer, FsyncMode mode,
                          std::function<void(Lsn)> on_durable,
-                         std::function<void(base::Status)> on_failure)
+                         std::function<void(base::Status)> on_failure, CommitThread commit_thread)
     : writer_(std::move(writer)),
       mode_(mode),
+      commit_thread_(commit_thread),
       on_durable_(std::move(on_durable)),
       on_failure_(std::move(on_failure)) {
   EXACTLY_ASSERT(writer_ != nullptr);
   durable_lsn_.store(writer_->last_lsn().value, std::memory_order_release);
-  thread_ = std::thread([this] { Run(); });
+  // Only a thread of its own syncs on time, with no submit to prompt it.
+  EXACTLY_ASSERT(commit_thread_ == CommitThread::kOwn || mode_ != FsyncMode::kEverySec);
+  if (commit_thread_ == CommitThread::kOwn) thread_ = std::thread([this] { Run(); });
 }
 
 GroupCommit::~GroupCommit() { Stop(); }
 
 void GroupCommit::Submit(Lsn lsn, std::string payload) {
+  if (commit_thread_ == CommitThread::kCaller) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_ || failed()) return;
+    }
+    caller_batch_.push_back(Pending{lsn, std::move(payload)});
+    WriteBatch(caller_batch_, /*force_sync=*/false);
+    caller_batch_.clear();
+    return;
+  }
   bool idle = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -48,6 +61,10 @@ void GroupCommit::Stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  if (commit_thread_ == CommitThread::kCaller && !failed() && writer_->unsynced_bytes() != 0) {
+    // What --fsync no left unsynced; the empty batch only syncs and reports.
+    WriteBatch(caller_batch_, /*force_sync=*/true);
+  }
 }
 
 void GroupCommit::Fail(base::Status status) {

@@ -275,5 +275,55 @@ TEST(GroupCommitTest, EverySecSyncsWithoutFurtherSubmits) {
   ExpectRecords(out.records, 1, 1);
 }
 
+// kCaller: Submit itself writes and syncs, so a record is durable (and reported)
+// when Submit returns, one sync per record with --fsync always, none with --fsync no
+// until Stop.
+TEST(GroupCommitTest, CallerThreadIsDurableWhenSubmitReturns) {
+  for (FsyncMode mode : {FsyncMode::kAlways, FsyncMode::kNo}) {
+    FaultFileSystem fs;
+    Observer observer;
+    {
+      GroupCommit commit(Writer(fs), mode, observer.OnDurable(), observer.OnFailure(),
+                         CommitThread::kCaller);
+      const int syncs_before = fs.file_syncs();
+      for (uint64_t lsn = 1; lsn <= 5; ++lsn) {
+        commit.Submit(Lsn{lsn}, PayloadFor(Lsn{lsn}));
+        EXPECT_EQ(commit.durable_lsn(), Lsn{lsn});
+        ASSERT_FALSE(observer.durable().empty());
+        EXPECT_EQ(observer.durable().back(), lsn);
+      }
+      EXPECT_EQ(fs.file_syncs() - syncs_before, mode == FsyncMode::kAlways ? 5 : 0);
+      commit.Stop();
+      commit.Submit(Lsn{6}, PayloadFor(Lsn{6}));  // dropped after Stop
+      EXPECT_EQ(commit.synced_records(), 5u);
+    }
+    EXPECT_TRUE(observer.failures().empty());
+    fs.Crash();
+    test::Recovered out = RecoverAll(fs, kDir);
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    ExpectRecords(out.records, 1, 5);
+  }
+}
+
+// A failed sync on the caller's thread latches before Submit returns: the record is
+// never reported durable, and nothing after it is written.
+TEST(GroupCommitTest, CallerThreadSyncFailureLatchesInsideSubmit) {
+  FaultFileSystem fs;
+  Observer observer;
+  GroupCommit commit(Writer(fs), FsyncMode::kAlways, observer.OnDurable(), observer.OnFailure(),
+                     CommitThread::kCaller);
+  commit.Submit(Lsn{1}, PayloadFor(Lsn{1}));
+  fs.FailSyncsAfter(0);
+  commit.Submit(Lsn{2}, PayloadFor(Lsn{2}));
+  EXPECT_TRUE(commit.failed());
+  ASSERT_EQ(observer.failures().size(), 1u);
+  fs.FailSyncsAfter(-1);  // the disk recovers; the latch must not
+  commit.Submit(Lsn{3}, PayloadFor(Lsn{3}));
+  commit.Stop();
+  EXPECT_EQ(commit.durable_lsn(), Lsn{1});
+  EXPECT_EQ(observer.durable(), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(observer.failures().size(), 1u);
+}
+
 }  // namespace
 }  // namespace exactly::storage
