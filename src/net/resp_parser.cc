@@ -19,11 +19,31 @@ ParseResult Error(std::string message) {
 
 enum class LineStatus { kOk, kNeedMore, kError };
 
+// Up to this many digits cannot overflow an int64 (and fit kMultibulkHeaderMax).
+constexpr size_t kFastDigitsMax = 18;
+static_assert(kFastDigitsMax + 2 <= kMultibulkHeaderMax);
+
 // Reads the header line that starts at buffer[pos] (the type byte) and ends with
 // CRLF. On kOk, `value` is the signed number after the type byte and `next` the
 // offset after the CRLF. Headers are short, so a long run without CR is an error.
 LineStatus ReadHeader(std::string_view buffer, size_t pos, int64_t* value, size_t* next) {
   const size_t start = pos + 1;
+  // The usual header, a few digits and CRLF, read in one pass. Anything else (a
+  // sign, a long number, a partial line, a bad byte) takes the general path below.
+  size_t digits_end = start;
+  uint64_t number = 0;
+  while (digits_end < buffer.size() && digits_end - start < kFastDigitsMax) {
+    const unsigned digit = static_cast<unsigned char>(buffer[digits_end]) - '0';
+    if (digit > 9) break;
+    number = number * 10 + digit;
+    ++digits_end;
+  }
+  if (digits_end != start && digits_end + 1 < buffer.size() && buffer[digits_end] == '\r' &&
+      buffer[digits_end + 1] == '\n') {
+    *value = static_cast<int64_t>(number);
+    *next = digits_end + 2;
+    return LineStatus::kOk;
+  }
   const size_t window = std::min(buffer.size() - start, kMultibulkHeaderMax);
   const void* cr = std::memchr(buffer.data() + start, '\r', window);
   if (cr == nullptr) {

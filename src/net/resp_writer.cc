@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <variant>
 
 #include "base/assert.h"
@@ -19,6 +20,48 @@ void AppendLine(std::string* out, std::string_view text) {
     char& c = (*out)[i];
     if (c == '\r' || c == '\n') c = ' ';
   }
+}
+
+constexpr std::string_view kResultName = "result";
+
+// Decimal digits of `n`.
+size_t Digits(uint64_t n) {
+  size_t digits = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++digits;
+  }
+  return digits;
+}
+
+// Sizes of "<type>n\r\n", "$n\r\n<n bytes>\r\n" and ":v\r\n".
+size_t HeaderSize(uint64_t n) { return 1 + Digits(n) + 2; }
+size_t BulkSize(size_t length) { return HeaderSize(length) + length + 2; }
+size_t IntegerSize(int64_t v) {
+  const uint64_t magnitude = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  return 1 + (v < 0 ? 1 : 0) + Digits(magnitude) + 2;
+}
+
+char* PutBytes(char* p, std::string_view bytes) {
+  std::memcpy(p, bytes.data(), bytes.size());
+  return p + bytes.size();
+}
+char* PutCrLf(char* p) {
+  p[0] = '\r';
+  p[1] = '\n';
+  return p + 2;
+}
+// The buffer was sized by the *Size functions, so to_chars always has room.
+char* PutHeader(char* p, char type, uint64_t n) {
+  *p++ = type;
+  return PutCrLf(std::to_chars(p, p + 20, n).ptr);
+}
+char* PutBulk(char* p, std::string_view s) {
+  return PutCrLf(PutBytes(PutHeader(p, '$', s.size()), s));
+}
+char* PutInteger(char* p, int64_t v) {
+  *p++ = ':';
+  return PutCrLf(std::to_chars(p, p + 21, v).ptr);
 }
 
 }  // namespace
@@ -42,34 +85,73 @@ void RespWriter::Reply(const core::Reply& reply) {
     Error(reply.error_code, reply.error_message);
     return;
   }
-  if (reply.wire_list_only) {
-    EXACTLY_ASSERT(reply.fields.size() == 1);
-    Value(reply.fields[0].second);
-    return;
-  }
-  // The one place an outcome becomes its word. A list entry (CLAIMLOG, HISTORY)
-  // has no outcome of its own: only its fields.
-  MapHeader(reply.fields.size() + (reply.outcome ? 1 : 0));
-  if (reply.outcome) {
-    Bulk("result");
-    Bulk(core::OutcomeName(*reply.outcome));
-  }
-  for (const auto& [name, value] : reply.fields) {
-    Bulk(name);
-    Value(value);
-  }
+  const size_t start = out_->size();
+  const size_t size = ReplySize(reply);
+  out_->resize(start + size);
+  char* end = WriteReply(out_->data() + start, reply);
+  EXACTLY_ASSERT(end == out_->data() + start + size);
 }
 
-void RespWriter::Value(const core::Value& value) {
-  if (const auto* integer = std::get_if<int64_t>(&value)) {
-    Integer(*integer);
-  } else if (const auto* text = std::get_if<std::string>(&value)) {
-    Bulk(*text);
-  } else {
-    const auto& list = std::get<std::vector<core::Reply>>(value);
-    ArrayHeader(list.size());
-    for (const core::Reply& item : list) Reply(item);
+size_t RespWriter::ReplySize(const core::Reply& reply) const {
+  if (reply.is_error()) {
+    // Only a MULTI group's results hold errors; rare enough to render twice.
+    std::string text;
+    RespWriter(&text, protocol_).Error(reply.error_code, reply.error_message);
+    return text.size();
   }
+  if (reply.wire_list_only) {
+    EXACTLY_ASSERT(reply.fields.size() == 1);
+    return ValueSize(reply.fields[0].second);
+  }
+  const size_t entries = reply.fields.size() + (reply.outcome ? 1 : 0);
+  size_t size = HeaderSize(protocol_ == 3 ? entries : 2 * entries);
+  if (reply.outcome)
+    size += BulkSize(kResultName.size()) + BulkSize(core::OutcomeName(*reply.outcome).size());
+  for (const auto& [name, value] : reply.fields) size += BulkSize(name.size()) + ValueSize(value);
+  return size;
+}
+
+size_t RespWriter::ValueSize(const core::Value& value) const {
+  if (const auto* integer = std::get_if<int64_t>(&value)) return IntegerSize(*integer);
+  if (const auto* text = std::get_if<std::string>(&value)) return BulkSize(text->size());
+  const auto& list = std::get<std::vector<core::Reply>>(value);
+  size_t size = HeaderSize(list.size());
+  for (const core::Reply& item : list) size += ReplySize(item);
+  return size;
+}
+
+char* RespWriter::WriteMapHeader(char* p, size_t n) const {
+  return protocol_ == 3 ? PutHeader(p, '%', n) : PutHeader(p, '*', 2 * static_cast<uint64_t>(n));
+}
+
+char* RespWriter::WriteReply(char* p, const core::Reply& reply) const {
+  if (reply.is_error()) {
+    std::string text;
+    RespWriter(&text, protocol_).Error(reply.error_code, reply.error_message);
+    return PutBytes(p, text);
+  }
+  if (reply.wire_list_only) return WriteValue(p, reply.fields[0].second);
+  // The one place an outcome becomes its word. A list entry (CLAIMLOG, HISTORY)
+  // has no outcome of its own: only its fields.
+  p = WriteMapHeader(p, reply.fields.size() + (reply.outcome ? 1 : 0));
+  if (reply.outcome) {
+    p = PutBulk(p, kResultName);
+    p = PutBulk(p, core::OutcomeName(*reply.outcome));
+  }
+  for (const auto& [name, value] : reply.fields) {
+    p = PutBulk(p, name);
+    p = WriteValue(p, value);
+  }
+  return p;
+}
+
+char* RespWriter::WriteValue(char* p, const core::Value& value) const {
+  if (const auto* integer = std::get_if<int64_t>(&value)) return PutInteger(p, *integer);
+  if (const auto* text = std::get_if<std::string>(&value)) return PutBulk(p, *text);
+  const auto& list = std::get<std::vector<core::Reply>>(value);
+  p = PutHeader(p, '*', list.size());
+  for (const core::Reply& item : list) p = WriteReply(p, item);
+  return p;
 }
 
 void RespWriter::Error(std::string_view code, std::string_view message) {

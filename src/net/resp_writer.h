@@ -6,6 +6,8 @@
 // field, value... so `dict(zip(r[::2], r[1::2]))` works in any client.
 // List fields (CLAIMLOG, HISTORY, EXEC) become arrays of such maps. Field names and
 // string values are bulk strings (binary-safe); integers use std::to_chars.
+// A reply is measured first and then written in place: one growth of `out` per
+// reply, not three appends per field (that was most of a claim's user-space time).
 // Not thread-safe; the writer does not own `out`, which must outlive it.
 #pragma once
 
@@ -48,7 +50,14 @@ class RespWriter {
 
  private:
   void Header(char type, uint64_t n);
-  void Value(const core::Value& value);
+  // The exact RESP size of a non-error `reply` and of a field value; WriteReply and
+  // WriteValue write that many bytes at `p` and return the end.
+  size_t ReplySize(const core::Reply& reply) const;
+  size_t ValueSize(const core::Value& value) const;
+  char* WriteReply(char* p, const core::Reply& reply) const;
+  char* WriteValue(char* p, const core::Value& value) const;
+  // The header of a reply's map (RESP3 %n) or flat array (RESP2 *2n).
+  char* WriteMapHeader(char* p, size_t n) const;
 
   std::string* out_;
   int protocol_;
