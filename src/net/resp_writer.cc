@@ -24,23 +24,11 @@ void AppendLine(std::string* out, std::string_view text) {
 
 constexpr std::string_view kResultName = "result";
 
-// Decimal digits of `n`.
-size_t Digits(uint64_t n) {
-  size_t digits = 1;
-  while (n >= 10) {
-    n /= 10;
-    ++digits;
-  }
-  return digits;
-}
-
-// Sizes of "<type>n\r\n", "$n\r\n<n bytes>\r\n" and ":v\r\n".
-size_t HeaderSize(uint64_t n) { return 1 + Digits(n) + 2; }
-size_t BulkSize(size_t length) { return HeaderSize(length) + length + 2; }
-size_t IntegerSize(int64_t v) {
-  const uint64_t magnitude = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-  return 1 + (v < 0 ? 1 : 0) + Digits(magnitude) + 2;
-}
+// Upper bounds of "<type>n\r\n", "$n\r\n<n bytes>\r\n" and ":v\r\n": a number
+// takes at most 20 characters (19 digits and a sign).
+constexpr size_t kHeaderBound = 1 + 20 + 2;
+constexpr size_t kIntegerBound = kHeaderBound;
+constexpr size_t BulkBound(size_t length) { return kHeaderBound + length + 2; }
 
 char* PutBytes(char* p, std::string_view bytes) {
   std::memcpy(p, bytes.data(), bytes.size());
@@ -51,7 +39,7 @@ char* PutCrLf(char* p) {
   p[1] = '\n';
   return p + 2;
 }
-// The buffer was sized by the *Size functions, so to_chars always has room.
+// The buffer was sized by the *Bound functions, so to_chars always has room.
 char* PutHeader(char* p, char type, uint64_t n) {
   *p++ = type;
   return PutCrLf(std::to_chars(p, p + 20, n).ptr);
@@ -85,38 +73,42 @@ void RespWriter::Reply(const core::Reply& reply) {
     Error(reply.error_code, reply.error_message);
     return;
   }
+  // Grown once to a bound (no digit counting), written, then cut to what was written.
   const size_t start = out_->size();
-  const size_t size = ReplySize(reply);
-  out_->resize(start + size);
-  char* end = WriteReply(out_->data() + start, reply);
-  EXACTLY_ASSERT(end == out_->data() + start + size);
+  const size_t bound = ReplyBound(reply);
+  out_->resize(start + bound);
+  const char* end = WriteReply(out_->data() + start, reply);
+  const size_t written = static_cast<size_t>(end - (out_->data() + start));
+  EXACTLY_ASSERT(written <= bound);
+  out_->resize(start + written);
 }
 
-size_t RespWriter::ReplySize(const core::Reply& reply) const {
+size_t RespWriter::ReplyBound(const core::Reply& reply) const {
   if (reply.is_error()) {
-    // Only a MULTI group's results hold errors; rare enough to render twice.
+    // Only a MULTI group's results hold errors; rare enough to render twice, and
+    // the exact size is a bound.
     std::string text;
     RespWriter(&text, protocol_).Error(reply.error_code, reply.error_message);
     return text.size();
   }
   if (reply.wire_list_only) {
     EXACTLY_ASSERT(reply.fields.size() == 1);
-    return ValueSize(reply.fields[0].second);
+    return ValueBound(reply.fields[0].second);
   }
-  const size_t entries = reply.fields.size() + (reply.outcome ? 1 : 0);
-  size_t size = HeaderSize(protocol_ == 3 ? entries : 2 * entries);
-  if (reply.outcome)
-    size += BulkSize(kResultName.size()) + BulkSize(core::OutcomeName(*reply.outcome).size());
-  for (const auto& [name, value] : reply.fields) size += BulkSize(name.size()) + ValueSize(value);
+  size_t size = kHeaderBound;
+  if (reply.outcome) {
+    size += BulkBound(kResultName.size()) + BulkBound(core::OutcomeName(*reply.outcome).size());
+  }
+  for (const auto& [name, value] : reply.fields) size += BulkBound(name.size()) + ValueBound(value);
   return size;
 }
 
-size_t RespWriter::ValueSize(const core::Value& value) const {
-  if (const auto* integer = std::get_if<int64_t>(&value)) return IntegerSize(*integer);
-  if (const auto* text = std::get_if<std::string>(&value)) return BulkSize(text->size());
+size_t RespWriter::ValueBound(const core::Value& value) const {
+  if (std::holds_alternative<int64_t>(value)) return kIntegerBound;
+  if (const auto* text = std::get_if<std::string>(&value)) return BulkBound(text->size());
   const auto& list = std::get<std::vector<core::Reply>>(value);
-  size_t size = HeaderSize(list.size());
-  for (const core::Reply& item : list) size += ReplySize(item);
+  size_t size = kHeaderBound;
+  for (const core::Reply& item : list) size += ReplyBound(item);
   return size;
 }
 

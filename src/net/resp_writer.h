@@ -6,7 +6,7 @@
 // field, value... so `dict(zip(r[::2], r[1::2]))` works in any client.
 // List fields (CLAIMLOG, HISTORY, EXEC) become arrays of such maps. Field names and
 // string values are bulk strings (binary-safe); integers use std::to_chars.
-// A reply is measured first and then written in place: one growth of `out` per
+// A reply is bounded first and then written in place: one growth of `out` per
 // reply, not three appends per field (that was most of a claim's user-space time).
 // Not thread-safe; the writer does not own `out`, which must outlive it.
 #pragma once
@@ -50,10 +50,10 @@ class RespWriter {
 
  private:
   void Header(char type, uint64_t n);
-  // The exact RESP size of a non-error `reply` and of a field value; WriteReply and
-  // WriteValue write that many bytes at `p` and return the end.
-  size_t ReplySize(const core::Reply& reply) const;
-  size_t ValueSize(const core::Value& value) const;
+  // Upper bounds of the RESP size of `reply` and of a field value; WriteReply and
+  // WriteValue write at most that many bytes at `p` and return the end.
+  size_t ReplyBound(const core::Reply& reply) const;
+  size_t ValueBound(const core::Value& value) const;
   char* WriteReply(char* p, const core::Reply& reply) const;
   char* WriteValue(char* p, const core::Value& value) const;
   // The header of a reply's map (RESP3 %n) or flat array (RESP2 *2n).
