@@ -509,7 +509,7 @@ void ClaimTable::Restore(std::string_view key, std::optional<ClaimSlot> slot) {
 bool ClaimTable::LoadEncoded(std::string_view key, std::string_view value, ExpiryQueue* expiry) {
   ClaimView view;
   if (!ParseClaim(value, &view, /*check_log=*/true)) return false;
-  const RecordHandle handle = slots_.Insert(key, value);
+  const RecordHandle handle = slots_.Load(key, value);
   if (view.live()) {
     ++live_;
     expiry->PushUnordered(view.expires_ms, ExpiryKind::kClaimEnd, handle);

@@ -105,10 +105,13 @@ class ClaimTable {
   // as they are. LoadEncoded adds a slot for `key` (which must have none) from
   // `value` and schedules its expiry with PushUnordered (so a table loaded this
   // way needs no ScheduleAll); false, and nothing added, if `value` is not a
-  // valid slot.
+  // valid slot. Keys loaded this way must be distinct, and the table is used for
+  // nothing else until FinishLoad (RecordStore::Load, IndexLoaded).
   const RecordStore& records() const { return slots_; }
   bool LoadEncoded(std::string_view key, std::string_view value, ExpiryQueue* expiry);
-  void Reserve(size_t count) { slots_.Reserve(count); }
+  void FinishLoad() { slots_.IndexLoaded(); }
+  // Makes room for `count` slots loaded by LoadEncoded.
+  void Reserve(size_t count) { slots_.Reserve(count, /*loading=*/true); }
 
  private:
   void SaveForUndo(std::string_view key, RecordHandle handle, const ApplyContext& context) const;

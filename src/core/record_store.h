@@ -20,6 +20,7 @@
 // pointer to the store.
 #pragma once
 
+#include <array>
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -48,29 +49,34 @@ class RecordStore {
 
   // The record of `key`, or kNoRecord.
   RecordHandle Find(std::string_view key) const {
+    EXACTLY_ASSERT(unindexed_.empty());
     auto found = index_.find(key);
     return found == index_.end() ? kNoRecord : HandleOf(*found);
   }
 
   // Adds a record for `key`, which must not have one.
   RecordHandle Insert(std::string_view key, std::string_view value) {
-    RecordHandle handle;
-    if (!free_handles_.empty()) {
-      handle = free_handles_.back();
-      free_handles_.pop_back();
-    } else {
-      EXACTLY_ASSERT(next_handle_ < kNoRecord);
-      handle = next_handle_++;
-      if (handle % kHandlesPerPage == 0) {
-        pages_.push_back(std::make_unique<char*[]>(kHandlesPerPage));
-      }
-    }
-    Slot(handle) = NewBlock(key, value);
+    EXACTLY_ASSERT(unindexed_.empty());
+    const RecordHandle handle = NewRecord(key, value);
     const bool inserted = index_.insert(Entry(KeyHash(key), handle)).second;
     EXACTLY_ASSERT(inserted);
-    ++size_;
     return handle;
   }
+
+  // Bulk loading: Load adds a record for `key` like Insert, but leaves it out of
+  // the index until IndexLoaded; in between, the store may only Load more records
+  // (the caller guarantees the keys are distinct: the state codec checks that
+  // they ascend). IndexLoaded then inserts the waiting index entries in the order
+  // of their place in the table, so that filling a table much larger than the
+  // cache walks it once instead of missing the cache (and the TLB) at every key:
+  // measured, that miss was 3/4 of loading a snapshot of 5M claims. The order
+  // only makes the loading faster; the index is the same set in any order.
+  RecordHandle Load(std::string_view key, std::string_view value) {
+    const RecordHandle handle = NewRecord(key, value);
+    unindexed_.push_back(Entry(KeyHash(key), handle));
+    return handle;
+  }
+  void IndexLoaded();
 
   // Replaces the value of a live record; its handle and key stay.
   void Update(RecordHandle handle, std::string_view value) {
@@ -91,6 +97,7 @@ class RecordStore {
   }
 
   void Erase(RecordHandle handle) {
+    EXACTLY_ASSERT(unindexed_.empty());
     char*& block = Slot(handle);
     const size_t erased = index_.erase(Entry(KeyHash(Key(handle)), handle));
     EXACTLY_ASSERT(erased == 1);
@@ -133,8 +140,12 @@ class RecordStore {
     }
   }
 
-  // Makes room in the index for `count` records (before a bulk load).
-  void Reserve(size_t count) { index_.reserve(count); }
+  // Makes room in the index for `count` records (before a bulk load), and for
+  // as many index entries waiting for IndexLoaded when `loading`.
+  void Reserve(size_t count, bool loading = false) {
+    index_.reserve(count);
+    if (loading) unindexed_.reserve(count);
+  }
 
   void Clear() {
     for (RecordHandle handle = 0; handle < next_handle_; ++handle) {
@@ -142,6 +153,7 @@ class RecordStore {
       if (block != nullptr) arena_.Free(block, BlockBytes(block));
     }
     index_.clear();
+    unindexed_.clear();
     arena_.Clear();
     pages_.clear();
     free_handles_.clear();
@@ -172,8 +184,12 @@ class RecordStore {
   // Spreads the 32 stored bits over 64 for the table (a multiplicative mix).
   static size_t Spread(uint32_t hash) { return static_cast<size_t>(hash) * 0x9E3779B97F4A7C15ull; }
 
+  // The table places an entry by the high bits of this hash as it is (it is
+  // marked avalanching: a multiplicative mix spreads them), which IndexLoaded
+  // relies on to insert in the table's order.
   struct Hash {
     using is_transparent = void;
+    using is_avalanching = void;
     size_t operator()(IndexEntry entry) const { return Spread(HashOf(entry)); }
     size_t operator()(std::string_view key) const { return Spread(KeyHash(key)); }
   };
@@ -231,6 +247,24 @@ class RecordStore {
     return header.offset + header.key_bytes + header.value_bytes;
   }
 
+  // A new record outside the index.
+  RecordHandle NewRecord(std::string_view key, std::string_view value) {
+    RecordHandle handle;
+    if (!free_handles_.empty()) {
+      handle = free_handles_.back();
+      free_handles_.pop_back();
+    } else {
+      EXACTLY_ASSERT(next_handle_ < kNoRecord);
+      handle = next_handle_++;
+      if (handle % kHandlesPerPage == 0) {
+        pages_.push_back(std::make_unique<char*[]>(kHandlesPerPage));
+      }
+    }
+    Slot(handle) = NewBlock(key, value);
+    ++size_;
+    return handle;
+  }
+
   char* NewBlock(std::string_view key, std::string_view value) {
     char* block =
         arena_.Allocate(HeaderBytes(key.size(), value.size()) + key.size() + value.size());
@@ -252,7 +286,36 @@ class RecordStore {
   std::vector<RecordHandle> free_handles_;
   RecordHandle next_handle_ = 0;
   size_t size_ = 0;
+  std::vector<IndexEntry> unindexed_;  // entries of Load()ed records, until IndexLoaded
   IncrementalTable<boost::unordered_flat_set<IndexEntry, Hash, Equal>> index_;
 };
+
+inline void RecordStore::IndexLoaded() {
+  if (unindexed_.empty()) {
+    unindexed_ = std::vector<IndexEntry>();  // what Reserve made room for
+    return;
+  }
+  // A stable radix sort by the top 16 bits of the table's hash, one byte a pass
+  // (256 counters a pass stay in the cache, where 65536 would not). In that order
+  // the inserts move through the table front to back; within one of the 65536
+  // ranges the table's groups for it are few enough to stay in the cache.
+  std::vector<IndexEntry> sorted(unindexed_.size());
+  for (const int shift : {48, 56}) {
+    std::array<size_t, 257> starts{};
+    for (const IndexEntry entry : unindexed_) ++starts[(Spread(HashOf(entry)) >> shift & 0xff) + 1];
+    for (size_t i = 1; i < starts.size(); ++i) starts[i] += starts[i - 1];
+    for (const IndexEntry entry : unindexed_) {
+      sorted[starts[Spread(HashOf(entry)) >> shift & 0xff]++] = entry;
+    }
+    unindexed_.swap(sorted);
+  }
+  sorted = std::vector<IndexEntry>();
+  index_.reserve(size_);
+  for (const IndexEntry entry : unindexed_) {
+    const bool inserted = index_.insert(entry).second;
+    EXACTLY_ASSERT(inserted);
+  }
+  unindexed_ = std::vector<IndexEntry>();
+}
 
 }  // namespace exactly::core

@@ -396,6 +396,7 @@ base::Status DecodeState(std::string_view bytes, EngineState* state) {
     if (state->claims.Contains(name)) return Malformed("duplicate claim key");
     state->claims.Restore(name, std::move(slot));
   }
+  state->claims.FinishLoad();
   if (!reader.U64(&count)) return Malformed("account count");
   state->ledger.Reserve(ReserveCount(count, reader), 0);
   for (uint64_t i = 0; i < count; ++i) {
