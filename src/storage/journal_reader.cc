@@ -281,37 +281,43 @@ base::Result<std::vector<SegmentFile>> ListSegments(FileSystem& fs, const std::s
 
 // The scan of the recovery table's cases over `bytes`, whose data ends at `data_end`.
 base::Result<SegmentBytes> ReadSegment(FileSystem& fs, const std::string& path) {
+  SegmentBytes segment;
+  EXACTLY_RETURN_IF_ERROR(ReadSegmentInto(fs, path, &segment));
+  return segment;
+}
+
+base::Status ReadSegmentInto(FileSystem& fs, const std::string& path, SegmentBytes* segment) {
   base::Result<std::unique_ptr<ReadableFile>> file = fs.OpenForRead(path);
   if (!file.ok()) return file.status();
-  SegmentBytes segment;
-  segment.file_bytes = (*file)->size();
+  segment->data.clear();
+  segment->file_bytes = (*file)->size();
   // Room for the whole file up front: growing by appends would copy every byte
   // read so far at each doubling (a second pass over a 1 GiB journal). Reserved
   // pages that no chunk reaches are never touched, so a fresh reservation costs
   // nothing but address space.
-  segment.data.reserve(static_cast<size_t>(segment.file_bytes));
+  segment->data.reserve(static_cast<size_t>(segment->file_bytes));
   std::string chunk(kReadChunkBytes, '\0');
   uint64_t offset = 0;
-  while (offset < segment.file_bytes) {
+  while (offset < segment->file_bytes) {
     const uint64_t data = (*file)->NextData(offset);
     if (data > offset) {
       offset = data;  // a hole reads as zeros: nothing to read or keep
       continue;
     }
     const size_t want =
-        static_cast<size_t>(std::min<uint64_t>(kReadChunkBytes, segment.file_bytes - offset));
+        static_cast<size_t>(std::min<uint64_t>(kReadChunkBytes, segment->file_bytes - offset));
     base::Result<size_t> got = (*file)->ReadAt(offset, chunk.data(), want);
     if (!got.ok()) return got.status();
     if (*got == 0) break;  // the file ended sooner than it said
     // A chunk of zeros is kept only once something non-zero follows it.
     if (!AllZero(chunk.data(), *got)) {
-      segment.data.resize(offset, '\0');
-      segment.data.append(chunk.data(), *got);
+      segment->data.resize(offset, '\0');
+      segment->data.append(chunk.data(), *got);
     }
     offset += *got;
   }
-  segment.data.resize(DataEnd(segment.data));
-  return segment;
+  segment->data.resize(DataEnd(segment->data));
+  return base::Status::Ok();
 }
 
 base::Result<SegmentScan> ScanSegment(const SegmentBytes& segment, Lsn named_first_lsn,

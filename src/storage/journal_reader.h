@@ -63,6 +63,10 @@ struct SegmentBytes {
 // ext4 does for space reserved by fallocate that no write reached. So a fresh 64 MiB
 // segment costs what its records do, not 64 MiB. NotFound if it does not exist.
 base::Result<SegmentBytes> ReadSegment(FileSystem& fs, const std::string& path);
+// The same into `segment`, reusing the memory of its `data` (whose content is
+// replaced): reading segment after segment into one buffer faults its pages in
+// once. On failure `segment` holds whatever was read.
+base::Status ReadSegmentInto(FileSystem& fs, const std::string& path, SegmentBytes* segment);
 
 // Called for every whole record in order; a failure stops the scan and is returned.
 using RecordVisitor = std::function<base::Status(Lsn lsn, std::string_view payload)>;

@@ -2,11 +2,14 @@
 #include "storage/recovery.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <utility>
 
 #include "storage/journal_format.h"
 #include "storage/journal_reader.h"
+#include "storage/segment_readahead.h"
 #include "storage/snapshot_format.h"
 #include "storage/snapshot_reader.h"
 
@@ -18,10 +21,9 @@ std::string RepairAdvice(const std::string& dir) {
          "` cuts the journal there, losing every record from that point on";
 }
 
-// Loads the newest snapshot that verifies; notes the ones skipped.
-base::Status LoadNewestSnapshot(FileSystem& fs, const std::string& dir,
-                                const RecoveryCallback& load_snapshot, bool* had_snapshots,
-                                RecoveryReport* report) {
+// The newest snapshot that verifies, if any; notes the ones skipped.
+base::Result<std::optional<Snapshot>> NewestSnapshot(FileSystem& fs, const std::string& dir,
+                                                     bool* had_snapshots, RecoveryReport* report) {
   base::Result<std::vector<Lsn>> lsns = ListSnapshots(fs, dir);
   if (!lsns.ok()) return lsns.status();
   *had_snapshots = !lsns->empty();
@@ -33,14 +35,9 @@ base::Status LoadNewestSnapshot(FileSystem& fs, const std::string& dir,
                               "; falling back to an older snapshot and the journal");
       continue;
     }
-    EXACTLY_RETURN_IF_ERROR(load_snapshot(lsn, snapshot->state));
-    report->snapshot_lsn = lsn;
-    report->last_lsn = lsn;
-    report->notes.push_back("loaded " + SnapshotFileName(lsn) + " (" +
-                            std::to_string(snapshot->state.size()) + " bytes)");
-    return base::Status::Ok();
+    return std::optional<Snapshot>(std::move(snapshot.value()));
   }
-  return base::Status::Ok();
+  return std::optional<Snapshot>();
 }
 
 // Removes the part of the journal from (segments[index], offset) on: truncates
@@ -122,10 +119,31 @@ base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
   }
 
   bool had_snapshots = false;
-  EXACTLY_RETURN_IF_ERROR(LoadNewestSnapshot(fs, dir, load_snapshot, &had_snapshots, &report));
-  const Lsn snapshot_lsn = report.snapshot_lsn;
+  base::Result<std::optional<Snapshot>> snapshot = NewestSnapshot(fs, dir, &had_snapshots, &report);
+  if (!snapshot.ok()) return snapshot.status();
+  const Lsn snapshot_lsn = *snapshot ? (*snapshot)->lsn : Lsn{0};
 
+  // The journal is listed before the snapshot is loaded, so that its segments
+  // are read and scanned while the snapshot loads.
   base::Result<std::vector<SegmentFile>> listed = ListSegments(fs, dir);
+  base::Result<size_t> start = size_t{0};
+  if (listed.ok() && !listed->empty()) start = StartSegment(*listed, snapshot_lsn, dir);
+  std::vector<SegmentFile> to_read;
+  if (listed.ok() && start.ok()) {
+    to_read.assign(listed->begin() + static_cast<std::ptrdiff_t>(*start), listed->end());
+  }
+  SegmentReadahead readahead(fs, dir, std::move(to_read), options.readahead_segments);
+
+  if (*snapshot) {
+    Snapshot& loaded = **snapshot;
+    EXACTLY_RETURN_IF_ERROR(load_snapshot(loaded.lsn, loaded.state));
+    report.snapshot_lsn = loaded.lsn;
+    report.last_lsn = loaded.lsn;
+    report.notes.push_back("loaded " + SnapshotFileName(loaded.lsn) + " (" +
+                           std::to_string(loaded.state.size()) + " bytes)");
+    loaded.state = std::string();  // its memory is not needed for the journal
+  }
+
   if (!listed.ok()) return listed.status();
   const std::vector<SegmentFile>& segments = listed.value();
   if (segments.empty()) {
@@ -135,10 +153,9 @@ base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
     }
     return report;
   }
-  base::Result<size_t> start = StartSegment(segments, snapshot_lsn, dir);
   if (!start.ok()) return start.status();
 
-  RecordVisitor visit = [&](Lsn lsn, std::string_view payload) {
+  auto visit = [&](Lsn lsn, std::string_view payload) {
     if (lsn <= snapshot_lsn) return base::Status::Ok();
     EXACTLY_RETURN_IF_ERROR(apply(lsn, payload));
     ++report.records_replayed;
@@ -150,23 +167,27 @@ base::Result<RecoveryReport> Recover(FileSystem& fs, const std::string& dir,
     const SegmentFile& segment = segments[i];
     const bool last_segment = i + 1 == segments.size();
     std::string path = dir + "/" + segment.name;
-    base::Result<SegmentBytes> bytes = ReadSegment(fs, path);
-    if (!bytes.ok()) return bytes.status();
+    std::unique_ptr<ScannedSegment> read = readahead.Next();
+    if (!read->status.ok()) return read->status;
 
     SegmentScan scan;
     if (previous_last && segment.first_lsn != previous_last->Next()) {
       scan.end = SegmentEnd::kCorrupt;
-      scan.file_bytes = bytes->file_bytes;
-      scan.data_bytes = DataEnd(bytes->data);
+      scan.file_bytes = read->bytes.file_bytes;
+      scan.data_bytes = DataEnd(read->bytes.data);
       scan.problem = "segment starts at lsn " + std::to_string(segment.first_lsn.value) +
                      " but the previous one ends at lsn " + std::to_string(previous_last->value);
     } else {
-      base::Result<SegmentScan> scanned = ScanSegment(*bytes, segment.first_lsn, visit);
-      if (!scanned.ok()) return scanned.status();
-      scan = std::move(scanned.value());
+      for (const ScannedRecord& record : read->records) {
+        EXACTLY_RETURN_IF_ERROR(visit(record.lsn, record.payload));
+      }
+      scan = std::move(read->scan);
       previous_last = scan.last_lsn;
       report.last_lsn = std::max(report.last_lsn, scan.last_lsn);
     }
+    readahead.Recycle(std::move(read));
+    // From here on files may be cut: no reading may be under way.
+    if (scan.end != SegmentEnd::kClean || last_segment) readahead.Stop();
     if (scan.end == SegmentEnd::kClean) {
       // The writer starts a new segment after recovery, so the reserved space of
       // the last one would never be used: give it back.

@@ -3,6 +3,7 @@
 // cut a torn tail of the last segment, refuse to start on corruption).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -31,6 +32,10 @@ struct RecoveryOptions {
   // For the repair tool only: cut the journal at the first bad record instead of
   // failing with Corruption (the segment is truncated there, later segments removed).
   bool cut_corruption = false;
+  // Journal segments read and scanned ahead of replay, on a thread of its own
+  // (segment_readahead.h). 0: each segment is read when replay reaches it, on
+  // the calling thread.
+  size_t readahead_segments = 1;
 };
 
 using RecoveryCallback = std::function<base::Status(Lsn lsn, std::string_view bytes)>;

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "storage/journal_format.h"
 #include "storage/snapshot_writer.h"
@@ -622,6 +626,118 @@ TEST(RecoveryTest, UnknownJournalVersionIsRefusedAndLeftAlone) {
         << out.status.message();
     EXPECT_FALSE(Contains(out.status.message(), "exactly repair")) << out.status.message();
     EXPECT_EQ(fs.Contents(SegmentPath(kDir, 1)), bytes);
+  }
+}
+
+// Everything a recovery run leaves behind, to compare two runs.
+struct RunResult {
+  std::string status;
+  test::Recovered out;
+  std::map<std::string, std::string> files;
+};
+
+RunResult RecoverWithReadahead(const std::function<void(FaultFileSystem&)>& build,
+                               RecoveryOptions options, size_t readahead, int fail_at_lsn) {
+  FaultFileSystem fs;
+  build(fs);
+  options.readahead_segments = readahead;
+  RunResult run;
+  auto result = Recover(
+      fs, kDir, options,
+      [&](Lsn lsn, std::string_view bytes) {
+        run.out.snapshots.emplace_back(lsn.value, std::string(bytes));
+        return base::Status::Ok();
+      },
+      [&](Lsn lsn, std::string_view bytes) {
+        if (lsn.value == static_cast<uint64_t>(fail_at_lsn)) {
+          return base::Status::Corruption("undecodable");
+        }
+        run.out.records.emplace_back(lsn.value, std::string(bytes));
+        return base::Status::Ok();
+      });
+  run.status = result.ok() ? "ok" : result.status().ToString();
+  if (result.ok()) run.out.report = std::move(result.value());
+  auto names = fs.ListDir(kDir);
+  if (names.ok()) {
+    for (const std::string& name : names.value()) {
+      run.files[name] = fs.Contents(std::string(kDir) + "/" + name);
+    }
+  }
+  return run;
+}
+
+// Reading segments ahead on a thread of its own (RecoveryOptions::readahead_segments)
+// changes when the journal is read, never what recovery does: every case of the
+// table ends the same, cuts and refusals included, as reading in the caller.
+TEST(RecoveryTest, ReadaheadEndsLikeReadingInTheCaller) {
+  const JournalWriterOptions small{.segment_bytes = 300};
+  auto segment_name = [](FaultFileSystem& fs, size_t index) {
+    auto names = fs.ListDir(kDir);
+    std::vector<std::string> sorted;
+    for (const std::string& name : names.value()) {
+      if (name.starts_with("journal-")) sorted.push_back(name);
+    }
+    std::sort(sorted.begin(), sorted.end());
+    return std::string(kDir) + "/" + sorted.at(index);
+  };
+  const std::vector<std::pair<std::string, std::function<void(FaultFileSystem&)>>> cases = {
+      {"whole", [&](FaultFileSystem& fs) { WriteRecords(fs, kDir, Lsn{1}, Lsn{80}, small); }},
+      {"torn tail",
+       [&](FaultFileSystem& fs) {
+         WriteRecords(fs, kDir, Lsn{1}, Lsn{80}, small);
+         const std::string path = segment_name(fs, fs.ListDir(kDir)->size() - 1);
+         const std::string bytes = fs.Contents(path);
+         fs.SetContents(path, bytes.substr(0, bytes.size() - 7));
+       }},
+      {"torn earlier segment",
+       [&](FaultFileSystem& fs) {
+         WriteRecords(fs, kDir, Lsn{1}, Lsn{80}, small);
+         const std::string path = segment_name(fs, 2);
+         const std::string bytes = fs.Contents(path);
+         fs.SetContents(path, bytes.substr(0, bytes.size() - 1));
+       }},
+      {"missing middle segment",
+       [&](FaultFileSystem& fs) {
+         WriteRecords(fs, kDir, Lsn{1}, Lsn{80}, small);
+         ASSERT_TRUE(fs.Remove(segment_name(fs, 3)).ok());
+       }},
+      {"bit flip with later writes",
+       [&](FaultFileSystem& fs) {
+         test::WriteRecordsOneSyncEach(fs, kDir, Lsn{1}, Lsn{80}, small);
+         fs.FlipBit(segment_name(fs, 4), kSegmentHeaderBytes + 36, 1);
+       }},
+      {"snapshot",
+       [&](FaultFileSystem& fs) {
+         WriteRecords(fs, kDir, Lsn{1}, Lsn{80}, small);
+         ASSERT_TRUE(WriteSnapshot(fs, kDir, Lsn{33}, "state at 33").ok());
+       }},
+  };
+  const std::vector<std::pair<std::string, RecoveryOptions>> modes = {
+      {"start", RecoveryOptions{}},
+      {"check", RecoveryOptions{.cut_torn_tail = false}},
+      {"repair", RecoveryOptions{.cut_corruption = true}},
+  };
+  for (const auto& [case_name, build] : cases) {
+    for (const auto& [mode_name, options] : modes) {
+      for (const int fail_at : {0, 50}) {
+        SCOPED_TRACE(case_name + ", " + mode_name + ", apply fails at " + std::to_string(fail_at));
+        const RunResult serial = RecoverWithReadahead(build, options, 0, fail_at);
+        for (const size_t readahead : {1, 3}) {
+          SCOPED_TRACE("readahead " + std::to_string(readahead));
+          const RunResult threaded = RecoverWithReadahead(build, options, readahead, fail_at);
+          EXPECT_EQ(threaded.status, serial.status);
+          EXPECT_EQ(threaded.out.snapshots, serial.out.snapshots);
+          EXPECT_EQ(threaded.out.records, serial.out.records);
+          EXPECT_EQ(threaded.out.report.snapshot_lsn, serial.out.report.snapshot_lsn);
+          EXPECT_EQ(threaded.out.report.records_replayed, serial.out.report.records_replayed);
+          EXPECT_EQ(threaded.out.report.last_lsn, serial.out.report.last_lsn);
+          EXPECT_EQ(threaded.out.report.bytes_cut, serial.out.report.bytes_cut);
+          EXPECT_EQ(threaded.out.report.cut_file, serial.out.report.cut_file);
+          EXPECT_EQ(threaded.out.report.notes, serial.out.report.notes);
+          EXPECT_EQ(threaded.files, serial.files);
+        }
+      }
+    }
   }
 }
 
