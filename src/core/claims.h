@@ -110,6 +110,8 @@ class ClaimTable {
   const RecordStore& records() const { return slots_; }
   bool LoadEncoded(std::string_view key, std::string_view value, ExpiryQueue* expiry);
   void FinishLoad() { slots_.IndexLoaded(); }
+  // For replay: see RecordStore::SetGrowAtOnce.
+  void SetGrowAtOnce(bool at_once) { slots_.SetGrowAtOnce(at_once); }
   // Makes room for `count` slots loaded by LoadEncoded.
   void Reserve(size_t count) { slots_.Reserve(count, /*loading=*/true); }
 

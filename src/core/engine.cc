@@ -20,6 +20,16 @@ namespace exactly::core {
 struct Engine::State : EngineState {
   // Replay decodes every record into this one, reusing its memory.
   DecodedRecord replay_record;
+  // Between a Replay and the next ApplyBatch the big tables grow all at once
+  // (RecordStore::SetGrowAtOnce): no client waits on a replay, on a live batch
+  // one does.
+  bool replaying = false;
+  void SetReplaying(bool now_replaying) {
+    if (replaying == now_replaying) return;
+    replaying = now_replaying;
+    claims.SetGrowAtOnce(replaying);
+    ledger.SetGrowAtOnce(replaying);
+  }
 };
 
 namespace {
@@ -257,6 +267,7 @@ Engine::~Engine() = default;
 
 void Engine::ApplyBatch(std::span<Command> commands, TimestampMs now, Lsn lsn, BatchOutput* out) {
   EXACTLY_ASSERT(lsn > state_->applied_lsn);
+  state_->SetReplaying(false);
   out->replies.clear();
   out->wait_lsn.clear();
   out->record.clear();
@@ -318,6 +329,7 @@ base::Status Engine::Replay(Lsn lsn, std::string_view record) {
                                     " is not after applied LSN " +
                                     std::to_string(state_->applied_lsn.value));
   }
+  state_->SetReplaying(true);
   DecodedRecord& decoded = state_->replay_record;
   EXACTLY_RETURN_IF_ERROR(DecodeRecordInto(record, &decoded));
   const int64_t now_ms = std::max(decoded.timestamp_ms, state_->last_timestamp_ms);

@@ -158,6 +158,13 @@ class IncrementalTable {
     auto [it, inserted] = current_.insert(value);
     return {iterator(this, it, false), inserted};
   }
+  // While set, the table grows the way the flat map does, all at once (a table
+  // growing when it is set finishes at once). For a replay, which no client
+  // waits on: growing by halves costs every insert during it a second lookup
+  // and moves the entries a few at a time, while a whole rehash moves them
+  // through both tables front to back.
+  void set_grow_at_once(bool at_once) { grow_at_once_ = at_once; }
+
   // Makes room for `count` entries without growing again (used before a bulk load).
   void reserve(size_t count) {
     if (draining_.empty() && count > current_.size()) current_.reserve(count);
@@ -200,11 +207,12 @@ class IncrementalTable {
 
  private:
   // Before an insert into current_: moves a few draining entries across, and
-  // when current_ is full (its next insert would rehash it all), starts growing.
+  // when current_ is full (its next insert would rehash it all), starts growing,
+  // unless growing at once, when the flat map's insert rehashes it.
   void PrepareInsert() {
     if (!draining_.empty()) {
-      MoveSome(kMovesPerInsert);
-    } else if (current_.size() + 1 > current_.max_load() && current_.size() > 0) {
+      MoveSome(grow_at_once_ ? draining_.size() : kMovesPerInsert);
+    } else if (!grow_at_once_ && current_.size() + 1 > current_.max_load() && current_.size() > 0) {
       StartGrowing();
     }
     // The new table has room for twice the old entries, and every insert moves
@@ -237,6 +245,7 @@ class IncrementalTable {
   Map current_;
   Map draining_;
   typename Map::iterator cursor_{};  // next draining entry to move
+  bool grow_at_once_ = false;
 };
 
 template <class Key, class Value, class Hash, class Eq>

@@ -137,6 +137,11 @@ class Ledger {
   Transfer TransferAt(RecordHandle handle) const;
   std::optional<Account> FindAccount(std::string_view key) const;
   std::optional<Transfer> FindTransfer(std::string_view id) const;
+  // For replay: see RecordStore::SetGrowAtOnce.
+  void SetGrowAtOnce(bool at_once) {
+    accounts_.SetGrowAtOnce(at_once);
+    transfers_.SetGrowAtOnce(at_once);
+  }
   void Reserve(size_t accounts, size_t transfers) {
     accounts_.Reserve(accounts);
     transfers_.Reserve(transfers);

@@ -140,6 +140,9 @@ class RecordStore {
     }
   }
 
+  // The index grows all at once while set (IncrementalTable::set_grow_at_once).
+  void SetGrowAtOnce(bool at_once) { index_.set_grow_at_once(at_once); }
+
   // Makes room in the index for `count` records (before a bulk load), and for
   // as many index entries waiting for IndexLoaded when `loading`.
   void Reserve(size_t count, bool loading = false) {

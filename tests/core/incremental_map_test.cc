@@ -120,5 +120,26 @@ TEST(IncrementalMapTest, ErasingWhileGrowingKeepsTheRestReachable) {
   EXPECT_EQ(map.begin(), map.end());
 }
 
+// Growing at once (a replay): the table never drains by halves, a table caught
+// draining finishes at its next insert, and everything stays reachable.
+TEST(IncrementalMapTest, GrowingAtOnceNeverDrainsByHalves) {
+  Map map;
+  uint64_t n = 0;
+  while (!map.growing()) map.try_emplace(Key(n++), 1);
+  map.set_grow_at_once(true);
+  map.try_emplace(Key(n++), 1);
+  EXPECT_FALSE(map.growing());
+  for (; n < 100000; ++n) {
+    map.try_emplace(Key(n), 1);
+    ASSERT_FALSE(map.growing()) << n;
+  }
+  for (uint64_t i = 0; i < n; ++i) ASSERT_NE(map.find(Key(i)), map.end()) << i;
+  EXPECT_EQ(map.size(), n);
+  // Back to live: the next growth is by halves again.
+  map.set_grow_at_once(false);
+  while (!map.growing()) map.try_emplace(Key(n++), 1);
+  for (uint64_t i = 0; i < n; ++i) ASSERT_NE(map.find(Key(i)), map.end()) << i;
+}
+
 }  // namespace
 }  // namespace exactly::core
