@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/warm_pages.h"
 
 namespace exactly::core {
 
@@ -27,6 +28,7 @@ class BlockArena {
   static constexpr size_t kSmallBytesMax = 1024;
   static constexpr size_t kPageBytes = size_t{1} << 20;
   static_assert(kSmallBytesMax % kGrainBytes == 0 && kSmallBytesMax <= kPageBytes);
+  static_assert(kPageBytes == base::kWarmPageBytes);
 
   BlockArena() = default;
   BlockArena(const BlockArena&) = delete;
@@ -88,8 +90,10 @@ class BlockArena {
   };
 
   void NewPage() {
-    // The rest of the old page (less than one block) is left unused.
-    void* page = std::malloc(kPageBytes);
+    // The rest of the old page (less than one block) is left unused. A page
+    // faulted in by another thread, when recovery runs a supply of them.
+    void* page = base::TakeWarmPage();
+    if (page == nullptr) page = std::malloc(kPageBytes);
     EXACTLY_ASSERT(page != nullptr);
     pages_.emplace_back(static_cast<char*>(page));
     bump_ = static_cast<char*>(page);
