@@ -14,7 +14,6 @@ namespace {
 using exactly::Lsn;
 using exactly::TimestampMs;
 using exactly::core::Command;
-using exactly::core::CommandKind;
 
 // Large blocks (the hash tables' arrays) are mmapped: hblkhd counts those.
 size_t HeapBytes() {
@@ -52,36 +51,32 @@ int main(int argc, char** argv) {
   uint64_t lsn = 0;
 
   const double claim_no_ttl = BytesPerItem(engine, &lsn, n, [](size_t i) {
-    Command c;
-    c.kind = CommandKind::kClaim;
+    exactly::core::cmd::Claim c;
     c.key = "perm:" + std::to_string(i);
     c.owner = "owner-1";
-    return c;
+    return Command(std::move(c));
   });
   const double claim = BytesPerItem(engine, &lsn, n, [](size_t i) {
-    Command c;
-    c.kind = CommandKind::kClaim;
+    exactly::core::cmd::Claim c;
     c.key = "claim:" + std::to_string(i);
     c.owner = "owner-1";
     c.time.kind = exactly::core::TimeSpec::Kind::kTtl;
     c.time.ttl_ms = 3'600'000;
-    return c;
+    return Command(std::move(c));
   });
   const double account = BytesPerItem(engine, &lsn, n, [](size_t i) {
-    Command c;
-    c.kind = CommandKind::kAccount;
+    exactly::core::cmd::Account c;
     c.key = "acct:" + std::to_string(i);
     if (i == 0) c.min.infinite = true;  // acct:0 funds the transfers below
-    return c;
+    return Command(std::move(c));
   });
   const double transfer = BytesPerItem(engine, &lsn, n, [](size_t i) {
-    Command c;
-    c.kind = CommandKind::kTransfer;
+    exactly::core::cmd::Transfer c;
     c.id = "t:" + std::to_string(i);
     c.from = "acct:0";
     c.to = "acct:" + std::to_string(1 + i % 1000);
     c.amount = 1;
-    return c;
+    return Command(std::move(c));
   });
   std::printf("records        %zu each (keys of 8-14 bytes)\n", n);
   std::printf("claim (no TTL) %.0f bytes\n", claim_no_ttl);

@@ -302,29 +302,30 @@ void ClaimTable::SaveForUndo(std::string_view key, RecordHandle handle,
 }
 
 Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Effect* effect) {
-  RecordHandle handle = slots_.Find(command.key);
+  const cmd::Claim& args = command.As<cmd::Claim>();
+  RecordHandle handle = slots_.Find(args.key);
   if (handle != kNoRecord) {
     const ClaimView view = View(slots_, handle);
     if (view.live()) {
       effect->observed = view.lsn;
-      if (view.owner != command.owner) {
-        return ClaimReply(context, Outcome::kHeld, command.key, view.owner, view.since_ms,
+      if (view.owner != args.owner) {
+        return ClaimReply(context, Outcome::kHeld, args.key, view.owner, view.since_ms,
                           view.expires_ms, view.window_ms);
       }
-      if (command.persist && view.expires_ms != kNoTimeMs) {
-        SaveForUndo(command.key, handle, context);
+      if (args.persist && view.expires_ms != kNoTimeMs) {
+        SaveForUndo(args.key, handle, context);
         ClaimSlot slot = SlotFromView(view);
         slot.expires_ms = kNoTimeMs;
         slot.keep_log_until_ms = kNoTimeMs;
         slot.lsn = context.lsn;
         AppendLog(&slot, ClaimLogEntry{ClaimEvent::kPersisted, context.now_ms, kNoTimeMs,
-                                       slot.window_ms, slot.owner, command.note});
-        Store(command.key, handle, slot);
+                                       slot.window_ms, slot.owner, args.note});
+        Store(args.key, handle, slot);
         effect->changed = true;
-        return ClaimReply(context, Outcome::kAgain, command.key, slot.owner, slot.since_ms,
+        return ClaimReply(context, Outcome::kAgain, args.key, slot.owner, slot.since_ms,
                           slot.expires_ms, slot.window_ms);
       }
-      return ClaimReply(context, Outcome::kAgain, command.key, view.owner, view.since_ms,
+      return ClaimReply(context, Outcome::kAgain, args.key, view.owner, view.since_ms,
                         view.expires_ms, view.window_ms);
     }
   }
@@ -336,10 +337,10 @@ Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Eff
     return Reply::Error(
         "ERR", "claims table full (max " + std::to_string(context.config->claims_max) + ")");
   }
-  SaveForUndo(command.key, handle, context);
+  SaveForUndo(args.key, handle, context);
   ClaimView claim;
   claim.flags = kLive;
-  claim.owner = command.owner;
+  claim.owner = args.owner;
   claim.since_ms = context.now_ms;
   claim.expires_ms = command.expires_ms;
   claim.window_ms = command.window_ms;
@@ -364,35 +365,36 @@ Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Eff
     }
   }
   // The new entry goes straight after the old ones, in the same buffer.
-  const bool implicit = command.note.empty();
+  const bool implicit = args.note.empty();
   if (implicit) claim.flags |= kImplicitWon;
   WriteClaim(claim, kept + (implicit ? 0 : 1), log, &scratch_);
   if (!implicit) {
     ByteWriter writer(&scratch_);
     WriteLogEntry(writer, ClaimEvent::kWon, context.now_ms, command.expires_ms, command.window_ms,
-                  command.owner, command.note);
+                  args.owner, args.note);
   }
   if (handle == kNoRecord) {
-    handle = slots_.Insert(command.key, scratch_);
+    handle = slots_.Insert(args.key, scratch_);
   } else {
     slots_.Update(handle, scratch_);
   }
   ++live_;
   context.expiry->Push(command.expires_ms, ExpiryKind::kClaimEnd, handle);
   effect->changed = true;
-  return ClaimReply(context, Outcome::kWon, command.key, command.owner, context.now_ms,
+  return ClaimReply(context, Outcome::kWon, args.key, args.owner, context.now_ms,
                     command.expires_ms, command.window_ms);
 }
 
 Reply ClaimTable::Unclaim(const Command& command, const ApplyContext& context, Effect* effect) {
-  const RecordHandle handle = slots_.Find(command.key);
-  if (handle == kNoRecord) return KeyReply(Outcome::kNotHolder, command.key);
+  const cmd::Unclaim& args = command.As<cmd::Unclaim>();
+  const RecordHandle handle = slots_.Find(args.key);
+  if (handle == kNoRecord) return KeyReply(Outcome::kNotHolder, args.key);
   const ClaimView view = View(slots_, handle);
   effect->observed = view.lsn;
-  if (!view.live() || view.owner != command.owner) {
-    return KeyReply(Outcome::kNotHolder, command.key);
+  if (!view.live() || view.owner != args.owner) {
+    return KeyReply(Outcome::kNotHolder, args.key);
   }
-  SaveForUndo(command.key, handle, context);
+  SaveForUndo(args.key, handle, context);
   ClaimSlot slot = SlotFromView(view);
   AppendLog(&slot, ClaimLogEntry{ClaimEvent::kReleased, context.now_ms, slot.expires_ms,
                                  slot.window_ms, std::move(slot.owner), std::string()});
@@ -400,15 +402,16 @@ Reply ClaimTable::Unclaim(const Command& command, const ApplyContext& context, E
   slot.owner = std::string();
   slot.forget_ms = command.remember_until_ms;
   slot.lsn = context.lsn;
-  Store(command.key, handle, slot);
+  Store(args.key, handle, slot);
   --live_;
   context.expiry->Push(slot.forget_ms, ExpiryKind::kClaimLogForget, handle);
   effect->changed = true;
-  return KeyReply(Outcome::kReleased, command.key);
+  return KeyReply(Outcome::kReleased, args.key);
 }
 
 Reply ClaimTable::ClaimOf(const Command& command, Effect* effect) const {
-  const RecordHandle handle = slots_.Find(command.key);
+  const cmd::ClaimOf& args = command.As<cmd::ClaimOf>();
+  const RecordHandle handle = slots_.Find(args.key);
   ClaimView view;
   if (handle != kNoRecord) {
     view = View(slots_, handle);
@@ -427,14 +430,15 @@ Reply ClaimTable::ClaimOf(const Command& command, Effect* effect) const {
 }
 
 Reply ClaimTable::ClaimLog(const Command& command, Effect* effect) const {
+  const cmd::ClaimLog& args = command.As<cmd::ClaimLog>();
   std::vector<Reply> entries;
-  const RecordHandle handle = slots_.Find(command.key);
+  const RecordHandle handle = slots_.Find(args.key);
   if (handle != kNoRecord) {
     const ClaimView view = View(slots_, handle);
     effect->observed = view.lsn;
     std::array<LogEntryView, kClaimLogPerKeyMax> log;
     const size_t size = LogEntries(view, &log);
-    const size_t count = std::min(size, static_cast<size_t>(ClampCount(command.count)));
+    const size_t count = std::min(size, static_cast<size_t>(ClampCount(args.count)));
     entries.reserve(count);
     for (size_t i = 0; i < count; ++i) {
       const LogEntryView& entry = log[size - 1 - i];

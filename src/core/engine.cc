@@ -6,7 +6,9 @@
 #include "core/engine.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "base/assert.h"
 #include "core/engine_state.h"
@@ -114,7 +116,8 @@ Reply ApplyTable(EngineState* state, const Command& command, const ApplyContext&
     case CommandKind::kLimit:
       return state->limits.Apply(command, context, effect);
     case CommandKind::kCancelWaiter: {
-      const bool found = state->locks.Cancel(command.waiter) || state->idem.Cancel(command.waiter);
+      const uint64_t waiter = command.As<cmd::CancelWaiter>().waiter;
+      const bool found = state->locks.Cancel(waiter) || state->idem.Cancel(waiter);
       effect->changed = found;
       return Reply::WithOutcome(found ? Outcome::kCancelled : Outcome::kAgain);
     }
@@ -153,29 +156,32 @@ bool RollsBack(const Command& sub, const Reply& reply) {
   return Writes(sub.kind) && reply.outcome.has_value() && IsRefusal(*reply.outcome);
 }
 
-// The field that names what a command is about: every element of an EXEC reply
-// carries it, so a client can tell which element answers which command even
-// when the group rolled back and the element is only `rolled_back` or `skipped`.
+// The field that names what a command is about (its kind's kIdentity): every
+// element of an EXEC reply carries it, so a client can tell which element answers
+// which command even when the group rolled back and the element is only
+// `rolled_back` or `skipped`. {"", nullptr} for a kind without one.
 std::pair<std::string_view, const std::string*> IdentifyingField(const Command& command) {
-  switch (command.kind) {
-    case CommandKind::kTransfer:
-    case CommandKind::kReserve:
-    case CommandKind::kCommit:
-    case CommandKind::kCancel:
-      return {"id", &command.id};
-    case CommandKind::kLock:
-    case CommandKind::kRenew:
-    case CommandKind::kUnlock:
-    case CommandKind::kFence:
-      return {"name", &command.key};
-    default:
-      return {"key", &command.key};
-  }
+  return std::visit(
+      [](const auto& typed) -> std::pair<std::string_view, const std::string*> {
+        using S = std::decay_t<decltype(typed)>;
+        std::pair<std::string_view, const std::string*> identity{"", nullptr};
+        if constexpr (requires { S::kIdentity; }) {
+          ForEachField<S>([&](const auto& field) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(typed.*field.member)>,
+                                         std::string>) {
+              if (field.name == S::kIdentity) identity = {field.name, &(typed.*field.member)};
+            }
+          });
+        }
+        return identity;
+      },
+      command.args);
 }
 
 void AddIdentity(const Command& command, Reply* reply) {
   if (reply->is_error()) return;
   const auto [name, value] = IdentifyingField(command);
+  if (value == nullptr) return;
   for (const auto& field : reply->fields) {
     if (field.first == name) return;
   }

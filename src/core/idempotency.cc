@@ -20,11 +20,11 @@ Reply IdemReply(Outcome outcome, uint64_t token, std::string response) {
   return reply;
 }
 
-int64_t LeaseOf(const Command& command) {
-  return command.lease_ms > 0 ? command.lease_ms : kIdemLeaseMsDefault;
+int64_t LeaseOf(const cmd::IdemBegin& begin) {
+  return begin.lease_ms > 0 ? begin.lease_ms : kIdemLeaseMsDefault;
 }
-int64_t TtlOf(const Command& command) {
-  return command.ttl_ms > 0 ? command.ttl_ms : kIdemTtlMsDefault;
+int64_t TtlOf(const cmd::IdemBegin& begin) {
+  return begin.ttl_ms > 0 ? begin.ttl_ms : kIdemTtlMsDefault;
 }
 
 }  // namespace
@@ -49,33 +49,35 @@ void IdemTable::TakeRun(std::string_view key, IdemKey* idem, int64_t at_ms, int6
 }
 
 Reply IdemTable::Begin(const Command& command, const ApplyContext& context, Effect* effect) {
-  auto it = keys_.find(std::string_view(command.key));
+  const cmd::IdemBegin& args = command.As<cmd::IdemBegin>();
+  auto it = keys_.find(std::string_view(args.key));
   if (it == keys_.end()) {
     if (context.enforce_limits && keys_.size() >= context.config->idem_keys_max) {
       return Reply::Error("ERR", "idempotency keys table full (max " +
                                      std::to_string(context.config->idem_keys_max) + ")");
     }
-    SaveForUndo(command.key, context);
-    IdemKey& idem = keys_.try_emplace(command.key).first->second;
-    idem.fingerprint = command.note;
-    TakeRun(command.key, &idem, context.now_ms, LeaseOf(command), TtlOf(command), context);
+    SaveForUndo(args.key, context);
+    IdemKey& idem = keys_.try_emplace(args.key).first->second;
+    idem.fingerprint = args.fingerprint;
+    TakeRun(args.key, &idem, context.now_ms, LeaseOf(args), TtlOf(args), context);
     effect->changed = true;
     return IdemReply(Outcome::kRun, idem.token, std::string());
   }
   IdemKey& idem = it->second;
   effect->observed = idem.lsn;
-  if (!idem.fingerprint.empty() && !command.note.empty() && idem.fingerprint != command.note) {
+  if (!idem.fingerprint.empty() && !args.fingerprint.empty() &&
+      idem.fingerprint != args.fingerprint) {
     return IdemReply(Outcome::kMismatch, 0, std::string());
   }
   if (idem.state == IdemState::kDone) return IdemReply(Outcome::kDone, 0, idem.response);
   const bool running = idem.state == IdemState::kRunning && idem.lease_end_ms > context.now_ms;
   // A free key with waiters (only inside a group, before Settle) is theirs.
   if (running || !idem.waiters.empty()) {
-    if (command.wait_ms <= 0 || context.undo != nullptr) {
+    if (args.wait_ms <= 0 || context.undo != nullptr) {
       return IdemReply(Outcome::kRunning, 0, std::string());
     }
-    IdemWaiter waiter{0, LeaseOf(command), TtlOf(command), 0};
-    if (auto refused = AdmitWaiter(command.key, idem.waiters.size(), command.wait_ms, "key",
+    IdemWaiter waiter{0, LeaseOf(args), TtlOf(args), 0};
+    if (auto refused = AdmitWaiter(args.key, idem.waiters.size(), args.wait_ms, "key",
                                    ExpiryKind::kIdemWaitEnd, context, &waiter_keys_, &waiter.waiter,
                                    &waiter.deadline_ms)) {
       return std::move(*refused);
@@ -86,52 +88,54 @@ Reply IdemTable::Begin(const Command& command, const ApplyContext& context, Effe
     effect->changed = true;
     return Reply{};
   }
-  SaveForUndo(command.key, context);
-  if (idem.fingerprint.empty()) idem.fingerprint = command.note;
-  TakeRun(command.key, &idem, context.now_ms, LeaseOf(command), TtlOf(command), context);
+  SaveForUndo(args.key, context);
+  if (idem.fingerprint.empty()) idem.fingerprint = args.fingerprint;
+  TakeRun(args.key, &idem, context.now_ms, LeaseOf(args), TtlOf(args), context);
   effect->changed = true;
   return IdemReply(Outcome::kRun, idem.token, std::string());
 }
 
 Reply IdemTable::End(const Command& command, const ApplyContext& context, Effect* effect) {
-  auto it = keys_.find(std::string_view(command.key));
-  if (it == keys_.end() || it->second.token != command.token) {
+  const cmd::IdemEnd& args = command.As<cmd::IdemEnd>();
+  auto it = keys_.find(std::string_view(args.key));
+  if (it == keys_.end() || it->second.token != args.token) {
     if (it != keys_.end()) effect->observed = it->second.lsn;
-    return IdemReply(Outcome::kStale, command.token, std::string());
+    return IdemReply(Outcome::kStale, args.token, std::string());
   }
   IdemKey& idem = it->second;
   effect->observed = idem.lsn;
   if (idem.state == IdemState::kDone) return IdemReply(Outcome::kDone, idem.token, idem.response);
   if (idem.state != IdemState::kRunning || idem.lease_end_ms <= context.now_ms) {
-    return IdemReply(Outcome::kStale, command.token, std::string());
+    return IdemReply(Outcome::kStale, args.token, std::string());
   }
-  SaveForUndo(command.key, context);
+  SaveForUndo(args.key, context);
   idem.state = IdemState::kDone;
-  idem.response = command.note;
+  idem.response = args.response;
   idem.lease_end_ms = kNoTimeMs;
   idem.forget_ms = AddMs(context.now_ms, idem.ttl_ms);
   idem.lsn = context.lsn;
-  context.expiry->Push(idem.forget_ms, ExpiryKind::kIdemForget, command.key);
-  if (!idem.waiters.empty()) unsettled_.push_back(command.key);
+  context.expiry->Push(idem.forget_ms, ExpiryKind::kIdemForget, args.key);
+  if (!idem.waiters.empty()) unsettled_.push_back(args.key);
   effect->changed = true;
   return IdemReply(Outcome::kDone, idem.token, idem.response);
 }
 
 Reply IdemTable::Abort(const Command& command, const ApplyContext& context, Effect* effect) {
-  auto it = keys_.find(std::string_view(command.key));
+  const cmd::IdemAbort& args = command.As<cmd::IdemAbort>();
+  auto it = keys_.find(std::string_view(args.key));
   if (it != keys_.end()) effect->observed = it->second.lsn;
-  if (it == keys_.end() || it->second.token != command.token ||
+  if (it == keys_.end() || it->second.token != args.token ||
       it->second.state != IdemState::kRunning || it->second.lease_end_ms <= context.now_ms) {
-    return IdemReply(Outcome::kStale, command.token, std::string());
+    return IdemReply(Outcome::kStale, args.token, std::string());
   }
-  SaveForUndo(command.key, context);
+  SaveForUndo(args.key, context);
   IdemKey& idem = it->second;
   idem.state = IdemState::kFree;
   idem.lease_end_ms = kNoTimeMs;
   idem.lsn = context.lsn;
-  unsettled_.push_back(command.key);
+  unsettled_.push_back(args.key);
   effect->changed = true;
-  return IdemReply(Outcome::kReleased, command.token, std::string());
+  return IdemReply(Outcome::kReleased, args.token, std::string());
 }
 
 void IdemTable::Settle(const ApplyContext& context) {

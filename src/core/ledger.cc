@@ -321,24 +321,25 @@ RecordHandle Ledger::MustFind(std::string_view key) const {
 }
 
 Reply Ledger::CreateAccount(const Command& command, const ApplyContext& context, Effect* effect) {
-  const Amount min = MinValue(command.min);
-  const Amount max = MaxValue(command.max);
+  const cmd::Account& args = command.As<cmd::Account>();
+  const Amount min = MinValue(args.min);
+  const Amount max = MaxValue(args.max);
   if (min > max) {
-    return Reply::Error("ERR", "MIN " + BoundText(MinReplyValue(command.min)) +
-                                   " is greater than MAX " + BoundText(MaxReplyValue(command.max)));
+    return Reply::Error("ERR", "MIN " + BoundText(MinReplyValue(args.min)) +
+                                   " is greater than MAX " + BoundText(MaxReplyValue(args.max)));
   }
   if (min > 0 || max < 0) {
     return Reply::Error("ERR", "initial balance 0 is outside [" +
-                                   BoundText(MinReplyValue(command.min)) + ", " +
-                                   BoundText(MaxReplyValue(command.max)) + "]");
+                                   BoundText(MinReplyValue(args.min)) + ", " +
+                                   BoundText(MaxReplyValue(args.max)) + "]");
   }
-  const RecordHandle handle = accounts_.Find(command.key);
+  const RecordHandle handle = accounts_.Find(args.key);
   Outcome outcome = Outcome::kCreated;
   if (handle != kNoRecord) {
     const Account account = Fields(handle);
     effect->observed = account.lsn;
-    if (account.min != command.min || account.max != command.max) {
-      return Reply::Error("ERR", "account " + command.key + " exists with other bounds (min " +
+    if (account.min != args.min || account.max != args.max) {
+      return Reply::Error("ERR", "account " + args.key + " exists with other bounds (min " +
                                      BoundText(MinReplyValue(account.min)) + ", max " +
                                      BoundText(MaxReplyValue(account.max)) + ")");
     }
@@ -347,74 +348,84 @@ Reply Ledger::CreateAccount(const Command& command, const ApplyContext& context,
     if (context.enforce_limits && accounts_.size() >= context.config->accounts_max) {
       return TableFull("accounts", context.config->accounts_max);
     }
-    SaveAccount(command.key, context);
+    SaveAccount(args.key, context);
     Account account;
-    account.min = command.min;
-    account.max = command.max;
+    account.min = args.min;
+    account.max = args.max;
     account.lsn = context.lsn;
     char value[kAccountValueBytes];
     EncodeAccount(account, value);
-    accounts_.Insert(command.key, std::string_view(value, sizeof(value)));
+    accounts_.Insert(args.key, std::string_view(value, sizeof(value)));
     effect->changed = true;
   }
   Reply reply = Reply::WithOutcome(outcome);
-  reply.Add("key", command.key);
-  reply.fields.emplace_back("min", MinReplyValue(command.min));
-  reply.fields.emplace_back("max", MaxReplyValue(command.max));
+  reply.Add("key", args.key);
+  reply.fields.emplace_back("min", MinReplyValue(args.min));
+  reply.fields.emplace_back("max", MaxReplyValue(args.max));
   return reply;
 }
 
 // Answers a repeat of a known id: id_conflict if the fields differ, else the
 // first outcome (or the reservation's state).
-Reply Ledger::RepeatReply(const Command& command, const Transfer& transfer, Effect* effect) const {
+Reply Ledger::RepeatReply(const Move& move, const Transfer& transfer, Effect* effect) const {
   effect->observed = transfer.lsn;
-  const bool reserve = command.kind == CommandKind::kReserve;
-  if (transfer.reserve != reserve || transfer.from != command.from || transfer.to != command.to ||
-      transfer.amount != command.amount) {
-    return StoredReply(Outcome::kIdConflict, command.id, transfer);
+  const bool reserve = move.reserve;
+  if (transfer.reserve != reserve || transfer.from != move.from || transfer.to != move.to ||
+      transfer.amount != move.amount) {
+    return StoredReply(Outcome::kIdConflict, move.id, transfer);
   }
   Outcome outcome = StatusOutcome(transfer.status);
   if (transfer.status == TransferStatus::kOk || transfer.status == TransferStatus::kPending) {
     outcome = Outcome::kAgain;
   }
-  return StoredReply(outcome, command.id, transfer);
+  return StoredReply(outcome, move.id, transfer);
 }
 
-TransferStatus Ledger::Check(const Command& command, bool reserve) const {
-  const RecordHandle from = accounts_.Find(command.from);
-  const RecordHandle to = accounts_.Find(command.to);
+TransferStatus Ledger::Check(const Move& move, bool reserve) const {
+  const RecordHandle from = accounts_.Find(move.from);
+  const RecordHandle to = accounts_.Find(move.to);
   if (from == kNoRecord || to == kNoRecord) return TransferStatus::kNoAccount;
-  if (!CanDebit(Fields(from), command.amount, reserve)) return TransferStatus::kInsufficient;
-  if (!CanCredit(Fields(to), command.amount, reserve)) return TransferStatus::kOverMax;
+  if (!CanDebit(Fields(from), move.amount, reserve)) return TransferStatus::kInsufficient;
+  if (!CanCredit(Fields(to), move.amount, reserve)) return TransferStatus::kOverMax;
   return reserve ? TransferStatus::kPending : TransferStatus::kOk;
 }
 
+Ledger::Move Ledger::MoveOf(const Command& command) {
+  if (command.kind == CommandKind::kReserve) {
+    const cmd::Reserve& reserve = command.As<cmd::Reserve>();
+    return Move{reserve.id, reserve.from, reserve.to, reserve.amount, {}, true};
+  }
+  const cmd::Transfer& transfer = command.As<cmd::Transfer>();
+  return Move{transfer.id, transfer.from, transfer.to, transfer.amount, transfer.note, false};
+}
+
 Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context, Effect* effect) {
-  if (command.from == command.to) return Reply::Error("ERR", "from and to must differ");
-  if (command.amount <= 0) return Reply::Error("ERR", "amount must be positive");
-  const bool reserve = command.kind == CommandKind::kReserve;
-  const RecordHandle known = transfers_.Find(command.id);
-  if (known != kNoRecord) return RepeatReply(command, TransferAt(known), effect);
+  const Move move = MoveOf(command);
+  if (move.from == move.to) return Reply::Error("ERR", "from and to must differ");
+  if (move.amount <= 0) return Reply::Error("ERR", "amount must be positive");
+  const bool reserve = move.reserve;
+  const RecordHandle known = transfers_.Find(move.id);
+  if (known != kNoRecord) return RepeatReply(move, TransferAt(known), effect);
   if (context.enforce_limits && transfers_.size() >= context.config->transfers_max) {
     return TableFull("transfers", context.config->transfers_max);
   }
-  const TransferStatus status = Check(command, reserve);
-  SaveTransfer(command.id, context);
+  const TransferStatus status = Check(move, reserve);
+  SaveTransfer(move.id, context);
   if (!IsRefused(status)) {
-    SaveAccount(command.from, context);
-    SaveAccount(command.to, context);
-    const RecordHandle from_handle = MustFind(command.from);
-    const RecordHandle to_handle = MustFind(command.to);
+    SaveAccount(move.from, context);
+    SaveAccount(move.to, context);
+    const RecordHandle from_handle = MustFind(move.from);
+    const RecordHandle to_handle = MustFind(move.to);
     Account from = Fields(from_handle);
     Account to = Fields(to_handle);
     const HistoryKind kind = reserve ? HistoryKind::kReserve : HistoryKind::kTransfer;
     if (reserve) {
-      from.reserved_out += command.amount;
-      to.reserved_in += command.amount;
+      from.reserved_out += move.amount;
+      to.reserved_in += move.amount;
       ++pending_;
     } else {
-      from.balance -= command.amount;
-      to.balance += command.amount;
+      from.balance -= move.amount;
+      to.balance += move.amount;
     }
     from.lsn = context.lsn;
     to.lsn = context.lsn;
@@ -422,32 +433,31 @@ Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context,
     AssertWithinBounds(to);
     StoreFields(from_handle, from);
     StoreFields(to_handle, to);
-    AppendHistory(from_handle, HistoryEntry{kind, -command.amount, from.balance, context.now_ms,
-                                            command.id, command.note});
-    AppendHistory(to_handle, HistoryEntry{kind, command.amount, to.balance, context.now_ms,
-                                          command.id, command.note});
+    AppendHistory(from_handle, HistoryEntry{kind, -move.amount, from.balance, context.now_ms,
+                                            std::string(move.id), std::string(move.note)});
+    AppendHistory(to_handle, HistoryEntry{kind, move.amount, to.balance, context.now_ms,
+                                          std::string(move.id), std::string(move.note)});
   }
   Transfer transfer;
   transfer.reserve = reserve;
   transfer.status = status;
-  transfer.amount = command.amount;
+  transfer.amount = move.amount;
   transfer.timestamp_ms = context.now_ms;
   transfer.window_ms = command.window_ms;
   transfer.expires_ms = command.expires_ms;
   transfer.forget_ms = command.remember_until_ms;
   transfer.resolved_ms = kNoTimeMs;
   transfer.lsn = context.lsn;
-  transfer.from = command.from;
-  transfer.to = command.to;
-  StoreTransfer(command.id, kNoRecord, transfer);
+  transfer.from = move.from;
+  transfer.to = move.to;
+  StoreTransfer(move.id, kNoRecord, transfer);
   if (status == TransferStatus::kPending) {
-    context.expiry->Push(transfer.expires_ms, ExpiryKind::kReservationTimeout, command.id);
+    context.expiry->Push(transfer.expires_ms, ExpiryKind::kReservationTimeout, move.id);
   }
-  context.expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget,
-                       transfers_.Find(command.id));
+  context.expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget, transfers_.Find(move.id));
   effect->changed = true;
   if (!context.replies) return Reply::Bare(StatusOutcome(status));
-  return TransferReply(StatusOutcome(status), command.id, transfer.amount, transfer.timestamp_ms,
+  return TransferReply(StatusOutcome(status), move.id, transfer.amount, transfer.timestamp_ms,
                        transfer.window_ms, transfer.expires_ms);
 }
 
@@ -456,11 +466,11 @@ Reply Ledger::Reserve(const Command& command, const ApplyContext& context, Effec
 }
 
 Reply Ledger::Commit(const Command& command, const ApplyContext& context, Effect* effect) {
-  return ResolveReservation(command, context, effect, /*commit=*/true);
+  return ResolveReservation(command.As<cmd::Commit>().id, context, effect, /*commit=*/true);
 }
 
 Reply Ledger::Cancel(const Command& command, const ApplyContext& context, Effect* effect) {
-  return ResolveReservation(command, context, effect, /*commit=*/false);
+  return ResolveReservation(command.As<cmd::Cancel>().id, context, effect, /*commit=*/false);
 }
 
 void Ledger::Release(std::string_view id, Transfer* transfer, int64_t at_ms, HistoryKind kind,
@@ -492,39 +502,40 @@ void Ledger::Release(std::string_view id, Transfer* transfer, int64_t at_ms, His
                                         std::string()});
 }
 
-Reply Ledger::ResolveReservation(const Command& command, const ApplyContext& context,
-                                 Effect* effect, bool commit) {
-  const RecordHandle handle = transfers_.Find(command.id);
+Reply Ledger::ResolveReservation(const std::string& id, const ApplyContext& context, Effect* effect,
+                                 bool commit) {
+  const RecordHandle handle = transfers_.Find(id);
   if (handle == kNoRecord) {
-    return TransferReply(Outcome::kNoTransfer, command.id, 0, kNoTimeMs, kNoTimeMs, kNoTimeMs);
+    return TransferReply(Outcome::kNoTransfer, id, 0, kNoTimeMs, kNoTimeMs, kNoTimeMs);
   }
   Transfer transfer = TransferAt(handle);
   effect->observed = transfer.lsn;
-  if (!transfer.reserve) return StoredReply(Outcome::kNoTransfer, command.id, transfer);
+  if (!transfer.reserve) return StoredReply(Outcome::kNoTransfer, id, transfer);
   // A refused RESERVE never held anything; its first outcome stays its answer.
   if (IsRefused(transfer.status)) {
-    return StoredReply(StatusOutcome(transfer.status), command.id, transfer);
+    return StoredReply(StatusOutcome(transfer.status), id, transfer);
   }
   const TransferStatus done = commit ? TransferStatus::kCommitted : TransferStatus::kCancelled;
   if (transfer.status != TransferStatus::kPending) {
     const Outcome outcome =
         transfer.status == done ? Outcome::kAgain : StatusOutcome(transfer.status);
-    return StoredReply(outcome, command.id, transfer);
+    return StoredReply(outcome, id, transfer);
   }
-  SaveTransfer(command.id, context);
+  SaveTransfer(id, context);
   SaveAccount(transfer.from, context);
   SaveAccount(transfer.to, context);
-  Release(command.id, &transfer, context.now_ms,
-          commit ? HistoryKind::kCommit : HistoryKind::kCancel, context.lsn);
+  Release(id, &transfer, context.now_ms, commit ? HistoryKind::kCommit : HistoryKind::kCancel,
+          context.lsn);
   transfer.status = done;
   transfer.lsn = context.lsn;
-  StoreTransfer(command.id, handle, transfer);
+  StoreTransfer(id, handle, transfer);
   effect->changed = true;
-  return StoredReply(commit ? Outcome::kCommitted : Outcome::kCancelled, command.id, transfer);
+  return StoredReply(commit ? Outcome::kCommitted : Outcome::kCancelled, id, transfer);
 }
 
 Reply Ledger::Balance(const Command& command, Effect* effect) const {
-  const RecordHandle handle = accounts_.Find(command.key);
+  const cmd::Balance& args = command.As<cmd::Balance>();
+  const RecordHandle handle = accounts_.Find(args.key);
   if (handle == kNoRecord) return Reply::WithOutcome(Outcome::kNoAccount);
   const Account account = Fields(handle);
   effect->observed = account.lsn;
@@ -538,13 +549,14 @@ Reply Ledger::Balance(const Command& command, Effect* effect) const {
 }
 
 Reply Ledger::History(const Command& command, Effect* effect) const {
-  const RecordHandle handle = accounts_.Find(command.key);
+  const cmd::History& args = command.As<cmd::History>();
+  const RecordHandle handle = accounts_.Find(args.key);
   if (handle == kNoRecord) return Reply::WithOutcome(Outcome::kNoAccount);
   effect->observed = Fields(handle).lsn;
   static const std::vector<HistoryEntry> kNone;
   auto found = history_.find(handle);
   const std::vector<HistoryEntry>& history = found == history_.end() ? kNone : found->second;
-  const size_t count = std::min(history.size(), static_cast<size_t>(ClampCount(command.count)));
+  const size_t count = std::min(history.size(), static_cast<size_t>(ClampCount(args.count)));
   std::vector<Reply> entries;
   entries.reserve(count);
   for (size_t i = 0; i < count; ++i) {

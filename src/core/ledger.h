@@ -150,11 +150,21 @@ class Ledger {
 
  private:
   enum class Side { kDebit, kCredit };
-  Reply RepeatReply(const Command& command, const Transfer& transfer, Effect* effect) const;
-  Reply ResolveReservation(const Command& command, const ApplyContext& context, Effect* effect,
+  // TRANSFER and RESERVE, read alike (a reservation has no note).
+  struct Move {
+    std::string_view id;
+    std::string_view from;
+    std::string_view to;
+    Amount amount = 0;
+    std::string_view note;
+    bool reserve = false;
+  };
+  static Move MoveOf(const Command& command);
+  Reply RepeatReply(const Move& move, const Transfer& transfer, Effect* effect) const;
+  Reply ResolveReservation(const std::string& id, const ApplyContext& context, Effect* effect,
                            bool commit);
   void Release(std::string_view id, Transfer* transfer, int64_t at_ms, HistoryKind kind, Lsn lsn);
-  TransferStatus Check(const Command& command, bool reserve) const;
+  TransferStatus Check(const Move& move, bool reserve) const;
   void SaveAccount(std::string_view key, const ApplyContext& context) const;
   void SaveTransfer(std::string_view id, const ApplyContext& context) const;
   RecordHandle MustFind(std::string_view key) const;

@@ -83,60 +83,61 @@ void LockTable::EraseIfIdle(LockMap::iterator it) {
 }
 
 Reply LockTable::Lock(const Command& command, const ApplyContext& context, Effect* effect) {
+  const cmd::Lock& args = command.As<cmd::Lock>();
   std::string id_key;
-  if (!command.id.empty()) {
-    id_key = LockIdKey(command.key, command.id);
+  if (!args.id.empty()) {
+    id_key = LockIdKey(args.name, args.id);
     auto id = ids_.find(std::string_view(id_key));
     if (id != ids_.end()) {
       effect->observed = id->second.lsn;
       if (id->second.waiter == 0) return IdReply(id->second);
       // The first request is still parked: say who holds the lock, remember nothing.
-      auto it = locks_.find(std::string_view(command.key));
+      auto it = locks_.find(std::string_view(args.name));
       return BusyReply(it == locks_.end() ? nullptr : &it->second);
     }
   }
-  auto it = locks_.find(std::string_view(command.key));
+  auto it = locks_.find(std::string_view(args.name));
   struct Lock* lock = it == locks_.end() ? nullptr : &it->second;
   if (lock != nullptr) effect->observed = lock->lsn;
   const bool held = lock != nullptr && !lock->owner.empty() && lock->expires_ms > context.now_ms;
-  const int64_t lease_end_ms = AddMs(context.now_ms, command.lease_ms);
+  const int64_t lease_end_ms = AddMs(context.now_ms, args.lease_ms);
   Reply reply;
   Outcome outcome = Outcome::kBusy;
-  if (held && lock->owner == command.owner) {
-    SaveForUndo(command.key, context);
+  if (held && lock->owner == args.owner) {
+    SaveForUndo(args.name, context);
     lock->depth += 1;
     lock->expires_ms = std::max(lock->expires_ms, lease_end_ms);
     lock->lsn = context.lsn;
-    context.expiry->Push(lock->expires_ms, ExpiryKind::kLockLeaseEnd, command.key);
+    context.expiry->Push(lock->expires_ms, ExpiryKind::kLockLeaseEnd, args.name);
     if (!lock->waiters.empty()) context.expiry->PushWake(lock->expires_ms);
     outcome = Outcome::kReentered;
     reply = LockReply(outcome, static_cast<int64_t>(lock->token), lock->depth, lock->expires_ms);
   } else if (held || (lock != nullptr && !lock->waiters.empty())) {
     // A free lock with waiters (only seen inside a group, before Settle) belongs
     // to its first waiter, not to a newcomer.
-    if (command.wait_ms > 0 && context.undo == nullptr) {
+    if (args.wait_ms > 0 && context.undo == nullptr) {
       return Park(command, lock, context, effect);
     }
     reply = BusyReply(lock);
-    if (command.id.empty()) return reply;
+    if (args.id.empty()) return reply;
   } else {
     if (lock == nullptr) {
       if (context.enforce_limits && locks_.size() >= context.config->locks_max) {
         return Reply::Error(
             "ERR", "locks table full (max " + std::to_string(context.config->locks_max) + ")");
       }
-      SaveForUndo(command.key, context);
-      lock = &locks_.try_emplace(command.key).first->second;
+      SaveForUndo(args.name, context);
+      lock = &locks_.try_emplace(args.name).first->second;
     } else {
-      SaveForUndo(command.key, context);
+      SaveForUndo(args.name, context);
     }
-    SetHolder(lock, command.owner, ++context.counters->last_token, 1, lease_end_ms);
+    SetHolder(lock, args.owner, ++context.counters->last_token, 1, lease_end_ms);
     lock->lsn = context.lsn;
-    context.expiry->Push(lock->expires_ms, ExpiryKind::kLockLeaseEnd, command.key);
+    context.expiry->Push(lock->expires_ms, ExpiryKind::kLockLeaseEnd, args.name);
     outcome = Outcome::kAcquired;
     reply = LockReply(outcome, static_cast<int64_t>(lock->token), 1, lock->expires_ms);
   }
-  if (!command.id.empty()) {
+  if (!args.id.empty()) {
     SaveIdForUndo(id_key, context);
     LockIdReply& stored = ids_[id_key];
     stored = LockIdReply{};
@@ -159,20 +160,21 @@ Reply LockTable::Lock(const Command& command, const ApplyContext& context, Effec
 
 Reply LockTable::Park(const Command& command, struct Lock* lock, const ApplyContext& context,
                       Effect* effect) {
+  const cmd::Lock& args = command.As<cmd::Lock>();
   EXACTLY_ASSERT(lock != nullptr);
   LockWaiter waiter;
-  if (auto refused = AdmitWaiter(command.key, lock->waiters.size(), command.wait_ms, "lock",
+  if (auto refused = AdmitWaiter(args.name, lock->waiters.size(), args.wait_ms, "lock",
                                  ExpiryKind::kLockWaitEnd, context, &waiter_names_, &waiter.waiter,
                                  &waiter.deadline_ms)) {
     return std::move(*refused);
   }
-  waiter.owner = command.owner;
-  waiter.request_id = command.id;
-  waiter.lease_ms = command.lease_ms;
+  waiter.owner = args.owner;
+  waiter.request_id = args.id;
+  waiter.lease_ms = args.lease_ms;
   waiter.remember_until_ms = command.remember_until_ms;
   if (!lock->owner.empty()) context.expiry->PushWake(lock->expires_ms);
-  if (!command.id.empty()) {
-    LockIdReply& stored = ids_[LockIdKey(command.key, command.id)];
+  if (!args.id.empty()) {
+    LockIdReply& stored = ids_[LockIdKey(args.name, args.id)];
     stored = LockIdReply{};
     stored.waiter = waiter.waiter;
     stored.forget_ms = command.remember_until_ms;
@@ -185,14 +187,15 @@ Reply LockTable::Park(const Command& command, struct Lock* lock, const ApplyCont
 }
 
 Reply LockTable::Renew(const Command& command, const ApplyContext& context, Effect* effect) {
-  if (!Holds(command.key, command.token, context.now_ms, &effect->observed)) {
-    return StaleReply(command.token);
+  const cmd::Renew& args = command.As<cmd::Renew>();
+  if (!Holds(args.name, args.token, context.now_ms, &effect->observed)) {
+    return StaleReply(args.token);
   }
-  SaveForUndo(command.key, context);
-  struct Lock& lock = locks_.find(std::string_view(command.key))->second;
-  lock.expires_ms = AddMs(context.now_ms, command.lease_ms);
+  SaveForUndo(args.name, context);
+  struct Lock& lock = locks_.find(std::string_view(args.name))->second;
+  lock.expires_ms = AddMs(context.now_ms, args.lease_ms);
   lock.lsn = context.lsn;
-  context.expiry->Push(lock.expires_ms, ExpiryKind::kLockLeaseEnd, command.key);
+  context.expiry->Push(lock.expires_ms, ExpiryKind::kLockLeaseEnd, args.name);
   if (!lock.waiters.empty()) context.expiry->PushWake(lock.expires_ms);
   effect->changed = true;
   return LockReply(Outcome::kRenewed, static_cast<int64_t>(lock.token), lock.depth,
@@ -200,11 +203,12 @@ Reply LockTable::Renew(const Command& command, const ApplyContext& context, Effe
 }
 
 Reply LockTable::Unlock(const Command& command, const ApplyContext& context, Effect* effect) {
-  if (!Holds(command.key, command.token, context.now_ms, &effect->observed)) {
-    return StaleReply(command.token);
+  const cmd::Unlock& args = command.As<cmd::Unlock>();
+  if (!Holds(args.name, args.token, context.now_ms, &effect->observed)) {
+    return StaleReply(args.token);
   }
-  SaveForUndo(command.key, context);
-  struct Lock& lock = locks_.find(std::string_view(command.key))->second;
+  SaveForUndo(args.name, context);
+  struct Lock& lock = locks_.find(std::string_view(args.name))->second;
   lock.lsn = context.lsn;
   effect->changed = true;
   if (lock.depth > 1) {
@@ -215,15 +219,16 @@ Reply LockTable::Unlock(const Command& command, const ApplyContext& context, Eff
   const uint64_t token = lock.token;
   SetHolder(&lock, std::string(), token, 0, kNoTimeMs);
   last_release_lsn_ = context.lsn;
-  unsettled_.push_back(command.key);
+  unsettled_.push_back(args.name);
   return LockReply(Outcome::kReleased, static_cast<int64_t>(token), 0, kNoTimeMs);
 }
 
 Reply LockTable::Fence(const Command& command, const ApplyContext& context, Effect* effect) const {
-  if (!Holds(command.key, command.token, context.now_ms, &effect->observed)) {
-    return StaleReply(command.token);
+  const cmd::Fence& args = command.As<cmd::Fence>();
+  if (!Holds(args.name, args.token, context.now_ms, &effect->observed)) {
+    return StaleReply(args.token);
   }
-  const struct Lock& lock = locks_.find(std::string_view(command.key))->second;
+  const struct Lock& lock = locks_.find(std::string_view(args.name))->second;
   return LockReply(Outcome::kValid, static_cast<int64_t>(lock.token), lock.depth, lock.expires_ms);
 }
 

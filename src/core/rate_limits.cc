@@ -31,47 +31,47 @@ Reply LimitReply(bool allowed, Wide remaining, Wide retry_after_ms, Wide reset_m
 }  // namespace
 
 Reply LimitTable::Apply(const Command& command, const ApplyContext& context, Effect* effect) {
-  EXACTLY_ASSERT(command.limit_n >= 1 && command.limit_per_ms >= 1 && command.limit_cost >= 1);
-  auto it = keys_.find(std::string_view(command.key));
+  const cmd::Limit& args = command.As<cmd::Limit>();
+  EXACTLY_ASSERT(args.n >= 1 && args.per_ms >= 1 && args.cost >= 1);
+  auto it = keys_.find(std::string_view(args.key));
   if (it == keys_.end() && keys_.size() >= context.config->limit_keys_max) {
     return Reply::Error("ERR", "limit keys table full (max " +
                                    std::to_string(context.config->limit_keys_max) + ")");
   }
   if (context.undo != nullptr) {
-    context.undo->SaveLimit(command.key, it == keys_.end() ? nullptr : &it->second);
+    context.undo->SaveLimit(args.key, it == keys_.end() ? nullptr : &it->second);
   }
-  const bool fresh = it == keys_.end() || it->second.window != command.limit_window;
-  if (it == keys_.end()) it = keys_.try_emplace(command.key).first;
+  const bool fresh = it == keys_.end() || it->second.window != args.window;
+  if (it == keys_.end()) it = keys_.try_emplace(args.key).first;
   LimitState& state = it->second;
   if (fresh) {
     state = LimitState{};
-    state.window = command.limit_window;
-    state.rate_n = command.limit_n;
+    state.window = args.window;
+    state.rate_n = args.n;
     state.tat_ms = context.now_ms;
     state.window_start_ms = context.now_ms;
   }
-  Reply reply =
-      command.limit_window ? Window(command, context, &state) : Rate(command, context, &state);
-  context.expiry->Push(state.forget_ms, ExpiryKind::kLimitForget, command.key);
+  Reply reply = args.window ? Window(args, context, &state) : Rate(args, context, &state);
+  context.expiry->Push(state.forget_ms, ExpiryKind::kLimitForget, args.key);
   return reply;
 }
 
-Reply LimitTable::Rate(const Command& command, const ApplyContext& context, LimitState* state) {
-  const Wide n = command.limit_n;
-  const Wide per = command.limit_per_ms;
-  const Wide capacity = command.limit_burst > 0 ? command.limit_burst : command.limit_n;
+Reply LimitTable::Rate(const cmd::Limit& command, const ApplyContext& context, LimitState* state) {
+  const Wide n = command.n;
+  const Wide per = command.per_ms;
+  const Wide capacity = command.burst > 0 ? command.burst : command.n;
   const Wide now = Wide{context.now_ms} * n;
   // The stored TAT in units of 1/n ms; rounded up if n changed since (the bucket
   // never appears fuller than it was).
   Wide tat = Wide{state->tat_ms} * n;
-  if (state->rate_n == command.limit_n) {
+  if (state->rate_n == command.n) {
     tat += state->tat_frac;
   } else {
     tat += CeilDiv(Wide{state->tat_frac} * n, state->rate_n);
   }
   const Wide base = std::max(tat, now);
   const Wide full = capacity * per;  // b * T
-  const Wide next = base + Wide{command.limit_cost} * per;
+  const Wide next = base + Wide{command.cost} * per;
   Reply reply;
   if (next - now <= full) {
     tat = next;
@@ -81,26 +81,27 @@ Reply LimitTable::Rate(const Command& command, const ApplyContext& context, Limi
     reply = LimitReply(false, (full - (base - now)) / per, CeilDiv(next - full - now, n),
                        CeilDiv(base - now, n));
   }
-  state->rate_n = command.limit_n;
+  state->rate_n = command.n;
   state->tat_ms = static_cast<int64_t>(tat / n);
   state->tat_frac = static_cast<int64_t>(tat % n);
   state->forget_ms = state->tat_ms + (state->tat_frac > 0 ? 1 : 0);
   return reply;
 }
 
-Reply LimitTable::Window(const Command& command, const ApplyContext& context, LimitState* state) {
-  if (context.now_ms >= AddMs(state->window_start_ms, command.limit_per_ms)) {
+Reply LimitTable::Window(const cmd::Limit& command, const ApplyContext& context,
+                         LimitState* state) {
+  if (context.now_ms >= AddMs(state->window_start_ms, command.per_ms)) {
     state->window_start_ms = context.now_ms;
     state->count = 0;
   }
-  const int64_t end_ms = AddMs(state->window_start_ms, command.limit_per_ms);
+  const int64_t end_ms = AddMs(state->window_start_ms, command.per_ms);
   state->forget_ms = end_ms;
   const int64_t left_ms = end_ms - context.now_ms;
-  if (state->count + command.limit_cost > command.limit_n) {
-    return LimitReply(false, command.limit_n - state->count, left_ms, left_ms);
+  if (state->count + command.cost > command.n) {
+    return LimitReply(false, command.n - state->count, left_ms, left_ms);
   }
-  state->count += command.limit_cost;
-  return LimitReply(true, command.limit_n - state->count, 0, left_ms);
+  state->count += command.cost;
+  return LimitReply(true, command.n - state->count, 0, left_ms);
 }
 
 void LimitTable::Expire(const ExpiryEntry& entry) {

@@ -66,8 +66,8 @@ class LimitTable {
   const LimitMap& keys() const { return keys_; }
 
  private:
-  Reply Rate(const Command& command, const ApplyContext& context, LimitState* state);
-  Reply Window(const Command& command, const ApplyContext& context, LimitState* state);
+  Reply Rate(const cmd::Limit& command, const ApplyContext& context, LimitState* state);
+  Reply Window(const cmd::Limit& command, const ApplyContext& context, LimitState* state);
 
   LimitMap keys_;
 };

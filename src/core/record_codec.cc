@@ -1,107 +1,45 @@
 // Binary encoding of batch records (see record_codec.h for the format).
 #include "core/record_codec.h"
 
+#include <iterator>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
 #include "base/assert.h"
 #include "core/byte_codec.h"
 
 namespace exactly::core {
 namespace {
 
-enum FieldBit : uint64_t {
-  kKeyBit = 1 << 0,
-  kOwnerBit = 1 << 1,
-  kIdBit = 1 << 2,
-  kFromBit = 1 << 3,
-  kToBit = 1 << 4,
-  kAmountBit = 1 << 5,
-  kMinBit = 1 << 6,
-  kMaxBit = 1 << 7,
-  kTimeBit = 1 << 8,
-  kPersistBit = 1 << 9,
-  kNoteBit = 1 << 10,
-  kCountBit = 1 << 11,
-  kExpiresBit = 1 << 12,
-  kWindowBit = 1 << 13,
-  kRememberBit = 1 << 14,
-  kGroupBit = 1 << 15,
-  kLeaseBit = 1 << 16,
-  kWaitBit = 1 << 17,
-  kTtlMsBit = 1 << 18,
-  kTokenBit = 1 << 19,
-  kWaiterBit = 1 << 20,
-  kAllBits = (1 << 21) - 1,
-};
+constexpr uint64_t kAllBits = (uint64_t{1} << (bits::kLast + 1)) - 1;
+constexpr uint64_t Bit(uint8_t bit) { return uint64_t{1} << bit; }
 
-uint64_t PresentBits(const Command& command, bool has_group) {
-  const Command defaults;
-  uint64_t bits = 0;
-  if (!command.key.empty()) bits |= kKeyBit;
-  if (!command.owner.empty()) bits |= kOwnerBit;
-  if (!command.id.empty()) bits |= kIdBit;
-  if (!command.from.empty()) bits |= kFromBit;
-  if (!command.to.empty()) bits |= kToBit;
-  if (command.amount != 0) bits |= kAmountBit;
-  if (command.min != defaults.min) bits |= kMinBit;
-  if (command.max != defaults.max) bits |= kMaxBit;
-  if (command.time.kind != TimeSpec::Kind::kNone) bits |= kTimeBit;
-  if (command.persist) bits |= kPersistBit;
-  if (!command.note.empty()) bits |= kNoteBit;
-  if (command.count != 0) bits |= kCountBit;
-  if (command.expires_ms != kNoTimeMs) bits |= kExpiresBit;
-  if (command.window_ms != kNoTimeMs) bits |= kWindowBit;
-  if (command.remember_until_ms != kNoTimeMs) bits |= kRememberBit;
-  if (has_group) bits |= kGroupBit;
-  if (command.lease_ms != 0) bits |= kLeaseBit;
-  if (command.wait_ms != 0) bits |= kWaitBit;
-  if (command.ttl_ms != 0) bits |= kTtlMsBit;
-  if (command.token != 0) bits |= kTokenBit;
-  if (command.waiter != 0) bits |= kWaiterBit;
-  return bits;
-}
-
-void WriteBound(ByteWriter& writer, const Bound& bound) {
+// The encoding of each field type. A field is present when it differs from its
+// kind's default (a time spec: when it has a kind), as it was before the commands
+// were typed.
+void WriteValue(ByteWriter& writer, const std::string& value) { writer.Bytes(value); }
+void WriteValue(ByteWriter& writer, int64_t value) { writer.I64(value); }
+void WriteValue(ByteWriter& writer, uint64_t value) { writer.U64(value); }
+void WriteValue(ByteWriter&, bool) {}  // presence is the value
+void WriteValue(ByteWriter& writer, const Bound& bound) {
   writer.U8(bound.infinite ? 1 : 0);
   writer.I64(bound.value);
 }
-
-void WriteFields(ByteWriter& writer, const Command& command, uint64_t bits) {
-  EXACTLY_ASSERT(command.resolved);
-  writer.U8(static_cast<uint8_t>(command.kind));
-  writer.U64(bits);
-  if (bits & kKeyBit) writer.Bytes(command.key);
-  if (bits & kOwnerBit) writer.Bytes(command.owner);
-  if (bits & kIdBit) writer.Bytes(command.id);
-  if (bits & kFromBit) writer.Bytes(command.from);
-  if (bits & kToBit) writer.Bytes(command.to);
-  if (bits & kAmountBit) writer.I64(command.amount);
-  if (bits & kMinBit) WriteBound(writer, command.min);
-  if (bits & kMaxBit) WriteBound(writer, command.max);
-  if (bits & kTimeBit) {
-    writer.U8(static_cast<uint8_t>(command.time.kind));
-    writer.I64(command.time.ttl_ms);
-    writer.I64(command.time.until_ms);
-    writer.U8(static_cast<uint8_t>(command.time.period));
-    writer.I64(command.time.at_minutes);
-    writer.I64(command.time.tz_minutes);
-  }
-  if (bits & kNoteBit) writer.Bytes(command.note);
-  if (bits & kCountBit) writer.I64(command.count);
-  if (bits & kExpiresBit) writer.I64(command.expires_ms);
-  if (bits & kWindowBit) writer.I64(command.window_ms);
-  if (bits & kRememberBit) writer.I64(command.remember_until_ms);
-  if (bits & kLeaseBit) writer.I64(command.lease_ms);
-  if (bits & kWaitBit) writer.I64(command.wait_ms);
-  if (bits & kTtlMsBit) writer.I64(command.ttl_ms);
-  if (bits & kTokenBit) writer.U64(command.token);
-  if (bits & kWaiterBit) writer.U64(command.waiter);
+void WriteValue(ByteWriter& writer, const TimeSpec& time) {
+  writer.U8(static_cast<uint8_t>(time.kind));
+  writer.I64(time.ttl_ms);
+  writer.I64(time.until_ms);
+  writer.U8(static_cast<uint8_t>(time.period));
+  writer.I64(time.at_minutes);
+  writer.I64(time.tz_minutes);
 }
 
-bool ReadBound(ByteReader& reader, Bound* bound) {
-  uint8_t infinite = 0;
-  if (!reader.U8(&infinite) || infinite > 1) return false;
-  bound->infinite = infinite == 1;
-  return reader.I64(&bound->value);
+template <class T>
+bool Present(const T& value, const T& default_value) {
+  return !(value == default_value);
 }
+bool Present(const TimeSpec& time, const TimeSpec&) { return time.kind != TimeSpec::Kind::kNone; }
 
 bool ReadInt32(ByteReader& reader, int32_t* value) {
   int64_t wide = 0;
@@ -110,51 +48,179 @@ bool ReadInt32(ByteReader& reader, int32_t* value) {
   return true;
 }
 
-bool ReadCommand(ByteReader& reader, bool inside_group, Command* command) {
-  uint8_t kind = 0;
-  uint64_t bits = 0;
-  if (!reader.U8(&kind) || kind == 0 || kind > static_cast<uint8_t>(kCommandKindLast)) return false;
-  if (!reader.U64(&bits) || (bits & ~static_cast<uint64_t>(kAllBits)) != 0) return false;
-  command->kind = static_cast<CommandKind>(kind);
-  command->resolved = true;
-  if ((bits & kKeyBit) && !reader.Bytes(&command->key)) return false;
-  if ((bits & kOwnerBit) && !reader.Bytes(&command->owner)) return false;
-  if ((bits & kIdBit) && !reader.Bytes(&command->id)) return false;
-  if ((bits & kFromBit) && !reader.Bytes(&command->from)) return false;
-  if ((bits & kToBit) && !reader.Bytes(&command->to)) return false;
-  if ((bits & kAmountBit) && !reader.I64(&command->amount)) return false;
-  if ((bits & kMinBit) && !ReadBound(reader, &command->min)) return false;
-  if ((bits & kMaxBit) && !ReadBound(reader, &command->max)) return false;
-  if (bits & kTimeBit) {
-    uint8_t time_kind = 0;
-    uint8_t period = 0;
-    TimeSpec& time = command->time;
-    if (!reader.U8(&time_kind) || time_kind > static_cast<uint8_t>(TimeSpec::Kind::kPer)) {
-      return false;
+bool ReadValue(ByteReader& reader, std::string* value) { return reader.Bytes(value); }
+bool ReadValue(ByteReader& reader, int64_t* value) { return reader.I64(value); }
+bool ReadValue(ByteReader& reader, uint64_t* value) { return reader.U64(value); }
+bool ReadValue(ByteReader&, bool* value) {
+  *value = true;
+  return true;
+}
+bool ReadValue(ByteReader& reader, Bound* bound) {
+  uint8_t infinite = 0;
+  if (!reader.U8(&infinite) || infinite > 1) return false;
+  bound->infinite = infinite == 1;
+  return reader.I64(&bound->value);
+}
+bool ReadValue(ByteReader& reader, TimeSpec* time) {
+  uint8_t time_kind = 0;
+  uint8_t period = 0;
+  if (!reader.U8(&time_kind) || time_kind > static_cast<uint8_t>(TimeSpec::Kind::kPer)) {
+    return false;
+  }
+  time->kind = static_cast<TimeSpec::Kind>(time_kind);
+  if (!reader.I64(&time->ttl_ms) || !reader.I64(&time->until_ms)) return false;
+  if (!reader.U8(&period) || period == 0 || period > static_cast<uint8_t>(Period::kMonth)) {
+    return false;
+  }
+  time->period = static_cast<Period>(period);
+  return ReadInt32(reader, &time->at_minutes) && ReadInt32(reader, &time->tz_minutes);
+}
+
+// A field that a record of an earlier build may carry for a kind whose struct has no
+// such member (every bit had one encoding for all kinds): read by its bit's type and
+// dropped. Returns false if the value is malformed.
+bool SkipValue(ByteReader& reader, uint8_t bit) {
+  switch (bit) {
+    case bits::kKey:
+    case bits::kOwner:
+    case bits::kId:
+    case bits::kFrom:
+    case bits::kTo:
+    case bits::kNote: {
+      std::string_view ignored;
+      return reader.View(&ignored);
     }
-    time.kind = static_cast<TimeSpec::Kind>(time_kind);
-    if (!reader.I64(&time.ttl_ms) || !reader.I64(&time.until_ms)) return false;
-    if (!reader.U8(&period) || period == 0 || period > static_cast<uint8_t>(Period::kMonth)) {
-      return false;
+    case bits::kMin:
+    case bits::kMax: {
+      Bound ignored;
+      return ReadValue(reader, &ignored);
     }
-    time.period = static_cast<Period>(period);
-    if (!ReadInt32(reader, &time.at_minutes) || !ReadInt32(reader, &time.tz_minutes)) {
-      return false;
+    case bits::kTime: {
+      TimeSpec ignored;
+      return ReadValue(reader, &ignored);
+    }
+    case bits::kPersist:
+      return true;
+    case bits::kToken:
+    case bits::kWaiter: {
+      uint64_t ignored = 0;
+      return reader.U64(&ignored);
+    }
+    default: {
+      int64_t ignored = 0;
+      return reader.I64(&ignored);
     }
   }
-  command->persist = (bits & kPersistBit) != 0;
-  if ((bits & kNoteBit) && !reader.Bytes(&command->note)) return false;
-  if ((bits & kCountBit) && !reader.I64(&command->count)) return false;
-  if ((bits & kExpiresBit) && !reader.I64(&command->expires_ms)) return false;
-  if ((bits & kWindowBit) && !reader.I64(&command->window_ms)) return false;
-  if ((bits & kRememberBit) && !reader.I64(&command->remember_until_ms)) return false;
-  if ((bits & kLeaseBit) && !reader.I64(&command->lease_ms)) return false;
-  if ((bits & kWaitBit) && !reader.I64(&command->wait_ms)) return false;
-  if ((bits & kTtlMsBit) && !reader.I64(&command->ttl_ms)) return false;
-  if ((bits & kTokenBit) && !reader.U64(&command->token)) return false;
-  if ((bits & kWaiterBit) && !reader.U64(&command->waiter)) return false;
+}
+
+// The header fields (bits 12..14) a command stores beside its kind's own.
+constexpr std::pair<uint8_t, int64_t Command::*> kResolvedFields[] = {
+    {bits::kExpires, &Command::expires_ms},
+    {bits::kWindow, &Command::window_ms},
+    {bits::kRemember, &Command::remember_until_ms},
+};
+
+template <class S>
+uint64_t PresentBits(const S& typed) {
+  [[maybe_unused]] static const S kDefaults{};
+  uint64_t present = 0;
+  ForEachField<S>([&](const auto& field) {
+    if (field.bit == kNotLogged) return;
+    if (Present(typed.*field.member, kDefaults.*field.member)) present |= Bit(field.bit);
+  });
+  return present;
+}
+
+// The fields of `typed` whose bits lie in [from, to), in list (= bit) order.
+template <class S>
+void WriteTyped(ByteWriter& writer, const S& typed, uint64_t present, uint8_t from, uint8_t to) {
+  ForEachField<S>([&](const auto& field) {
+    if (field.bit == kNotLogged || field.bit < from || field.bit >= to) return;
+    if ((present & Bit(field.bit)) != 0) WriteValue(writer, typed.*field.member);
+  });
+}
+
+void WriteFields(ByteWriter& writer, const Command& command, bool has_group) {
+  EXACTLY_ASSERT(command.resolved);
+  writer.U8(static_cast<uint8_t>(command.kind));
+  std::visit(
+      [&](const auto& typed) {
+        uint64_t present = PresentBits(typed);
+        for (const auto& [bit, member] : kResolvedFields) {
+          if (command.*member != kNoTimeMs) present |= Bit(bit);
+        }
+        if (has_group) present |= Bit(bits::kGroup);
+        writer.U64(present);
+        // Bit order: the kind's fields below the header block, the header's
+        // times, then the kind's fields above it.
+        WriteTyped(writer, typed, present, 0, bits::kExpires);
+        for (const auto& [bit, member] : kResolvedFields) {
+          if ((present & Bit(bit)) != 0) writer.I64(command.*member);
+        }
+        WriteTyped(writer, typed, present, bits::kGroup + 1, bits::kLast + 1);
+      },
+      command.args);
+}
+
+// Reads the value of present bit `bit` into the field of `typed` that has it.
+template <class S>
+bool ReadTypedField(ByteReader& reader, uint8_t bit, S* typed) {
+  bool found = false;
+  bool ok = true;
+  ForEachField<S>([&](const auto& field) {
+    if (field.bit != bit) return;
+    found = true;
+    ok = ReadValue(reader, &(typed->*field.member));
+  });
+  return found ? ok : SkipValue(reader, bit);
+}
+
+// Sets the alternative of `args` to kind `kind`, default-valued.
+template <size_t... I>
+void EmplaceKind(CommandArgs* args, CommandKind kind, std::index_sequence<I...>) {
+  ((static_cast<size_t>(kind) == I + 1 ? (void)args->template emplace<I>() : void()), ...);
+}
+
+bool ReadCommand(ByteReader& reader, bool inside_group, Command* command) {
+  uint8_t kind = 0;
+  uint64_t present = 0;
+  if (!reader.U8(&kind) || kind == 0 || kind > static_cast<uint8_t>(kCommandKindLast)) return false;
+  if (!reader.U64(&present) || (present & ~kAllBits) != 0) return false;
+  // Back to the kind's defaults. A command kept from the previous record (replay
+  // decodes every record into one DecodedRecord) keeps its strings' buffers when it
+  // is of the same kind: moving an empty string into a string keeps the target's.
+  command->kind = static_cast<CommandKind>(kind);
+  if (command->args.index() + 1 == kind) {
+    std::visit([](auto& typed) { typed = std::decay_t<decltype(typed)>{}; }, command->args);
+  } else {
+    EmplaceKind(&command->args, command->kind,
+                std::make_index_sequence<std::variant_size_v<CommandArgs>>());
+  }
+  command->group.clear();
+  command->resolved = true;
+  command->expires_ms = kNoTimeMs;
+  command->window_ms = kNoTimeMs;
+  command->remember_until_ms = kNoTimeMs;
+  command->iflock_name.clear();
+  command->iflock_token = 0;
+  const bool fields_ok = std::visit(
+      [&](auto& typed) {
+        for (uint8_t bit = 0; bit <= bits::kLast; ++bit) {
+          if ((present & Bit(bit)) == 0 || bit == bits::kGroup) continue;
+          if (bit >= bits::kExpires && bit < bits::kGroup) {
+            if (!reader.I64(&(command->*kResolvedFields[bit - bits::kExpires].second))) {
+              return false;
+            }
+          } else if (!ReadTypedField(reader, bit, &typed)) {
+            return false;
+          }
+        }
+        return true;
+      },
+      command->args);
+  if (!fields_ok) return false;
   const bool is_group = command->kind == CommandKind::kGroup;
-  if (is_group != ((bits & kGroupBit) != 0)) return false;
+  if (is_group != ((present & Bit(bits::kGroup)) != 0)) return false;
   if (is_group) {
     if (inside_group) return false;
     uint64_t count = 0;
@@ -168,6 +234,15 @@ bool ReadCommand(ByteReader& reader, bool inside_group, Command* command) {
   }
   return true;
 }
+
+// The most bytes a value of each field type takes (a varint takes at most 10).
+constexpr size_t kVarint = 10;
+size_t ValueBytesMax(const std::string& value) { return kVarint + value.size(); }
+size_t ValueBytesMax(int64_t) { return kVarint; }
+size_t ValueBytesMax(uint64_t) { return kVarint; }
+size_t ValueBytesMax(bool) { return 0; }
+size_t ValueBytesMax(const Bound&) { return 1 + kVarint; }
+size_t ValueBytesMax(const TimeSpec&) { return 1 + kVarint + kVarint + 1 + kVarint + kVarint; }
 
 }  // namespace
 
@@ -184,14 +259,14 @@ void RecordWriter::Add(const Command& command) {
     return;
   }
   ByteWriter writer(out_);
-  WriteFields(writer, command, PresentBits(command, /*has_group=*/false));
+  WriteFields(writer, command, /*has_group=*/false);
 }
 
 void RecordWriter::AddGroup(const Command& group, std::span<const uint8_t> keep) {
   EXACTLY_ASSERT(group.kind == CommandKind::kGroup);
   EXACTLY_ASSERT(keep.size() == group.group.size());
   ByteWriter writer(out_);
-  WriteFields(writer, group, PresentBits(group, /*has_group=*/true));
+  WriteFields(writer, group, /*has_group=*/true);
   uint64_t kept = 0;
   for (uint8_t flag : keep) kept += flag != 0 ? 1 : 0;
   writer.U64(kept);
@@ -199,7 +274,7 @@ void RecordWriter::AddGroup(const Command& group, std::span<const uint8_t> keep)
     if (keep[i] == 0) continue;
     const Command& sub = group.group[i];
     EXACTLY_ASSERT(sub.kind != CommandKind::kGroup);
-    WriteFields(writer, sub, PresentBits(sub, /*has_group=*/false));
+    WriteFields(writer, sub, /*has_group=*/false);
   }
 }
 
@@ -219,13 +294,7 @@ base::Status DecodeRecordInto(std::string_view payload, DecodedRecord* record) {
   if (!reader.I64(&record->timestamp_ms)) return base::Status::Corruption("truncated record");
   size_t count = 0;
   while (!reader.at_end()) {
-    // A command kept from the previous record is reset to the defaults; moving
-    // an empty string into a string keeps the target's buffer.
-    if (count < record->commands.size()) {
-      record->commands[count] = Command();
-    } else {
-      record->commands.emplace_back();
-    }
+    if (count == record->commands.size()) record->commands.emplace_back();
     ++count;
     if (!ReadCommand(reader, /*inside_group=*/false, &record->commands[count - 1])) {
       record->commands.resize(count);
@@ -237,14 +306,17 @@ base::Status DecodeRecordInto(std::string_view payload, DecodedRecord* record) {
 }
 
 size_t RecordBytesBound(const Command& command) {
-  // A varint takes at most 10 bytes. Every field of WriteFields counted as present:
-  // kind, bits, six length-prefixed strings, amount, two bounds, the time spec,
-  // nine integers and a group's count.
-  constexpr size_t kVarint = 10;
-  constexpr size_t kFixed = 1 + kVarint + 6 * kVarint + kVarint + 2 * (1 + kVarint) +
-                            (1 + kVarint + kVarint + 1 + kVarint + kVarint) + 9 * kVarint + kVarint;
-  size_t bytes = kFixed + command.key.size() + command.owner.size() + command.id.size() +
-                 command.from.size() + command.to.size() + command.note.size();
+  // Kind, presence bits, the three resolved times and a group's count, then every
+  // logged field of the kind's list counted as present.
+  size_t bytes = 1 + kVarint + std::size(kResolvedFields) * kVarint + kVarint;
+  std::visit(
+      [&](const auto& typed) {
+        using S = std::decay_t<decltype(typed)>;
+        ForEachField<S>([&](const auto& field) {
+          if (field.bit != kNotLogged) bytes += ValueBytesMax(typed.*field.member);
+        });
+      },
+      command.args);
   for (const Command& sub : command.group) bytes += RecordBytesBound(sub);
   return bytes;
 }

@@ -15,8 +15,14 @@
 //   a record written before them never sets them, so it decodes as before.
 //   Never logged: FENCE and LIMIT (read-only / volatile), IFLOCK (a command that
 //   was applied had passed its check, so replay applies it without one).
-//   A field is present when it differs from the Command default. Decoded commands
-//   have `resolved` set: replay applies them without reading the clock or config.
+//   Each kind's struct (core/command.h) names, in its field list, the bit of each
+//   of its fields; bits 12..15 are the Command's own. The writer and the reader walk
+//   that list, so the bytes are those of the one untyped struct this replaced
+//   (tests/core/record_golden_test.cc). A field is present when it differs from its
+//   kind's default. A bit the kind has no field for (records of earlier builds could
+//   carry any field with any kind) is read by its encoding above and dropped.
+//   Decoded commands have `resolved` set: replay applies them without reading the
+//   clock or config.
 #pragma once
 
 #include <cstddef>
@@ -59,8 +65,9 @@ base::Result<DecodedRecord> DecodeRecord(std::string_view payload);
 base::Status DecodeRecordInto(std::string_view payload, DecodedRecord* record);
 
 // An upper bound on the bytes `command` (a group with all its sub-commands) can add
-// to a batch record, known before it is applied: the server uses it to cut a turn
-// into batches whose records stay under the journal's maximum.
+// to a batch record, known before it is applied (from its kind's field list): the
+// server uses it to cut a turn into batches whose records stay under the journal's
+// maximum.
 size_t RecordBytesBound(const Command& command);
 // The bytes a record takes before its first command (version and timestamp).
 inline constexpr size_t kRecordHeadBytesMax = 1 + 10;

@@ -17,7 +17,8 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 }
 
 void ResolveClaim(Command* command, int64_t now_ms, const EngineConfig& config) {
-  const TimeSpec& time = command->time;
+  const cmd::Claim& claim = command->As<cmd::Claim>();
+  const TimeSpec& time = claim.time;
   switch (time.kind) {
     case TimeSpec::Kind::kNone:
       break;
@@ -34,15 +35,15 @@ void ResolveClaim(Command* command, int64_t now_ms, const EngineConfig& config) 
       break;
     }
   }
-  if (command->persist) command->expires_ms = kNoTimeMs;
+  if (claim.persist) command->expires_ms = kNoTimeMs;
   command->remember_until_ms = command->expires_ms == kNoTimeMs
                                    ? kNoTimeMs
                                    : SaturatingAdd(command->expires_ms, config.id_retention_ms);
 }
 
 void ResolveTransfer(Command* command, int64_t now_ms, const EngineConfig& config) {
-  if (command->time.kind == TimeSpec::Kind::kPer) {
-    const TimeSpec& time = command->time;
+  const TimeSpec& time = command->As<cmd::Transfer>().per;
+  if (time.kind == TimeSpec::Kind::kPer) {
     const Window window = WindowAt(now_ms, time.period, time.at_minutes, time.tz_minutes);
     command->window_ms = window.start_ms;
     command->expires_ms = window.end_ms;
@@ -67,14 +68,14 @@ void Resolve(Command* command, int64_t now_ms, const EngineConfig& config) {
       ResolveTransfer(command, now_ms, config);
       break;
     case CommandKind::kReserve:
-      command->expires_ms = SaturatingAdd(now_ms, command->time.ttl_ms);
+      command->expires_ms = SaturatingAdd(now_ms, command->As<cmd::Reserve>().timeout.ttl_ms);
       command->remember_until_ms = SaturatingAdd(command->expires_ms, config.id_retention_ms);
       break;
     case CommandKind::kLock:
       // LOCK ... ID remembers its first reply like a transfer id. Lease and WAIT
       // stay relative: they count from the batch time (or, for a waiter, from the
       // grant), which the journal records.
-      if (!command->id.empty()) {
+      if (!command->As<cmd::Lock>().id.empty()) {
         command->remember_until_ms = SaturatingAdd(now_ms, config.id_retention_ms);
       }
       break;

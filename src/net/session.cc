@@ -18,7 +18,7 @@ namespace {
 
 // What a group adds to a record beyond its sub-commands (RecordBytesBound of an
 // empty group).
-const size_t kGroupHeadBytes = core::RecordBytesBound(core::Command{});
+const size_t kGroupHeadBytes = core::RecordBytesBound(core::cmd::Group());
 
 // A command between MULTI and EXEC: a data command is parsed and queued; anything
 // else is refused. Either refusal dooms the EXEC.
@@ -294,8 +294,7 @@ void HandleExec(Call& call) {
     call.reply().Error(kCodeExecAbort, ErrExecAbort());
     return;
   }
-  core::Command group;
-  group.kind = core::CommandKind::kGroup;
+  core::Command group = core::cmd::Group();
   group.group = std::move(queued);
   call.Submit(std::move(group));
 }

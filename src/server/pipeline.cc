@@ -55,9 +55,7 @@ Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const Serv
   started_ms_ = base::MonotonicNowMs();
   SampleMemory();
   // Clients parked before a restart are gone; their place in the queues must go too.
-  core::Command drop;
-  drop.kind = core::CommandKind::kDropWaiters;
-  EnqueueInternal(std::move(drop));
+  EnqueueInternal(core::cmd::DropWaiters());
 }
 
 void Pipeline::SetJournal(storage::GroupCommit* journal) { journal_ = journal; }
@@ -71,10 +69,9 @@ void Pipeline::OnClosed(net::Connection& connection) {
   // A parked command of a client that left must never be granted.
   for (const uint64_t waiter : connection.parked_waiters) {
     if (parked_.erase(waiter) == 0) continue;
-    core::Command cancel;
-    cancel.kind = core::CommandKind::kCancelWaiter;
+    core::cmd::CancelWaiter cancel;
     cancel.waiter = waiter;
-    EnqueueInternal(std::move(cancel));
+    EnqueueInternal(cancel);
   }
   connection.parked_waiters.clear();
 }
@@ -184,10 +181,9 @@ void Pipeline::RunBatch() {
     if (waiter != 0) {
       if (pending.connection->closed()) {
         // Gone before it was parked: withdraw it in the next batch.
-        core::Command cancel;
-        cancel.kind = core::CommandKind::kCancelWaiter;
+        core::cmd::CancelWaiter cancel;
         cancel.waiter = waiter;
-        EnqueueInternal(std::move(cancel));
+        EnqueueInternal(cancel);
         continue;
       }
       pending.connection->parked_waiters.push_back(waiter);

@@ -7,15 +7,73 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "core/command.h"
 #include "core/engine.h"
 #include "core/reply.h"
+
+namespace exactly::core {
+
+// How gtest prints a Command (ADL finds it): its kind, then each field of its
+// kind's list with a value other than the default, then the resolved times, IFLOCK
+// and a group's sub-commands.
+namespace printing_internal {
+inline void PrintValue(const std::string& value, std::ostream* os) { *os << '"' << value << '"'; }
+inline void PrintValue(int64_t value, std::ostream* os) { *os << value; }
+inline void PrintValue(uint64_t value, std::ostream* os) { *os << value; }
+inline void PrintValue(bool value, std::ostream* os) { *os << (value ? "true" : "false"); }
+inline void PrintValue(const Bound& bound, std::ostream* os) {
+  if (bound.infinite) {
+    *os << "inf";
+  } else {
+    *os << bound.value;
+  }
+}
+inline void PrintValue(const TimeSpec& time, std::ostream* os) {
+  *os << "{kind " << static_cast<int>(time.kind) << " ttl " << time.ttl_ms << " until "
+      << time.until_ms << " period " << static_cast<int>(time.period) << " at " << time.at_minutes
+      << " tz " << time.tz_minutes << "}";
+}
+}  // namespace printing_internal
+
+inline void PrintTo(const Command& command, std::ostream* os) {
+  *os << KindName(command.kind) << "{";
+  std::visit(
+      [&](const auto& typed) {
+        using S = std::decay_t<decltype(typed)>;
+        const S defaults{};
+        ForEachField<S>([&](const auto& field) {
+          if (typed.*field.member == defaults.*field.member) return;
+          *os << field.name << "=";
+          printing_internal::PrintValue(typed.*field.member, os);
+          *os << " ";
+        });
+      },
+      command.args);
+  if (command.kind != static_cast<CommandKind>(command.args.index() + 1)) *os << "args-mismatch ";
+  if (command.resolved) {
+    *os << "resolved expires=" << command.expires_ms << " window=" << command.window_ms
+        << " remember_until=" << command.remember_until_ms << " ";
+  }
+  if (!command.iflock_name.empty()) {
+    *os << "iflock=\"" << command.iflock_name << "\" " << command.iflock_token << " ";
+  }
+  for (const Command& sub : command.group) {
+    PrintTo(sub, os);
+    *os << " ";
+  }
+  *os << "}";
+}
+
+}  // namespace exactly::core
 
 namespace exactly::core::testing {
 
@@ -47,166 +105,159 @@ inline Bound Infinite() { return Bound{true, 0}; }
 
 inline Command ClaimCmd(std::string key, std::string owner, TimeSpec time = {},
                         bool persist = false, std::string note = "") {
-  Command command;
-  command.kind = CommandKind::kClaim;
-  command.key = std::move(key);
-  command.owner = std::move(owner);
-  command.time = time;
-  command.persist = persist;
-  command.note = std::move(note);
-  return command;
+  cmd::Claim claim;
+  claim.key = std::move(key);
+  claim.owner = std::move(owner);
+  claim.time = time;
+  claim.persist = persist;
+  claim.note = std::move(note);
+  return claim;
 }
 inline Command UnclaimCmd(std::string key, std::string owner) {
-  Command command;
-  command.kind = CommandKind::kUnclaim;
-  command.key = std::move(key);
-  command.owner = std::move(owner);
-  return command;
+  cmd::Unclaim unclaim;
+  unclaim.key = std::move(key);
+  unclaim.owner = std::move(owner);
+  return unclaim;
 }
 inline Command ClaimOfCmd(std::string key) {
-  Command command;
-  command.kind = CommandKind::kClaimOf;
-  command.key = std::move(key);
-  return command;
+  cmd::ClaimOf claim_of;
+  claim_of.key = std::move(key);
+  return claim_of;
 }
 inline Command ClaimLogCmd(std::string key, int64_t count = 0) {
-  Command command;
-  command.kind = CommandKind::kClaimLog;
-  command.key = std::move(key);
-  command.count = count;
-  return command;
+  cmd::ClaimLog log;
+  log.key = std::move(key);
+  log.count = count;
+  return log;
 }
 inline Command AccountCmd(std::string key, Bound min = Finite(0), Bound max = Infinite()) {
-  Command command;
-  command.kind = CommandKind::kAccount;
-  command.key = std::move(key);
-  command.min = min;
-  command.max = max;
-  return command;
+  cmd::Account account;
+  account.key = std::move(key);
+  account.min = min;
+  account.max = max;
+  return account;
 }
 inline Command TransferCmd(std::string id, std::string from, std::string to, Amount amount,
-                           TimeSpec time = {}, std::string note = "") {
-  Command command;
-  command.kind = CommandKind::kTransfer;
-  command.id = std::move(id);
-  command.from = std::move(from);
-  command.to = std::move(to);
-  command.amount = amount;
-  command.time = time;
-  command.note = std::move(note);
-  return command;
+                           TimeSpec per = {}, std::string note = "") {
+  cmd::Transfer transfer;
+  transfer.id = std::move(id);
+  transfer.from = std::move(from);
+  transfer.to = std::move(to);
+  transfer.amount = amount;
+  transfer.per = per;
+  transfer.note = std::move(note);
+  return transfer;
 }
 inline Command ReserveCmd(std::string id, std::string from, std::string to, Amount amount,
                           int64_t timeout_ms) {
-  Command command =
-      TransferCmd(std::move(id), std::move(from), std::move(to), amount, Ttl(timeout_ms));
-  command.kind = CommandKind::kReserve;
-  return command;
+  cmd::Reserve reserve;
+  reserve.id = std::move(id);
+  reserve.from = std::move(from);
+  reserve.to = std::move(to);
+  reserve.amount = amount;
+  reserve.timeout = Ttl(timeout_ms);
+  return reserve;
 }
 inline Command CommitCmd(std::string id) {
-  Command command;
-  command.kind = CommandKind::kCommit;
-  command.id = std::move(id);
-  return command;
+  cmd::Commit commit;
+  commit.id = std::move(id);
+  return commit;
 }
 inline Command CancelCmd(std::string id) {
-  Command command = CommitCmd(std::move(id));
-  command.kind = CommandKind::kCancel;
-  return command;
+  cmd::Cancel cancel;
+  cancel.id = std::move(id);
+  return cancel;
 }
 inline Command BalanceCmd(std::string key) {
-  Command command;
-  command.kind = CommandKind::kBalance;
-  command.key = std::move(key);
-  return command;
+  cmd::Balance balance;
+  balance.key = std::move(key);
+  return balance;
 }
 inline Command HistoryCmd(std::string key, int64_t count = 0) {
-  Command command = BalanceCmd(std::move(key));
-  command.kind = CommandKind::kHistory;
-  command.count = count;
-  return command;
+  cmd::History history;
+  history.key = std::move(key);
+  history.count = count;
+  return history;
 }
 inline Command GroupCmd(std::vector<Command> commands) {
-  Command command;
-  command.kind = CommandKind::kGroup;
+  Command command = cmd::Group();
   command.group = std::move(commands);
   return command;
 }
 
 inline Command LockCmd(std::string name, std::string owner, int64_t lease_ms, int64_t wait_ms = 0,
                        std::string request_id = "") {
-  Command command;
-  command.kind = CommandKind::kLock;
-  command.key = std::move(name);
-  command.owner = std::move(owner);
-  command.lease_ms = lease_ms;
-  command.wait_ms = wait_ms;
-  command.id = std::move(request_id);
-  return command;
-}
-inline Command TokenCmd(CommandKind kind, std::string name, uint64_t token, int64_t lease_ms = 0) {
-  Command command;
-  command.kind = kind;
-  command.key = std::move(name);
-  command.token = token;
-  command.lease_ms = lease_ms;
-  return command;
+  cmd::Lock lock;
+  lock.name = std::move(name);
+  lock.owner = std::move(owner);
+  lock.lease_ms = lease_ms;
+  lock.wait_ms = wait_ms;
+  lock.id = std::move(request_id);
+  return lock;
 }
 inline Command RenewCmd(std::string name, uint64_t token, int64_t lease_ms) {
-  return TokenCmd(CommandKind::kRenew, std::move(name), token, lease_ms);
+  cmd::Renew renew;
+  renew.name = std::move(name);
+  renew.token = token;
+  renew.lease_ms = lease_ms;
+  return renew;
 }
 inline Command UnlockCmd(std::string name, uint64_t token) {
-  return TokenCmd(CommandKind::kUnlock, std::move(name), token);
+  cmd::Unlock unlock;
+  unlock.name = std::move(name);
+  unlock.token = token;
+  return unlock;
 }
 inline Command FenceCmd(std::string name, uint64_t token) {
-  return TokenCmd(CommandKind::kFence, std::move(name), token);
+  cmd::Fence fence;
+  fence.name = std::move(name);
+  fence.token = token;
+  return fence;
 }
 inline Command IdemBeginCmd(std::string key, std::string fingerprint = "", int64_t lease_ms = 0,
                             int64_t ttl_ms = 0, int64_t wait_ms = 0) {
-  Command command;
-  command.kind = CommandKind::kIdemBegin;
-  command.key = std::move(key);
-  command.note = std::move(fingerprint);
-  command.lease_ms = lease_ms;
-  command.ttl_ms = ttl_ms;
-  command.wait_ms = wait_ms;
-  return command;
+  cmd::IdemBegin begin;
+  begin.key = std::move(key);
+  begin.fingerprint = std::move(fingerprint);
+  begin.lease_ms = lease_ms;
+  begin.ttl_ms = ttl_ms;
+  begin.wait_ms = wait_ms;
+  return begin;
 }
 inline Command IdemEndCmd(std::string key, uint64_t token, std::string response) {
-  Command command = TokenCmd(CommandKind::kIdemEnd, std::move(key), token);
-  command.note = std::move(response);
-  return command;
+  cmd::IdemEnd end;
+  end.key = std::move(key);
+  end.token = token;
+  end.response = std::move(response);
+  return end;
 }
 inline Command IdemAbortCmd(std::string key, uint64_t token) {
-  return TokenCmd(CommandKind::kIdemAbort, std::move(key), token);
+  cmd::IdemAbort abort;
+  abort.key = std::move(key);
+  abort.token = token;
+  return abort;
 }
 inline Command LimitRateCmd(std::string key, int64_t n, int64_t per_ms, int64_t burst = 0,
                             int64_t cost = 1) {
-  Command command;
-  command.kind = CommandKind::kLimit;
-  command.key = std::move(key);
-  command.limit_n = n;
-  command.limit_per_ms = per_ms;
-  command.limit_burst = burst;
-  command.limit_cost = cost;
-  return command;
+  cmd::Limit limit;
+  limit.key = std::move(key);
+  limit.n = n;
+  limit.per_ms = per_ms;
+  limit.burst = burst;
+  limit.cost = cost;
+  return limit;
 }
 inline Command LimitWindowCmd(std::string key, int64_t n, int64_t per_ms, int64_t cost = 1) {
   Command command = LimitRateCmd(std::move(key), n, per_ms, 0, cost);
-  command.limit_window = true;
+  command.As<cmd::Limit>().window = true;
   return command;
 }
 inline Command CancelWaiterCmd(uint64_t waiter) {
-  Command command;
-  command.kind = CommandKind::kCancelWaiter;
-  command.waiter = waiter;
-  return command;
+  cmd::CancelWaiter cancel;
+  cancel.waiter = waiter;
+  return cancel;
 }
-inline Command DropWaitersCmd() {
-  Command command;
-  command.kind = CommandKind::kDropWaiters;
-  return command;
-}
+inline Command DropWaitersCmd() { return cmd::DropWaiters(); }
 inline Command IfLock(Command command, std::string name, uint64_t token) {
   command.iflock_name = std::move(name);
   command.iflock_token = token;

@@ -57,7 +57,7 @@ TEST(GroupTest, ExecutesAllAndLogsOnce) {
   ASSERT_EQ(decoded->commands.size(), 1u);
   ASSERT_EQ(decoded->commands[0].kind, CommandKind::kGroup);
   ASSERT_EQ(decoded->commands[0].group.size(), 2u);
-  EXPECT_EQ(decoded->commands[0].group[1].id, "pay");
+  EXPECT_EQ(decoded->commands[0].group[1].As<cmd::Transfer>().id, "pay");
 }
 
 TEST(GroupTest, RefusalRollsBackExactly) {

@@ -4,7 +4,9 @@
 // core/ asserts rather than re-validates them.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "base/assert.h"
@@ -39,48 +41,67 @@ void CheckTime(const core::TimeSpec& time) {
   }
 }
 
+void CheckKey(const std::string& key) {
+  EXACTLY_ASSERT(!key.empty());
+  EXACTLY_ASSERT(key.size() <= core::kKeyBytesMax);
+}
+void CheckOwner(const std::string& owner) {
+  EXACTLY_ASSERT(!owner.empty());
+  EXACTLY_ASSERT(owner.size() <= core::kOwnerBytesMax);
+}
+void CheckCount(int64_t count) {
+  EXACTLY_ASSERT(count >= 0);
+  EXACTLY_ASSERT(count <= core::kCountMax);
+}
+template <class T>
+void CheckMove(const T& move) {
+  EXACTLY_ASSERT(move.amount > 0);
+  CheckKey(move.from);
+  CheckKey(move.to);
+  EXACTLY_ASSERT(move.from != move.to);
+  CheckOwner(move.id);
+}
+
 void CheckCommand(const core::Command& c) {
-  using core::CommandKind;
-  switch (c.kind) {
-    case CommandKind::kClaim:
-    case CommandKind::kUnclaim:
-      EXACTLY_ASSERT(!c.owner.empty());
-      EXACTLY_ASSERT(c.owner.size() <= core::kOwnerBytesMax);
-      [[fallthrough]];
-    case CommandKind::kClaimOf:
-    case CommandKind::kClaimLog:
-    case CommandKind::kAccount:
-    case CommandKind::kBalance:
-    case CommandKind::kHistory:
-      EXACTLY_ASSERT(!c.key.empty());
-      EXACTLY_ASSERT(c.key.size() <= core::kKeyBytesMax);
-      break;
-    case CommandKind::kTransfer:
-    case CommandKind::kReserve:
-      EXACTLY_ASSERT(c.amount > 0);
-      EXACTLY_ASSERT(!c.from.empty() && c.from.size() <= core::kKeyBytesMax);
-      EXACTLY_ASSERT(!c.to.empty() && c.to.size() <= core::kKeyBytesMax);
-      EXACTLY_ASSERT(c.from != c.to);
-      [[fallthrough]];
-    case CommandKind::kCommit:
-    case CommandKind::kCancel:
-      EXACTLY_ASSERT(!c.id.empty());
-      EXACTLY_ASSERT(c.id.size() <= core::kOwnerBytesMax);
-      break;
-    case CommandKind::kGroup:
-      EXACTLY_ASSERT(false);
-      break;
+  namespace cmd = core::cmd;
+  EXACTLY_ASSERT(c.kind != core::CommandKind::kGroup);
+  EXACTLY_ASSERT(static_cast<size_t>(c.kind) == c.args.index() + 1);
+  if (const auto* claim = std::get_if<cmd::Claim>(&c.args)) {
+    CheckKey(claim->key);
+    CheckOwner(claim->owner);
+    EXACTLY_ASSERT(claim->note.size() <= core::kNoteBytesMax);
+    CheckTime(claim->time);
+  } else if (const auto* unclaim = std::get_if<cmd::Unclaim>(&c.args)) {
+    CheckKey(unclaim->key);
+    CheckOwner(unclaim->owner);
+  } else if (const auto* claim_of = std::get_if<cmd::ClaimOf>(&c.args)) {
+    CheckKey(claim_of->key);
+  } else if (const auto* log = std::get_if<cmd::ClaimLog>(&c.args)) {
+    CheckKey(log->key);
+    CheckCount(log->count);
+  } else if (const auto* account = std::get_if<cmd::Account>(&c.args)) {
+    CheckKey(account->key);
+    if (!account->min.infinite && !account->max.infinite) {
+      EXACTLY_ASSERT(account->min.value <= account->max.value);
+    }
+  } else if (const auto* transfer = std::get_if<cmd::Transfer>(&c.args)) {
+    CheckMove(*transfer);
+    EXACTLY_ASSERT(transfer->note.size() <= core::kNoteBytesMax);
+    CheckTime(transfer->per);
+  } else if (const auto* reserve = std::get_if<cmd::Reserve>(&c.args)) {
+    CheckMove(*reserve);
+    EXACTLY_ASSERT(reserve->timeout.kind == core::TimeSpec::Kind::kTtl);
+    CheckTime(reserve->timeout);
+  } else if (const auto* commit = std::get_if<cmd::Commit>(&c.args)) {
+    CheckOwner(commit->id);
+  } else if (const auto* cancel = std::get_if<cmd::Cancel>(&c.args)) {
+    CheckOwner(cancel->id);
+  } else if (const auto* balance = std::get_if<cmd::Balance>(&c.args)) {
+    CheckKey(balance->key);
+  } else if (const auto* history = std::get_if<cmd::History>(&c.args)) {
+    CheckKey(history->key);
+    CheckCount(history->count);
   }
-  if (c.kind == CommandKind::kReserve) {
-    EXACTLY_ASSERT(c.time.kind == core::TimeSpec::Kind::kTtl);
-  }
-  if (c.kind == CommandKind::kAccount && !c.min.infinite && !c.max.infinite) {
-    EXACTLY_ASSERT(c.min.value <= c.max.value);
-  }
-  EXACTLY_ASSERT(c.note.size() <= core::kNoteBytesMax);
-  EXACTLY_ASSERT(c.count >= 0);
-  EXACTLY_ASSERT(c.count <= core::kCountMax);
-  CheckTime(c.time);
 }
 
 }  // namespace

@@ -144,38 +144,44 @@ TEST(CommandTableTest, ConnectionCommandsAreNotParsed) {
 TEST(ClaimParseTest, Plain) {
   core::Command c = Ok({"claim", "order:1", "worker-7"});
   EXPECT_EQ(c.kind, core::CommandKind::kClaim);
-  EXPECT_EQ(c.key, "order:1");
-  EXPECT_EQ(c.owner, "worker-7");
-  EXPECT_EQ(c.time.kind, core::TimeSpec::Kind::kNone);
-  EXPECT_FALSE(c.persist);
-  EXPECT_EQ(c.note, "");
+  EXPECT_EQ(c.As<core::cmd::Claim>().key, "order:1");
+  EXPECT_EQ(c.As<core::cmd::Claim>().owner, "worker-7");
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.kind, core::TimeSpec::Kind::kNone);
+  EXPECT_FALSE(c.As<core::cmd::Claim>().persist);
+  EXPECT_EQ(c.As<core::cmd::Claim>().note, "");
 }
 
 TEST(ClaimParseTest, OptionsInAnyOrderAnyCase) {
   core::Command c = Ok({"CLAIM", "k", "o", "note", "hello world", "Persist", "ttl", "30000"});
-  EXPECT_EQ(c.time.kind, core::TimeSpec::Kind::kTtl);
-  EXPECT_EQ(c.time.ttl_ms, 30000);
-  EXPECT_TRUE(c.persist);
-  EXPECT_EQ(c.note, "hello world");
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.kind, core::TimeSpec::Kind::kTtl);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.ttl_ms, 30000);
+  EXPECT_TRUE(c.As<core::cmd::Claim>().persist);
+  EXPECT_EQ(c.As<core::cmd::Claim>().note, "hello world");
 
   c = Ok({"CLAIM", "k", "o", "UNTIL", "1700000000000"});
-  EXPECT_EQ(c.time.kind, core::TimeSpec::Kind::kUntil);
-  EXPECT_EQ(c.time.until_ms, 1700000000000);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.kind, core::TimeSpec::Kind::kUntil);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.until_ms, 1700000000000);
 
   c = Ok({"CLAIM", "k", "o", "TZ", "-05:30", "PER", "Week", "AT", "09:15"});
-  EXPECT_EQ(c.time.kind, core::TimeSpec::Kind::kPer);
-  EXPECT_EQ(c.time.period, core::Period::kWeek);
-  EXPECT_EQ(c.time.at_minutes, 9 * 60 + 15);
-  EXPECT_EQ(c.time.tz_minutes, -(5 * 60 + 30));
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.kind, core::TimeSpec::Kind::kPer);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.period, core::Period::kWeek);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.at_minutes, 9 * 60 + 15);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.tz_minutes, -(5 * 60 + 30));
 
   c = Ok({"CLAIM", "k", "o", "PER", "month"});
-  EXPECT_EQ(c.time.period, core::Period::kMonth);
-  EXPECT_EQ(c.time.at_minutes, 0);
-  EXPECT_EQ(c.time.tz_minutes, 0);
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "PER", "HOUR"}).time.period, core::Period::kHour);
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "PER", "day"}).time.period, core::Period::kDay);
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "PER", "day", "TZ", "+14:00"}).time.tz_minutes, 14 * 60);
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "PER", "day", "AT", "23:59"}).time.at_minutes, 23 * 60 + 59);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.period, core::Period::kMonth);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.at_minutes, 0);
+  EXPECT_EQ(c.As<core::cmd::Claim>().time.tz_minutes, 0);
+  EXPECT_EQ(Ok({"CLAIM", "k", "o", "PER", "HOUR"}).As<core::cmd::Claim>().time.period,
+            core::Period::kHour);
+  EXPECT_EQ(Ok({"CLAIM", "k", "o", "PER", "day"}).As<core::cmd::Claim>().time.period,
+            core::Period::kDay);
+  EXPECT_EQ(
+      Ok({"CLAIM", "k", "o", "PER", "day", "TZ", "+14:00"}).As<core::cmd::Claim>().time.tz_minutes,
+      14 * 60);
+  EXPECT_EQ(
+      Ok({"CLAIM", "k", "o", "PER", "day", "AT", "23:59"}).As<core::cmd::Claim>().time.at_minutes,
+      23 * 60 + 59);
 }
 
 TEST(ClaimParseTest, BadOptions) {
@@ -205,13 +211,17 @@ TEST(ClaimParseTest, BadTimeValues) {
   EXPECT_EQ(ErrorOf({"CLAIM", "k", "o", "TTL", "1.5"}), ttl_error);
   EXPECT_EQ(ErrorOf({"CLAIM", "k", "o", "TTL", "+5"}), ttl_error);
   EXPECT_EQ(ErrorOf({"CLAIM", "k", "o", "TTL", "05"}), ttl_error);
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "TTL", std::to_string(core::kTtlMsMax)}).time.ttl_ms,
+  EXPECT_EQ(Ok({"CLAIM", "k", "o", "TTL", std::to_string(core::kTtlMsMax)})
+                .As<core::cmd::Claim>()
+                .time.ttl_ms,
             core::kTtlMsMax);
   EXPECT_EQ(ErrorOf({"CLAIM", "k", "o", "TTL", std::to_string(core::kTtlMsMax + 1)}), ttl_error);
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "TTL", "1"}).time.ttl_ms, 1);
+  EXPECT_EQ(Ok({"CLAIM", "k", "o", "TTL", "1"}).As<core::cmd::Claim>().time.ttl_ms, 1);
 
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "UNTIL", "0"}).time.until_ms, 0);
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "UNTIL", std::to_string(core::kTimeMsMax)}).time.until_ms,
+  EXPECT_EQ(Ok({"CLAIM", "k", "o", "UNTIL", "0"}).As<core::cmd::Claim>().time.until_ms, 0);
+  EXPECT_EQ(Ok({"CLAIM", "k", "o", "UNTIL", std::to_string(core::kTimeMsMax)})
+                .As<core::cmd::Claim>()
+                .time.until_ms,
             core::kTimeMsMax);
   EXPECT_EQ(ErrorOf({"CLAIM", "k", "o", "UNTIL", std::to_string(core::kTimeMsMax + 1)}),
             "UNTIL must be an integer in 0..253402300799999 (unix ms)");
@@ -229,7 +239,9 @@ TEST(ClaimParseTest, BadTimeValues) {
               "TZ must be +hh:mm or -hh:mm within -14:00..+14:00")
         << tz;
   }
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "PER", "day", "TZ", "-14:00"}).time.tz_minutes, -14 * 60);
+  EXPECT_EQ(
+      Ok({"CLAIM", "k", "o", "PER", "day", "TZ", "-14:00"}).As<core::cmd::Claim>().time.tz_minutes,
+      -14 * 60);
 }
 
 TEST(ClaimParseTest, LengthLimits) {
@@ -237,10 +249,10 @@ TEST(ClaimParseTest, LengthLimits) {
   const std::string owner_max(core::kOwnerBytesMax, 'o');
   const std::string note_max(core::kNoteBytesMax, 'n');
   core::Command c = Ok({"CLAIM", key_max, owner_max, "NOTE", note_max});
-  EXPECT_EQ(c.key, key_max);
-  EXPECT_EQ(c.owner, owner_max);
-  EXPECT_EQ(c.note, note_max);
-  EXPECT_EQ(Ok({"CLAIM", "k", "o", "NOTE", ""}).note, "");
+  EXPECT_EQ(c.As<core::cmd::Claim>().key, key_max);
+  EXPECT_EQ(c.As<core::cmd::Claim>().owner, owner_max);
+  EXPECT_EQ(c.As<core::cmd::Claim>().note, note_max);
+  EXPECT_EQ(Ok({"CLAIM", "k", "o", "NOTE", ""}).As<core::cmd::Claim>().note, "");
   EXPECT_EQ(ErrorOf({"CLAIM", key_max + "k", "o"}), "key must be 1..512 bytes");
   EXPECT_EQ(ErrorOf({"CLAIM", "", "o"}), "key must be 1..512 bytes");
   EXPECT_EQ(ErrorOf({"CLAIM", "k", owner_max + "o"}), "owner must be 1..256 bytes");
@@ -253,23 +265,23 @@ TEST(ClaimParseTest, LengthLimits) {
 TEST(ClaimParseTest, BinarySafe) {
   const std::string key("a\0b\r\n", 5);
   core::Command c = Ok({"CLAIM", key, std::string("\xff\x00", 2)});
-  EXPECT_EQ(c.key, key);
-  EXPECT_EQ(c.owner, std::string("\xff\x00", 2));
+  EXPECT_EQ(c.As<core::cmd::Claim>().key, key);
+  EXPECT_EQ(c.As<core::cmd::Claim>().owner, std::string("\xff\x00", 2));
 }
 
 TEST(ClaimParseTest, OtherClaimCommands) {
   core::Command c = Ok({"UNCLAIM", "k", "o"});
   EXPECT_EQ(c.kind, core::CommandKind::kUnclaim);
-  EXPECT_EQ(c.key, "k");
-  EXPECT_EQ(c.owner, "o");
+  EXPECT_EQ(c.As<core::cmd::Unclaim>().key, "k");
+  EXPECT_EQ(c.As<core::cmd::Unclaim>().owner, "o");
   c = Ok({"claimof", "k"});
   EXPECT_EQ(c.kind, core::CommandKind::kClaimOf);
-  EXPECT_EQ(c.key, "k");
+  EXPECT_EQ(c.As<core::cmd::ClaimOf>().key, "k");
   c = Ok({"CLAIMLOG", "k"});
   EXPECT_EQ(c.kind, core::CommandKind::kClaimLog);
-  EXPECT_EQ(c.count, 0);
-  EXPECT_EQ(Ok({"CLAIMLOG", "k", "count", "1000"}).count, 1000);
-  EXPECT_EQ(Ok({"CLAIMLOG", "k", "COUNT", "1"}).count, 1);
+  EXPECT_EQ(c.As<core::cmd::ClaimLog>().count, 0);
+  EXPECT_EQ(Ok({"CLAIMLOG", "k", "count", "1000"}).As<core::cmd::ClaimLog>().count, 1000);
+  EXPECT_EQ(Ok({"CLAIMLOG", "k", "COUNT", "1"}).As<core::cmd::ClaimLog>().count, 1);
   EXPECT_EQ(ErrorOf({"CLAIMLOG", "k", "COUNT", "1001"}), "COUNT must be an integer in 1..1000");
   EXPECT_EQ(ErrorOf({"CLAIMLOG", "k", "COUNT", "0"}), "COUNT must be an integer in 1..1000");
   EXPECT_EQ(ErrorOf({"CLAIMLOG", "k", "COUNT"}), "syntax error, COUNT needs a value");
@@ -281,19 +293,19 @@ TEST(ClaimParseTest, OtherClaimCommands) {
 TEST(LedgerParseTest, Account) {
   core::Command c = Ok({"ACCOUNT", "alice"});
   EXPECT_EQ(c.kind, core::CommandKind::kAccount);
-  EXPECT_EQ(c.key, "alice");
-  EXPECT_EQ(c.min, (core::Bound{false, 0}));
-  EXPECT_TRUE(c.max.infinite);
+  EXPECT_EQ(c.As<core::cmd::Account>().key, "alice");
+  EXPECT_EQ(c.As<core::cmd::Account>().min, (core::Bound{false, 0}));
+  EXPECT_TRUE(c.As<core::cmd::Account>().max.infinite);
 
   c = Ok({"ACCOUNT", "a", "max", "100", "MIN", "-inf"});
-  EXPECT_TRUE(c.min.infinite);
-  EXPECT_EQ(c.max, (core::Bound{false, 100}));
+  EXPECT_TRUE(c.As<core::cmd::Account>().min.infinite);
+  EXPECT_EQ(c.As<core::cmd::Account>().max, (core::Bound{false, 100}));
   c = Ok({"ACCOUNT", "a", "MIN", "-9223372036854775808", "MAX", "+INF"});
-  EXPECT_EQ(c.min, (core::Bound{false, INT64_MIN}));
-  EXPECT_TRUE(c.max.infinite);
+  EXPECT_EQ(c.As<core::cmd::Account>().min, (core::Bound{false, INT64_MIN}));
+  EXPECT_TRUE(c.As<core::cmd::Account>().max.infinite);
   c = Ok({"ACCOUNT", "a", "MIN", "-5", "MAX", "-5"});
-  EXPECT_EQ(c.min.value, -5);
-  EXPECT_EQ(c.max.value, -5);
+  EXPECT_EQ(c.As<core::cmd::Account>().min.value, -5);
+  EXPECT_EQ(c.As<core::cmd::Account>().max.value, -5);
 
   EXPECT_EQ(ErrorOf({"ACCOUNT", "a", "MIN", "+inf"}), "MIN must be an integer or -inf");
   EXPECT_EQ(ErrorOf({"ACCOUNT", "a", "MAX", "-inf"}), "MAX must be an integer or +inf");
@@ -309,19 +321,19 @@ TEST(LedgerParseTest, Account) {
 TEST(LedgerParseTest, Transfer) {
   core::Command c = Ok({"TRANSFER", "t1", "alice", "bob", "250"});
   EXPECT_EQ(c.kind, core::CommandKind::kTransfer);
-  EXPECT_EQ(c.id, "t1");
-  EXPECT_EQ(c.from, "alice");
-  EXPECT_EQ(c.to, "bob");
-  EXPECT_EQ(c.amount, 250);
-  EXPECT_EQ(c.time.kind, core::TimeSpec::Kind::kNone);
+  EXPECT_EQ(c.As<core::cmd::Transfer>().id, "t1");
+  EXPECT_EQ(c.As<core::cmd::Transfer>().from, "alice");
+  EXPECT_EQ(c.As<core::cmd::Transfer>().to, "bob");
+  EXPECT_EQ(c.As<core::cmd::Transfer>().amount, 250);
+  EXPECT_EQ(c.As<core::cmd::Transfer>().per.kind, core::TimeSpec::Kind::kNone);
 
   c = Ok({"transfer", "t1", "a", "b", "9223372036854775807", "note", "rent", "per", "month", "tz",
           "+01:00", "at", "00:00"});
-  EXPECT_EQ(c.amount, INT64_MAX);
-  EXPECT_EQ(c.note, "rent");
-  EXPECT_EQ(c.time.kind, core::TimeSpec::Kind::kPer);
-  EXPECT_EQ(c.time.period, core::Period::kMonth);
-  EXPECT_EQ(c.time.tz_minutes, 60);
+  EXPECT_EQ(c.As<core::cmd::Transfer>().amount, INT64_MAX);
+  EXPECT_EQ(c.As<core::cmd::Transfer>().note, "rent");
+  EXPECT_EQ(c.As<core::cmd::Transfer>().per.kind, core::TimeSpec::Kind::kPer);
+  EXPECT_EQ(c.As<core::cmd::Transfer>().per.period, core::Period::kMonth);
+  EXPECT_EQ(c.As<core::cmd::Transfer>().per.tz_minutes, 60);
 
   EXPECT_EQ(ErrorOf({"TRANSFER", "t1", "a", "b", "5", "TTL", "10"}),
             "syntax error, unknown option 'TTL'");
@@ -350,15 +362,15 @@ TEST(LedgerParseTest, Amounts) {
   EXPECT_EQ(amount_error("99999999999999999999"),
             "amount is out of range (max 9223372036854775807), got '99999999999999999999'");
   EXPECT_NE(amount_error("9223372036854775808").find("out of range"), std::string::npos);
-  EXPECT_EQ(Ok({"TRANSFER", "t1", "a", "b", "1"}).amount, 1);
+  EXPECT_EQ(Ok({"TRANSFER", "t1", "a", "b", "1"}).As<core::cmd::Transfer>().amount, 1);
 }
 
 TEST(LedgerParseTest, TransferLengths) {
   const std::string id_max(core::kOwnerBytesMax, 'i');
   const std::string key_max(core::kKeyBytesMax, 'k');
   core::Command c = Ok({"TRANSFER", id_max, key_max, "b", "1"});
-  EXPECT_EQ(c.id, id_max);
-  EXPECT_EQ(c.from, key_max);
+  EXPECT_EQ(c.As<core::cmd::Transfer>().id, id_max);
+  EXPECT_EQ(c.As<core::cmd::Transfer>().from, key_max);
   EXPECT_EQ(ErrorOf({"TRANSFER", id_max + "i", "a", "b", "1"}), "id must be 1..256 bytes");
   EXPECT_EQ(ErrorOf({"TRANSFER", "", "a", "b", "1"}), "id must be 1..256 bytes");
   EXPECT_EQ(ErrorOf({"TRANSFER", "t", key_max + "k", "b", "1"}), "from must be 1..512 bytes");
@@ -369,10 +381,10 @@ TEST(LedgerParseTest, TransferLengths) {
 TEST(LedgerParseTest, Reserve) {
   core::Command c = Ok({"RESERVE", "r1", "a", "b", "10", "timeout", "5000"});
   EXPECT_EQ(c.kind, core::CommandKind::kReserve);
-  EXPECT_EQ(c.id, "r1");
-  EXPECT_EQ(c.amount, 10);
-  EXPECT_EQ(c.time.kind, core::TimeSpec::Kind::kTtl);
-  EXPECT_EQ(c.time.ttl_ms, 5000);
+  EXPECT_EQ(c.As<core::cmd::Reserve>().id, "r1");
+  EXPECT_EQ(c.As<core::cmd::Reserve>().amount, 10);
+  EXPECT_EQ(c.As<core::cmd::Reserve>().timeout.kind, core::TimeSpec::Kind::kTtl);
+  EXPECT_EQ(c.As<core::cmd::Reserve>().timeout.ttl_ms, 5000);
   EXPECT_EQ(ErrorOf({"RESERVE", "r1", "a", "b", "10"}), "syntax error, RESERVE needs TIMEOUT ms");
   EXPECT_EQ(ErrorOf({"RESERVE", "r1", "a", "b", "10", "TIMEOUT"}),
             "syntax error, TIMEOUT needs a value");
@@ -389,17 +401,17 @@ TEST(LedgerParseTest, Reserve) {
 TEST(LedgerParseTest, IdAndKeyCommands) {
   core::Command c = Ok({"COMMIT", "r1"});
   EXPECT_EQ(c.kind, core::CommandKind::kCommit);
-  EXPECT_EQ(c.id, "r1");
+  EXPECT_EQ(c.As<core::cmd::Commit>().id, "r1");
   c = Ok({"cancel", "r1"});
   EXPECT_EQ(c.kind, core::CommandKind::kCancel);
-  EXPECT_EQ(c.id, "r1");
+  EXPECT_EQ(c.As<core::cmd::Cancel>().id, "r1");
   c = Ok({"BALANCE", "alice"});
   EXPECT_EQ(c.kind, core::CommandKind::kBalance);
-  EXPECT_EQ(c.key, "alice");
+  EXPECT_EQ(c.As<core::cmd::Balance>().key, "alice");
   c = Ok({"HISTORY", "alice", "COUNT", "3"});
   EXPECT_EQ(c.kind, core::CommandKind::kHistory);
-  EXPECT_EQ(c.key, "alice");
-  EXPECT_EQ(c.count, 3);
+  EXPECT_EQ(c.As<core::cmd::History>().key, "alice");
+  EXPECT_EQ(c.As<core::cmd::History>().count, 3);
   EXPECT_EQ(ErrorOf({"HISTORY", "alice", "COUNT", "x"}), "COUNT must be an integer in 1..1000");
   EXPECT_EQ(ErrorOf({"BALANCE", ""}), "key must be 1..512 bytes");
 }
@@ -444,16 +456,17 @@ TEST(CommandHelpTest, ListsEverySyntax) {
 TEST(LockParseTest, LockOptions) {
   core::Command c = Ok({"lock", "L", "w1", "LEASE", "1000"});
   EXPECT_EQ(c.kind, core::CommandKind::kLock);
-  EXPECT_EQ(c.key, "L");
-  EXPECT_EQ(c.owner, "w1");
-  EXPECT_EQ(c.lease_ms, 1000);
-  EXPECT_EQ(c.wait_ms, 0);
+  EXPECT_EQ(c.As<core::cmd::Lock>().name, "L");
+  EXPECT_EQ(c.As<core::cmd::Lock>().owner, "w1");
+  EXPECT_EQ(c.As<core::cmd::Lock>().lease_ms, 1000);
+  EXPECT_EQ(c.As<core::cmd::Lock>().wait_ms, 0);
   c = Ok({"LOCK", "L", "w1", "wait", "0", "LEASE", "1", "ID", "r-1"});
-  EXPECT_EQ(c.wait_ms, 0);
-  EXPECT_EQ(c.lease_ms, 1);
-  EXPECT_EQ(c.id, "r-1");
+  EXPECT_EQ(c.As<core::cmd::Lock>().wait_ms, 0);
+  EXPECT_EQ(c.As<core::cmd::Lock>().lease_ms, 1);
+  EXPECT_EQ(c.As<core::cmd::Lock>().id, "r-1");
   EXPECT_EQ(Ok({"LOCK", "L", "w", "LEASE", std::to_string(core::kTtlMsMax), "WAIT",
                 std::to_string(core::kTtlMsMax)})
+                .As<core::cmd::Lock>()
                 .wait_ms,
             core::kTtlMsMax);
   EXPECT_EQ(ErrorOf({"LOCK", "L", "w", "WAIT", "10", "ID", "x"}),
@@ -478,15 +491,15 @@ TEST(LockParseTest, LockOptions) {
 }
 
 TEST(LockParseTest, Tokens) {
-  EXPECT_EQ(Ok({"UNLOCK", "L", "18446744073709551615"}).token, UINT64_MAX);
-  EXPECT_EQ(Ok({"FENCE", "L", "0"}).token, 0u);
+  EXPECT_EQ(Ok({"UNLOCK", "L", "18446744073709551615"}).As<core::cmd::Unlock>().token, UINT64_MAX);
+  EXPECT_EQ(Ok({"FENCE", "L", "0"}).As<core::cmd::Fence>().token, 0u);
   for (std::string bad : {"18446744073709551616", "-1", "+1", "01", "1.0", "", "x"}) {
     EXPECT_EQ(ErrorOf({"UNLOCK", "L", bad}), "token must be an unsigned 64-bit integer") << bad;
   }
   core::Command renew = Ok({"RENEW", "L", "42", "lease", "500"});
   EXPECT_EQ(renew.kind, core::CommandKind::kRenew);
-  EXPECT_EQ(renew.token, 42u);
-  EXPECT_EQ(renew.lease_ms, 500);
+  EXPECT_EQ(renew.As<core::cmd::Renew>().token, 42u);
+  EXPECT_EQ(renew.As<core::cmd::Renew>().lease_ms, 500);
   EXPECT_EQ(ErrorOf({"RENEW", "L", "42", "TTL", "500"}), "syntax error, RENEW needs LEASE ms");
 }
 
@@ -494,7 +507,7 @@ TEST(LockParseTest, IfLockOnMutatingCommands) {
   core::Command c = Ok({"TRANSFER", "t", "a", "b", "5", "IFLOCK", "L", "7", "NOTE", "n"});
   EXPECT_EQ(c.iflock_name, "L");
   EXPECT_EQ(c.iflock_token, 7u);
-  EXPECT_EQ(c.note, "n");
+  EXPECT_EQ(c.As<core::cmd::Transfer>().note, "n");
   EXPECT_EQ(Ok({"CLAIM", "k", "o", "iflock", "L", "8"}).iflock_token, 8u);
   EXPECT_EQ(Ok({"UNCLAIM", "k", "o", "IFLOCK", "L", "9"}).iflock_token, 9u);
   EXPECT_EQ(Ok({"RESERVE", "r", "a", "b", "5", "IFLOCK", "L", "1", "TIMEOUT", "10"}).iflock_name,
@@ -514,26 +527,27 @@ TEST(LockParseTest, IfLockOnMutatingCommands) {
 TEST(IdemParseTest, Subcommands) {
   core::Command c = Ok({"idem", "begin", "pay:1"});
   EXPECT_EQ(c.kind, core::CommandKind::kIdemBegin);
-  EXPECT_EQ(c.key, "pay:1");
-  EXPECT_EQ(c.lease_ms, core::kIdemLeaseMsDefault);
-  EXPECT_EQ(c.ttl_ms, core::kIdemTtlMsDefault);
+  EXPECT_EQ(c.As<core::cmd::IdemBegin>().key, "pay:1");
+  EXPECT_EQ(c.As<core::cmd::IdemBegin>().lease_ms, core::kIdemLeaseMsDefault);
+  EXPECT_EQ(c.As<core::cmd::IdemBegin>().ttl_ms, core::kIdemTtlMsDefault);
   c = Ok({"IDEM", "BEGIN", "k", "FINGERPRINT", "f", "LEASE", "5", "TTL", "6", "WAIT", "7"});
-  EXPECT_EQ(c.note, "f");
-  EXPECT_EQ(c.lease_ms, 5);
-  EXPECT_EQ(c.ttl_ms, 6);
-  EXPECT_EQ(c.wait_ms, 7);
+  EXPECT_EQ(c.As<core::cmd::IdemBegin>().fingerprint, "f");
+  EXPECT_EQ(c.As<core::cmd::IdemBegin>().lease_ms, 5);
+  EXPECT_EQ(c.As<core::cmd::IdemBegin>().ttl_ms, 6);
+  EXPECT_EQ(c.As<core::cmd::IdemBegin>().wait_ms, 7);
   c = Ok({"IDEM", "END", "k", "12", ""});
   EXPECT_EQ(c.kind, core::CommandKind::kIdemEnd);
-  EXPECT_EQ(c.token, 12u);
-  EXPECT_EQ(c.note, "");
+  EXPECT_EQ(c.As<core::cmd::IdemEnd>().token, 12u);
+  EXPECT_EQ(c.As<core::cmd::IdemEnd>().response, "");
   const std::string response_max(core::kIdemResponseBytesMax, 'r');
-  EXPECT_EQ(Ok({"IDEM", "END", "k", "12", response_max}).note.size(), response_max.size());
+  EXPECT_EQ(Ok({"IDEM", "END", "k", "12", response_max}).As<core::cmd::IdemEnd>().response.size(),
+            response_max.size());
   EXPECT_EQ(ErrorOf({"IDEM", "END", "k", "12", response_max + "r"}),
             "response must be 0..65536 bytes");
   EXPECT_EQ(ErrorOf({"IDEM", "END", "k", "12"}), "wrong number of arguments for 'idem' command");
   c = Ok({"IDEM", "ABORT", "k", "3"});
   EXPECT_EQ(c.kind, core::CommandKind::kIdemAbort);
-  EXPECT_EQ(c.token, 3u);
+  EXPECT_EQ(c.As<core::cmd::IdemAbort>().token, 3u);
   EXPECT_EQ(ErrorOf({"IDEM", "FINISH", "k"}), "unknown subcommand 'FINISH'. Try IDEM HELP.");
   EXPECT_EQ(ErrorOf({"IDEM", "BEGIN", "k", "FINGERPRINT", ""}), "fingerprint must be 1..512 bytes");
   EXPECT_EQ(ErrorOf({"IDEM", "BEGIN", "k", "LEASE", "0"}),
@@ -544,19 +558,20 @@ TEST(IdemParseTest, Subcommands) {
 TEST(LimitParseTest, RateAndWindow) {
   core::Command c = Ok({"LIMIT", "api", "RATE", "10", "PER", "1000"});
   EXPECT_EQ(c.kind, core::CommandKind::kLimit);
-  EXPECT_FALSE(c.limit_window);
-  EXPECT_EQ(c.limit_n, 10);
-  EXPECT_EQ(c.limit_per_ms, 1000);
-  EXPECT_EQ(c.limit_burst, 0);
-  EXPECT_EQ(c.limit_cost, 1);
+  EXPECT_FALSE(c.As<core::cmd::Limit>().window);
+  EXPECT_EQ(c.As<core::cmd::Limit>().n, 10);
+  EXPECT_EQ(c.As<core::cmd::Limit>().per_ms, 1000);
+  EXPECT_EQ(c.As<core::cmd::Limit>().burst, 0);
+  EXPECT_EQ(c.As<core::cmd::Limit>().cost, 1);
   c = Ok({"limit", "api", "rate", "10", "per", "1000", "cost", "20", "burst", "20"});
-  EXPECT_EQ(c.limit_burst, 20);
-  EXPECT_EQ(c.limit_cost, 20);
+  EXPECT_EQ(c.As<core::cmd::Limit>().burst, 20);
+  EXPECT_EQ(c.As<core::cmd::Limit>().cost, 20);
   c = Ok({"LIMIT", "login", "WINDOW", "5", "PER", "1000", "COST", "5"});
-  EXPECT_TRUE(c.limit_window);
-  EXPECT_EQ(c.limit_cost, 5);
+  EXPECT_TRUE(c.As<core::cmd::Limit>().window);
+  EXPECT_EQ(c.As<core::cmd::Limit>().cost, 5);
   const std::string count_max = std::to_string(core::kLimitCountMax);
-  EXPECT_EQ(Ok({"LIMIT", "k", "RATE", count_max, "PER", "1"}).limit_n, core::kLimitCountMax);
+  EXPECT_EQ(Ok({"LIMIT", "k", "RATE", count_max, "PER", "1"}).As<core::cmd::Limit>().n,
+            core::kLimitCountMax);
   EXPECT_EQ(ErrorOf({"LIMIT", "k", "RATE", std::to_string(core::kLimitCountMax + 1), "PER", "1"}),
             "RATE must be an integer in 1..1000000");
   EXPECT_EQ(ErrorOf({"LIMIT", "k", "WINDOW", "0", "PER", "1"}),

@@ -20,6 +20,17 @@
 namespace exactly::core {
 namespace {
 
+// TRANSFER and RESERVE, read alike by the model.
+struct Move {
+  std::string id;
+  std::string from;
+  std::string to;
+  Amount amount = 0;
+  int64_t timeout_ms = 0;
+};
+Move MoveOf(const cmd::Transfer& t) { return Move{t.id, t.from, t.to, t.amount, 0}; }
+Move MoveOf(const cmd::Reserve& r) { return Move{r.id, r.from, r.to, r.amount, r.timeout.ttl_ms}; }
+
 using testing::kT0;
 using testing::ReplyText;
 using Wide = __int128;
@@ -121,27 +132,30 @@ class Model {
   Reply Apply(const Command& c) {
     switch (c.kind) {
       case CommandKind::kClaim: {
-        auto it = claims_.find(c.key);
+        const cmd::Claim& a = c.As<cmd::Claim>();
+        auto it = claims_.find(a.key);
         if (it != claims_.end() && Live(it->second)) {
-          if (it->second.owner != c.owner) return ClaimReply(Outcome::kHeld, c.key, it->second);
-          if (c.persist) it->second.expires = -1;
-          return ClaimReply(Outcome::kAgain, c.key, it->second);
+          if (it->second.owner != a.owner) return ClaimReply(Outcome::kHeld, a.key, it->second);
+          if (a.persist) it->second.expires = -1;
+          return ClaimReply(Outcome::kAgain, a.key, it->second);
         }
-        int64_t expires = c.time.kind == TimeSpec::Kind::kTtl ? now_ + c.time.ttl_ms : -1;
-        if (c.persist) expires = -1;
-        claims_[c.key] = Claim{c.owner, now_, expires};
-        return ClaimReply(Outcome::kWon, c.key, claims_[c.key]);
+        int64_t expires = a.time.kind == TimeSpec::Kind::kTtl ? now_ + a.time.ttl_ms : -1;
+        if (a.persist) expires = -1;
+        claims_[a.key] = Claim{a.owner, now_, expires};
+        return ClaimReply(Outcome::kWon, a.key, claims_[a.key]);
       }
       case CommandKind::kUnclaim: {
-        auto it = claims_.find(c.key);
-        if (it == claims_.end() || !Live(it->second) || it->second.owner != c.owner) {
-          return std::move(Make(Outcome::kNotHolder).Add("key", c.key));
+        const cmd::Unclaim& a = c.As<cmd::Unclaim>();
+        auto it = claims_.find(a.key);
+        if (it == claims_.end() || !Live(it->second) || it->second.owner != a.owner) {
+          return std::move(Make(Outcome::kNotHolder).Add("key", a.key));
         }
         claims_.erase(it);
-        return std::move(Make(Outcome::kReleased).Add("key", c.key));
+        return std::move(Make(Outcome::kReleased).Add("key", a.key));
       }
       case CommandKind::kClaimOf: {
-        auto it = claims_.find(c.key);
+        const cmd::ClaimOf& a = c.As<cmd::ClaimOf>();
+        auto it = claims_.find(a.key);
         if (it == claims_.end() || !Live(it->second)) {
           return std::move(
               Make(Outcome::kFree).Add("owner", "").Add("since", -1).Add("expires", -1));
@@ -152,83 +166,87 @@ class Model {
                              .Add("expires", it->second.expires));
       }
       case CommandKind::kAccount: {
-        if (Lo(c.min) > Hi(c.max) || Lo(c.min) > 0 || Hi(c.max) < 0) return Reply::Error("ERR", "");
-        auto it = accounts_.find(c.key);
+        const cmd::Account& a = c.As<cmd::Account>();
+        if (Lo(a.min) > Hi(a.max) || Lo(a.min) > 0 || Hi(a.max) < 0) return Reply::Error("ERR", "");
+        auto it = accounts_.find(a.key);
         Outcome word = Outcome::kCreated;
         if (it != accounts_.end()) {
-          if (!(it->second.min == c.min) || !(it->second.max == c.max)) {
+          if (!(it->second.min == a.min) || !(it->second.max == a.max)) {
             return Reply::Error("ERR", "");
           }
           word = Outcome::kAgain;
         } else {
-          accounts_[c.key] = Account{c.min, c.max};
+          accounts_[a.key] = Account{a.min, a.max};
         }
         Reply r = Make(word);
-        r.Add("key", c.key);
-        r.fields.emplace_back("min", BoundValue(c.min, "-inf"));
-        r.fields.emplace_back("max", BoundValue(c.max, "+inf"));
+        r.Add("key", a.key);
+        r.fields.emplace_back("min", BoundValue(a.min, "-inf"));
+        r.fields.emplace_back("max", BoundValue(a.max, "+inf"));
         return r;
       }
       case CommandKind::kTransfer:
       case CommandKind::kReserve: {
-        if (c.from == c.to) return Reply::Error("ERR", "");
         const bool reserve = c.kind == CommandKind::kReserve;
-        auto it = transfers_.find(c.id);
+        const Move m = reserve ? MoveOf(c.As<cmd::Reserve>()) : MoveOf(c.As<cmd::Transfer>());
+        if (m.from == m.to) return Reply::Error("ERR", "");
+        auto it = transfers_.find(m.id);
         if (it != transfers_.end()) {
           const Transfer& t = it->second;
-          if (t.reserve != reserve || t.from != c.from || t.to != c.to || t.amount != c.amount) {
-            return TransferReply(Outcome::kIdConflict, c.id, t);
+          if (t.reserve != reserve || t.from != m.from || t.to != m.to || t.amount != m.amount) {
+            return TransferReply(Outcome::kIdConflict, m.id, t);
           }
           const bool success = t.status == Status::kOk || t.status == Status::kPending;
-          return TransferReply(success ? Outcome::kAgain : Word(t.status), c.id, t);
+          return TransferReply(success ? Outcome::kAgain : Word(t.status), m.id, t);
         }
-        Transfer t{reserve,  c.from, c.to,
-                   c.amount, now_,   reserve ? now_ + c.time.ttl_ms : now_ + retention_ms_,
+        Transfer t{reserve,  m.from, m.to,
+                   m.amount, now_,   reserve ? now_ + m.timeout_ms : now_ + retention_ms_,
                    0,        -1,     Status::kOk};
         t.forget = reserve ? t.expires + retention_ms_ : t.expires;
-        auto from = accounts_.find(c.from);
-        auto to = accounts_.find(c.to);
+        auto from = accounts_.find(m.from);
+        auto to = accounts_.find(m.to);
         const Wide max64 = std::numeric_limits<int64_t>::max();
         if (from == accounts_.end() || to == accounts_.end()) {
           t.status = Status::kNoAccount;
-        } else if (from->second.balance - from->second.out - c.amount < Lo(from->second.min) ||
-                   (reserve && from->second.out + c.amount > max64)) {
+        } else if (from->second.balance - from->second.out - m.amount < Lo(from->second.min) ||
+                   (reserve && from->second.out + m.amount > max64)) {
           t.status = Status::kInsufficient;
-        } else if (to->second.balance + to->second.in + c.amount > Hi(to->second.max) ||
-                   (reserve && to->second.in + c.amount > max64)) {
+        } else if (to->second.balance + to->second.in + m.amount > Hi(to->second.max) ||
+                   (reserve && to->second.in + m.amount > max64)) {
           t.status = Status::kOverMax;
         } else if (reserve) {
           t.status = Status::kPending;
-          from->second.out += c.amount;
-          to->second.in += c.amount;
+          from->second.out += m.amount;
+          to->second.in += m.amount;
         } else {
-          from->second.balance -= c.amount;
-          to->second.balance += c.amount;
+          from->second.balance -= m.amount;
+          to->second.balance += m.amount;
         }
-        transfers_[c.id] = t;
-        return TransferReply(Word(t.status), c.id, t);
+        transfers_[m.id] = t;
+        return TransferReply(Word(t.status), m.id, t);
       }
       case CommandKind::kCommit:
       case CommandKind::kCancel: {
-        auto it = transfers_.find(c.id);
+        const std::string& id =
+            c.kind == CommandKind::kCommit ? c.As<cmd::Commit>().id : c.As<cmd::Cancel>().id;
+        auto it = transfers_.find(id);
         if (it == transfers_.end()) {
           return std::move(Make(Outcome::kNoTransfer)
-                               .Add("id", c.id)
+                               .Add("id", id)
                                .Add("amount", 0)
                                .Add("timestamp", -1)
                                .Add("window", -1)
                                .Add("expires", -1));
         }
         Transfer& t = it->second;
-        if (!t.reserve) return TransferReply(Outcome::kNoTransfer, c.id, t);
+        if (!t.reserve) return TransferReply(Outcome::kNoTransfer, id, t);
         if (t.status == Status::kInsufficient || t.status == Status::kOverMax ||
             t.status == Status::kNoAccount) {
-          return TransferReply(Word(t.status), c.id, t);
+          return TransferReply(Word(t.status), id, t);
         }
         const bool commit = c.kind == CommandKind::kCommit;
         const Status done = commit ? Status::kCommitted : Status::kCancelled;
         if (t.status != Status::kPending) {
-          return TransferReply(t.status == done ? Outcome::kAgain : Word(t.status), c.id, t);
+          return TransferReply(t.status == done ? Outcome::kAgain : Word(t.status), id, t);
         }
         accounts_[t.from].out -= t.amount;
         accounts_[t.to].in -= t.amount;
@@ -238,10 +256,11 @@ class Model {
         }
         t.status = done;
         t.resolved = now_;
-        return TransferReply(Word(done), c.id, t);
+        return TransferReply(Word(done), id, t);
       }
       case CommandKind::kBalance: {
-        auto it = accounts_.find(c.key);
+        const cmd::Balance& balance = c.As<cmd::Balance>();
+        auto it = accounts_.find(balance.key);
         if (it == accounts_.end()) return Make(Outcome::kNoAccount);
         const Account& a = it->second;
         Reply r = Make(Outcome::kOk);
@@ -276,7 +295,17 @@ class Model {
     for (const auto& field : reply->fields) {
       if (field.first == name) return;
     }
-    reply->Add(name, by_id ? sub.id : sub.key);
+    std::string value;
+    std::visit(
+        [&](const auto& typed) {
+          if constexpr (requires { typed.id; }) {
+            value = typed.id;
+          } else if constexpr (requires { typed.key; }) {
+            value = typed.key;
+          }
+        },
+        sub.args);
+    reply->Add(name, value);
   }
 
   Reply Group(const Command& group) {

@@ -9,27 +9,29 @@ namespace {
 
 using Args = std::span<const std::string_view>;
 
-// Fills key and owner from args[1] and args[2]; "" or the error.
-std::string TakeKeyOwner(Args args, core::Command* command) {
+// Fills key and owner (if given) from args[1] and args[2]; "" or the error.
+std::string TakeKeyOwner(Args args, std::string* key, std::string* owner) {
   if (std::string error = CheckLength(args[1], "key", 1, core::kKeyBytesMax); !error.empty()) {
     return error;
   }
-  command->key.assign(args[1]);
-  if (args.size() > 2) {
+  key->assign(args[1]);
+  if (args.size() > 2 && owner != nullptr) {
     if (std::string error = CheckLength(args[2], "owner", 1, core::kOwnerBytesMax);
         !error.empty()) {
       return error;
     }
-    command->owner.assign(args[2]);
+    owner->assign(args[2]);
   }
   return {};
 }
 
 ParsedCommand ParseClaim(Args args) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command;
-  command.kind = core::CommandKind::kClaim;
-  if (std::string error = TakeKeyOwner(args, &command); !error.empty()) return Refuse(error);
+  core::Command& command = parsed.command = core::cmd::Claim();
+  core::cmd::Claim& claim = command.As<core::cmd::Claim>();
+  if (std::string error = TakeKeyOwner(args, &claim.key, &claim.owner); !error.empty()) {
+    return Refuse(error);
+  }
   TimeOptions time(TimeOptions::kTtl | TimeOptions::kUntil | TimeOptions::kPer);
   bool note_seen = false;
   std::string error;
@@ -38,23 +40,23 @@ ParsedCommand ParseClaim(Args args) {
     if (time.Take(args, &i, &error) || TakeIfLock(args, &i, &command, &error)) {
       if (!error.empty()) return Refuse(error);
     } else if (KeywordIs(option, "PERSIST")) {
-      if (command.persist) return Refuse(ErrDuplicateOption("PERSIST"));
-      command.persist = true;
+      if (claim.persist) return Refuse(ErrDuplicateOption("PERSIST"));
+      claim.persist = true;
       ++i;
-    } else if (TakeNote(args, &i, &note_seen, &command, &error)) {
+    } else if (TakeNote(args, &i, &note_seen, &claim.note, &error)) {
       if (!error.empty()) return Refuse(error);
     } else {
       return Refuse(ErrUnknownOption(option));
     }
   }
-  if (error = time.Finish(&command.time); !error.empty()) return Refuse(error);
+  if (error = time.Finish(&claim.time); !error.empty()) return Refuse(error);
   return parsed;
 }
 
 ParsedCommand ParseUnclaim(Args args) {
   ParsedCommand parsed;
-  parsed.command.kind = core::CommandKind::kUnclaim;
-  if (std::string error = TakeKeyOwner(args, &parsed.command); !error.empty()) {
+  core::cmd::Unclaim& unclaim = (parsed.command = core::cmd::Unclaim()).As<core::cmd::Unclaim>();
+  if (std::string error = TakeKeyOwner(args, &unclaim.key, &unclaim.owner); !error.empty()) {
     return Refuse(error);
   }
   std::string error;
@@ -67,8 +69,8 @@ ParsedCommand ParseUnclaim(Args args) {
 
 ParsedCommand ParseClaimOf(Args args) {
   ParsedCommand parsed;
-  parsed.command.kind = core::CommandKind::kClaimOf;
-  if (std::string error = TakeKeyOwner(args, &parsed.command); !error.empty()) {
+  core::cmd::ClaimOf& claim_of = (parsed.command = core::cmd::ClaimOf()).As<core::cmd::ClaimOf>();
+  if (std::string error = TakeKeyOwner(args, &claim_of.key, nullptr); !error.empty()) {
     return Refuse(error);
   }
   return parsed;
@@ -76,18 +78,18 @@ ParsedCommand ParseClaimOf(Args args) {
 
 ParsedCommand ParseClaimLog(Args args) {
   ParsedCommand parsed;
-  parsed.command.kind = core::CommandKind::kClaimLog;
+  core::cmd::ClaimLog& log = (parsed.command = core::cmd::ClaimLog()).As<core::cmd::ClaimLog>();
   if (std::string error = CheckLength(args[1], "key", 1, core::kKeyBytesMax); !error.empty()) {
     return Refuse(error);
   }
-  parsed.command.key.assign(args[1]);
+  log.key.assign(args[1]);
   std::string error;
   for (size_t i = 2; i < args.size();) {
     if (!KeywordIs(args[i], "COUNT")) return Refuse(ErrUnknownOption(args[i]));
-    if (parsed.command.count != 0) return Refuse(ErrDuplicateOption("COUNT"));
+    if (log.count != 0) return Refuse(ErrDuplicateOption("COUNT"));
     auto count = TakeInteger(args, &i, "COUNT", 1, core::kCountMax, "", &error);
     if (!count) return Refuse(error);
-    parsed.command.count = *count;
+    log.count = *count;
   }
   return parsed;
 }
@@ -110,7 +112,7 @@ constexpr CommandSpec kRows[] = {
 
 std::span<const CommandSpec> ClaimCommands() { return kRows; }
 
-bool TakeNote(std::span<const std::string_view> args, size_t* i, bool* seen, core::Command* command,
+bool TakeNote(std::span<const std::string_view> args, size_t* i, bool* seen, std::string* note_out,
               std::string* error) {
   if (!KeywordIs(args[*i], "NOTE")) return false;
   if (*seen) {
@@ -124,7 +126,7 @@ bool TakeNote(std::span<const std::string_view> args, size_t* i, bool* seen, cor
     *error = ErrNoteLength();
     return true;
   }
-  command->note.assign(note);
+  note_out->assign(note);
   return true;
 }
 

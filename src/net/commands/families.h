@@ -28,10 +28,10 @@ std::optional<uint64_t> ParseToken(std::string_view text);
 bool TakeIfLock(std::span<const std::string_view> args, size_t* i, core::Command* command,
                 std::string* error);
 
-// If args[*i] is NOTE, consumes `NOTE text` into command->note and returns true (a
+// If args[*i] is NOTE, consumes `NOTE text` into *note and returns true (a
 // repeated, missing or over-long note sets `error`; `seen` tracks repeats). False,
 // nothing consumed, otherwise. CLAIM and TRANSFER take it (commands/claims.cc).
-bool TakeNote(std::span<const std::string_view> args, size_t* i, bool* seen, core::Command* command,
+bool TakeNote(std::span<const std::string_view> args, size_t* i, bool* seen, std::string* note,
               std::string* error);
 
 }  // namespace exactly::net

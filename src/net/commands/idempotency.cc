@@ -1,5 +1,7 @@
 // Idempotency family: IDEM BEGIN | END | ABORT — one row with subcommands, and
 // its argument parsing. The stored response's size limit is checked here.
+#include <type_traits>
+
 #include "core/limits.h"
 #include "net/args.h"
 #include "net/commands/families.h"
@@ -12,8 +14,9 @@ using Args = std::span<const std::string_view>;
 
 ParsedCommand ParseBegin(Args args) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command;
-  command.kind = core::CommandKind::kIdemBegin;
+  core::cmd::IdemBegin& command =
+      (parsed.command = core::cmd::IdemBegin()).As<core::cmd::IdemBegin>();
+  command.key.assign(args[2]);
   command.lease_ms = core::kIdemLeaseMsDefault;
   command.ttl_ms = core::kIdemTtlMsDefault;
   bool fingerprint_seen = false;
@@ -23,7 +26,7 @@ ParsedCommand ParseBegin(Args args) {
   std::string error;
   for (size_t i = 3; i < args.size();) {
     const std::string_view option = args[i];
-    if (TakeIfLock(args, &i, &command, &error)) {
+    if (TakeIfLock(args, &i, &parsed.command, &error)) {
       if (!error.empty()) return Refuse(error);
     } else if (KeywordIs(option, "FINGERPRINT")) {
       if (fingerprint_seen) return Refuse(ErrDuplicateOption("FINGERPRINT"));
@@ -32,7 +35,7 @@ ParsedCommand ParseBegin(Args args) {
       if (!TakeValue(args, &i, "FINGERPRINT", &fingerprint, &error)) return Refuse(error);
       error = CheckLength(fingerprint, "fingerprint", 1, core::kFingerprintBytesMax);
       if (!error.empty()) return Refuse(error);
-      command.note.assign(fingerprint);
+      command.fingerprint.assign(fingerprint);
     } else if (TakeIntegerOnce(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &lease_seen,
                                &command.lease_ms, &error)) {
       if (!error.empty()) return Refuse(error);
@@ -50,21 +53,22 @@ ParsedCommand ParseBegin(Args args) {
 }
 
 // END key token response | ABORT key token, then only IFLOCK.
-ParsedCommand ParseEndOrAbort(Args args, core::CommandKind kind, size_t fixed) {
+template <class T>
+ParsedCommand ParseEndOrAbort(Args args, size_t fixed) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command;
-  command.kind = kind;
+  T& command = (parsed.command = T()).template As<T>();
   if (args.size() < fixed) return Refuse(ErrArity("IDEM"));
+  command.key.assign(args[2]);
   std::optional<uint64_t> token = ParseToken(args[3]);
   if (!token) return Refuse(ErrToken());
   command.token = *token;
-  if (kind == core::CommandKind::kIdemEnd) {
+  if constexpr (std::is_same_v<T, core::cmd::IdemEnd>) {
     if (args[4].size() > core::kIdemResponseBytesMax) return Refuse(ErrResponseLength());
-    command.note.assign(args[4]);
+    command.response.assign(args[4]);
   }
   std::string error;
   for (size_t i = fixed; i < args.size();) {
-    if (!TakeIfLock(args, &i, &command, &error)) return Refuse(ErrUnknownOption(args[i]));
+    if (!TakeIfLock(args, &i, &parsed.command, &error)) return Refuse(ErrUnknownOption(args[i]));
     if (!error.empty()) return Refuse(error);
   }
   return parsed;
@@ -79,13 +83,12 @@ ParsedCommand ParseIdem(Args args) {
   if (KeywordIs(sub, "BEGIN")) {
     parsed = ParseBegin(args);
   } else if (KeywordIs(sub, "END")) {
-    parsed = ParseEndOrAbort(args, core::CommandKind::kIdemEnd, 5);
+    parsed = ParseEndOrAbort<core::cmd::IdemEnd>(args, 5);
   } else if (KeywordIs(sub, "ABORT")) {
-    parsed = ParseEndOrAbort(args, core::CommandKind::kIdemAbort, 4);
+    parsed = ParseEndOrAbort<core::cmd::IdemAbort>(args, 4);
   } else {
     return Refuse(ErrUnknownSubcommand("IDEM", sub));
   }
-  if (parsed.error.empty()) parsed.command.key.assign(args[2]);
   return parsed;
 }
 

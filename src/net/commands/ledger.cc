@@ -27,7 +27,8 @@ std::string TakeId(std::string_view value, std::string* out) {
 }
 
 // id from to amount, shared by TRANSFER and RESERVE.
-std::string TakeTransferHead(Args args, core::Command* command) {
+template <class T>
+std::string TakeTransferHead(Args args, T* command) {
   std::string error = TakeId(args[1], &command->id);
   if (error.empty()) error = TakeAccountKey(args[2], "from", &command->from);
   if (error.empty()) error = TakeAccountKey(args[3], "to", &command->to);
@@ -53,8 +54,7 @@ bool ParseBound(std::string_view text, std::string_view infinity, core::Bound* b
 
 ParsedCommand ParseAccount(Args args) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command;
-  command.kind = core::CommandKind::kAccount;
+  core::cmd::Account& command = (parsed.command = core::cmd::Account()).As<core::cmd::Account>();
   if (std::string error = TakeAccountKey(args[1], "key", &command.key); !error.empty()) {
     return Refuse(error);
   }
@@ -86,56 +86,55 @@ ParsedCommand ParseAccount(Args args) {
 
 ParsedCommand ParseTransfer(Args args) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command;
-  command.kind = core::CommandKind::kTransfer;
+  core::cmd::Transfer& command = (parsed.command = core::cmd::Transfer()).As<core::cmd::Transfer>();
   if (std::string error = TakeTransferHead(args, &command); !error.empty()) return Refuse(error);
   TimeOptions time(TimeOptions::kPer);
   bool note_seen = false;
   std::string error;
   for (size_t i = 5; i < args.size();) {
     const std::string_view option = args[i];
-    if (time.Take(args, &i, &error) || TakeIfLock(args, &i, &command, &error)) {
+    if (time.Take(args, &i, &error) || TakeIfLock(args, &i, &parsed.command, &error)) {
       if (!error.empty()) return Refuse(error);
-    } else if (TakeNote(args, &i, &note_seen, &command, &error)) {
+    } else if (TakeNote(args, &i, &note_seen, &command.note, &error)) {
       if (!error.empty()) return Refuse(error);
     } else {
       return Refuse(ErrUnknownOption(option));
     }
   }
-  if (error = time.Finish(&command.time); !error.empty()) return Refuse(error);
+  if (error = time.Finish(&command.per); !error.empty()) return Refuse(error);
   return parsed;
 }
 
 ParsedCommand ParseReserve(Args args) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command;
-  command.kind = core::CommandKind::kReserve;
+  core::cmd::Reserve& command = (parsed.command = core::cmd::Reserve()).As<core::cmd::Reserve>();
   if (std::string error = TakeTransferHead(args, &command); !error.empty()) return Refuse(error);
   std::string error;
   for (size_t i = 5; i < args.size();) {
-    if (TakeIfLock(args, &i, &command, &error)) {
+    if (TakeIfLock(args, &i, &parsed.command, &error)) {
       if (!error.empty()) return Refuse(error);
       continue;
     }
     if (!KeywordIs(args[i], "TIMEOUT")) return Refuse(ErrUnknownOption(args[i]));
-    if (command.time.kind == core::TimeSpec::Kind::kTtl) {
+    if (command.timeout.kind == core::TimeSpec::Kind::kTtl) {
       return Refuse(ErrDuplicateOption("TIMEOUT"));
     }
     auto timeout = TakeInteger(args, &i, "TIMEOUT", 1, core::kTtlMsMax, "ms", &error);
     if (!timeout) return Refuse(error);
-    command.time.kind = core::TimeSpec::Kind::kTtl;
-    command.time.ttl_ms = *timeout;
+    command.timeout.kind = core::TimeSpec::Kind::kTtl;
+    command.timeout.ttl_ms = *timeout;
   }
-  if (command.time.kind != core::TimeSpec::Kind::kTtl) {
+  if (command.timeout.kind != core::TimeSpec::Kind::kTtl) {
     return Refuse(ErrRequiredOption("RESERVE", "TIMEOUT ms"));
   }
   return parsed;
 }
 
-ParsedCommand ParseIdOnly(Args args, core::CommandKind kind) {
+template <class T>
+ParsedCommand ParseIdOnly(Args args) {
   ParsedCommand parsed;
-  parsed.command.kind = kind;
-  if (std::string error = TakeId(args[1], &parsed.command.id); !error.empty()) {
+  T& command = (parsed.command = T()).template As<T>();
+  if (std::string error = TakeId(args[1], &command.id); !error.empty()) {
     return Refuse(error);
   }
   std::string error;
@@ -146,13 +145,13 @@ ParsedCommand ParseIdOnly(Args args, core::CommandKind kind) {
   return parsed;
 }
 
-ParsedCommand ParseCommit(Args args) { return ParseIdOnly(args, core::CommandKind::kCommit); }
-ParsedCommand ParseCancel(Args args) { return ParseIdOnly(args, core::CommandKind::kCancel); }
+ParsedCommand ParseCommit(Args args) { return ParseIdOnly<core::cmd::Commit>(args); }
+ParsedCommand ParseCancel(Args args) { return ParseIdOnly<core::cmd::Cancel>(args); }
 
 ParsedCommand ParseBalance(Args args) {
   ParsedCommand parsed;
-  parsed.command.kind = core::CommandKind::kBalance;
-  if (std::string error = TakeAccountKey(args[1], "key", &parsed.command.key); !error.empty()) {
+  core::cmd::Balance& command = (parsed.command = core::cmd::Balance()).As<core::cmd::Balance>();
+  if (std::string error = TakeAccountKey(args[1], "key", &command.key); !error.empty()) {
     return Refuse(error);
   }
   return parsed;
@@ -160,17 +159,17 @@ ParsedCommand ParseBalance(Args args) {
 
 ParsedCommand ParseHistory(Args args) {
   ParsedCommand parsed;
-  parsed.command.kind = core::CommandKind::kHistory;
-  if (std::string error = TakeAccountKey(args[1], "key", &parsed.command.key); !error.empty()) {
+  core::cmd::History& command = (parsed.command = core::cmd::History()).As<core::cmd::History>();
+  if (std::string error = TakeAccountKey(args[1], "key", &command.key); !error.empty()) {
     return Refuse(error);
   }
   std::string error;
   for (size_t i = 2; i < args.size();) {
     if (!KeywordIs(args[i], "COUNT")) return Refuse(ErrUnknownOption(args[i]));
-    if (parsed.command.count != 0) return Refuse(ErrDuplicateOption("COUNT"));
+    if (command.count != 0) return Refuse(ErrDuplicateOption("COUNT"));
     auto count = TakeInteger(args, &i, "COUNT", 1, core::kCountMax, "", &error);
     if (!count) return Refuse(error);
-    parsed.command.count = *count;
+    command.count = *count;
   }
   return parsed;
 }

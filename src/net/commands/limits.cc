@@ -13,47 +13,46 @@ using Args = std::span<const std::string_view>;
 
 ParsedCommand ParseLimit(Args args) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command;
-  command.kind = core::CommandKind::kLimit;
+  core::cmd::Limit& command = (parsed.command = core::cmd::Limit()).As<core::cmd::Limit>();
   if (std::string error = CheckLength(args[1], "key", 1, core::kKeyBytesMax); !error.empty()) {
     return Refuse(error);
   }
   command.key.assign(args[1]);
   const std::string_view mode = args[2];
   if (KeywordIs(mode, "WINDOW")) {
-    command.limit_window = true;
+    command.window = true;
   } else if (!KeywordIs(mode, "RATE")) {
     return Refuse(ErrOptionNeeds("LIMIT", "RATE or WINDOW"));
   }
   std::string error;
   size_t i = 2;
-  auto n = TakeInteger(args, &i, command.limit_window ? "WINDOW" : "RATE", 1, core::kLimitCountMax,
-                       "", &error);
+  auto n = TakeInteger(args, &i, command.window ? "WINDOW" : "RATE", 1, core::kLimitCountMax, "",
+                       &error);
   if (!n) return Refuse(error);
-  command.limit_n = *n;
+  command.n = *n;
   if (i >= args.size() || !KeywordIs(args[i], "PER")) {
     return Refuse(ErrRequiredOption("LIMIT", "PER ms"));
   }
   auto per = TakeInteger(args, &i, "PER", 1, core::kTtlMsMax, "ms", &error);
   if (!per) return Refuse(error);
-  command.limit_per_ms = *per;
+  command.per_ms = *per;
   bool cost_seen = false;
   while (i < args.size()) {
     const std::string_view option = args[i];
-    if (KeywordIs(option, "BURST") && !command.limit_window) {
-      if (command.limit_burst != 0) return Refuse(ErrDuplicateOption("BURST"));
+    if (KeywordIs(option, "BURST") && !command.window) {
+      if (command.burst != 0) return Refuse(ErrDuplicateOption("BURST"));
       auto burst = TakeInteger(args, &i, "BURST", 1, core::kLimitCountMax, "", &error);
       if (!burst) return Refuse(error);
-      command.limit_burst = *burst;
+      command.burst = *burst;
     } else if (TakeIntegerOnce(args, &i, "COST", 1, core::kLimitCountMax, "", &cost_seen,
-                               &command.limit_cost, &error)) {
+                               &command.cost, &error)) {
       if (!error.empty()) return Refuse(error);
     } else {
       return Refuse(ErrUnknownOption(option));
     }
   }
-  const int64_t capacity = command.limit_burst > 0 ? command.limit_burst : command.limit_n;
-  if (command.limit_cost > capacity) return Refuse(ErrCostAboveCapacity());
+  const int64_t capacity = command.burst > 0 ? command.burst : command.n;
+  if (command.cost > capacity) return Refuse(ErrCostAboveCapacity());
   return parsed;
 }
 

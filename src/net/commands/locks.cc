@@ -50,32 +50,32 @@ namespace {
 
 using Args = std::span<const std::string_view>;
 
-std::string TakeName(std::string_view value, core::Command* command) {
+std::string TakeName(std::string_view value, std::string* name) {
   if (std::string error = CheckLength(value, "key", 1, core::kKeyBytesMax); !error.empty()) {
     return error;
   }
-  command->key.assign(value);
+  name->assign(value);
   return {};
 }
 
 // name token, shared by RENEW, UNLOCK and FENCE.
-ParsedCommand ParseNameToken(Args args, core::CommandKind kind) {
+template <class T>
+ParsedCommand ParseNameToken(Args args) {
   ParsedCommand parsed;
-  parsed.command.kind = kind;
-  if (std::string error = TakeName(args[1], &parsed.command); !error.empty()) {
+  T& command = (parsed.command = T()).template As<T>();
+  if (std::string error = TakeName(args[1], &command.name); !error.empty()) {
     return Refuse(error);
   }
   std::optional<uint64_t> token = ParseToken(args[2]);
   if (!token) return Refuse(ErrToken());
-  parsed.command.token = *token;
+  command.token = *token;
   return parsed;
 }
 
 ParsedCommand ParseLock(Args args) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command;
-  command.kind = core::CommandKind::kLock;
-  if (std::string error = TakeName(args[1], &command); !error.empty()) return Refuse(error);
+  core::cmd::Lock& command = (parsed.command = core::cmd::Lock()).As<core::cmd::Lock>();
+  if (std::string error = TakeName(args[1], &command.name); !error.empty()) return Refuse(error);
   if (std::string error = CheckLength(args[2], "owner", 1, core::kOwnerBytesMax); !error.empty()) {
     return Refuse(error);
   }
@@ -110,19 +110,19 @@ ParsedCommand ParseLock(Args args) {
 }
 
 ParsedCommand ParseRenew(Args args) {
-  ParsedCommand parsed = ParseNameToken(args, core::CommandKind::kRenew);
+  ParsedCommand parsed = ParseNameToken<core::cmd::Renew>(args);
   if (!parsed.error.empty()) return parsed;
   if (!KeywordIs(args[3], "LEASE")) return Refuse(ErrRequiredOption("RENEW", "LEASE ms"));
   size_t i = 3;
   std::string error;
   auto lease = TakeInteger(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &error);
   if (!lease) return Refuse(error);
-  parsed.command.lease_ms = *lease;
+  parsed.command.As<core::cmd::Renew>().lease_ms = *lease;
   return parsed;
 }
 
-ParsedCommand ParseUnlock(Args args) { return ParseNameToken(args, core::CommandKind::kUnlock); }
-ParsedCommand ParseFence(Args args) { return ParseNameToken(args, core::CommandKind::kFence); }
+ParsedCommand ParseUnlock(Args args) { return ParseNameToken<core::cmd::Unlock>(args); }
+ParsedCommand ParseFence(Args args) { return ParseNameToken<core::cmd::Fence>(args); }
 
 constexpr CommandSpec kRows[] = {
     {"LOCK", -5, DataFlags(core::CommandKind::kLock) | kBlocking, ParseLock,
