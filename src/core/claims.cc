@@ -301,8 +301,8 @@ void ClaimTable::SaveForUndo(std::string_view key, RecordHandle handle,
   context.undo->SaveClaim(key, &slot);
 }
 
-Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::Claim& args = command.As<cmd::Claim>();
+Reply ClaimTable::Apply(const cmd::Claim& args, const Command& command, const ApplyContext& context,
+                        Effect* effect) {
   RecordHandle handle = slots_.Find(args.key);
   if (handle != kNoRecord) {
     const ClaimView view = View(slots_, handle);
@@ -385,8 +385,8 @@ Reply ClaimTable::Claim(const Command& command, const ApplyContext& context, Eff
                     command.expires_ms, command.window_ms);
 }
 
-Reply ClaimTable::Unclaim(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::Unclaim& args = command.As<cmd::Unclaim>();
+Reply ClaimTable::Apply(const cmd::Unclaim& args, const Command& command,
+                        const ApplyContext& context, Effect* effect) {
   const RecordHandle handle = slots_.Find(args.key);
   if (handle == kNoRecord) return KeyReply(Outcome::kNotHolder, args.key);
   const ClaimView view = View(slots_, handle);
@@ -409,8 +409,8 @@ Reply ClaimTable::Unclaim(const Command& command, const ApplyContext& context, E
   return KeyReply(Outcome::kReleased, args.key);
 }
 
-Reply ClaimTable::ClaimOf(const Command& command, Effect* effect) const {
-  const cmd::ClaimOf& args = command.As<cmd::ClaimOf>();
+Reply ClaimTable::Apply(const cmd::ClaimOf& args, const Command& command,
+                        const ApplyContext& context, Effect* effect) const {
   const RecordHandle handle = slots_.Find(args.key);
   ClaimView view;
   if (handle != kNoRecord) {
@@ -429,8 +429,8 @@ Reply ClaimTable::ClaimOf(const Command& command, Effect* effect) const {
                        .Add("expires", view.expires_ms));
 }
 
-Reply ClaimTable::ClaimLog(const Command& command, Effect* effect) const {
-  const cmd::ClaimLog& args = command.As<cmd::ClaimLog>();
+Reply ClaimTable::Apply(const cmd::ClaimLog& args, const Command& command,
+                        const ApplyContext& context, Effect* effect) const {
   std::vector<Reply> entries;
   const RecordHandle handle = slots_.Find(args.key);
   if (handle != kNoRecord) {

@@ -77,11 +77,15 @@ struct ClaimSlot {
 class ClaimTable {
  public:
   // Mutations; `command` is resolved. Fill `effect` and return the reply.
-  Reply Claim(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply Unclaim(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Apply(const cmd::Claim& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::Unclaim& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
   // Reads.
-  Reply ClaimOf(const Command& command, Effect* effect) const;
-  Reply ClaimLog(const Command& command, Effect* effect) const;
+  Reply Apply(const cmd::ClaimOf& args, const Command& command, const ApplyContext& context,
+              Effect* effect) const;
+  Reply Apply(const cmd::ClaimLog& args, const Command& command, const ApplyContext& context,
+              Effect* effect) const;
 
   // Handles a due kClaimEnd or kClaimLogForget entry; stale entries are ignored.
   void Expire(const ExpiryEntry& entry, ExpiryQueue* expiry);

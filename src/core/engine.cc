@@ -74,64 +74,45 @@ bool RunExpiry(EngineState* state, const ApplyContext& context) {
   return granted;
 }
 
+// The internal kinds, which no table owns.
+Reply ApplyInternal(EngineState* state, const cmd::CancelWaiter& cancel, Effect* effect) {
+  const bool found = state->locks.Cancel(cancel.waiter) || state->idem.Cancel(cancel.waiter);
+  effect->changed = found;
+  return Reply::WithOutcome(found ? Outcome::kCancelled : Outcome::kAgain);
+}
+Reply ApplyInternal(EngineState* state, const cmd::DropWaiters&, Effect* effect) {
+  const bool locks = state->locks.DropWaiters();
+  const bool idem = state->idem.DropWaiters();
+  effect->changed = locks || idem;
+  return Reply::WithOutcome(Outcome::kOk);
+}
+Reply ApplyInternal(EngineState*, const cmd::Group&, Effect*) {
+  EXACTLY_ASSERT(false);  // ApplyGroup applies its sub-commands
+  return Reply::Error("ERR", "unknown command");
+}
+
+// The table that applies a kind is the one with an Apply overload for its struct,
+// so a new kind needs no line here: its table's overload is found (and a kind no
+// table takes, other than the internal ones, does not compile).
 Reply ApplyTable(EngineState* state, const Command& command, const ApplyContext& context,
                  Effect* effect) {
-  switch (command.kind) {
-    case CommandKind::kClaim:
-      return state->claims.Claim(command, context, effect);
-    case CommandKind::kUnclaim:
-      return state->claims.Unclaim(command, context, effect);
-    case CommandKind::kClaimOf:
-      return state->claims.ClaimOf(command, effect);
-    case CommandKind::kClaimLog:
-      return state->claims.ClaimLog(command, effect);
-    case CommandKind::kAccount:
-      return state->ledger.CreateAccount(command, context, effect);
-    case CommandKind::kTransfer:
-      return state->ledger.ApplyTransfer(command, context, effect);
-    case CommandKind::kReserve:
-      return state->ledger.Reserve(command, context, effect);
-    case CommandKind::kCommit:
-      return state->ledger.Commit(command, context, effect);
-    case CommandKind::kCancel:
-      return state->ledger.Cancel(command, context, effect);
-    case CommandKind::kBalance:
-      return state->ledger.Balance(command, effect);
-    case CommandKind::kHistory:
-      return state->ledger.History(command, effect);
-    case CommandKind::kLock:
-      return state->locks.Lock(command, context, effect);
-    case CommandKind::kRenew:
-      return state->locks.Renew(command, context, effect);
-    case CommandKind::kUnlock:
-      return state->locks.Unlock(command, context, effect);
-    case CommandKind::kFence:
-      return state->locks.Fence(command, context, effect);
-    case CommandKind::kIdemBegin:
-      return state->idem.Begin(command, context, effect);
-    case CommandKind::kIdemEnd:
-      return state->idem.End(command, context, effect);
-    case CommandKind::kIdemAbort:
-      return state->idem.Abort(command, context, effect);
-    case CommandKind::kLimit:
-      return state->limits.Apply(command, context, effect);
-    case CommandKind::kCancelWaiter: {
-      const uint64_t waiter = command.As<cmd::CancelWaiter>().waiter;
-      const bool found = state->locks.Cancel(waiter) || state->idem.Cancel(waiter);
-      effect->changed = found;
-      return Reply::WithOutcome(found ? Outcome::kCancelled : Outcome::kAgain);
-    }
-    case CommandKind::kDropWaiters: {
-      const bool locks = state->locks.DropWaiters();
-      const bool idem = state->idem.DropWaiters();
-      effect->changed = locks || idem;
-      return Reply::WithOutcome(Outcome::kOk);
-    }
-    case CommandKind::kGroup:
-      break;
-  }
-  EXACTLY_ASSERT(command.kind != CommandKind::kGroup);
-  return Reply::Error("ERR", "unknown command");
+  return std::visit(
+      [&](const auto& args) -> Reply {
+        if constexpr (requires { state->claims.Apply(args, command, context, effect); }) {
+          return state->claims.Apply(args, command, context, effect);
+        } else if constexpr (requires { state->ledger.Apply(args, command, context, effect); }) {
+          return state->ledger.Apply(args, command, context, effect);
+        } else if constexpr (requires { state->locks.Apply(args, command, context, effect); }) {
+          return state->locks.Apply(args, command, context, effect);
+        } else if constexpr (requires { state->idem.Apply(args, command, context, effect); }) {
+          return state->idem.Apply(args, command, context, effect);
+        } else if constexpr (requires { state->limits.Apply(args, command, context, effect); }) {
+          return state->limits.Apply(args, command, context, effect);
+        } else {
+          return ApplyInternal(state, args, effect);
+        }
+      },
+      command.args);
 }
 
 Reply ApplySingle(EngineState* state, const Command& command, const ApplyContext& context,

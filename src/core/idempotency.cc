@@ -48,8 +48,8 @@ void IdemTable::TakeRun(std::string_view key, IdemKey* idem, int64_t at_ms, int6
   if (!idem->waiters.empty()) context.expiry->PushWake(idem->lease_end_ms);
 }
 
-Reply IdemTable::Begin(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::IdemBegin& args = command.As<cmd::IdemBegin>();
+Reply IdemTable::Apply(const cmd::IdemBegin& args, const Command& command,
+                       const ApplyContext& context, Effect* effect) {
   auto it = keys_.find(std::string_view(args.key));
   if (it == keys_.end()) {
     if (context.enforce_limits && keys_.size() >= context.config->idem_keys_max) {
@@ -95,8 +95,8 @@ Reply IdemTable::Begin(const Command& command, const ApplyContext& context, Effe
   return IdemReply(Outcome::kRun, idem.token, std::string());
 }
 
-Reply IdemTable::End(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::IdemEnd& args = command.As<cmd::IdemEnd>();
+Reply IdemTable::Apply(const cmd::IdemEnd& args, const Command& command,
+                       const ApplyContext& context, Effect* effect) {
   auto it = keys_.find(std::string_view(args.key));
   if (it == keys_.end() || it->second.token != args.token) {
     if (it != keys_.end()) effect->observed = it->second.lsn;
@@ -120,8 +120,8 @@ Reply IdemTable::End(const Command& command, const ApplyContext& context, Effect
   return IdemReply(Outcome::kDone, idem.token, idem.response);
 }
 
-Reply IdemTable::Abort(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::IdemAbort& args = command.As<cmd::IdemAbort>();
+Reply IdemTable::Apply(const cmd::IdemAbort& args, const Command& command,
+                       const ApplyContext& context, Effect* effect) {
   auto it = keys_.find(std::string_view(args.key));
   if (it != keys_.end()) effect->observed = it->second.lsn;
   if (it == keys_.end() || it->second.token != args.token ||

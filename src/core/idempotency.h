@@ -60,9 +60,12 @@ using IdemMap = IncrementalMap<std::string, IdemKey, NameHash, NameEqual>;
 
 class IdemTable {
  public:
-  Reply Begin(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply End(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply Abort(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Apply(const cmd::IdemBegin& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::IdemEnd& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::IdemAbort& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
 
   // Answers the waiters of keys ended or freed by the last command (at now).
   void Settle(const ApplyContext& context);

@@ -320,8 +320,8 @@ RecordHandle Ledger::MustFind(std::string_view key) const {
   return handle;
 }
 
-Reply Ledger::CreateAccount(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::Account& args = command.As<cmd::Account>();
+Reply Ledger::Apply(const cmd::Account& args, const Command& command, const ApplyContext& context,
+                    Effect* effect) {
   const Amount min = MinValue(args.min);
   const Amount max = MaxValue(args.max);
   if (min > max) {
@@ -390,17 +390,8 @@ TransferStatus Ledger::Check(const Move& move, bool reserve) const {
   return reserve ? TransferStatus::kPending : TransferStatus::kOk;
 }
 
-Ledger::Move Ledger::MoveOf(const Command& command) {
-  if (command.kind == CommandKind::kReserve) {
-    const cmd::Reserve& reserve = command.As<cmd::Reserve>();
-    return Move{reserve.id, reserve.from, reserve.to, reserve.amount, {}, true};
-  }
-  const cmd::Transfer& transfer = command.As<cmd::Transfer>();
-  return Move{transfer.id, transfer.from, transfer.to, transfer.amount, transfer.note, false};
-}
-
-Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context, Effect* effect) {
-  const Move move = MoveOf(command);
+Reply Ledger::ApplyMove(const Move& move, const Command& command, const ApplyContext& context,
+                        Effect* effect) {
   if (move.from == move.to) return Reply::Error("ERR", "from and to must differ");
   if (move.amount <= 0) return Reply::Error("ERR", "amount must be positive");
   const bool reserve = move.reserve;
@@ -461,16 +452,26 @@ Reply Ledger::ApplyTransfer(const Command& command, const ApplyContext& context,
                        transfer.window_ms, transfer.expires_ms);
 }
 
-Reply Ledger::Reserve(const Command& command, const ApplyContext& context, Effect* effect) {
-  return ApplyTransfer(command, context, effect);
+Reply Ledger::Apply(const cmd::Transfer& args, const Command& command, const ApplyContext& context,
+                    Effect* effect) {
+  return ApplyMove(Move{args.id, args.from, args.to, args.amount, args.note, false}, command,
+                   context, effect);
 }
 
-Reply Ledger::Commit(const Command& command, const ApplyContext& context, Effect* effect) {
-  return ResolveReservation(command.As<cmd::Commit>().id, context, effect, /*commit=*/true);
+Reply Ledger::Apply(const cmd::Reserve& args, const Command& command, const ApplyContext& context,
+                    Effect* effect) {
+  return ApplyMove(Move{args.id, args.from, args.to, args.amount, {}, true}, command, context,
+                   effect);
 }
 
-Reply Ledger::Cancel(const Command& command, const ApplyContext& context, Effect* effect) {
-  return ResolveReservation(command.As<cmd::Cancel>().id, context, effect, /*commit=*/false);
+Reply Ledger::Apply(const cmd::Commit& args, const Command& command, const ApplyContext& context,
+                    Effect* effect) {
+  return ResolveReservation(args.id, context, effect, /*commit=*/true);
+}
+
+Reply Ledger::Apply(const cmd::Cancel& args, const Command& command, const ApplyContext& context,
+                    Effect* effect) {
+  return ResolveReservation(args.id, context, effect, /*commit=*/false);
 }
 
 void Ledger::Release(std::string_view id, Transfer* transfer, int64_t at_ms, HistoryKind kind,
@@ -533,8 +534,8 @@ Reply Ledger::ResolveReservation(const std::string& id, const ApplyContext& cont
   return StoredReply(commit ? Outcome::kCommitted : Outcome::kCancelled, id, transfer);
 }
 
-Reply Ledger::Balance(const Command& command, Effect* effect) const {
-  const cmd::Balance& args = command.As<cmd::Balance>();
+Reply Ledger::Apply(const cmd::Balance& args, const Command& command, const ApplyContext& context,
+                    Effect* effect) const {
   const RecordHandle handle = accounts_.Find(args.key);
   if (handle == kNoRecord) return Reply::WithOutcome(Outcome::kNoAccount);
   const Account account = Fields(handle);
@@ -548,8 +549,8 @@ Reply Ledger::Balance(const Command& command, Effect* effect) const {
   return reply;
 }
 
-Reply Ledger::History(const Command& command, Effect* effect) const {
-  const cmd::History& args = command.As<cmd::History>();
+Reply Ledger::Apply(const cmd::History& args, const Command& command, const ApplyContext& context,
+                    Effect* effect) const {
   const RecordHandle handle = accounts_.Find(args.key);
   if (handle == kNoRecord) return Reply::WithOutcome(Outcome::kNoAccount);
   effect->observed = Fields(handle).lsn;

@@ -110,14 +110,21 @@ Value MaxReplyValue(const Bound& max);
 class Ledger {
  public:
   // Mutations; `command` is resolved.
-  Reply CreateAccount(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply ApplyTransfer(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply Reserve(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply Commit(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply Cancel(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Apply(const cmd::Account& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::Transfer& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::Reserve& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::Commit& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::Cancel& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
   // Reads.
-  Reply Balance(const Command& command, Effect* effect) const;
-  Reply History(const Command& command, Effect* effect) const;
+  Reply Apply(const cmd::Balance& args, const Command& command, const ApplyContext& context,
+              Effect* effect) const;
+  Reply Apply(const cmd::History& args, const Command& command, const ApplyContext& context,
+              Effect* effect) const;
 
   // Handles a due kReservationTimeout or kTransferForget entry; stale ones are
   // ignored.
@@ -159,7 +166,8 @@ class Ledger {
     std::string_view note;
     bool reserve = false;
   };
-  static Move MoveOf(const Command& command);
+  Reply ApplyMove(const Move& move, const Command& command, const ApplyContext& context,
+                  Effect* effect);
   Reply RepeatReply(const Move& move, const Transfer& transfer, Effect* effect) const;
   Reply ResolveReservation(const std::string& id, const ApplyContext& context, Effect* effect,
                            bool commit);

@@ -82,8 +82,8 @@ void LockTable::EraseIfIdle(LockMap::iterator it) {
   if (it->second.owner.empty() && it->second.waiters.empty()) locks_.erase(it);
 }
 
-Reply LockTable::Lock(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::Lock& args = command.As<cmd::Lock>();
+Reply LockTable::Apply(const cmd::Lock& args, const Command& command, const ApplyContext& context,
+                       Effect* effect) {
   std::string id_key;
   if (!args.id.empty()) {
     id_key = LockIdKey(args.name, args.id);
@@ -186,8 +186,8 @@ Reply LockTable::Park(const Command& command, struct Lock* lock, const ApplyCont
   return Reply{};
 }
 
-Reply LockTable::Renew(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::Renew& args = command.As<cmd::Renew>();
+Reply LockTable::Apply(const cmd::Renew& args, const Command& command, const ApplyContext& context,
+                       Effect* effect) {
   if (!Holds(args.name, args.token, context.now_ms, &effect->observed)) {
     return StaleReply(args.token);
   }
@@ -202,8 +202,8 @@ Reply LockTable::Renew(const Command& command, const ApplyContext& context, Effe
                    lock.expires_ms);
 }
 
-Reply LockTable::Unlock(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::Unlock& args = command.As<cmd::Unlock>();
+Reply LockTable::Apply(const cmd::Unlock& args, const Command& command, const ApplyContext& context,
+                       Effect* effect) {
   if (!Holds(args.name, args.token, context.now_ms, &effect->observed)) {
     return StaleReply(args.token);
   }
@@ -223,8 +223,8 @@ Reply LockTable::Unlock(const Command& command, const ApplyContext& context, Eff
   return LockReply(Outcome::kReleased, static_cast<int64_t>(token), 0, kNoTimeMs);
 }
 
-Reply LockTable::Fence(const Command& command, const ApplyContext& context, Effect* effect) const {
-  const cmd::Fence& args = command.As<cmd::Fence>();
+Reply LockTable::Apply(const cmd::Fence& args, const Command& command, const ApplyContext& context,
+                       Effect* effect) const {
   if (!Holds(args.name, args.token, context.now_ms, &effect->observed)) {
     return StaleReply(args.token);
   }

@@ -81,11 +81,15 @@ std::string LockIdKey(std::string_view name, std::string_view request_id);
 class LockTable {
  public:
   // Mutations; `command` is resolved.
-  Reply Lock(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply Renew(const Command& command, const ApplyContext& context, Effect* effect);
-  Reply Unlock(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Apply(const cmd::Lock& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::Renew& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
+  Reply Apply(const cmd::Unlock& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
   // Read.
-  Reply Fence(const Command& command, const ApplyContext& context, Effect* effect) const;
+  Reply Apply(const cmd::Fence& args, const Command& command, const ApplyContext& context,
+              Effect* effect) const;
 
   // True if `token` holds lock `name` at `now_ms` (IFLOCK). Sets `*observed`.
   bool Holds(std::string_view name, uint64_t token, int64_t now_ms, Lsn* observed) const;

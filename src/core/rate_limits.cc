@@ -30,8 +30,8 @@ Reply LimitReply(bool allowed, Wide remaining, Wide retry_after_ms, Wide reset_m
 
 }  // namespace
 
-Reply LimitTable::Apply(const Command& command, const ApplyContext& context, Effect* effect) {
-  const cmd::Limit& args = command.As<cmd::Limit>();
+Reply LimitTable::Apply(const cmd::Limit& args, const Command& command, const ApplyContext& context,
+                        Effect* effect) {
   EXACTLY_ASSERT(args.n >= 1 && args.per_ms >= 1 && args.cost >= 1);
   auto it = keys_.find(std::string_view(args.key));
   if (it == keys_.end() && keys_.size() >= context.config->limit_keys_max) {

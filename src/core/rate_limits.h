@@ -57,7 +57,8 @@ using LimitMap = IncrementalMap<std::string, LimitState, NameHash, NameEqual>;
 class LimitTable {
  public:
   // Never changes durable state (effect->changed stays false).
-  Reply Apply(const Command& command, const ApplyContext& context, Effect* effect);
+  Reply Apply(const cmd::Limit& args, const Command& command, const ApplyContext& context,
+              Effect* effect);
 
   void Expire(const ExpiryEntry& entry);
   void ScheduleAll(ExpiryQueue* expiry) const;
