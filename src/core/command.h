@@ -504,6 +504,14 @@ struct Command {
   CommandKind kind = CommandKind::kClaim;
   CommandArgs args;
 
+  // Makes this a command of kind T with default arguments and returns them, to be
+  // filled in place (a parser's first step: no temporary Command is moved).
+  template <class T>
+  requires(kKindOf<T> != CommandKind{0}) T& Emplace() {
+    kind = kKindOf<T>;
+    return args.template emplace<T>();
+  }
+
   // The arguments as kind T; asserts that the command is of that kind.
   template <class T>
   const T& As() const {

@@ -27,8 +27,8 @@ std::string TakeKeyOwner(Args args, std::string* key, std::string* owner) {
 
 ParsedCommand ParseClaim(Args args) {
   ParsedCommand parsed;
-  core::Command& command = parsed.command = core::cmd::Claim();
-  core::cmd::Claim& claim = command.As<core::cmd::Claim>();
+  core::Command& command = parsed.command;
+  core::cmd::Claim& claim = command.Emplace<core::cmd::Claim>();
   if (std::string error = TakeKeyOwner(args, &claim.key, &claim.owner); !error.empty()) {
     return Refuse(error);
   }
@@ -55,7 +55,7 @@ ParsedCommand ParseClaim(Args args) {
 
 ParsedCommand ParseUnclaim(Args args) {
   ParsedCommand parsed;
-  core::cmd::Unclaim& unclaim = (parsed.command = core::cmd::Unclaim()).As<core::cmd::Unclaim>();
+  core::cmd::Unclaim& unclaim = parsed.command.Emplace<core::cmd::Unclaim>();
   if (std::string error = TakeKeyOwner(args, &unclaim.key, &unclaim.owner); !error.empty()) {
     return Refuse(error);
   }
@@ -69,7 +69,7 @@ ParsedCommand ParseUnclaim(Args args) {
 
 ParsedCommand ParseClaimOf(Args args) {
   ParsedCommand parsed;
-  core::cmd::ClaimOf& claim_of = (parsed.command = core::cmd::ClaimOf()).As<core::cmd::ClaimOf>();
+  core::cmd::ClaimOf& claim_of = parsed.command.Emplace<core::cmd::ClaimOf>();
   if (std::string error = TakeKeyOwner(args, &claim_of.key, nullptr); !error.empty()) {
     return Refuse(error);
   }
@@ -78,7 +78,7 @@ ParsedCommand ParseClaimOf(Args args) {
 
 ParsedCommand ParseClaimLog(Args args) {
   ParsedCommand parsed;
-  core::cmd::ClaimLog& log = (parsed.command = core::cmd::ClaimLog()).As<core::cmd::ClaimLog>();
+  core::cmd::ClaimLog& log = parsed.command.Emplace<core::cmd::ClaimLog>();
   if (std::string error = CheckLength(args[1], "key", 1, core::kKeyBytesMax); !error.empty()) {
     return Refuse(error);
   }

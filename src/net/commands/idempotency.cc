@@ -14,8 +14,7 @@ using Args = std::span<const std::string_view>;
 
 ParsedCommand ParseBegin(Args args) {
   ParsedCommand parsed;
-  core::cmd::IdemBegin& command =
-      (parsed.command = core::cmd::IdemBegin()).As<core::cmd::IdemBegin>();
+  core::cmd::IdemBegin& command = parsed.command.Emplace<core::cmd::IdemBegin>();
   command.key.assign(args[2]);
   command.lease_ms = core::kIdemLeaseMsDefault;
   command.ttl_ms = core::kIdemTtlMsDefault;
@@ -56,7 +55,7 @@ ParsedCommand ParseBegin(Args args) {
 template <class T>
 ParsedCommand ParseEndOrAbort(Args args, size_t fixed) {
   ParsedCommand parsed;
-  T& command = (parsed.command = T()).template As<T>();
+  T& command = parsed.command.template Emplace<T>();
   if (args.size() < fixed) return Refuse(ErrArity("IDEM"));
   command.key.assign(args[2]);
   std::optional<uint64_t> token = ParseToken(args[3]);
@@ -78,18 +77,11 @@ ParsedCommand ParseIdem(Args args) {
   if (std::string error = CheckLength(args[2], "key", 1, core::kKeyBytesMax); !error.empty()) {
     return Refuse(error);
   }
-  ParsedCommand parsed;
   const std::string_view sub = args[1];
-  if (KeywordIs(sub, "BEGIN")) {
-    parsed = ParseBegin(args);
-  } else if (KeywordIs(sub, "END")) {
-    parsed = ParseEndOrAbort<core::cmd::IdemEnd>(args, 5);
-  } else if (KeywordIs(sub, "ABORT")) {
-    parsed = ParseEndOrAbort<core::cmd::IdemAbort>(args, 4);
-  } else {
-    return Refuse(ErrUnknownSubcommand("IDEM", sub));
-  }
-  return parsed;
+  if (KeywordIs(sub, "BEGIN")) return ParseBegin(args);
+  if (KeywordIs(sub, "END")) return ParseEndOrAbort<core::cmd::IdemEnd>(args, 5);
+  if (KeywordIs(sub, "ABORT")) return ParseEndOrAbort<core::cmd::IdemAbort>(args, 4);
+  return Refuse(ErrUnknownSubcommand("IDEM", sub));
 }
 
 constexpr CommandSpec kRows[] = {

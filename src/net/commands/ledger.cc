@@ -54,7 +54,7 @@ bool ParseBound(std::string_view text, std::string_view infinity, core::Bound* b
 
 ParsedCommand ParseAccount(Args args) {
   ParsedCommand parsed;
-  core::cmd::Account& command = (parsed.command = core::cmd::Account()).As<core::cmd::Account>();
+  core::cmd::Account& command = parsed.command.Emplace<core::cmd::Account>();
   if (std::string error = TakeAccountKey(args[1], "key", &command.key); !error.empty()) {
     return Refuse(error);
   }
@@ -86,7 +86,7 @@ ParsedCommand ParseAccount(Args args) {
 
 ParsedCommand ParseTransfer(Args args) {
   ParsedCommand parsed;
-  core::cmd::Transfer& command = (parsed.command = core::cmd::Transfer()).As<core::cmd::Transfer>();
+  core::cmd::Transfer& command = parsed.command.Emplace<core::cmd::Transfer>();
   if (std::string error = TakeTransferHead(args, &command); !error.empty()) return Refuse(error);
   TimeOptions time(TimeOptions::kPer);
   bool note_seen = false;
@@ -107,7 +107,7 @@ ParsedCommand ParseTransfer(Args args) {
 
 ParsedCommand ParseReserve(Args args) {
   ParsedCommand parsed;
-  core::cmd::Reserve& command = (parsed.command = core::cmd::Reserve()).As<core::cmd::Reserve>();
+  core::cmd::Reserve& command = parsed.command.Emplace<core::cmd::Reserve>();
   if (std::string error = TakeTransferHead(args, &command); !error.empty()) return Refuse(error);
   std::string error;
   for (size_t i = 5; i < args.size();) {
@@ -133,7 +133,7 @@ ParsedCommand ParseReserve(Args args) {
 template <class T>
 ParsedCommand ParseIdOnly(Args args) {
   ParsedCommand parsed;
-  T& command = (parsed.command = T()).template As<T>();
+  T& command = parsed.command.template Emplace<T>();
   if (std::string error = TakeId(args[1], &command.id); !error.empty()) {
     return Refuse(error);
   }
@@ -150,7 +150,7 @@ ParsedCommand ParseCancel(Args args) { return ParseIdOnly<core::cmd::Cancel>(arg
 
 ParsedCommand ParseBalance(Args args) {
   ParsedCommand parsed;
-  core::cmd::Balance& command = (parsed.command = core::cmd::Balance()).As<core::cmd::Balance>();
+  core::cmd::Balance& command = parsed.command.Emplace<core::cmd::Balance>();
   if (std::string error = TakeAccountKey(args[1], "key", &command.key); !error.empty()) {
     return Refuse(error);
   }
@@ -159,7 +159,7 @@ ParsedCommand ParseBalance(Args args) {
 
 ParsedCommand ParseHistory(Args args) {
   ParsedCommand parsed;
-  core::cmd::History& command = (parsed.command = core::cmd::History()).As<core::cmd::History>();
+  core::cmd::History& command = parsed.command.Emplace<core::cmd::History>();
   if (std::string error = TakeAccountKey(args[1], "key", &command.key); !error.empty()) {
     return Refuse(error);
   }

@@ -13,7 +13,7 @@ using Args = std::span<const std::string_view>;
 
 ParsedCommand ParseLimit(Args args) {
   ParsedCommand parsed;
-  core::cmd::Limit& command = (parsed.command = core::cmd::Limit()).As<core::cmd::Limit>();
+  core::cmd::Limit& command = parsed.command.Emplace<core::cmd::Limit>();
   if (std::string error = CheckLength(args[1], "key", 1, core::kKeyBytesMax); !error.empty()) {
     return Refuse(error);
   }

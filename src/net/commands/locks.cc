@@ -62,7 +62,7 @@ std::string TakeName(std::string_view value, std::string* name) {
 template <class T>
 ParsedCommand ParseNameToken(Args args) {
   ParsedCommand parsed;
-  T& command = (parsed.command = T()).template As<T>();
+  T& command = parsed.command.template Emplace<T>();
   if (std::string error = TakeName(args[1], &command.name); !error.empty()) {
     return Refuse(error);
   }
@@ -74,7 +74,7 @@ ParsedCommand ParseNameToken(Args args) {
 
 ParsedCommand ParseLock(Args args) {
   ParsedCommand parsed;
-  core::cmd::Lock& command = (parsed.command = core::cmd::Lock()).As<core::cmd::Lock>();
+  core::cmd::Lock& command = parsed.command.Emplace<core::cmd::Lock>();
   if (std::string error = TakeName(args[1], &command.name); !error.empty()) return Refuse(error);
   if (std::string error = CheckLength(args[2], "owner", 1, core::kOwnerBytesMax); !error.empty()) {
     return Refuse(error);
