@@ -237,6 +237,9 @@ Reply ApplyGroup(EngineState* state, const Command& group, const ApplyContext& c
 // One top-level command (or group), then the waiters it released.
 Reply ApplyTop(EngineState* state, Command& command, ApplyContext* context, Effect* effect,
                std::vector<uint8_t>* keep) {
+  // The kind says how the command is batched and logged, its arguments how it is
+  // applied: they must agree (Command's constructors and Emplace set both).
+  EXACTLY_ASSERT(static_cast<size_t>(command.kind) == command.args.index() + 1);
   context->waiters_now = state->locks.waiters() + state->idem.waiters();
   Reply reply = command.kind == CommandKind::kGroup
                     ? ApplyGroup(state, command, *context, effect, keep)

@@ -142,6 +142,7 @@ void WriteTyped(ByteWriter& writer, const S& typed, uint64_t present, uint8_t fr
 
 void WriteFields(ByteWriter& writer, const Command& command, bool has_group) {
   EXACTLY_ASSERT(command.resolved);
+  EXACTLY_ASSERT(static_cast<size_t>(command.kind) == command.args.index() + 1);
   writer.U8(static_cast<uint8_t>(command.kind));
   std::visit(
       [&](const auto& typed) {
