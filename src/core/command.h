@@ -157,10 +157,10 @@ inline constexpr uint8_t kKey = 0, kOwner = 1, kId = 2, kFrom = 3, kTo = 4, kAmo
 }  // namespace bits
 
 // One struct per command kind, each with its one field list, `kFields`: the journal
-// codec, test printing and RecordBytesBound walk it; equality is defaulted, so it
-// covers every member whether listed or not (a member missing from the list then
-// fails the codec's round-trip tests instead of vanishing from the journal).
-// Fields are listed in journal bit order. `kIdentity` names the field that says
+// codec, test printing and RecordBytesBound walk it, and a static_assert below
+// checks that it names every member, so a member cannot be left out of the
+// journal. Equality is defaulted (the same members). Fields are listed in journal
+// bit order. `kIdentity` names the field that says
 // what the command is about: every element of an EXEC reply carries it.
 namespace cmd {
 
@@ -480,16 +480,36 @@ constexpr bool IdentityIsAStringField() {
   }
   return true;
 }
+// How many members aggregate S has: the most initializers S{...} accepts (each
+// AnyField converts to any member's type, so none is spent on brace elision).
+struct AnyField {
+  template <class T>
+  operator T() const;  // NOLINT: implicit on purpose; declared only, used unevaluated
+};
+template <class S, class... A>
+constexpr size_t MemberCount() {
+  if constexpr (requires { S{A{}..., AnyField{}}; }) {
+    return MemberCount<S, A..., AnyField>();
+  } else {
+    return sizeof...(A);
+  }
+}
+template <class S>
+constexpr bool ListsEveryMember() {
+  return MemberCount<S>() == std::tuple_size_v<std::decay_t<decltype(S::kFields)>>;
+}
 template <size_t... I>
 constexpr bool EveryKindIsWellFormed(std::index_sequence<I...>) {
   return ((kKindOf<std::variant_alternative_t<I, CommandArgs>> == static_cast<CommandKind>(I + 1) &&
+           ListsEveryMember<std::variant_alternative_t<I, CommandArgs>>() &&
            FieldsInBitOrder<std::variant_alternative_t<I, CommandArgs>>() &&
            IdentityIsAStringField<std::variant_alternative_t<I, CommandArgs>>()) &&
           ...);
 }
 static_assert(EveryKindIsWellFormed(std::make_index_sequence<std::variant_size_v<CommandArgs>>()),
-              "each kind's struct is alternative kind - 1, its fields in journal bit order, "
-              "outside bits 12..15, and its kIdentity names one of its string fields");
+              "each kind's struct is alternative kind - 1, its kFields lists every member, in "
+              "journal bit order and outside bits 12..15, and its kIdentity names one of its "
+              "string fields");
 }  // namespace kinds_internal
 
 // One parsed request: its kind, its typed arguments, and what every kind shares.

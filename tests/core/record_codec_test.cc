@@ -23,8 +23,8 @@ Command Resolved(Command command) {
   return command;
 }
 
-// Equality is each kind's defaulted one, so it covers every member: a member left
-// out of its kind's field list would not survive the round trip.
+// Equality is each kind's defaulted one, over every member (command.h checks at
+// compile time that each kind's field list names every member too).
 void ExpectSame(const Command& a, const Command& b) {
   EXPECT_TRUE(b.resolved);
   EXPECT_EQ(a, b);
