@@ -3,12 +3,52 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "base/status.h"
 #include "core/limits.h"
 #include "net/connection_limits.h"
 #include "storage/group_commit.h"
 
 namespace exactly::server {
+
+// One voter of a replicated group, as --peers names it:
+// id=resp-host:resp-port@raft-host:raft-port (Redis Cluster's ip:port@cport form).
+struct PeerConfig {
+  uint64_t id = 0;
+  std::string resp_host;
+  uint16_t resp_port = 0;
+  std::string raft_host;
+  uint16_t raft_port = 0;
+
+  std::string resp_address() const;  // "host:port", what -MOVED names
+  std::string raft_address() const;
+};
+
+// Replicated mode (docs/replication.md): set by --node-id, --raft-bind and --peers,
+// all three or none. Without them the server is a single node with its journal.
+struct ReplicationConfig {
+  uint64_t node_id = 0;  // 0: single-node mode
+  std::string raft_bind;
+  std::vector<PeerConfig> peers;  // every voter, this one included, in --peers order
+
+  bool enabled() const { return node_id != 0; }
+  // The entry of voter `id`, nullptr if there is none.
+  const PeerConfig* Find(uint64_t id) const;
+};
+
+// Parses --peers. InvalidArgument naming the entry for a malformed one, a
+// duplicate id or a duplicate address.
+base::Result<std::vector<PeerConfig>> ParsePeers(std::string_view text);
+
+// Checks the three flags together against --port: all or none given, this node's id
+// among the peers, --raft-bind equal to its raft address and --port to its RESP
+// port, an odd number of voters (1 to 7). On success fills `out` (left disabled when
+// none was given). `node_id_given` etc. say which flags appeared on the command line.
+base::Status ParseReplication(bool node_id_given, uint64_t node_id, bool raft_bind_given,
+                              std::string_view raft_bind, bool peers_given, std::string_view peers,
+                              uint16_t port, ReplicationConfig* out);
 
 struct ServeConfig {
   std::string dir = "data";
@@ -38,6 +78,7 @@ struct ServeConfig {
   // allow_clock_behind is set.
   int64_t max_clock_behind_ms = 60'000;
   bool allow_clock_behind = false;
+  ReplicationConfig replication;
 };
 
 }  // namespace exactly::server

@@ -90,6 +90,19 @@ int main(int argc, char** argv) {
   serve->add_flag("--allow-clock-behind", config.allow_clock_behind,
                   "Start even when the clock is behind by more than --max-clock-behind");
 
+  uint64_t node_id = 0;
+  std::string raft_bind;
+  std::string peers;
+  serve->add_option("--node-id", node_id,
+                    "Replicated mode: this node's id among --peers (docs/replication.md)");
+  serve->add_option("--raft-bind", raft_bind,
+                    "Replicated mode: host:port this node's raft log listens on; must be its "
+                    "raft address in --peers");
+  serve->add_option("--peers", peers,
+                    "Replicated mode: every voter (an odd number, 3 or 5) as "
+                    "id=resp-host:resp-port@raft-host:raft-port,...; used to bootstrap a new "
+                    "group, later starts keep the replicated configuration");
+
   std::string check_dir = "data";
   CLI::App* check = app.add_subcommand("check", "Verify a data dir without changing it");
   check->add_option("--dir", check_dir, "Data directory")->capture_default_str();
@@ -111,6 +124,21 @@ int main(int argc, char** argv) {
     config.id_retention_ms = retention_days * 24LL * 3600 * 1000;
     config.snapshot_every_bytes = snapshot_mb * 1024 * 1024;
     config.protected_mode = protected_mode == "yes";
+    if (exactly::base::Status replicated = exactly::server::ParseReplication(
+            serve->count("--node-id") > 0, node_id, serve->count("--raft-bind") > 0, raft_bind,
+            serve->count("--peers") > 0, peers, config.port, &config.replication);
+        !replicated.ok()) {
+      std::fprintf(stderr, "exactly: %s\n", replicated.message().c_str());
+      return 2;
+    }
+    if (config.replication.enabled() && serve->count("--fsync") > 0 &&
+        config.fsync != FsyncMode::kAlways) {
+      std::fprintf(stderr,
+                   "exactly: --fsync %s is for the single-node journal; in replicated mode the "
+                   "raft log syncs every entry before it counts toward a quorum\n",
+                   fsync_name.c_str());
+      return 2;
+    }
     if (serve->count("--maxmemory") == 0) {
       config.maxmemory_bytes = exactly::server::DefaultMaxMemoryBytes();
     }

@@ -113,6 +113,10 @@ base::Status CreateDataDir(const std::string& dir) {
 }  // namespace
 
 int Serve(const ServeConfig& config) {
+  if (config.replication.enabled()) {
+    std::fprintf(stderr, "exactly: replicated mode (--node-id) is not wired into serve yet\n");
+    return 2;
+  }
   if (base::Status created = CreateDataDir(config.dir); !created.ok()) {
     std::fprintf(stderr, "exactly: cannot create data dir %s: %s\n", config.dir.c_str(),
                  created.ToString().c_str());

@@ -1,0 +1,113 @@
+// The replicated mode's flags: what is accepted, and the error each bad input gets.
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+namespace exactly::server {
+namespace {
+
+constexpr std::string_view kThree =
+    "1=127.0.0.1:7379@127.0.0.1:7479,2=127.0.0.1:7380@127.0.0.1:7480,"
+    "3=127.0.0.1:7381@127.0.0.1:7481";
+
+// The error message for the given flags, "" when they are accepted.
+std::string Error(uint64_t node_id, std::string_view raft_bind, std::string_view peers,
+                  uint16_t port = 7379) {
+  ReplicationConfig config;
+  base::Status status =
+      ParseReplication(true, node_id, true, raft_bind, true, peers, port, &config);
+  return status.ok() ? "" : status.message();
+}
+
+TEST(ReplicationConfigTest, NoFlagsIsSingleNode) {
+  ReplicationConfig config;
+  ASSERT_TRUE(ParseReplication(false, 0, false, "", false, "", 7379, &config).ok());
+  EXPECT_FALSE(config.enabled());
+}
+
+TEST(ReplicationConfigTest, DesignExampleParses) {
+  ReplicationConfig config;
+  ASSERT_TRUE(ParseReplication(true, 2, true, "127.0.0.1:7480", true, kThree, 7380, &config).ok());
+  EXPECT_TRUE(config.enabled());
+  EXPECT_EQ(config.node_id, 2u);
+  ASSERT_EQ(config.peers.size(), 3u);
+  EXPECT_EQ(config.peers[0].id, 1u);
+  EXPECT_EQ(config.peers[0].resp_address(), "127.0.0.1:7379");
+  EXPECT_EQ(config.peers[2].raft_address(), "127.0.0.1:7481");
+  ASSERT_NE(config.Find(3), nullptr);
+  EXPECT_EQ(config.Find(3)->resp_port, 7381);
+  EXPECT_EQ(config.Find(4), nullptr);
+}
+
+TEST(ReplicationConfigTest, SomeFlagsWithoutTheOthers) {
+  ReplicationConfig config;
+  base::Status status = ParseReplication(true, 1, false, "", true, kThree, 7379, &config);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "replicated mode needs all of --node-id, --raft-bind and --peers");
+  EXPECT_FALSE(ParseReplication(false, 0, true, "127.0.0.1:7479", false, "", 7379, &config).ok());
+}
+
+TEST(ReplicationConfigTest, UnknownOwnId) {
+  EXPECT_EQ(Error(4, "127.0.0.1:7479", kThree), "--node-id 4 is not one of the ids in --peers");
+  EXPECT_EQ(Error(0, "127.0.0.1:7479", kThree), "--node-id must be a positive integer");
+}
+
+TEST(ReplicationConfigTest, DuplicateIdsAndAddresses) {
+  EXPECT_EQ(Error(1, "127.0.0.1:7479",
+                  "1=127.0.0.1:7379@127.0.0.1:7479,1=127.0.0.1:7380@127.0.0.1:7480,"
+                  "3=127.0.0.1:7381@127.0.0.1:7481"),
+            "--peers names id 1 twice");
+  EXPECT_EQ(Error(1, "127.0.0.1:7479",
+                  "1=127.0.0.1:7379@127.0.0.1:7479,2=127.0.0.1:7379@127.0.0.1:7480,"
+                  "3=127.0.0.1:7381@127.0.0.1:7481"),
+            "--peers names the RESP address 127.0.0.1:7379 twice");
+  EXPECT_EQ(Error(1, "127.0.0.1:7479",
+                  "1=127.0.0.1:7379@127.0.0.1:7479,2=127.0.0.1:7380@127.0.0.1:7479,"
+                  "3=127.0.0.1:7381@127.0.0.1:7481"),
+            "--peers names the raft address 127.0.0.1:7479 twice");
+}
+
+TEST(ReplicationConfigTest, MalformedEntries) {
+  const std::string shape = " is not id=resp-host:resp-port@raft-host:raft-port";
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "1=127.0.0.1:7379"),
+            "--peers entry '1=127.0.0.1:7379'" + shape);
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", ""), "--peers entry ''" + shape);
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "1=127.0.0.1:7379@127.0.0.1:7479,"),
+            "--peers entry ''" + shape);
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "127.0.0.1:7379@1=127.0.0.1:7479"),
+            "--peers entry '127.0.0.1:7379@1=127.0.0.1:7479'" + shape);
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "x=127.0.0.1:7379@127.0.0.1:7479"),
+            "--peers entry 'x=127.0.0.1:7379@127.0.0.1:7479': the id must be a positive integer");
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "-1=127.0.0.1:7379@127.0.0.1:7479"),
+            "--peers entry '-1=127.0.0.1:7379@127.0.0.1:7479': the id must be a positive integer");
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "1=127.0.0.1:0@127.0.0.1:7479"),
+            "--peers entry '1=127.0.0.1:0@127.0.0.1:7479': the RESP address must be host:port "
+            "(port 1-65535)");
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "1=:7379@127.0.0.1:7479"),
+            "--peers entry '1=:7379@127.0.0.1:7479': the RESP address must be host:port "
+            "(port 1-65535)");
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "1=127.0.0.1:7379@127.0.0.1:65536"),
+            "--peers entry '1=127.0.0.1:7379@127.0.0.1:65536': the raft address must be "
+            "host:port (port 1-65535)");
+}
+
+TEST(ReplicationConfigTest, EvenVoterCountsAreRefused) {
+  EXPECT_EQ(
+      Error(1, "127.0.0.1:7479", "1=127.0.0.1:7379@127.0.0.1:7479,2=127.0.0.1:7380@127.0.0.1:7480"),
+      "--peers lists 2 voters; a group has an odd number of voters, 1 to 7 (3 or 5 in "
+      "practice)");
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", "1=127.0.0.1:7379@127.0.0.1:7479"), "");
+}
+
+TEST(ReplicationConfigTest, OwnAddressesMustMatchTheFlags) {
+  EXPECT_EQ(Error(1, "127.0.0.1:7999", kThree),
+            "--raft-bind 127.0.0.1:7999 differs from node 1's raft address 127.0.0.1:7479 in "
+            "--peers (the peers dial that address)");
+  EXPECT_EQ(Error(1, "7479", kThree), "--raft-bind '7479' is not host:port (port 1-65535)");
+  EXPECT_EQ(Error(1, "127.0.0.1:7479", kThree, 7000),
+            "--port 7000 differs from node 1's RESP port 7379 in --peers (followers redirect "
+            "clients there)");
+}
+
+}  // namespace
+}  // namespace exactly::server
