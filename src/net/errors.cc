@@ -165,6 +165,15 @@ std::string ErrConfigSubcommand() {
 std::string ErrSnapshotRunning() { return "a snapshot is already in progress"; }
 std::string ErrSnapshotFork() { return "could not start a snapshot (fork failed)"; }
 std::string ErrShuttingDown() { return "server is shutting down"; }
+std::string ErrSnapshotReplicated() {
+  return "SNAPSHOT is not offered in replicated mode: the raft log snapshots the state itself";
+}
+
+std::string ErrMoved(uint16_t slot, std::string_view leader_address) {
+  return std::to_string(slot) + " " + std::string(leader_address);
+}
+std::string ErrOutcomeUnknown() { return "outcome unknown, retry with the same id"; }
+std::string ErrNoLeader() { return "no leader is known yet (an election is under way), retry"; }
 
 std::string ErrExecAbort() { return "Transaction discarded because of previous errors."; }
 std::string ErrNestedMulti() { return "MULTI calls can not be nested"; }

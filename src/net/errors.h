@@ -21,6 +21,12 @@ inline constexpr std::string_view kCodeExecAbort = "EXECABORT";
 inline constexpr std::string_view kCodeNoProto = "NOPROTO";
 inline constexpr std::string_view kCodeOom = "OOM";
 inline constexpr std::string_view kCodeDenied = "DENIED";
+// Replicated mode (docs/replication.md), with Redis Cluster's codes so cluster-aware
+// clients follow them: MOVED to the leader, TRYAGAIN after a lost outcome,
+// CLUSTERDOWN while no leader is known.
+inline constexpr std::string_view kCodeMoved = "MOVED";
+inline constexpr std::string_view kCodeTryAgain = "TRYAGAIN";
+inline constexpr std::string_view kCodeClusterDown = "CLUSTERDOWN";
 
 // "unknown command 'FOO', with args beginning with: 'a' 'b'". `args` excludes the
 // name; long names and arguments are cut so the reply stays small.
@@ -101,6 +107,17 @@ std::string ErrConfigSubcommand();  // anything but CONFIG GET pattern
 std::string ErrSnapshotRunning();   // SNAPSHOT while one is being written
 std::string ErrSnapshotFork();      // SNAPSHOT could not fork its writer
 std::string ErrShuttingDown();      // a data command after SHUTDOWN began
+
+// SNAPSHOT in replicated mode: the raft log takes its own snapshots.
+std::string ErrSnapshotReplicated();
+
+// Replicated mode. Code MOVED: "<slot> <leader resp-host:port>", a follower's answer
+// to a data command. Code TRYAGAIN: the command's batch was in the log when
+// leadership was lost, so it may or may not commit. Code CLUSTERDOWN: no leader is
+// known (an election is under way), nothing was done.
+std::string ErrMoved(uint16_t slot, std::string_view leader_address);
+std::string ErrOutcomeUnknown();
+std::string ErrNoLeader();
 
 // Groups (MULTI ... EXEC).
 std::string ErrExecAbort();    // code EXECABORT

@@ -155,6 +155,22 @@ std::string InfoText(const ServerFacts& facts, std::string_view section) {
         facts.journal_bytes_since_snapshot, syncs,
         syncs == 0 ? 0.0 : static_cast<double>(facts.synced_records) / syncs);
   }
+  if (facts.replication.enabled && (all || KeywordIs(section, "REPLICATION"))) {
+    const ReplicationFacts& r = facts.replication;
+    text += fmt::format(
+        "# Replication\r\nrole:{}\r\nnode_id:{}\r\nleader_id:{}\r\nleader:{}\r\nterm:{}\r\n"
+        "commit_index:{}\r\napplied_index:{}\r\nlast_index:{}\r\n",
+        r.role, r.node_id, r.leader_id, r.leader, r.term, r.commit_index, r.applied_index,
+        r.last_index);
+    for (const ReplicationFacts::Peer& peer : r.peers) {
+      text +=
+          fmt::format("peer{}:resp={},raft={},match_index={},lag={}\r\n", peer.id,
+                      peer.resp_address, peer.raft_address, peer.match_index,
+                      peer.match_index < 0 ? int64_t{-1}
+                                           : static_cast<int64_t>(r.last_index) - peer.match_index);
+    }
+    text += "\r\n";
+  }
   if (all || KeywordIs(section, "STATS")) {
     const ServerCounters& counters = facts.counters;
     text += fmt::format(

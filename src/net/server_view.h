@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +39,26 @@ struct ServerCounters {
 
 // Everything INFO reports, read at one moment. Views point into the server and
 // are valid until it next runs.
+// INFO replication (docs/replication.md): this node's view of its group.
+struct ReplicationFacts {
+  struct Peer {
+    uint64_t id = 0;
+    std::string resp_address;
+    std::string raft_address;
+    int64_t match_index = -1;  // -1: unknown (this node is not the leader)
+  };
+  bool enabled = false;
+  uint64_t node_id = 0;
+  std::string_view role;  // leader | follower | candidate
+  uint64_t leader_id = 0;
+  std::string leader;  // the leader's RESP host:port, empty while unknown
+  uint64_t term = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint64_t last_index = 0;
+  std::vector<Peer> peers;
+};
+
 struct ServerFacts {
   // Server
   int64_t process_id = 0;
@@ -68,6 +89,8 @@ struct ServerFacts {
   uint64_t journal_bytes_since_snapshot = 0;
   uint64_t syncs = 0;
   uint64_t synced_records = 0;
+  // Replication: filled in replicated mode only (INFO shows the section then).
+  ReplicationFacts replication;
   // Stats
   ServerCounters counters;
   uint64_t ops_per_sec = 0;
@@ -77,9 +100,10 @@ struct ServerFacts {
 };
 
 // What SNAPSHOT got: started (covering `lsn`), refused because one is running,
-// or not started because the writer could not be forked.
+// not started because the writer could not be forked, or not offered (replicated
+// mode: the raft log takes its own snapshots).
 struct SnapshotStart {
-  enum class Status { kStarted, kRunning, kForkFailed };
+  enum class Status { kStarted, kRunning, kForkFailed, kReplicated };
   Status status = Status::kStarted;
   Lsn lsn;
 };

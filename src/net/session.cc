@@ -259,6 +259,9 @@ void HandleSnapshot(Call& call) {
     case SnapshotStart::Status::kForkFailed:
       call.reply().Error(kCodeErr, ErrSnapshotFork());
       return;
+    case SnapshotStart::Status::kReplicated:
+      call.reply().Error(kCodeErr, ErrSnapshotReplicated());
+      return;
   }
 }
 

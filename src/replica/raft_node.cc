@@ -328,6 +328,17 @@ int RaftNode::OnRestore(void* user, const void* data, std::size_t len) {
 void RaftNode::OnStatus(void* user, const exactly_raft_status* glue_status) {
   auto* node = static_cast<RaftNode*>(user);
   RaftStatus status = ConvertStatus(*glue_status);
+  if (status.role == Role::kLeader) {
+    for (const Peer& peer : node->options_.voters) {
+      std::uint64_t match = 0;
+      if (peer.id == status.id) {
+        match = status.last_index;
+      } else if (exactly_raft_match_index(node->glue_, peer.id, &match) != EXACTLY_RAFT_OK) {
+        continue;
+      }
+      status.peers.push_back(PeerProgress{peer.id, match});
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(node->mutex_);
     node->status_ = status;

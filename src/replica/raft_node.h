@@ -65,6 +65,12 @@ enum class Role { kUnavailable, kFollower, kCandidate, kLeader };
 
 const char* RoleName(Role role);
 
+// How far the leader knows a voter's log matches its own.
+struct PeerProgress {
+  std::uint64_t id = 0;
+  std::uint64_t match_index = 0;
+};
+
 struct RaftStatus {
   Role role = Role::kUnavailable;
   std::uint64_t id = 0;
@@ -78,6 +84,9 @@ struct RaftStatus {
   // Snapshot installs held until this node's own snapshot was written (a C-Raft
   // 0.22.1 crash otherwise; docs/replication.md).
   std::uint64_t held_installs = 0;
+  // On the leader, every voter's match index (itself: its last index); empty on a
+  // follower, which does not know them.
+  std::vector<PeerProgress> peers;
 };
 
 enum class ProposeOutcome {

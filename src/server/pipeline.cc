@@ -13,6 +13,7 @@
 #include "base/monotonic_clock.h"
 #include "core/limits.h"
 #include "core/record_codec.h"
+#include "net/cluster_slot.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
 #include "net/session.h"
@@ -60,6 +61,14 @@ Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const Serv
 
 void Pipeline::SetJournal(storage::GroupCommit* journal) { journal_ = journal; }
 
+void Pipeline::SetReplicatedLog(ReplicatedLog* log) {
+  log_ = log;
+  // A follower runs no batches: the parked commands of an earlier life are dropped
+  // by the first batch of whichever node leads (see OnLogDone).
+  batch_commands_.clear();
+  batch_pending_.clear();
+}
+
 void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
   clients_.Accept(std::move(socket), shutting_down_);
 }
@@ -87,8 +96,14 @@ void Pipeline::Submit(net::Connection& connection, uint64_t slot, core::Command&
     connection.FillError(slot, net::kCodeErr, net::ErrShuttingDown());
     return;
   }
-  if (storage_failed_ && core::IsMutating(command.kind)) {
+  if (storage_failed_ && (core::IsMutating(command.kind) || log_ != nullptr)) {
     connection.FillError(slot, net::kCodeIoErr, storage_error_);
+    return;
+  }
+  // A follower answers no data command; a new leader holds them in the batch until
+  // every entry before its term is applied here (leader_ready_).
+  if (log_ != nullptr && !leader_ready_ && raft_.role != replica::Role::kLeader) {
+    Redirect(connection, slot, command);
     return;
   }
   if (config_.maxmemory_bytes > 0 && used_memory_bytes_ > config_.maxmemory_bytes &&
@@ -154,6 +169,7 @@ void Pipeline::ScheduleWake() {
 
 void Pipeline::RunBatch() {
   batch_scheduled_ = false;
+  if (log_ != nullptr && !leader_ready_) return;  // run once the leader is ready
   const bool forced = batch_forced_;
   batch_forced_ = false;
   if (batch_commands_.empty() && !forced) return;
@@ -167,7 +183,10 @@ void Pipeline::RunBatch() {
   engine_.ApplyBatch(running_commands_, WallClockNow(), lsn, &batch_output_);
   EXACTLY_ASSERT(batch_output_.replies.size() == running_commands_.size());
   EXACTLY_ASSERT(batch_output_.record.size() <= core::kRecordBytesMax);
-  if (!batch_output_.record.empty()) {
+  // Replicated mode: every reply and wake of the batch waits for its entry (or
+  // barrier), numbered `seq`, to be committed and applied.
+  const uint64_t seq = log_ != nullptr ? LogBatch(lsn) : 0;
+  if (log_ == nullptr && !batch_output_.record.empty()) {
     last_lsn_ = lsn;
     ++stats_.records;
     stats_.record_bytes += batch_output_.record.size();
@@ -191,7 +210,8 @@ void Pipeline::RunBatch() {
       continue;
     }
     if (pending.connection->closed()) continue;
-    Answer(*pending.connection, pending.slot, batch_output_.wait_lsn[i], batch_output_.replies[i]);
+    Answer(*pending.connection, pending.slot, seq != 0 ? Lsn{seq} : batch_output_.wait_lsn[i],
+           batch_output_.replies[i]);
   }
   for (core::BatchOutput::Wake& wake : batch_output_.wakes) {
     auto found = parked_.find(wake.waiter);
@@ -201,13 +221,13 @@ void Pipeline::RunBatch() {
     auto& waiters = pending.connection->parked_waiters;
     std::erase(waiters, wake.waiter);
     if (!pending.connection->closed()) {
-      Answer(*pending.connection, pending.slot, wake.wait_lsn, wake.reply);
+      Answer(*pending.connection, pending.slot, seq != 0 ? Lsn{seq} : wake.wait_lsn, wake.reply);
     }
   }
   running_commands_.clear();
   running_pending_.clear();
   ScheduleWake();
-  if (snapshots_.Due(config_.snapshot_every_bytes)) snapshots_.Start();
+  if (log_ == nullptr && snapshots_.Due(config_.snapshot_every_bytes)) snapshots_.Start();
 }
 
 void Pipeline::Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn,
@@ -236,6 +256,10 @@ void Pipeline::Track(net::Connection& connection) {
 void Pipeline::OnDurable(Lsn lsn) {
   if (lsn <= durable_lsn_) return;
   durable_lsn_ = lsn;
+  ReleaseAwaiting();
+}
+
+void Pipeline::ReleaseAwaiting() {
   std::vector<std::shared_ptr<net::Connection>> waiting;
   waiting.swap(awaiting_);
   for (auto& connection : waiting) {
@@ -333,7 +357,182 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
   facts.ops_per_sec = OpsPerSec();
   facts.tables = engine_.stats();
   facts.limits = engine_.config();
+  if (log_ != nullptr) {
+    net::ReplicationFacts& r = facts.replication;
+    r.enabled = true;
+    r.node_id = config_.replication.node_id;
+    r.role = raft_.role == replica::Role::kUnavailable ? "follower" : replica::RoleName(raft_.role);
+    r.leader_id = raft_.leader_id;
+    if (const PeerConfig* leader = config_.replication.Find(raft_.leader_id)) {
+      r.leader = leader->resp_address();
+    }
+    r.term = raft_.term;
+    r.commit_index = raft_.commit_index;
+    r.applied_index = raft_.applied_index;
+    r.last_index = raft_.last_index;
+    for (const PeerConfig& peer : config_.replication.peers) {
+      net::ReplicationFacts::Peer& line = r.peers.emplace_back();
+      line.id = peer.id;
+      line.resp_address = peer.resp_address();
+      line.raft_address = peer.raft_address();
+      for (const replica::PeerProgress& progress : raft_.peers) {
+        if (progress.id == peer.id) line.match_index = static_cast<int64_t>(progress.match_index);
+      }
+    }
+  }
   return facts;
+}
+
+}  // namespace exactly::server
+
+// Replicated mode: the raft log in place of the journal (replicated_log.h).
+namespace exactly::server {
+
+void Pipeline::Redirect(net::Connection& connection, uint64_t slot, const core::Command& command) {
+  const PeerConfig* leader = raft_.leader_id == 0 || raft_.leader_id == config_.replication.node_id
+                                 ? nullptr
+                                 : config_.replication.Find(raft_.leader_id);
+  if (leader == nullptr) {
+    connection.FillError(slot, net::kCodeClusterDown, net::ErrNoLeader());
+    return;
+  }
+  connection.FillError(slot, net::kCodeMoved,
+                       net::ErrMoved(net::CommandSlot(command), leader->resp_address()));
+}
+
+uint64_t Pipeline::LogBatch(Lsn lsn) {
+  if (!batch_output_.record.empty()) {
+    last_lsn_ = lsn;
+    ++stats_.records;
+    stats_.record_bytes += batch_output_.record.size();
+    const uint64_t seq = ++proposed_seq_;
+    log_->Propose(seq, lsn, batch_output_.record);
+    return seq;
+  }
+  const bool answers = !batch_output_.wakes.empty() ||
+                       std::any_of(running_pending_.begin(), running_pending_.end(),
+                                   [](const Pending& p) { return p.connection != nullptr; });
+  if (!answers) return 0;  // a timer batch that changed nothing: nobody to answer
+  // Reads only: answered once a barrier proves this node still leads, since a deposed
+  // leader's state may be missing writes the group has acknowledged.
+  const uint64_t seq = ++proposed_seq_;
+  log_->Barrier(seq);
+  return seq;
+}
+
+void Pipeline::OnLogDone(uint64_t seq, const replica::ProposeResult& result) {
+  if (seq == ready_barrier_seq_) {
+    ready_barrier_seq_ = 0;
+    if (result.outcome == replica::ProposeOutcome::kApplied && !leader_ready_) {
+      // Every entry of earlier terms is applied here: batches may run on this state.
+      leader_ready_ = true;
+      confirmed_seq_ = std::max(confirmed_seq_, seq);
+      last_lsn_ = engine_.applied_lsn();
+      std::fprintf(stderr, "exactly: leader for term %llu at lsn %llu\n",
+                   static_cast<unsigned long long>(raft_.term),
+                   static_cast<unsigned long long>(last_lsn_.value));
+      // Commands parked on an earlier leader have no client here.
+      EnqueueInternal(core::cmd::DropWaiters());
+    }
+    return;
+  }
+  if (seq <= confirmed_seq_) return;  // already answered (failed by a StepDown)
+  if (result.outcome != replica::ProposeOutcome::kApplied) {
+    StepDown();
+    return;
+  }
+  // Entries commit in log order, so every earlier batch is committed too.
+  confirmed_seq_ = seq;
+  ReleaseAwaiting();
+}
+
+void Pipeline::StepDown() {
+  const bool speculative = leader_ready_;
+  leader_ready_ = false;
+  ready_barrier_seq_ = 0;
+  // Held replies wait for a batch past confirmed_seq_: their outcome is unknown.
+  std::string error_bytes;
+  net::RespWriter(&error_bytes, 2).Error(net::kCodeTryAgain, net::ErrOutcomeUnknown());
+  for (auto& connection : clients_.List()) connection->FailHeld(error_bytes);
+  confirmed_seq_ = proposed_seq_;
+  ReleaseAwaiting();
+  for (auto& [waiter, pending] : parked_) {
+    std::erase(pending.connection->parked_waiters, waiter);
+    if (!pending.connection->closed()) {
+      pending.connection->FillError(pending.slot, net::kCodeTryAgain, net::ErrOutcomeUnknown());
+      pending.connection->Release();
+    }
+  }
+  parked_.clear();
+  for (size_t i = 0; i < batch_commands_.size(); ++i) {
+    Pending& pending = batch_pending_[i];
+    if (pending.connection == nullptr || pending.connection->closed()) continue;
+    Redirect(*pending.connection, pending.slot, batch_commands_[i]);
+    pending.connection->Release();
+  }
+  batch_commands_.clear();
+  batch_pending_.clear();
+  batch_record_bytes_ = 0;
+  wake_timer_.cancel();
+  wake_at_ms_ = kNoTimeMs;
+  if (!speculative) return;
+  // This engine applied batches the group may never commit: take the committed state.
+  if (base::Status copied = log_->CopyCommittedInto(&engine_); !copied.ok()) {
+    OnLogFailure(copied);
+    return;
+  }
+  last_lsn_ = engine_.applied_lsn();
+  std::fprintf(stderr, "exactly: no longer leader; state reset to the committed lsn %llu\n",
+               static_cast<unsigned long long>(last_lsn_.value));
+}
+
+void Pipeline::OnCommittedRecord(Lsn lsn, bool own, std::string_view record) {
+  // Another node's entry while this one still acts as leader: it was deposed.
+  if (leader_ready_ && !own) StepDown();
+  if (lsn <= engine_.applied_lsn()) return;  // applied before it was proposed (own)
+  if (base::Status replayed = engine_.Replay(lsn, record); !replayed.ok()) {
+    OnLogFailure(replayed);
+    return;
+  }
+  last_lsn_ = engine_.applied_lsn();
+}
+
+void Pipeline::OnRestored(std::string_view state) {
+  if (leader_ready_) StepDown();
+  if (base::Status loaded = engine_.LoadState(state); !loaded.ok()) {
+    OnLogFailure(loaded);
+    return;
+  }
+  last_lsn_ = engine_.applied_lsn();
+}
+
+void Pipeline::OnRaftStatus(const replica::RaftStatus& status) {
+  raft_ = status;
+  if (status.role != replica::Role::kLeader) {
+    if (leader_ready_ || ready_barrier_seq_ != 0 || proposed_seq_ > confirmed_seq_ ||
+        !batch_commands_.empty()) {
+      StepDown();
+    }
+    return;
+  }
+  if (leader_ready_ || ready_barrier_seq_ != 0 || storage_failed_) return;
+  // A new leader: its barrier commits once every entry of earlier terms has.
+  ready_barrier_seq_ = ++proposed_seq_;
+  log_->Barrier(ready_barrier_seq_);
+}
+
+void Pipeline::OnLogFailure(const base::Status& status) {
+  StepDown();
+  OnStorageFailure(status);
+}
+
+net::SnapshotStart Pipeline::StartSnapshot() {
+  if (log_ != nullptr) {
+    net::SnapshotStart start;
+    start.status = net::SnapshotStart::Status::kReplicated;
+    return start;
+  }
+  return snapshots_.Start();
 }
 
 }  // namespace exactly::server

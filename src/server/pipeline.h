@@ -8,6 +8,12 @@
 // here for the engine to wake them. The clients (server/clients.h) and the
 // snapshots (server/snapshots.h) are its parts; what the session commands ask
 // of the server comes through net::ServerView.
+//
+// In replicated mode (SetReplicatedLog) the raft log takes the journal's place: a
+// batch's record becomes one raft entry (a batch without one, a barrier), its
+// replies wait for that entry to be committed and applied, a follower redirects
+// data commands, and a leader that loses its leadership steps down to the
+// committed state (server/replicated_log.h, docs/replication.md).
 #pragma once
 
 #include <array>
@@ -27,18 +33,24 @@
 #include "net/server_view.h"
 #include "server/clients.h"
 #include "server/config.h"
+#include "server/replicated_log.h"
 #include "server/snapshots.h"
 #include "storage/group_commit.h"
 
 namespace exactly::server {
 
-class Pipeline final : public net::ConnectionHandler, public net::ServerView {
+class Pipeline final : public net::ConnectionHandler,
+                       public net::ServerView,
+                       public ReplicatedLog::Sink {
  public:
   Pipeline(boost::asio::io_context& io, core::Engine& engine, const ServeConfig& config,
            std::string recovery_summary);
 
   // The journal the pipeline submits to; set once, before clients connect. Not owned.
   void SetJournal(storage::GroupCommit* journal);
+  // Replicated mode: the raft log replaces the journal (never both). Set once,
+  // before the log starts and before clients connect. Not owned.
+  void SetReplicatedLog(ReplicatedLog* log);
 
   // A client connected (called by the listener).
   void Accept(boost::asio::ip::tcp::socket socket);
@@ -62,7 +74,9 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
   void OnCommand(net::Connection& connection, uint64_t slot,
                  std::span<const std::string_view> args) override;
   void OnClosed(net::Connection& connection) override;
-  Lsn DurableLsn() const override { return durable_lsn_; }
+  // Replicated mode holds replies by batch number instead of LSN: a batch's replies
+  // leave once its entry (or barrier) is committed and applied.
+  Lsn DurableLsn() const override { return log_ != nullptr ? Lsn{confirmed_seq_} : durable_lsn_; }
   bool StorageFailed() const override { return storage_failed_; }
   void OnBufferBytes(net::Connection&, int64_t delta) override { clients_.AddBufferBytes(delta); }
 
@@ -72,7 +86,14 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
   std::vector<std::shared_ptr<net::Connection>> Clients() const override { return clients_.List(); }
   core::EngineStats Tables() const override { return engine_.stats(); }
   net::ServerFacts Facts(bool with_memory) const override;
-  net::SnapshotStart StartSnapshot() override { return snapshots_.Start(); }
+  net::SnapshotStart StartSnapshot() override;
+
+  // ReplicatedLog::Sink (loop thread).
+  void OnCommittedRecord(Lsn lsn, bool own, std::string_view record) override;
+  void OnRestored(std::string_view state) override;
+  void OnLogDone(uint64_t seq, const replica::ProposeResult& result) override;
+  void OnRaftStatus(const replica::RaftStatus& status) override;
+  void OnLogFailure(const base::Status& status) override;
 
  private:
   struct Pending {
@@ -88,6 +109,20 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
   void ScheduleWake();
   void Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
   void Track(net::Connection& connection);
+  // Releases every held reply that may leave now (the durable LSN or the confirmed
+  // batch advanced).
+  void ReleaseAwaiting();
+
+  // Replicated mode. A follower's answer to a data command: -MOVED to the leader,
+  // or -CLUSTERDOWN while none is known.
+  void Redirect(net::Connection& connection, uint64_t slot, const core::Command& command);
+  // Hands the batch just applied to the log: its record as an entry, or a barrier
+  // when it changed nothing but has replies to order; 0 when nothing waits on it.
+  uint64_t LogBatch(Lsn lsn);
+  // Leadership is gone, or its outcome unknown: every held reply and parked command
+  // answers -TRYAGAIN, the gathered batch is redirected, and the engine's state is
+  // replaced by the committed state, dropping whatever was applied but not committed.
+  void StepDown();
 
   // Samples the heap in use every 100 ms, for --maxmemory, and the command rate.
   void SampleMemory();
@@ -134,6 +169,15 @@ class Pipeline final : public net::ConnectionHandler, public net::ServerView {
 
   // Connections with replies held for durability, each listed once.
   std::vector<std::shared_ptr<net::Connection>> awaiting_;
+
+  // Replicated mode (log_ set). Batches are numbered 1, 2, ... as they go to the log;
+  // every batch up to confirmed_seq_ is committed and applied (or was failed).
+  ReplicatedLog* log_ = nullptr;
+  replica::RaftStatus raft_;        // the last status the log reported
+  bool leader_ready_ = false;       // leader, and every earlier entry is applied here
+  uint64_t ready_barrier_seq_ = 0;  // the barrier that makes a new leader ready; 0: none
+  uint64_t proposed_seq_ = 0;
+  uint64_t confirmed_seq_ = 0;
 
   Snapshots snapshots_;
   uint64_t used_memory_bytes_ = 0;  // sampled by SampleMemory

@@ -20,6 +20,8 @@
 #include "net/listener.h"
 #include "server/clock.h"
 #include "server/pipeline.h"
+#include "server/replicated_log.h"
+#include "storage/journal_format.h"
 #include "storage/journal_writer.h"
 #include "storage/recovery.h"
 #include "storage/repair.h"
@@ -110,13 +112,79 @@ base::Status CreateDataDir(const std::string& dir) {
   return base::Status::Ok();
 }
 
+// Replicated mode keeps its raft log here, under the data dir.
+std::string RaftDir(const std::string& dir) { return dir + "/raft"; }
+
+// Whether `dir` holds a single-node journal segment.
+bool HasJournal(const std::string& dir) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (storage::ParseSegmentFileName(entry.path().filename().string()).has_value()) return true;
+  }
+  return false;
+}
+
+// Replicated mode: the raft log replaces the journal; the engine starts empty and
+// is rebuilt from the log's snapshot and committed entries (replicated_log.h).
+int ServeReplicated(const ServeConfig& config) {
+  if (HasJournal(config.dir)) {
+    std::fprintf(stderr,
+                 "exactly: cannot start replicated: %s holds a single-node journal; a replica "
+                 "keeps its log in %s only (never both). Use an empty dir.\n",
+                 config.dir.c_str(), RaftDir(config.dir).c_str());
+    return 2;
+  }
+  const std::string raft_dir = RaftDir(config.dir);
+  if (base::Status created = CreateDataDir(raft_dir); !created.ok()) {
+    std::fprintf(stderr, "exactly: cannot create %s: %s\n", raft_dir.c_str(),
+                 created.ToString().c_str());
+    return 2;
+  }
+  core::EngineConfig engine_config;
+  engine_config.id_retention_ms = config.id_retention_ms;
+  core::Engine engine(engine_config);
+
+  boost::asio::io_context io(1);
+  Pipeline pipeline(io, engine, config, "replicated");
+  ReplicatedLog log(io, engine_config);
+  pipeline.SetReplicatedLog(&log);
+  net::Listener listener(
+      io, [&pipeline](boost::asio::ip::tcp::socket socket) { pipeline.Accept(std::move(socket)); });
+  if (base::Status listening = listener.Listen(config.bind, config.port); !listening.ok()) {
+    std::fprintf(stderr, "exactly: %s\n", listening.ToString().c_str());
+    return 2;
+  }
+  if (base::Status started = log.Start(config.replication, raft_dir, &pipeline); !started.ok()) {
+    std::fprintf(stderr, "exactly: cannot start the raft log: %s\n", started.ToString().c_str());
+    return 2;
+  }
+
+  boost::asio::steady_timer grace(io);
+  pipeline.set_on_shutdown([&] {
+    listener.Stop();
+    log.Stop();  // entries in flight end as outcome unknown: their clients get -TRYAGAIN
+    grace.expires_after(std::chrono::milliseconds(200));
+    grace.async_wait([&io](const boost::system::error_code&) { io.stop(); });
+  });
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&pipeline](const boost::system::error_code& error, int) {
+    if (!error) pipeline.RequestShutdown();
+  });
+  std::fprintf(stderr, "exactly: ready on %s:%u (dir %s, node %llu of %zu, raft %s)\n",
+               config.bind.c_str(), listener.port(), config.dir.c_str(),
+               static_cast<unsigned long long>(config.replication.node_id),
+               config.replication.peers.size(), config.replication.raft_bind.c_str());
+  std::fflush(stderr);
+  io.run();
+  log.Stop();
+  std::fprintf(stderr, "exactly: stopped at lsn %llu\n",
+               static_cast<unsigned long long>(engine.applied_lsn().value));
+  return 0;
+}
+
 }  // namespace
 
 int Serve(const ServeConfig& config) {
-  if (config.replication.enabled()) {
-    std::fprintf(stderr, "exactly: replicated mode (--node-id) is not wired into serve yet\n");
-    return 2;
-  }
   if (base::Status created = CreateDataDir(config.dir); !created.ok()) {
     std::fprintf(stderr, "exactly: cannot create data dir %s: %s\n", config.dir.c_str(),
                  created.ToString().c_str());
@@ -128,6 +196,14 @@ int Serve(const ServeConfig& config) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  if (config.replication.enabled()) return ServeReplicated(config);
+  if (std::filesystem::exists(RaftDir(config.dir))) {
+    std::fprintf(stderr,
+                 "exactly: cannot start: %s holds a replica's raft log (%s); start it with its "
+                 "--node-id, --raft-bind and --peers\n",
+                 config.dir.c_str(), RaftDir(config.dir).c_str());
+    return 2;
+  }
 
   core::EngineConfig engine_config;
   engine_config.id_retention_ms = config.id_retention_ms;
