@@ -49,6 +49,7 @@ Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const Serv
       config_(config),
       recovery_summary_(std::move(recovery_summary)),
       wake_timer_(io),
+      ready_retry_timer_(io),
       snapshots_(io, engine, config.dir, [this] { return durable_lsn_; }),
       memory_timer_(io) {
   last_lsn_ = engine_.applied_lsn();
@@ -433,6 +434,8 @@ void Pipeline::OnLogDone(uint64_t seq, const replica::ProposeResult& result) {
                    static_cast<unsigned long long>(last_lsn_.value));
       // Commands parked on an earlier leader have no client here.
       EnqueueInternal(core::cmd::DropWaiters());
+    } else if (result.outcome != replica::ProposeOutcome::kApplied) {
+      RetryReadyLater();
     }
     return;
   }
@@ -475,6 +478,7 @@ void Pipeline::StepDown() {
   batch_record_bytes_ = 0;
   wake_timer_.cancel();
   wake_at_ms_ = kNoTimeMs;
+  RetryReadyLater();
   if (!speculative) return;
   // This engine applied batches the group may never commit: take the committed state.
   if (base::Status copied = log_->CopyCommittedInto(&engine_); !copied.ok()) {
@@ -484,6 +488,14 @@ void Pipeline::StepDown() {
   last_lsn_ = engine_.applied_lsn();
   std::fprintf(stderr, "exactly: no longer leader; state reset to the committed lsn %llu\n",
                static_cast<unsigned long long>(last_lsn_.value));
+}
+
+void Pipeline::RetryReadyLater() {
+  if (raft_.role != replica::Role::kLeader || shutting_down_ || storage_failed_) return;
+  ready_retry_timer_.expires_after(std::chrono::milliseconds(100));
+  ready_retry_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) OnRaftStatus(replica::RaftStatus(raft_));
+  });
 }
 
 void Pipeline::OnCommittedRecord(Lsn lsn, bool own, std::string_view record) {

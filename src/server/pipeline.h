@@ -123,6 +123,9 @@ class Pipeline final : public net::ConnectionHandler,
   // answers -TRYAGAIN, the gathered batch is redirected, and the engine's state is
   // replaced by the committed state, dropping whatever was applied but not committed.
   void StepDown();
+  // Still leader after a failed barrier or a step-down (a refused proposal): tries
+  // to become ready again shortly, since no status change may come to prompt it.
+  void RetryReadyLater();
 
   // Samples the heap in use every 100 ms, for --maxmemory, and the command rate.
   void SampleMemory();
@@ -178,6 +181,7 @@ class Pipeline final : public net::ConnectionHandler,
   uint64_t ready_barrier_seq_ = 0;  // the barrier that makes a new leader ready; 0: none
   uint64_t proposed_seq_ = 0;
   uint64_t confirmed_seq_ = 0;
+  boost::asio::steady_timer ready_retry_timer_;
 
   Snapshots snapshots_;
   uint64_t used_memory_bytes_ = 0;  // sampled by SampleMemory
