@@ -9,9 +9,8 @@ requires it to be reported missing.
 """
 
 import os
-import re
 import shutil
-import socket
+import signal
 import sys
 import tempfile
 import threading
@@ -255,6 +254,42 @@ class ReplicationTest(unittest.TestCase):
         # It is a follower of the new leader, redirecting there.
         moved = call_once(g.resp[leader], "CLAIMOF", "foo")
         self.assertEqual(str(moved), "MOVED 12182 127.0.0.1:%d" % g.resp[new_leader])
+
+    def test_deposed_leader_answers_nothing_from_stale_state(self):
+        """SIGSTOP of the leader past the election timeout: the others elect and move
+        the claim on; commands queued at the stopped leader are answered after SIGCONT
+        with a redirect or -TRYAGAIN, never from its stale state."""
+        g = self.group
+        leader = g.leader()
+        self.assertEqual(as_dict(call(self.ports(), "CLAIM", "x", "a"))["result"], "won")
+        stale = harness.RawConnection(g.resp[leader], timeout=30.0)
+        self.addCleanup(stale.close)
+        pid = g.servers[leader].target_pid()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            survivors = [i for i in g.ids if i != leader]
+            new_leader = g.leader(among=survivors)
+            port = g.resp[new_leader]
+            self.assertEqual(as_dict(call([port], "UNCLAIM", "x", "a"))["result"], "released")
+            self.assertEqual(as_dict(call([port], "CLAIM", "x", "b"))["result"], "won")
+            # Queued in the stopped leader's socket: a read, alone in its batch.
+            stale.send_command("CLAIMOF", "x")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        read = stale.read_reply()
+        write = stale.call("CLAIM", "z", "c")
+        sys.stderr.write("\n  replication: the deposed leader answered %r and %r\n" %
+                         (str(read), str(write)))
+        for reply in (read, write):
+            self.assertIsInstance(reply, RespError, reply)
+            self.assertIn(reply.code, ("MOVED", "TRYAGAIN", "CLUSTERDOWN"), reply)
+        # The group's state is the new leader's; the old node follows it.
+        r = as_dict(call(self.ports(), "CLAIMOF", "x"))
+        self.assertEqual((r["result"], r["owner"]), ("held", "b"))
+        deadline = time.monotonic() + 15
+        while info(g.resp[leader]).get("role") != "follower" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(info(g.resp[leader]).get("role"), "follower")
 
     def test_restart_of_every_node_keeps_the_state(self):
         g = self.group
