@@ -1,7 +1,7 @@
-// JSON parsing and dotted paths for `exactly race`; compiles Boost.JSON once.
+// JSON parsing and dotted paths for `exactly race`.
 #include "race/json_path.h"
 
-#include <boost/json/src.hpp>
+#include <boost/json/parse.hpp>
 #include <charconv>
 #include <cmath>
 

@@ -1,6 +1,6 @@
 // Reading JSON for `exactly race`: a body parsed with Boost.JSON and a dotted path
-// into it (`--observe-json balance`, `data.items.0.count`). This file's source is the
-// one translation unit that compiles Boost.JSON (header-only, `boost/json/src.hpp`).
+// into it (`--observe-json balance`, `data.items.0.count`). Boost.JSON itself is
+// compiled once, in base/boost_json.cc.
 #pragma once
 
 #include <boost/json/value.hpp>
