@@ -21,25 +21,30 @@ if grep -rnE 'system_clock|steady_clock|std::rand|random_device|time\(nullptr\)'
   echo "tidy: src/core must not read clocks or randomness"
   failed=1
 fi
-if grep -rnE '#include "(net|storage|server|race|replica)/' src/core src/base; then
+if grep -rnE '#include "(net|http|storage|server|race|replica)/' src/core src/base; then
   echo "tidy: core/ and base/ depend on base/ only"
   failed=1
 fi
 # The arrows of docs/ARCHITECTURE.md: net sees core and base; storage, race and
 # replica see base; only server sees everything (net reaches it through net/server_view.h).
-if grep -rnE '#include "(storage|server|race|replica)/' src/net; then
+if grep -rnE '#include "(http|storage|server|race|replica)/' src/net; then
   echo "tidy: net/ depends on core/ and base/ only"
   failed=1
 fi
-if grep -rnE '#include "(core|net|server|race|replica)/' src/storage; then
+# http/ speaks HTTP for net/'s commands; it reaches the server through its handler.
+if grep -rnE '#include "(storage|server|race|replica)/' src/http; then
+  echo "tidy: http/ depends on net/, core/ and base/ only"
+  failed=1
+fi
+if grep -rnE '#include "(core|net|http|server|race|replica)/' src/storage; then
   echo "tidy: storage/ depends on base/ only"
   failed=1
 fi
-if grep -rnE '#include "(core|net|storage|server|replica)/' src/race; then
+if grep -rnE '#include "(core|net|http|storage|server|replica)/' src/race; then
   echo "tidy: race/ depends on base/ only"
   failed=1
 fi
-if grep -rnE '#include "(core|net|storage|server|race)/' src/replica; then
+if grep -rnE '#include "(core|net|http|storage|server|race)/' src/replica; then
   echo "tidy: replica/ depends on base/ only"
   failed=1
 fi

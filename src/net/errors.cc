@@ -210,4 +210,16 @@ std::string ErrOom(uint64_t used_bytes, uint64_t max_bytes) {
          "still work";
 }
 
+std::string ErrJsonBody(std::string_view cause) {
+  return "request body must be a JSON object: " + std::string(Cut(cause));
+}
+std::string ErrJsonMemberType(std::string_view member, std::string_view expected) {
+  return "member '" + std::string(Cut(member)) + "' must be " + std::string(expected);
+}
+std::string ErrUnknownMember(std::string_view member, std::string_view command) {
+  return "unknown member '" + std::string(Cut(member)) + "' for '" + std::string(command) + "'";
+}
+std::string ErrMissingMember(std::string_view member) {
+  return "member '" + std::string(member) + "' is required";
+}
 }  // namespace exactly::net

@@ -138,4 +138,15 @@ std::string ErrGroupTooLarge(size_t record_bytes, size_t max_bytes);
 // Code OOM: a command that may grow the tables while memory is past --maxmemory.
 std::string ErrOom(uint64_t used_bytes, uint64_t max_bytes);
 
+// HTTP (src/http): the body and members of a request, before its arguments reach
+// the command's parser, whose errors are RESP's own.
+// "request body must be a JSON object: <cause>"
+std::string ErrJsonBody(std::string_view cause);
+// "member 'ttl_ms' must be an integer or a string of digits"
+std::string ErrJsonMemberType(std::string_view member, std::string_view expected);
+// "unknown member 'foo' for 'claim'"
+std::string ErrUnknownMember(std::string_view member, std::string_view command);
+// "member 'owner' is required"
+std::string ErrMissingMember(std::string_view member);
+
 }  // namespace exactly::net

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "base/version.h"
+#include "http/openapi.h"
 #include "net/command_table.h"
 #include "race/race_main.h"
 #include "server/config.h"
@@ -113,6 +114,10 @@ int main(int argc, char** argv) {
   repair->add_option("--dir", repair_dir, "Data directory")->required();
 
   CLI::App* commands = app.add_subcommand("commands", "List every command with its syntax");
+  CLI::App* http_docs = app.add_subcommand(
+      "http-docs", "Print the HTTP API reference of docs/http.md, generated from the commands");
+  CLI::App* openapi = app.add_subcommand(
+      "openapi", "Print the HTTP API's OpenAPI 3.1 document (GET /v1/openapi.json)");
   app.add_subcommand("race",
                      "Fire synchronized requests at an HTTP or RESP endpoint and check "
                      "invariants (exactly race --help)");
@@ -148,6 +153,14 @@ int main(int argc, char** argv) {
   if (repair->parsed()) return exactly::server::Repair(repair_dir);
   if (commands->parsed()) {
     std::fputs(exactly::net::CommandHelp().c_str(), stdout);
+    return 0;
+  }
+  if (http_docs->parsed()) {
+    std::fputs(exactly::http::ReferenceMarkdown().c_str(), stdout);
+    return 0;
+  }
+  if (openapi->parsed()) {
+    std::puts(exactly::http::OpenApiJson().c_str());
     return 0;
   }
   // No subcommand: say what there is, as --help would, and that nothing ran.

@@ -56,19 +56,20 @@ TEST(ErrorsTest, EveryNamedErrorIsUsed) {
   }
   ASSERT_GT(names.size(), 20u);
   std::string code;
-  for (const char* folder : {"net", "server"}) {
+  for (const char* folder : {"net", "http", "server"}) {
     for (const auto& path : Sources(folder)) code += Read(path);
   }
   for (const std::string& name : names) {
     EXPECT_TRUE(std::regex_search(code, std::regex("\\b" + name + "\\b")))
-        << name << " is declared in net/errors.h but used nowhere in src/net or src/server";
+        << name
+        << " is declared in net/errors.h but used nowhere in src/net, src/http or src/server";
   }
 }
 
 TEST(ErrorsTest, NoErrorTextOutsideTheTable) {
   // An error reply or refusal with a string literal for an argument (on its first line).
   const std::regex inline_text(R"((^|\W)(Error|Refuse\w*)\([^()]*")");
-  for (const char* folder : {"net", "server"}) {
+  for (const char* folder : {"net", "http", "server"}) {
     for (const auto& path : Sources(folder)) {
       std::istringstream lines(Read(path));
       std::string line;

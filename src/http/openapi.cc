@@ -1,0 +1,279 @@
+// OpenAPI and Markdown from the routes (see openapi.h).
+#include "http/openapi.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <string_view>
+
+#include "base/version.h"
+#include "http/json_reply.h"
+#include "http/routes.h"
+
+namespace exactly::http {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kErrorStatuses[] = {400, 401, 422, 503};
+
+json::object MemberSchema(const Member& member) {
+  json::object schema;
+  switch (member.type) {
+    case MemberType::kString:
+      schema["type"] = "string";
+      break;
+    case MemberType::kInteger: {
+      // A number, or a string for what a JSON number cannot hold exactly (and for
+      // the words an integer option also takes, such as MIN's -inf).
+      schema["type"] = json::array{"integer", "string"};
+      std::string description = "integer (" + member.value_name + "); a string of digits";
+      if (!member.words.empty()) {
+        description += ", or ";
+        for (size_t i = 0; i < member.words.size(); ++i) {
+          description += (i > 0 ? ", " : "") + member.words[i];
+        }
+      }
+      schema["description"] = description + ".";
+      break;
+    }
+    case MemberType::kWord: {
+      schema["type"] = "string";
+      json::array words;
+      for (const std::string& word : member.words) words.push_back(json::string(word));
+      schema["enum"] = std::move(words);
+      break;
+    }
+    case MemberType::kFlag:
+      schema["type"] = "boolean";
+      break;
+  }
+  return schema;
+}
+
+// The body of one alternative: an object of its members, the required ones listed.
+json::object AlternativeSchema(const std::vector<Option>& options) {
+  json::object properties;
+  json::array required;
+  for (const Option& option : options) {
+    for (const Member& member : option.members) {
+      properties[member.name] = MemberSchema(member);
+      if (option.required) required.push_back(json::string(member.name));
+    }
+  }
+  json::object schema;
+  schema["type"] = "object";
+  schema["properties"] = std::move(properties);
+  if (!required.empty()) schema["required"] = std::move(required);
+  schema["additionalProperties"] = false;
+  return schema;
+}
+
+json::object RequestSchema(const Route& route) {
+  if (route.alternatives.size() == 1) return AlternativeSchema(route.alternatives[0]);
+  json::array one_of;
+  for (const auto& alternative : route.alternatives)
+    one_of.push_back(AlternativeSchema(alternative));
+  json::object schema;
+  schema["oneOf"] = std::move(one_of);
+  return schema;
+}
+
+json::object Ref(std::string_view target) {
+  json::object ref;
+  ref["$ref"] = target;
+  return ref;
+}
+
+json::object JsonContent(json::object schema) {
+  json::object media;
+  media["schema"] = std::move(schema);
+  json::object content;
+  content["application/json"] = std::move(media);
+  return content;
+}
+
+json::object Components() {
+  json::object string_integer;
+  string_integer["type"] = "string";
+  string_integer["pattern"] = "^-?[0-9]+$";
+  string_integer["description"] =
+      "A 64-bit integer as decimal digits: it can pass 2^53, past which a JSON number "
+      "loses digits in most clients.";
+  json::object reply_properties;
+  json::object result;
+  result["type"] = "string";
+  result["description"] = "The outcome's word (docs/commands.md), always the first member.";
+  reply_properties["result"] = std::move(result);
+  for (std::string_view field : StringIntegerFields()) {
+    reply_properties[field] = Ref("#/components/schemas/StringInteger");
+  }
+  json::object reply;
+  reply["type"] = "object";
+  reply["description"] =
+      "The same outcome and fields as the RESP reply, in its order. Times are unix ms "
+      "(-1 for none); min and max may also be -inf or +inf; lists (CLAIMLOG, HISTORY) "
+      "are arrays of objects.";
+  reply["required"] = json::array{"result"};
+  reply["properties"] = std::move(reply_properties);
+  reply["additionalProperties"] = true;
+
+  json::object problem_properties;
+  problem_properties["type"] = json::object{{"type", "string"}};
+  problem_properties["title"] = json::object{{"type", "string"}};
+  problem_properties["status"] = json::object{{"type", "integer"}};
+  problem_properties["detail"] =
+      json::object{{"type", "string"}, {"description", "The RESP error text after its code."}};
+  problem_properties["code"] = json::object{
+      {"type", "string"}, {"description", "The RESP error code: ERR, NOAUTH, IOERR, OOM, ..."}};
+  json::object problem;
+  problem["type"] = "object";
+  problem["description"] = "RFC 9457 problem details; nothing was changed.";
+  problem["required"] = json::array{"type", "title", "status", "detail", "code"};
+  problem["properties"] = std::move(problem_properties);
+
+  json::object schemas;
+  schemas["StringInteger"] = std::move(string_integer);
+  schemas["Reply"] = std::move(reply);
+  schemas["Problem"] = std::move(problem);
+
+  json::object problem_media;
+  problem_media["schema"] = Ref("#/components/schemas/Problem");
+  json::object problem_response;
+  problem_response["description"] = "The request was refused and changed nothing.";
+  problem_response["content"] = json::object{{"application/problem+json", problem_media}};
+  json::object responses;
+  responses["Problem"] = std::move(problem_response);
+
+  json::object idempotency_key;
+  idempotency_key["name"] = "Idempotency-Key";
+  idempotency_key["in"] = "header";
+  idempotency_key["required"] = false;
+  idempotency_key["description"] =
+      "Runs the request once per key (draft-ietf-httpapi-idempotency-key-header): a repeat "
+      "with the same body answers the stored response, a repeat while the first runs 409, "
+      "one with another body 422.";
+  idempotency_key["schema"] =
+      json::object{{"type", "string"}, {"minLength", 1}, {"maxLength", 255}};
+  json::object parameters;
+  parameters["IdempotencyKey"] = std::move(idempotency_key);
+
+  json::object components;
+  components["schemas"] = std::move(schemas);
+  components["responses"] = std::move(responses);
+  components["parameters"] = std::move(parameters);
+  return components;
+}
+
+json::object Operation(const Route& route) {
+  std::string id = route.command;
+  for (char& c : id) {
+    if (c == ' ') c = '_';
+  }
+  json::object ok;
+  ok["description"] = "The outcome, durable before it is sent.";
+  ok["content"] = JsonContent(Ref("#/components/schemas/Reply"));
+  json::object responses;
+  responses["200"] = std::move(ok);
+  for (int status : kErrorStatuses) {
+    responses[std::to_string(status)] = Ref("#/components/responses/Problem");
+  }
+  json::object body;
+  body["required"] = true;
+  body["content"] = JsonContent(RequestSchema(route));
+  json::object operation;
+  operation["operationId"] = id;
+  operation["summary"] = route.spec->summary;
+  operation["description"] = "RESP: `" + std::string(route.spec->syntax) + "`";
+  operation["parameters"] = json::array{Ref("#/components/parameters/IdempotencyKey")};
+  operation["requestBody"] = std::move(body);
+  operation["responses"] = std::move(responses);
+  return operation;
+}
+
+json::object GetOperation(std::string_view id, std::string_view summary,
+                          std::string_view media_type) {
+  json::object media;
+  media["schema"] = json::object{{"type", media_type == "application/json" ? "object" : "string"}};
+  json::object ok;
+  ok["description"] = summary;
+  ok["content"] = json::object{{media_type, media}};
+  json::object operation;
+  operation["operationId"] = id;
+  operation["summary"] = summary;
+  operation["responses"] = json::object{{"200", ok}};
+  return operation;
+}
+
+std::string_view TypeText(const Member& member) {
+  switch (member.type) {
+    case MemberType::kString:
+      return "string";
+    case MemberType::kInteger:
+      return "integer or string";
+    case MemberType::kWord:
+      return "string (one of the words)";
+    case MemberType::kFlag:
+      return "boolean";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string OpenApiJson() {
+  json::object paths;
+  for (const Route& route : AllRoutes())
+    paths[route.path] = json::object{{"post", Operation(route)}};
+  paths["/v1/openapi.json"] =
+      json::object{{"get", GetOperation("openapi", "This document.", "application/json")}};
+  json::object info;
+  info["title"] = "exactly";
+  info["version"] = base::kVersion;
+  info["description"] =
+      "exactly over HTTP/1.1 and JSON: the same commands, outcomes and durability as RESP "
+      "(docs/http.md).";
+  json::object document;
+  document["openapi"] = "3.1.0";
+  document["info"] = std::move(info);
+  document["paths"] = std::move(paths);
+  document["components"] = Components();
+  return json::serialize(document);
+}
+
+std::string ReferenceMarkdown() {
+  std::string text;
+  for (const Route& route : AllRoutes()) {
+    text += "### POST " + route.path + "\n\n";
+    text += std::string(route.spec->summary) + "\n\n";
+    text += "RESP: `" + std::string(route.spec->syntax) + "`\n\n";
+    for (size_t a = 0; a < route.alternatives.size(); ++a) {
+      if (route.alternatives.size() > 1) {
+        text += "Alternative " + std::to_string(a + 1) + ":\n\n";
+      }
+      text += "| member | type | required | RESP |\n| --- | --- | --- | --- |\n";
+      for (const Option& option : route.alternatives[a]) {
+        for (const Member& member : option.members) {
+          std::string resp = option.token.empty() ? member.value_name : option.token;
+          if (member.type != MemberType::kFlag && member.type != MemberType::kWord &&
+              !option.token.empty()) {
+            resp += " " + member.value_name;
+          }
+          std::string type(TypeText(member));
+          if (!member.words.empty()) {
+            type += ": ";
+            for (size_t i = 0; i < member.words.size(); ++i) {
+              type += (i > 0 ? ", " : "") + ("`" + member.words[i] + "`");
+            }
+          }
+          text += "| `" + member.name + "` | " + type + " | " + (option.required ? "yes" : "no") +
+                  " | `" + resp + "` |\n";
+        }
+      }
+      text += "\n";
+    }
+  }
+  return text;
+}
+
+}  // namespace exactly::http
