@@ -256,6 +256,21 @@ void Connection::CompactHeld() {
   held_.swap(kept);
 }
 
+void Connection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {
+  // Rendered into one reused buffer per thread; Fill copies the bytes where they
+  // wait.
+  thread_local std::string bytes;
+  bytes.clear();
+  RespWriter(&bytes, protocol).Reply(reply);
+  Fill(slot, wait_lsn, bytes);
+}
+
+void Connection::FailHeld(std::string_view code, std::string_view message) {
+  std::string bytes;
+  RespWriter(&bytes, protocol).Error(code, message);
+  FailHeld(bytes);
+}
+
 void Connection::FailHeld(const std::string& error_bytes) {
   const Lsn durable = handler_->DurableLsn();
   for (uint64_t n = first_slot_; n < next_slot_; ++n) {

@@ -31,6 +31,7 @@
 #include "base/units.h"
 #include "core/command.h"
 #include "net/connection_limits.h"
+#include "net/reply_target.h"
 #include "net/resp_parser.h"
 #include "net/socket_poller.h"
 
@@ -67,7 +68,9 @@ struct ConnectionLimits {
   size_t output_pause_bytes = kOutputPauseBytes;
 };
 
-class Connection final : public PollClient, public std::enable_shared_from_this<Connection> {
+class Connection final : public PollClient,
+                         public ReplyTarget,
+                         public std::enable_shared_from_this<Connection> {
  public:
   // Takes the descriptor over from `socket`.
   Connection(boost::asio::ip::tcp::socket socket, uint64_t id, ConnectionHandler* handler,
@@ -82,24 +85,30 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   // Fills reply slot `slot` with RESP bytes (copied) that may leave once `wait_lsn`
   // is durable.
   void Fill(uint64_t slot, Lsn wait_lsn, std::string_view bytes);
+  // Fills `slot` with the engine's reply rendered as RESP in the connection's
+  // protocol (ReplyTarget).
+  void FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) override;
   // Fills `slot` with the error reply "-code message" (net/errors.h), releasable at
   // once.
-  void FillError(uint64_t slot, std::string_view code, std::string_view message);
+  void FillError(uint64_t slot, std::string_view code, std::string_view message) override;
   // Moves every leading slot that is filled and durable to the output and asks the
   // poller for a flush, so all replies released in one turn leave in one send.
   // Called after Fill and whenever the durable LSN advances.
-  void Release();
+  void Release() override;
   // Replaces held replies that wait for an LSN that will never be durable with
   // `error_bytes` (the journal failed), then releases.
   void FailHeld(const std::string& error_bytes);
+  // The same with the error "-code message" in the connection's protocol.
+  void FailHeld(std::string_view code, std::string_view message) override;
+  std::shared_ptr<ReplyTarget> SharedTarget() override { return shared_from_this(); }
   // Sends what is queued, then closes (QUIT, fatal protocol errors).
   void CloseAfterReplies();
   // Closes at once, dropping unsent replies.
   void Close();
 
   uint64_t id() const { return id_; }
-  bool closed() const { return closed_; }
-  bool has_held_replies() const { return slot_count_ != 0; }
+  bool closed() const override { return closed_; }
+  bool has_held_replies() const override { return slot_count_ != 0; }
   int64_t last_activity_ms() const { return last_activity_ms_; }
   std::string remote_address() const;
   // Memory this connection holds for its client: the input buffer, replies held
@@ -115,12 +124,6 @@ class Connection final : public PollClient, public std::enable_shared_from_this<
   bool multi_failed = false;  // a command queued after MULTI was rejected: EXEC aborts
   std::vector<core::Command> multi_queue;
   size_t multi_record_bytes = 0;  // bound on the queued group's journal bytes
-  // Set while the connection sits in the server's list of connections whose
-  // replies wait for durability, so it is listed once.
-  bool awaiting_durability = false;
-  // Waiter ids of this client's parked commands (LOCK/IDEM ... WAIT), so the
-  // server can withdraw them from the engine when the client goes away.
-  std::vector<uint64_t> parked_waiters;
   // For CLIENT LIST: when the client connected (monotonic ms) and the name of its
   // last command (a command table row's name, static storage).
   int64_t created_ms = 0;

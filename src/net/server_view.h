@@ -22,6 +22,7 @@
 namespace exactly::net {
 
 class Connection;
+class ReplyTarget;
 
 // The server's counters, as INFO's Stats section shows them.
 struct ServerCounters {
@@ -113,9 +114,9 @@ class ServerView {
   virtual ~ServerView() = default;
 
   // Hands a parsed command (a MULTI group for EXEC) to the next batch; the server
-  // fills `slot` with its reply, or at once with a refusal (shutting down,
-  // storage failed, memory, size).
-  virtual void Submit(Connection& connection, uint64_t slot, core::Command&& command) = 0;
+  // fills `slot` of `target` (a RESP or an HTTP connection) with its reply, or at
+  // once with a refusal (shutting down, storage failed, memory, size).
+  virtual void Submit(ReplyTarget& target, uint64_t slot, core::Command&& command) = 0;
   // --requirepass; empty when none is set.
   virtual std::string_view RequirePass() const = 0;
   // Every open connection, oldest (lowest id) first.

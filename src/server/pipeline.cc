@@ -76,6 +76,10 @@ void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
 
 void Pipeline::OnClosed(net::Connection& connection) {
   clients_.Forget(connection);
+  Withdraw(connection);
+}
+
+void Pipeline::Withdraw(net::ReplyTarget& connection) {
   // A parked command of a client that left must never be granted.
   for (const uint64_t waiter : connection.parked_waiters) {
     if (parked_.erase(waiter) == 0) continue;
@@ -92,7 +96,7 @@ void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
   net::RunCommand(*this, connection, slot, args);
 }
 
-void Pipeline::Submit(net::Connection& connection, uint64_t slot, core::Command&& command) {
+void Pipeline::Submit(net::ReplyTarget& connection, uint64_t slot, core::Command&& command) {
   if (shutting_down_) {
     connection.FillError(slot, net::kCodeErr, net::ErrShuttingDown());
     return;
@@ -130,7 +134,7 @@ void Pipeline::Submit(net::Connection& connection, uint64_t slot, core::Command&
   }
   batch_record_bytes_ += record_bytes;
   batch_commands_.push_back(std::move(command));
-  batch_pending_.push_back(Pending{connection.shared_from_this(), slot});
+  batch_pending_.push_back(Pending{connection.SharedTarget(), slot});
   ScheduleBatch();
 }
 
@@ -231,26 +235,21 @@ void Pipeline::RunBatch() {
   if (log_ == nullptr && snapshots_.Due(config_.snapshot_every_bytes)) snapshots_.Start();
 }
 
-void Pipeline::Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn,
+void Pipeline::Answer(net::ReplyTarget& connection, uint64_t slot, Lsn wait_lsn,
                       const core::Reply& reply) {
-  // Rendered into one reused buffer; Fill copies the bytes where they wait.
-  reply_bytes_.clear();
-  net::RespWriter writer(&reply_bytes_, connection.protocol);
   if (storage_failed_ && wait_lsn > durable_lsn_) {
     // It was applied in memory but will never be on disk: not an acknowledgement.
-    writer.Error(net::kCodeIoErr, storage_error_);
-    wait_lsn = Lsn{0};
+    connection.FillError(slot, net::kCodeIoErr, storage_error_);
   } else {
-    writer.Reply(reply);
+    connection.FillReply(slot, wait_lsn, reply);
   }
-  connection.Fill(slot, wait_lsn, reply_bytes_);
   Track(connection);
 }
 
-void Pipeline::Track(net::Connection& connection) {
+void Pipeline::Track(net::ReplyTarget& connection) {
   if (connection.has_held_replies() && !connection.awaiting_durability && !connection.closed()) {
     connection.awaiting_durability = true;
-    awaiting_.push_back(connection.shared_from_this());
+    awaiting_.push_back(connection.SharedTarget());
   }
 }
 
@@ -261,7 +260,7 @@ void Pipeline::OnDurable(Lsn lsn) {
 }
 
 void Pipeline::ReleaseAwaiting() {
-  std::vector<std::shared_ptr<net::Connection>> waiting;
+  std::vector<std::shared_ptr<net::ReplyTarget>> waiting;
   waiting.swap(awaiting_);
   for (auto& connection : waiting) {
     connection->awaiting_durability = false;
@@ -276,9 +275,8 @@ void Pipeline::OnStorageFailure(const base::Status& status) {
   storage_error_ = net::ErrStorageFailed(status.ToString());
   std::fprintf(stderr, "exactly: storage failed, writes are stopped until restart: %s\n",
                status.ToString().c_str());
-  std::string error_bytes;
-  net::RespWriter(&error_bytes, 2).Error(net::kCodeIoErr, storage_error_);
-  for (auto& connection : clients_.List()) connection->FailHeld(error_bytes);
+  // Every reply waiting for durability is in awaiting_, whatever its protocol.
+  for (auto& connection : awaiting_) connection->FailHeld(net::kCodeIoErr, storage_error_);
 }
 
 void Pipeline::RequestShutdown() {
@@ -389,7 +387,7 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
 // Replicated mode: the raft log in place of the journal (replicated_log.h).
 namespace exactly::server {
 
-void Pipeline::Redirect(net::Connection& connection, uint64_t slot, const core::Command& command) {
+void Pipeline::Redirect(net::ReplyTarget& connection, uint64_t slot, const core::Command& command) {
   const PeerConfig* leader = raft_.leader_id == 0 || raft_.leader_id == config_.replication.node_id
                                  ? nullptr
                                  : config_.replication.Find(raft_.leader_id);
@@ -454,9 +452,10 @@ void Pipeline::StepDown() {
   leader_ready_ = false;
   ready_barrier_seq_ = 0;
   // Held replies wait for a batch past confirmed_seq_: their outcome is unknown.
-  std::string error_bytes;
-  net::RespWriter(&error_bytes, 2).Error(net::kCodeTryAgain, net::ErrOutcomeUnknown());
-  for (auto& connection : clients_.List()) connection->FailHeld(error_bytes);
+  // Every such reply is in awaiting_, whatever its protocol.
+  for (auto& connection : awaiting_) {
+    connection->FailHeld(net::kCodeTryAgain, net::ErrOutcomeUnknown());
+  }
   confirmed_seq_ = proposed_seq_;
   ReleaseAwaiting();
   for (auto& [waiter, pending] : parked_) {

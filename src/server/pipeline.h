@@ -81,7 +81,7 @@ class Pipeline final : public net::ConnectionHandler,
   void OnBufferBytes(net::Connection&, int64_t delta) override { clients_.AddBufferBytes(delta); }
 
   // net::ServerView: what the session commands (net/session.h) ask of the server.
-  void Submit(net::Connection& connection, uint64_t slot, core::Command&& command) override;
+  void Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) override;
   std::string_view RequirePass() const override { return config_.requirepass; }
   std::vector<std::shared_ptr<net::Connection>> Clients() const override { return clients_.List(); }
   core::EngineStats Tables() const override { return engine_.stats(); }
@@ -95,9 +95,12 @@ class Pipeline final : public net::ConnectionHandler,
   void OnRaftStatus(const replica::RaftStatus& status) override;
   void OnLogFailure(const base::Status& status) override;
 
+  // A client left (RESP or HTTP): its parked commands are withdrawn from the engine.
+  void Withdraw(net::ReplyTarget& target);
+
  private:
   struct Pending {
-    std::shared_ptr<net::Connection> connection;
+    std::shared_ptr<net::ReplyTarget> connection;
     uint64_t slot;
   };
 
@@ -107,15 +110,15 @@ class Pipeline final : public net::ConnectionHandler,
   void RunBatch();
   // Arms the timer for the engine's next timer-driven work (lease ends, WAITs).
   void ScheduleWake();
-  void Answer(net::Connection& connection, uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
-  void Track(net::Connection& connection);
+  void Answer(net::ReplyTarget& connection, uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
+  void Track(net::ReplyTarget& connection);
   // Releases every held reply that may leave now (the durable LSN or the confirmed
   // batch advanced).
   void ReleaseAwaiting();
 
   // Replicated mode. A follower's answer to a data command: -MOVED to the leader,
   // or -CLUSTERDOWN while none is known.
-  void Redirect(net::Connection& connection, uint64_t slot, const core::Command& command);
+  void Redirect(net::ReplyTarget& connection, uint64_t slot, const core::Command& command);
   // Hands the batch just applied to the log: its record as an entry, or a barrier
   // when it changed nothing but has replies to order; 0 when nothing waits on it.
   uint64_t LogBatch(Lsn lsn);
@@ -154,7 +157,6 @@ class Pipeline final : public net::ConnectionHandler,
   std::vector<core::Command> running_commands_;
   std::vector<Pending> running_pending_;
   core::BatchOutput batch_output_;
-  std::string reply_bytes_;  // Answer's rendering buffer, reused
   bool batch_scheduled_ = false;
   bool batch_forced_ = false;  // run even without commands: timers are due
 
@@ -171,7 +173,7 @@ class Pipeline final : public net::ConnectionHandler,
   std::function<void()> on_shutdown_;
 
   // Connections with replies held for durability, each listed once.
-  std::vector<std::shared_ptr<net::Connection>> awaiting_;
+  std::vector<std::shared_ptr<net::ReplyTarget>> awaiting_;
 
   // Replicated mode (log_ set). Batches are numbered 1, 2, ... as they go to the log;
   // every batch up to confirmed_seq_ is committed and applied (or was failed).

@@ -39,9 +39,10 @@ class FakeServer final : public ConnectionHandler, public ServerView {
   void OnBufferBytes(Connection&, int64_t) override {}
 
   // ServerView
-  void Submit(Connection& connection, uint64_t slot, core::Command&& command) override {
+  void Submit(ReplyTarget& target, uint64_t slot, core::Command&& command) override {
     submitted.push_back(std::move(command));
-    connection.Fill(slot, Lsn{0}, "+SUBMITTED\r\n");
+    // Only RESP connections submit here.
+    static_cast<Connection&>(target).Fill(slot, Lsn{0}, "+SUBMITTED\r\n");
   }
   std::string_view RequirePass() const override { return requirepass; }
   std::vector<std::shared_ptr<Connection>> Clients() const override {
