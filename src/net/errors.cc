@@ -222,4 +222,12 @@ std::string ErrUnknownMember(std::string_view member, std::string_view command) 
 std::string ErrMissingMember(std::string_view member) {
   return "member '" + std::string(member) + "' is required";
 }
+std::string ErrNoRoute(std::string_view method, std::string_view target) {
+  return "no route for " + std::string(Cut(method)) + " " + std::string(Cut(target)) +
+         "; try POST /v1/<command> or GET /v1/openapi.json";
+}
+std::string ErrHttpRequest(std::string_view cause) {
+  return "malformed HTTP request: " + std::string(Cut(cause));
+}
+
 }  // namespace exactly::net

@@ -148,5 +148,9 @@ std::string ErrJsonMemberType(std::string_view member, std::string_view expected
 std::string ErrUnknownMember(std::string_view member, std::string_view command);
 // "member 'owner' is required"
 std::string ErrMissingMember(std::string_view member);
+// "no route for GET /v2/x; try POST /v1/<command> or GET /v1/openapi.json"
+std::string ErrNoRoute(std::string_view method, std::string_view target);
+// "malformed HTTP request: <cause>"; the connection closes after answering.
+std::string ErrHttpRequest(std::string_view cause);
 
 }  // namespace exactly::net

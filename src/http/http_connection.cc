@@ -1,0 +1,373 @@
+// Parses HTTP/1.1 requests with Beast, maps them to commands and writes their
+// responses back in order, each held until durable (see http_connection.h).
+#include "http/http_connection.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/json/parse.hpp>
+#include <charconv>
+#include <utility>
+#include <vector>
+
+#include "base/assert.h"
+#include "http/json_reply.h"
+#include "http/limits.h"
+#include "http/openapi.h"
+#include "http/routes.h"
+#include "net/command_table.h"
+#include "net/errors.h"
+
+namespace exactly::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+constexpr size_t kReadChunkBytes = 16 * 1024;
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kProblemJson = "application/problem+json";
+
+int TakeDescriptor(boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  socket.non_blocking(true, ignored);
+  return socket.release(ignored);
+}
+
+// Equal without an early exit at the first differing byte, so the time a refusal
+// takes does not tell how much of a guessed password was right.
+bool SameSecret(std::string_view a, std::string_view b) {
+  unsigned char differ = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    differ |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return differ == 0;
+}
+
+const std::string& OpenApi() {
+  static const std::string document = OpenApiJson();
+  return document;
+}
+
+}  // namespace
+
+std::string ResponseText(int status, std::string_view content_type, std::string_view body,
+                         bool close) {
+  char digits[24];
+  std::string out;
+  out.reserve(128 + body.size());
+  out += "HTTP/1.1 ";
+  out.append(digits, std::to_chars(digits, digits + sizeof(digits), status).ptr);
+  out += ' ';
+  out += StatusReason(status);
+  out += "\r\nContent-Type: ";
+  out += content_type;
+  out += "\r\nContent-Length: ";
+  out.append(digits, std::to_chars(digits, digits + sizeof(digits), body.size()).ptr);
+  if (status == 401) out += "\r\nWWW-Authenticate: Bearer";
+  if (status == 405) out += "\r\nAllow: POST, GET";
+  if (close) out += "\r\nConnection: close";
+  out += "\r\n\r\n";
+  out += body;
+  return out;
+}
+
+std::string RefusalResponse(int status, std::string_view code, std::string_view message) {
+  return ResponseText(status, kProblemJson, ProblemJson(status, code, message), /*close=*/true);
+}
+
+HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, uint64_t id,
+                               HttpHandler* handler, net::SocketPoller& poller)
+    : fd_(TakeDescriptor(socket)), id_(id), handler_(handler), poller_(poller) {
+  ResetParser();
+}
+
+HttpConnection::~HttpConnection() {
+  if (!closed_ && fd_ >= 0) ::close(fd_);
+}
+
+void HttpConnection::ResetParser() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(kHeaderBytesMax));
+  parser_->body_limit(kBodyBytesMax);
+  parser_->eager(true);
+}
+
+void HttpConnection::Start() {
+  base::Result<uint64_t> key = poller_.Add(fd_, shared_from_this());
+  if (!key.ok()) {
+    Finish();
+    return;
+  }
+  poll_key_ = *key;
+}
+
+bool HttpConnection::Backlogged() const {
+  return slots_.size() >= kRequestsInFlightMax ||
+         output_.size() - output_start_ >= kOutputPauseBytes;
+}
+
+void HttpConnection::Read() {
+  if (closed_) return;
+  want_read_ = !close_after_replies_ && !Backlogged();
+  UpdateWatch();
+}
+
+void HttpConnection::OnReadable() {
+  if (closed_ || !want_read_) return;
+  if (input_start_ > 0) {
+    input_.erase(0, input_start_);
+    input_start_ = 0;
+  }
+  const size_t have = input_.size();
+  input_.resize(have + kReadChunkBytes);
+  const ssize_t got = ::recv(fd_, input_.data() + have, kReadChunkBytes, 0);
+  if (got <= 0) {
+    input_.resize(have);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    Finish();  // end of stream or a reset
+    return;
+  }
+  input_.resize(have + static_cast<size_t>(got));
+  ParseInput();
+  Read();
+}
+
+void HttpConnection::ParseInput() {
+  while (!closed_ && !close_after_replies_ && input_start_ < input_.size()) {
+    if (Backlogged()) {
+      parse_paused_ = true;
+      return;
+    }
+    boost::system::error_code error;
+    const size_t used = parser_->put(
+        boost::asio::buffer(input_.data() + input_start_, input_.size() - input_start_), error);
+    input_start_ += used;
+    if (error == bhttp::error::need_more) {
+      if (used == 0) return;
+      continue;
+    }
+    if (error) {
+      const int status = error == bhttp::error::body_limit     ? 413
+                         : error == bhttp::error::header_limit ? 431
+                                                               : 400;
+      RefuseAndClose(status, net::ErrHttpRequest(error.message()));
+      return;
+    }
+    if (parser_->is_done()) {
+      Request request = parser_->release();
+      ResetParser();
+      Handle(std::move(request));
+    }
+  }
+}
+
+void HttpConnection::RefuseAndClose(int status, std::string_view detail) {
+  slots_.push_back(Slot{false, false, Lsn{0}, {}});
+  RespondProblem(first_slot_ + slots_.size() - 1, status, net::kCodeErr, detail);
+  close_after_replies_ = true;
+  Read();
+  QueueFlush();
+}
+
+void HttpConnection::Handle(Request request) {
+  const bool keep_alive = request.keep_alive();
+  slots_.push_back(Slot{false, keep_alive, Lsn{0}, {}});
+  const uint64_t slot = first_slot_ + slots_.size() - 1;
+  // Nothing after a request that asked to close is read.
+  if (!keep_alive) close_after_replies_ = true;
+
+  if (const std::string_view password = handler_->RequirePass(); !password.empty()) {
+    const auto found = request.find(bhttp::field::authorization);
+    const std::string_view sent =
+        found == request.end() ? std::string_view() : std::string_view(found->value());
+    if (!sent.starts_with("Bearer ") || !SameSecret(sent.substr(7), password)) {
+      RespondProblem(slot, 401, net::kCodeNoAuth, net::ErrNoAuth());
+      return;
+    }
+  }
+  const std::string_view target(request.target());
+  const std::string_view path = target.substr(0, target.find('?'));
+  const std::string_view method(request.method_string());
+  if (path == "/v1/openapi.json" && request.method() == bhttp::verb::get) {
+    Respond(slot, Lsn{0}, 200, kJson, OpenApi());
+    return;
+  }
+  if (request.method() == bhttp::verb::post && path.starts_with("/v1/")) {
+    HandlePost(slot, request, path);
+    return;
+  }
+  const bool known = path == "/v1/openapi.json" || FindRoute(path) != nullptr;
+  RespondProblem(slot, known ? 405 : 404, net::kCodeErr, net::ErrNoRoute(method, path));
+}
+
+void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::string_view path) {
+  const Route* route = FindRoute(path);
+  if (route == nullptr) {
+    RespondProblem(slot, 404, net::kCodeErr, net::ErrNoRoute("POST", path));
+    return;
+  }
+  boost::system::error_code json_error;
+  boost::json::value body = boost::json::parse(request.body(), json_error);
+  if (json_error || !body.is_object()) {
+    RespondProblem(slot, 400, net::kCodeErr,
+                   net::ErrJsonBody(json_error ? json_error.message() : "not an object"));
+    return;
+  }
+  std::vector<std::string> args;
+  std::string error;
+  if (!ArgsFromJson(*route, body.as_object(), &args, &error)) {
+    RespondProblem(slot, 400, net::kCodeErr, error);
+    return;
+  }
+  // The same path from arguments to a command as RESP's, so its errors are RESP's.
+  const std::vector<std::string_view> views(args.begin(), args.end());
+  const net::CommandSpec* spec = nullptr;
+  net::ParsedCommand parsed = net::ParseRequest(views, &spec);
+  if (!parsed.error.empty()) {
+    RespondProblem(slot, 400, net::kCodeErr, parsed.error);
+    return;
+  }
+  handler_->Submit(*this, slot, std::move(parsed.command));
+}
+
+HttpConnection::Slot& HttpConnection::SlotAt(uint64_t slot) {
+  EXACTLY_ASSERT(slot >= first_slot_);
+  EXACTLY_ASSERT(slot - first_slot_ < slots_.size());
+  return slots_[slot - first_slot_];
+}
+
+void HttpConnection::Render(Slot& target, int status, std::string_view content_type,
+                            std::string_view body) {
+  target.bytes = ResponseText(status, content_type, body, !target.keep_alive);
+  target.filled = true;
+}
+
+void HttpConnection::Respond(uint64_t slot, Lsn wait_lsn, int status, std::string_view content_type,
+                             std::string_view body) {
+  if (closed_) return;
+  Slot& target = SlotAt(slot);
+  EXACTLY_ASSERT(!target.filled);
+  Render(target, status, content_type, body);
+  target.wait_lsn = wait_lsn;
+  Release();
+}
+
+void HttpConnection::RespondProblem(uint64_t slot, int status, std::string_view code,
+                                    std::string_view detail) {
+  Respond(slot, Lsn{0}, status, kProblemJson, ProblemJson(status, code, detail));
+}
+
+void HttpConnection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {
+  if (closed_) return;
+  if (reply.is_error()) {
+    const int status = ErrorStatus(reply.error_code, reply.error_message, /*from_engine=*/true);
+    Respond(slot, wait_lsn, status, kProblemJson,
+            ProblemJson(status, reply.error_code, reply.error_message));
+    return;
+  }
+  Respond(slot, wait_lsn, 200, kJson, ReplyJson(reply));
+}
+
+void HttpConnection::FillError(uint64_t slot, std::string_view code, std::string_view message) {
+  if (closed_) return;
+  RespondProblem(slot, ErrorStatus(code, message, /*from_engine=*/false), code, message);
+}
+
+void HttpConnection::Release() {
+  if (closed_) return;
+  const Lsn durable = handler_->DurableLsn();
+  while (!slots_.empty() && slots_.front().filled && slots_.front().wait_lsn <= durable) {
+    output_ += slots_.front().bytes;
+    slots_.pop_front();
+    ++first_slot_;
+  }
+  if (output_start_ < output_.size() || (close_after_replies_ && slots_.empty())) QueueFlush();
+}
+
+void HttpConnection::FailHeld(std::string_view code, std::string_view message) {
+  if (closed_) return;
+  const Lsn durable = handler_->DurableLsn();
+  for (Slot& slot : slots_) {
+    if (!slot.filled || slot.wait_lsn <= durable) continue;
+    Render(slot, 503, kProblemJson, ProblemJson(503, code, message));
+    slot.wait_lsn = Lsn{0};
+  }
+  Release();
+}
+
+void HttpConnection::QueueFlush() {
+  if (flush_queued_ || closed_) return;
+  flush_queued_ = true;
+  poller_.QueueFlush(shared_from_this());
+}
+
+void HttpConnection::OnFlush() {
+  flush_queued_ = false;
+  Write();
+}
+
+void HttpConnection::OnWritable() { Write(); }
+
+void HttpConnection::OnError() { Finish(); }
+
+void HttpConnection::Write() {
+  if (closed_) return;
+  while (output_start_ < output_.size()) {
+    const ssize_t sent =
+        ::send(fd_, output_.data() + output_start_, output_.size() - output_start_, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      Finish();
+      return;
+    }
+    output_start_ += static_cast<size_t>(sent);
+  }
+  want_write_ = output_start_ < output_.size();
+  if (!want_write_) {
+    output_.clear();
+    output_start_ = 0;
+    if (close_after_replies_ && slots_.empty()) {
+      Close();
+      return;
+    }
+  }
+  Read();
+  if (parse_paused_ && !Backlogged()) {
+    parse_paused_ = false;
+    ParseInput();
+    Read();
+  }
+}
+
+void HttpConnection::UpdateWatch() {
+  if (closed_ || poll_key_ == 0) return;
+  if (want_read_ == watching_read_ && want_write_ == watching_write_) return;
+  poller_.Watch(poll_key_, fd_, want_read_, want_write_);
+  watching_read_ = want_read_;
+  watching_write_ = want_write_;
+}
+
+void HttpConnection::Close() {
+  if (closed_) return;
+  ::shutdown(fd_, SHUT_RDWR);
+  Finish();
+}
+
+void HttpConnection::Finish() {
+  if (closed_) return;
+  closed_ = true;
+  if (poll_key_ != 0) poller_.Remove(poll_key_, fd_);
+  ::close(fd_);
+  slots_.clear();
+  std::string().swap(input_);
+  std::string().swap(output_);
+  output_start_ = 0;
+  handler_->OnClosed(*this);
+}
+
+}  // namespace exactly::http

@@ -1,0 +1,254 @@
+// Tests for http/http_connection over real loopback TCP sockets: a POST becomes
+// the command RESP would send, its response leaves only once durable and in
+// request order, and every malformed request answers problem+json and submits
+// nothing.
+#include "http/http_connection.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/errors.h"
+#include "net/run_loop.h"
+#include "net/socket_poller.h"
+
+namespace exactly::http {
+namespace {
+
+using boost::asio::ip::tcp;
+
+// Remembers what was submitted; the test answers it.
+class FakeHandler final : public HttpHandler {
+ public:
+  struct Submitted {
+    net::ReplyTarget* target;
+    uint64_t slot;
+    core::Command command;
+  };
+  void Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) override {
+    submitted.push_back(Submitted{&target, slot, std::move(command)});
+  }
+  Lsn DurableLsn() const override { return Lsn{durable}; }
+  void OnClosed(HttpConnection&) override { ++closed; }
+  std::string_view RequirePass() const override { return requirepass; }
+
+  std::vector<Submitted> submitted;
+  uint64_t durable = 0;
+  int closed = 0;
+  std::string requirepass;
+};
+
+struct Response {
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+class HttpConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tcp::acceptor acceptor(io_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    client_.connect(acceptor.local_endpoint());
+    tcp::socket server_side(io_);
+    acceptor.accept(server_side);
+    connection_ = std::make_shared<HttpConnection>(std::move(server_side), 1, &handler_, poller_);
+    connection_->Start();
+  }
+
+  void RunUntil(const std::function<bool()>& done) { net::RunLoopUntil(io_, done); }
+
+  void Send(const std::string& bytes) { boost::asio::write(client_, boost::asio::buffer(bytes)); }
+
+  void Post(std::string_view path, std::string_view body, std::string_view headers = "") {
+    Send("POST " + std::string(path) + " HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n" + std::string(headers) + "\r\n" + std::string(body));
+  }
+
+  // Reads what has arrived into received_ without blocking.
+  void Drain() {
+    boost::system::error_code error;
+    while (client_.available(error) > 0) {
+      char chunk[4096];
+      const size_t got = client_.read_some(boost::asio::buffer(chunk), error);
+      if (error) return;
+      received_.append(chunk, got);
+    }
+  }
+
+  // Whether received_ starts with a whole response; moves it into *out if so.
+  bool TakeResponse(Response* out) {
+    const size_t end = received_.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    const std::string head = received_.substr(0, end);
+    const size_t length_at = head.find("Content-Length: ");
+    const size_t length = std::stoul(head.substr(length_at + 16));
+    if (received_.size() < end + 4 + length) return false;
+    out->head = head;
+    out->status = std::stoi(head.substr(9, 3));
+    out->body = received_.substr(end + 4, length);
+    received_.erase(0, end + 4 + length);
+    return true;
+  }
+
+  Response Receive() {
+    Response response;
+    RunUntil([&] {
+      Drain();
+      return TakeResponse(&response);
+    });
+    return response;
+  }
+
+  bool Idle() {
+    io_.run_for(std::chrono::milliseconds(20));
+    io_.restart();
+    Drain();
+    return received_.empty();
+  }
+
+  boost::asio::io_context io_;
+  net::SocketPoller poller_{io_};
+  FakeHandler handler_;
+  tcp::socket client_{io_};
+  std::shared_ptr<HttpConnection> connection_;
+  std::string received_;
+};
+
+core::Reply Won(std::string key) {
+  core::Reply reply = core::Reply::WithOutcome(core::Outcome::kWon);
+  reply.Add("key", std::move(key)).Add("amount", 5);
+  return reply;
+}
+
+TEST_F(HttpConnectionTest, PostBecomesTheCommandAndWaitsUntilDurable) {
+  handler_.durable = 6;
+  Post("/v1/claim", R"({"key":"phone:+86","owner":"u1","ttl_ms":30000})");
+  RunUntil([&] { return handler_.submitted.size() == 1; });
+  const core::Command& command = handler_.submitted[0].command;
+  EXPECT_EQ(command.kind, core::CommandKind::kClaim);
+  EXPECT_EQ(command.As<core::cmd::Claim>().key, "phone:+86");
+  EXPECT_EQ(command.As<core::cmd::Claim>().owner, "u1");
+  handler_.submitted[0].target->FillReply(handler_.submitted[0].slot, Lsn{7}, Won("phone:+86"));
+  EXPECT_TRUE(Idle()) << "a response left before its lsn was durable";
+  handler_.durable = 7;
+  connection_->Release();
+  const Response response = Receive();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_NE(response.head.find("Content-Type: application/json"), std::string::npos);
+  EXPECT_EQ(response.body, R"({"result":"won","key":"phone:+86","amount":"5"})");
+}
+
+TEST_F(HttpConnectionTest, PipelinedResponsesLeaveInRequestOrder) {
+  Post("/v1/claim", R"({"key":"a","owner":"u"})");
+  Post("/v1/claim", R"({"key":"b","owner":"u"})");
+  RunUntil([&] { return handler_.submitted.size() == 2; });
+  handler_.submitted[1].target->FillReply(handler_.submitted[1].slot, Lsn{0}, Won("b"));
+  EXPECT_TRUE(Idle()) << "the second response overtook the first";
+  handler_.submitted[0].target->FillReply(handler_.submitted[0].slot, Lsn{0}, Won("a"));
+  EXPECT_NE(Receive().body.find(R"("key":"a")"), std::string::npos);
+  EXPECT_NE(Receive().body.find(R"("key":"b")"), std::string::npos);
+}
+
+TEST_F(HttpConnectionTest, MalformedRequestsAnswerProblemsAndSubmitNothing) {
+  struct Case {
+    std::string path;
+    std::string body;
+    int status;
+    std::string detail;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/claim", "{not json", 400, ""},
+      {"/v1/claim", "[1]", 400, net::ErrJsonBody("not an object")},
+      {"/v1/claim", R"({"key":"k"})", 400, net::ErrMissingMember("owner")},
+      {"/v1/claim", R"({"key":"k","owner":"o","ttl_ms":0})", 400,
+       net::ErrIntegerRange("TTL", 1, 3153600000000, "ms")},
+      {"/v1/transfer", R"({"id":"t","from":"a","to":"a","amount":1})", 400, net::ErrSameAccount()},
+      {"/v1/nothing", "{}", 404, net::ErrNoRoute("POST", "/v1/nothing")},
+  };
+  for (const Case& c : cases) {
+    Post(c.path, c.body);
+    const Response response = Receive();
+    EXPECT_EQ(response.status, c.status) << c.body;
+    EXPECT_NE(response.head.find("application/problem+json"), std::string::npos);
+    const boost::json::value problem = boost::json::parse(response.body);
+    EXPECT_EQ(problem.at("status").as_int64(), c.status);
+    EXPECT_EQ(problem.at("code").as_string(), "ERR");
+    if (!c.detail.empty()) {
+      EXPECT_EQ(problem.at("detail").as_string(), c.detail) << c.body;
+    }
+  }
+  EXPECT_TRUE(handler_.submitted.empty());
+}
+
+TEST_F(HttpConnectionTest, GetsTheDocumentAndRefusesOtherMethods) {
+  Send("GET /v1/openapi.json HTTP/1.1\r\nHost: t\r\n\r\n");
+  const Response document = Receive();
+  EXPECT_EQ(document.status, 200);
+  EXPECT_EQ(boost::json::parse(document.body).at("openapi").as_string(), "3.1.0");
+  Send("GET /v1/claim HTTP/1.1\r\nHost: t\r\n\r\n");
+  const Response wrong_method = Receive();
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_NE(wrong_method.head.find("Allow: POST"), std::string::npos);
+}
+
+TEST_F(HttpConnectionTest, EngineErrorsAndStorageFailureAreProblems) {
+  Post("/v1/account", R"({"key":"a"})");
+  Post("/v1/account", R"({"key":"b"})");
+  RunUntil([&] { return handler_.submitted.size() == 2; });
+  handler_.submitted[0].target->FillReply(handler_.submitted[0].slot, Lsn{0},
+                                          core::Reply::Error("ERR", "accounts table full (max 1)"));
+  const Response refused = Receive();
+  EXPECT_EQ(refused.status, 422);
+  EXPECT_EQ(boost::json::parse(refused.body).at("detail").as_string(),
+            "accounts table full (max 1)");
+  handler_.submitted[1].target->FillReply(handler_.submitted[1].slot, Lsn{9}, Won("b"));
+  connection_->FailHeld(net::kCodeIoErr, "disk gone");
+  const Response failed = Receive();
+  EXPECT_EQ(failed.status, 503);
+  EXPECT_EQ(boost::json::parse(failed.body).at("code").as_string(), "IOERR");
+}
+
+TEST_F(HttpConnectionTest, GarbageAnswers400AndCloses) {
+  Send("NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(Receive().status, 400);
+  RunUntil([&] { return handler_.closed == 1; });
+}
+
+TEST_F(HttpConnectionTest, AnOversizedBodyIsRefusedBeforeItIsRead) {
+  Send("POST /v1/claim HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n{");
+  EXPECT_EQ(Receive().status, 413);
+  RunUntil([&] { return handler_.closed == 1; });
+  EXPECT_TRUE(handler_.submitted.empty());
+}
+
+TEST_F(HttpConnectionTest, ConnectionCloseClosesAfterTheResponse) {
+  Send("GET /v1/openapi.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  const Response response = Receive();
+  EXPECT_NE(response.head.find("Connection: close"), std::string::npos);
+  RunUntil([&] { return handler_.closed == 1; });
+}
+
+TEST_F(HttpConnectionTest, APasswordNeedsABearerToken) {
+  handler_.requirepass = "s3cret";
+  Post("/v1/claim", R"({"key":"k","owner":"o"})");
+  const Response refused = Receive();
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(boost::json::parse(refused.body).at("detail").as_string(), net::ErrNoAuth());
+  Post("/v1/claim", R"({"key":"k","owner":"o"})", "Authorization: Bearer s3cre\r\n");
+  EXPECT_EQ(Receive().status, 401);
+  EXPECT_TRUE(handler_.submitted.empty());
+  Post("/v1/claim", R"({"key":"k","owner":"o"})", "Authorization: Bearer s3cret\r\n");
+  RunUntil([&] { return handler_.submitted.size() == 1; });
+}
+
+}  // namespace
+}  // namespace exactly::http
