@@ -54,6 +54,12 @@ struct ServeConfig {
   std::string dir = "data";
   std::string bind = "127.0.0.1";
   uint16_t port = 7379;
+  // HTTP/JSON on its own port, same bind address (0: no HTTP). When the port was
+  // not given (the default), a port in use only leaves HTTP off, with a warning,
+  // so several servers on one machine still start; a port given that cannot be
+  // bound refuses to start, as --port does.
+  uint16_t http_port = 7380;
+  bool http_port_given = false;
   storage::FsyncMode fsync = storage::FsyncMode::kAlways;
   std::string requirepass;  // empty: no AUTH needed
   size_t clients_max = net::kClientsMaxDefault;

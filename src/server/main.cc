@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--bind", config.bind, "Address to listen on")->capture_default_str();
   serve->add_option("--port", config.port, "TCP port")->capture_default_str();
+  serve
+      ->add_option("--http-port", config.http_port,
+                   "HTTP/JSON port on the same address (0: no HTTP; docs/http.md)")
+      ->capture_default_str();
   const std::map<std::string, FsyncMode> fsync_modes{
       {"always", FsyncMode::kAlways}, {"everysec", FsyncMode::kEverySec}, {"no", FsyncMode::kNo}};
   std::string fsync_name = "always";
@@ -144,6 +148,10 @@ int main(int argc, char** argv) {
                    fsync_name.c_str());
       return 2;
     }
+    config.http_port_given = serve->count("--http-port") != 0;
+    // The replicated mode's peers are often on 7379, 7380, 7381 (docs/replication.md):
+    // a replicated node serves HTTP only on a port it is given.
+    if (config.replication.enabled() && !config.http_port_given) config.http_port = 0;
     if (serve->count("--maxmemory") == 0) {
       config.maxmemory_bytes = exactly::server::DefaultMaxMemoryBytes();
     }

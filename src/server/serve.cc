@@ -19,6 +19,7 @@
 #include "core/engine.h"
 #include "net/listener.h"
 #include "server/clock.h"
+#include "server/http_clients.h"
 #include "server/pipeline.h"
 #include "server/replicated_log.h"
 #include "storage/journal_format.h"
@@ -280,9 +281,31 @@ int Serve(const ServeConfig& config) {
     return 2;
   }
 
+  // HTTP clients enter the same pipeline (server/http_clients.h).
+  HttpClients http_clients(io, config, &pipeline);
+  net::Listener http_listener(io, [&http_clients](boost::asio::ip::tcp::socket socket) {
+    http_clients.Accept(std::move(socket));
+  });
+  bool http_listening = false;
+  if (config.http_port != 0) {
+    base::Status listening = http_listener.Listen(config.bind, config.http_port);
+    if (!listening.ok() && config.http_port_given) {
+      std::fprintf(stderr, "exactly: %s\n", listening.ToString().c_str());
+      return 2;
+    }
+    if (!listening.ok()) {
+      std::fprintf(stderr,
+                   "exactly: WARNING: no HTTP: %s; give --http-port to choose another port, "
+                   "or --http-port 0 to go without\n",
+                   listening.ToString().c_str());
+    }
+    http_listening = listening.ok();
+  }
+
   boost::asio::steady_timer grace(io);
   pipeline.set_on_shutdown([&] {
     listener.Stop();
+    if (http_listening) http_listener.Stop();
     pipeline.StopSnapshot();
     journal.Stop();  // drains and syncs; its last OnDurable is posted before the stop below
     grace.expires_after(std::chrono::milliseconds(200));
@@ -303,6 +326,9 @@ int Serve(const ServeConfig& config) {
   std::fprintf(stderr, "exactly: ready on %s:%u (dir %s, lsn %llu)\n", config.bind.c_str(),
                listener.port(), config.dir.c_str(),
                static_cast<unsigned long long>(engine.applied_lsn().value));
+  if (http_listening) {
+    std::fprintf(stderr, "exactly: HTTP on %s:%u\n", config.bind.c_str(), http_listener.port());
+  }
   std::fflush(stderr);
   io.run();
   journal.Stop();

@@ -1,0 +1,60 @@
+// Takes HTTP clients on and hands their commands to the pipeline.
+#include "server/http_clients.h"
+
+#include <string>
+#include <utility>
+
+#include "http/http_connection.h"
+#include "net/errors.h"
+
+namespace exactly::server {
+namespace {
+
+bool IsLoopbackPeer(const boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code error;
+  auto address = socket.remote_endpoint(error).address();
+  if (error) return false;
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  }
+  return address.is_loopback();
+}
+
+void Refuse(boost::asio::ip::tcp::socket& socket, int status, std::string_view code,
+            std::string_view message) {
+  const std::string response = http::RefusalResponse(status, code, message);
+  boost::system::error_code ignored;
+  socket.write_some(boost::asio::buffer(response), ignored);
+  socket.close(ignored);
+}
+
+}  // namespace
+
+HttpClients::HttpClients(boost::asio::io_context& io, const ServeConfig& config, Pipeline* pipeline)
+    : poller_(io), config_(config), pipeline_(pipeline) {}
+
+void HttpClients::Accept(boost::asio::ip::tcp::socket socket) {
+  if (pipeline_->shutting_down() || connections_.size() >= config_.clients_max) {
+    Refuse(socket, 503, net::kCodeErr, net::ErrMaxClients());
+    return;
+  }
+  if (pipeline_->protected_mode() && !IsLoopbackPeer(socket)) {
+    Refuse(socket, 403, net::kCodeDenied, net::ErrProtectedMode());
+    return;
+  }
+  const uint64_t id = next_id_++;
+  auto connection = std::make_shared<http::HttpConnection>(std::move(socket), id, this, poller_);
+  connections_.emplace(id, connection);
+  connection->Start();
+}
+
+void HttpClients::Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) {
+  pipeline_->Submit(target, slot, std::move(command));
+}
+
+void HttpClients::OnClosed(http::HttpConnection& connection) {
+  connections_.erase(connection.id());
+  pipeline_->Withdraw(connection);
+}
+
+}  // namespace exactly::server

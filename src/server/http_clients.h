@@ -1,0 +1,47 @@
+// HttpClients: the clients of the HTTP port. Takes each on (or refuses it, as
+// server/clients.h does for RESP: protected mode, --maxclients) and hands their
+// commands to the same Pipeline as RESP's, so HTTP requests share its batches,
+// its order and its durability.
+//
+// Thread-safety: none; everything runs on the event-loop thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "http/http_connection.h"
+#include "net/socket_poller.h"
+#include "server/config.h"
+#include "server/pipeline.h"
+
+namespace exactly::server {
+
+class HttpClients final : public http::HttpHandler {
+ public:
+  // `pipeline` is not owned and outlives this.
+  HttpClients(boost::asio::io_context& io, const ServeConfig& config, Pipeline* pipeline);
+  HttpClients(const HttpClients&) = delete;
+  HttpClients& operator=(const HttpClients&) = delete;
+
+  // A client connected to the HTTP port.
+  void Accept(boost::asio::ip::tcp::socket socket);
+  size_t size() const { return connections_.size(); }
+
+  // http::HttpHandler
+  void Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) override;
+  Lsn DurableLsn() const override { return pipeline_->DurableLsn(); }
+  void OnClosed(http::HttpConnection& connection) override;
+  std::string_view RequirePass() const override { return config_.requirepass; }
+
+ private:
+  net::SocketPoller poller_;  // owns the connections
+  const ServeConfig config_;
+  Pipeline* pipeline_;
+  std::unordered_map<uint64_t, std::weak_ptr<http::HttpConnection>> connections_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace exactly::server

@@ -1,0 +1,281 @@
+"""HTTP/JSON against the real server: the same commands, outcomes and fields as
+RESP, on its own port, into the same pipeline (docs/http.md).
+
+- Claims, the ledger, locks, idempotency keys and limits run over HTTP and are
+  seen over RESP, and the other way round; fields come in RESP's order, with
+  amounts and tokens as strings (exact past 2^53).
+- Every malformed request answers problem+json with RESP's own error text and
+  changes nothing.
+- An answered request survives kill -9: the response left after the sync.
+"""
+
+import http.client
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402 - found through the line above when run by path
+
+d = harness.call_dict
+
+
+class HttpClient:
+    """One keep-alive HTTP/1.1 connection (Python's stdlib client)."""
+
+    def __init__(self, port, token=None):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.token = token
+
+    def request(self, method, path, body=None, headers=None):
+        """(status, content type, parsed JSON body)."""
+        headers = dict(headers or {})
+        if self.token is not None:
+            headers["Authorization"] = "Bearer " + self.token
+        if body is not None and not isinstance(body, (str, bytes)):
+            body = json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        return response.status, response.getheader("Content-Type"), json.loads(data)
+
+    def post(self, command, body, **kwargs):
+        return self.request("POST", "/v1/" + command, body, **kwargs)
+
+    def ok(self, command, body):
+        """The reply of a request that must answer 200."""
+        status, _, reply = self.post(command, body)
+        if status != 200:
+            raise AssertionError("%s %r -> %d %r" % (command, body, status, reply))
+        return reply
+
+    def close(self):
+        self.conn.close()
+
+
+class HttpTestCase(harness.ServerTestCase):
+    """A server with HTTP on a free port."""
+
+    def new_server(self, **kwargs):
+        if not hasattr(self, "http_port"):
+            self.http_port = harness.free_port()
+        kwargs.setdefault("extra_args", ["--http-port", str(self.http_port)])
+        return super().new_server(**kwargs)
+
+    def setUp(self):
+        super().setUp()
+        self.assertTrue(harness.wait_until(lambda: harness.port_open(self.http_port)),
+                        self.server.log_tail())
+        self.http = HttpClient(self.http_port)
+        self.resp = self.server.raw()
+
+    def tearDown(self):
+        self.http.close()
+        self.resp.close()
+        super().tearDown()
+
+
+class HttpCommandsTest(HttpTestCase, unittest.TestCase):
+
+    def test_claims_answer_as_resp_does(self):
+        won = self.http.ok("claim", {"key": "phone:+86", "owner": "u1", "ttl_ms": 30000})
+        self.assertEqual(list(won)[0], "result")
+        self.assertEqual(won["result"], "won")
+        self.assertEqual(won["owner"], "u1")
+        self.assertEqual(won["expires"] - won["since"], 30000)
+        held = self.http.ok("claim", {"key": "phone:+86", "owner": "u2"})
+        self.assertEqual((held["result"], held["owner"]), ("held", "u1"))
+        # RESP sees what HTTP did, field for field, in the same order.
+        resp = d(self.resp, "CLAIM", "phone:+86", "u1")
+        again = self.http.ok("claim", {"key": "phone:+86", "owner": "u1"})
+        self.assertEqual(resp["result"], "again")
+        self.assertEqual(list(resp), list(again))
+        self.assertEqual({k: str(v) for k, v in again.items()},
+                         {k: str(v) for k, v in resp.items()})
+        self.assertEqual(d(self.resp, "CLAIMOF", "phone:+86")["owner"], "u1")
+        self.assertEqual(self.http.ok("unclaim", {"key": "phone:+86", "owner": "u1"})["result"],
+                         "released")
+        self.assertEqual(self.http.ok("claimof", {"key": "phone:+86"})["result"], "free")
+
+    def test_ledger_keeps_64_bit_amounts_exact(self):
+        big = str(2 ** 53 + 1)  # a JSON number would round it to 2^53
+        self.assertEqual(self.http.ok("account", {"key": "mint", "min": "-inf"})["result"],
+                         "created")
+        self.assertEqual(self.http.ok("account", {"key": "wallet"})["result"], "created")
+        ok = self.http.ok("transfer", {"id": "t1", "from": "mint", "to": "wallet", "amount": big})
+        self.assertEqual((ok["result"], ok["amount"]), ("ok", big))
+        again = self.http.ok("transfer", {"id": "t1", "from": "mint", "to": "wallet",
+                                          "amount": big})
+        self.assertEqual(again["result"], "again")
+        balance = self.http.ok("balance", {"key": "wallet"})
+        self.assertEqual((balance["balance"], balance["min"], balance["max"]),
+                         (big, "0", "+inf"))
+        self.assertEqual(str(d(self.resp, "BALANCE", "wallet")["balance"]), big)
+        self.assertEqual(self.http.ok("transfer", {"id": "t2", "from": "wallet", "to": "mint",
+                                                   "amount": "9223372036854775807"})["result"],
+                         "insufficient")
+        pending = self.http.ok("reserve", {"id": "r1", "from": "wallet", "to": "mint",
+                                           "amount": 5, "timeout_ms": 60000})
+        self.assertEqual(pending["result"], "pending")
+        self.assertEqual(self.http.ok("commit", {"id": "r1"})["result"], "committed")
+        history = self.http.ok("history", {"key": "wallet", "count": 5})
+        entries = [v for v in history.values() if isinstance(v, list)]
+        self.assertTrue(entries and all(isinstance(e, dict) for e in entries[0]), history)
+
+    def test_locks_with_tokens_as_strings(self):
+        acquired = self.http.ok("lock", {"name": "job", "owner": "w1", "lease_ms": 30000})
+        self.assertEqual(acquired["result"], "acquired")
+        token = acquired["token"]
+        self.assertIsInstance(token, str)
+        busy = self.http.ok("lock", {"name": "job", "owner": "w2", "lease_ms": 30000})
+        self.assertEqual((busy["result"], busy["holder"]), ("busy", "w1"))
+        self.assertEqual(self.http.ok("renew", {"name": "job", "token": token,
+                                                "lease_ms": 30000})["result"], "renewed")
+        self.assertEqual(d(self.resp, "FENCE", "job", token)["result"], "valid")
+        self.assertEqual(self.http.ok("unlock", {"name": "job", "token": token})["result"],
+                         "released")
+        self.assertEqual(self.http.ok("fence", {"name": "job", "token": int(token)})["result"],
+                         "stale")
+
+    def test_idempotency_keys_and_limits(self):
+        run = self.http.ok("idem/begin", {"key": "order-1", "fingerprint": "f1"})
+        self.assertEqual(run["result"], "run")
+        self.assertEqual(self.http.ok("idem/begin", {"key": "order-1",
+                                                     "fingerprint": "f1"})["result"], "running")
+        self.assertEqual(self.http.ok("idem/end", {"key": "order-1", "token": run["token"],
+                                                   "response": "paid"})["result"], "done")
+        done = d(self.resp, "IDEM", "BEGIN", "order-1", "FINGERPRINT", "f1")
+        self.assertEqual((done["result"], done["response"]), ("done", "paid"))
+        self.assertEqual(self.http.ok("idem/begin", {"key": "order-1",
+                                                     "fingerprint": "f2"})["result"], "mismatch")
+        results = [self.http.ok("limit", {"key": "ip:1", "rate": 2, "per_ms": 60000})["result"]
+                   for _ in range(3)]
+        self.assertEqual(results, ["allowed", "allowed", "limited"])
+        window = self.http.ok("limit", {"key": "ip:2", "window": 1, "per_ms": 60000})
+        self.assertEqual(window["result"], "allowed")
+        self.assertEqual(d(self.resp, "LIMIT", "ip:2", "WINDOW", "1", "PER", "60000")["result"],
+                         "limited")
+
+    def test_errors_are_problems_with_resp_text_and_change_nothing(self):
+        cases = [
+            # (command, body, RESP arguments that give the same error)
+            ("claim", {"key": "k", "owner": "o", "ttl_ms": 0},
+             ["CLAIM", "k", "o", "TTL", "0"]),
+            ("claim", {"key": "k", "owner": "o", "ttl_ms": 1, "per": "day"},
+             ["CLAIM", "k", "o", "TTL", "1", "PER", "day"]),
+            ("claim", {"key": "k", "owner": "o", "per": "fortnight"},
+             ["CLAIM", "k", "o", "PER", "fortnight"]),
+            ("transfer", {"id": "t", "from": "a", "to": "b", "amount": 1.5},
+             ["TRANSFER", "t", "a", "b", "1.5"]),
+            ("transfer", {"id": "t", "from": "a", "to": "b", "amount": "99999999999999999999"},
+             ["TRANSFER", "t", "a", "b", "99999999999999999999"]),
+            ("account", {"key": "a", "min": 5, "max": 1}, ["ACCOUNT", "a", "MIN", "5", "MAX", "1"]),
+            ("lock", {"name": "n", "owner": "o", "lease_ms": 1, "id": ""},
+             ["LOCK", "n", "o", "LEASE", "1", "ID", ""]),
+        ]
+        for command, body, resp_args in cases:
+            status, content_type, problem = self.http.post(command, body)
+            self.assertEqual(status, 400, (command, body, problem))
+            self.assertEqual(content_type, "application/problem+json")
+            error = self.resp.call(*resp_args)
+            self.assertIsInstance(error, harness.RespError)
+            self.assertEqual("%s %s" % (problem["code"], problem["detail"]), str(error))
+        for body in ["{", "[]", "null", ""]:
+            status, _, problem = self.http.post("claim", body)
+            self.assertEqual((status, problem["status"]), (400, 400), body)
+        status, _, problem = self.http.post("claim", {"key": "k", "owner": "o", "colour": "red"})
+        self.assertEqual(status, 400)
+        self.assertIn("colour", problem["detail"])
+        status, _, _ = self.http.post("nothing", {})
+        self.assertEqual(status, 404)
+        status, _, _ = self.http.request("GET", "/v1/claim")
+        self.assertEqual(status, 405)
+        # Nothing was changed by any of them.
+        self.assertEqual(self.resp.call("DBSIZE"), 0)
+
+    def test_openapi_document(self):
+        status, content_type, document = self.http.request("GET", "/v1/openapi.json")
+        self.assertEqual((status, content_type), (200, "application/json"))
+        self.assertEqual(document["openapi"], "3.1.0")
+        self.assertIn("/v1/claim", document["paths"])
+        self.assertIn("/v1/idem/begin", document["paths"])
+
+    def test_pipelined_requests_answer_in_order(self):
+        with harness.socket.create_connection(("127.0.0.1", self.http_port), timeout=10) as s:
+            requests = b""
+            for i in range(20):
+                body = json.dumps({"key": "p%d" % i, "owner": "o"}).encode()
+                requests += (b"POST /v1/claim HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(body), body))
+            s.sendall(requests)
+            data = b""
+            while data.count(b"HTTP/1.1 200") < 20 or not data.endswith(b"}"):
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, data)
+                data += chunk
+        keys = [json.loads(part.split(b"\r\n\r\n", 1)[1])["key"]
+                for part in data.split(b"HTTP/1.1 ")[1:]]
+        self.assertEqual(keys, ["p%d" % i for i in range(20)])
+
+
+class HttpDurabilityTest(HttpTestCase, unittest.TestCase):
+
+    def test_answered_requests_survive_kill_9(self):
+        for i in range(20):
+            self.assertEqual(self.http.ok("claim", {"key": "k%d" % i, "owner": "o"})["result"],
+                             "won")
+        self.http.close()
+        self.resp.close()
+        self.restart(kill=True)
+        self.assertTrue(harness.wait_until(lambda: harness.port_open(self.http_port)))
+        self.http = HttpClient(self.http_port)
+        self.resp = self.server.raw()
+        for i in range(20):
+            self.assertEqual(self.http.ok("claimof", {"key": "k%d" % i})["owner"], "o")
+
+
+class HttpAuthTest(HttpTestCase, unittest.TestCase):
+    server_kwargs = {"requirepass": "s3cret"}
+
+    def setUp(self):
+        super().setUp()
+        self.assertEqual(self.resp.call("AUTH", "s3cret"), "OK")
+
+    def test_requests_need_the_password_as_a_bearer_token(self):
+        status, _, problem = self.http.post("claim", {"key": "k", "owner": "o"})
+        self.assertEqual((status, problem["code"]), (401, "NOAUTH"))
+        wrong = HttpClient(self.http_port, token="nope")
+        self.assertEqual(wrong.post("claim", {"key": "k", "owner": "o"})[0], 401)
+        wrong.close()
+        self.assertEqual(self.resp.call("DBSIZE"), 0)
+        right = HttpClient(self.http_port, token="s3cret")
+        self.assertEqual(right.ok("claim", {"key": "k", "owner": "o"})["result"], "won")
+        right.close()
+
+
+class HttpPortTest(unittest.TestCase):
+
+    def test_a_given_port_in_use_refuses_to_start_and_the_default_only_warns(self):
+        import tempfile
+        import shutil
+        tmp = tempfile.mkdtemp(prefix="exactly-it-")
+        try:
+            with harness.socket.socket() as taken:
+                taken.bind(("127.0.0.1", 0))
+                taken.listen(1)
+                port = taken.getsockname()[1]
+                server = harness.Server(os.path.join(tmp, "a"),
+                                        extra_args=["--http-port", str(port)])
+                with self.assertRaises(harness.ServerError):
+                    server.start(timeout=10)
+            off = harness.Server(os.path.join(tmp, "b"), extra_args=["--http-port", "0"]).start()
+            self.assertNotIn("HTTP on", off.log_text())
+            off.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
