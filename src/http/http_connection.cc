@@ -5,19 +5,23 @@
 #include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/json/parse.hpp>
 #include <charconv>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "base/assert.h"
+#include "core/limits.h"
 #include "http/json_reply.h"
 #include "http/limits.h"
 #include "http/openapi.h"
 #include "http/routes.h"
+#include "net/args.h"
 #include "net/command_table.h"
 #include "net/errors.h"
 
@@ -77,6 +81,29 @@ std::string ResponseText(int status, std::string_view content_type, std::string_
 
 std::string RefusalResponse(int status, std::string_view code, std::string_view message) {
   return ResponseText(status, kProblemJson, ProblemJson(status, code, message), /*close=*/true);
+}
+
+std::string StoredResponse(int status, std::string_view content_type, std::string_view body) {
+  std::string stored = std::to_string(status);
+  stored += ' ';
+  stored += content_type;
+  stored += '\n';
+  stored += body;
+  return stored;
+}
+
+std::string RequestFingerprint(std::string_view method, std::string_view path,
+                               std::string_view body) {
+  std::string text(method);
+  text += ' ';
+  text += path;
+  text += '\n';
+  text += body;
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t hash = XXH3_64bits(text.data(), text.size());
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, hash >>= 4) hex[static_cast<size_t>(i)] = kHex[hash & 15];
+  return hex;
 }
 
 HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, uint64_t id,
@@ -166,7 +193,7 @@ void HttpConnection::ParseInput() {
 }
 
 void HttpConnection::RefuseAndClose(int status, std::string_view detail) {
-  slots_.push_back(Slot{false, false, Lsn{0}, {}});
+  slots_.emplace_back().keep_alive = false;
   RespondProblem(first_slot_ + slots_.size() - 1, status, net::kCodeErr, detail);
   close_after_replies_ = true;
   Read();
@@ -175,7 +202,7 @@ void HttpConnection::RefuseAndClose(int status, std::string_view detail) {
 
 void HttpConnection::Handle(Request request) {
   const bool keep_alive = request.keep_alive();
-  slots_.push_back(Slot{false, keep_alive, Lsn{0}, {}});
+  slots_.emplace_back().keep_alive = keep_alive;
   const uint64_t slot = first_slot_ + slots_.size() - 1;
   // Nothing after a request that asked to close is read.
   if (!keep_alive) close_after_replies_ = true;
@@ -231,7 +258,132 @@ void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::stri
     RespondProblem(slot, 400, net::kCodeErr, parsed.error);
     return;
   }
+  if (const auto header = request.find("Idempotency-Key"); header != request.end()) {
+    BeginIdempotent(slot, request, header->value(), std::move(parsed.command));
+    return;
+  }
   handler_->Submit(*this, slot, std::move(parsed.command));
+}
+
+void HttpConnection::BeginIdempotent(uint64_t slot, const Request& request, std::string_view header,
+                                     core::Command&& command) {
+  // The draft's syntax is a Structured Field string ("..."); a bare token is
+  // taken as it is.
+  std::string key(header);
+  if (key.size() >= 2 && key.front() == '"' && key.back() == '"') {
+    std::string unquoted;
+    for (size_t i = 1; i + 1 < key.size(); ++i) {
+      if (key[i] == '\\' && i + 2 < key.size()) ++i;
+      unquoted += key[i];
+    }
+    key = std::move(unquoted);
+  }
+  if (std::string error = net::CheckLength(key, "Idempotency-Key", 1, kIdempotencyKeyBytesMax);
+      !error.empty()) {
+    RespondProblem(slot, 400, net::kCodeErr, error);
+    return;
+  }
+  Slot& target = SlotAt(slot);
+  target.stage = Stage::kBegin;
+  target.idem_key = "http:" + key;
+  target.command = std::move(command);
+  const std::string fingerprint =
+      RequestFingerprint(request.method_string(), request.target(), request.body());
+  // Through the parser like any IDEM BEGIN, so its defaults (LEASE, TTL) are RESP's.
+  const std::string_view args[] = {"IDEM", "BEGIN", target.idem_key, "FINGERPRINT", fingerprint};
+  const net::CommandSpec* spec = nullptr;
+  net::ParsedCommand begin = net::ParseRequest(args, &spec);
+  EXACTLY_ASSERT(begin.error.empty());
+  handler_->Submit(*this, slot, std::move(begin.command));
+}
+
+void HttpConnection::SubmitLater(uint64_t slot, core::Command command) {
+  deferred_.emplace_back(slot, std::move(command));
+  QueueFlush();
+}
+
+void HttpConnection::Advance(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {
+  Slot& target = SlotAt(slot);
+  switch (target.stage) {
+    case Stage::kPlain:
+      break;
+    case Stage::kBegin: {
+      if (reply.Is(core::Outcome::kRun)) {
+        for (const auto& [name, value] : reply.fields) {
+          if (name == "token") target.idem_token = static_cast<uint64_t>(std::get<int64_t>(value));
+        }
+        target.stage = Stage::kCommand;
+        SubmitLater(slot, std::move(target.command));
+        return;
+      }
+      target.stage = Stage::kPlain;
+      if (reply.Is(core::Outcome::kDone)) {
+        for (const auto& [name, value] : reply.fields) {
+          if (name == "response") {
+            RespondStored(slot, wait_lsn, std::get<std::string>(value));
+            return;
+          }
+        }
+      }
+      if (reply.Is(core::Outcome::kRunning)) {
+        RespondProblem(slot, 409, net::kCodeErr, net::ErrIdempotencyInFlight());
+        return;
+      }
+      if (reply.Is(core::Outcome::kMismatch)) {
+        RespondProblem(slot, 422, net::kCodeErr, net::ErrIdempotencyMismatch());
+        return;
+      }
+      break;  // an engine error: answered as any reply
+    }
+    case Stage::kCommand: {
+      // The response is sent once the END that stores it is durable; END's LSN
+      // comes after the command's.
+      if (reply.is_error()) {
+        const int status = ErrorStatus(reply.error_code, reply.error_message, true);
+        target.stored = StoredResponse(status, kProblemJson,
+                                       ProblemJson(status, reply.error_code, reply.error_message));
+      } else {
+        target.stored = StoredResponse(200, kJson, ReplyJson(reply));
+      }
+      const std::string token = std::to_string(target.idem_token);
+      const bool fits = target.stored.size() <= core::kIdemResponseBytesMax;
+      target.stage = fits ? Stage::kEnd : Stage::kAbort;
+      std::vector<std::string_view> args = {"IDEM", fits ? "END" : "ABORT", target.idem_key, token};
+      if (fits) args.push_back(target.stored);
+      const net::CommandSpec* spec = nullptr;
+      net::ParsedCommand next = net::ParseRequest(args, &spec);
+      EXACTLY_ASSERT(next.error.empty());
+      SubmitLater(slot, std::move(next.command));
+      return;
+    }
+    case Stage::kEnd:
+    case Stage::kAbort: {
+      // Stored (or, too large to store, dropped): either way this request ran.
+      target.stage = Stage::kPlain;
+      const std::string stored = std::move(target.stored);
+      RespondStored(slot, wait_lsn, stored);
+      return;
+    }
+  }
+  target.stage = Stage::kPlain;
+  FillReply(slot, wait_lsn, reply);
+}
+
+void HttpConnection::RespondStored(uint64_t slot, Lsn wait_lsn, std::string_view stored) {
+  // "<status> <content type>\n<body>"; anything else (an IDEM END on an http:
+  // key sent over RESP) is answered as the bytes it is.
+  const size_t space = stored.find(' ');
+  const size_t newline = stored.find('\n');
+  int status = 0;
+  if (space == 3 && newline != std::string_view::npos && newline > space) {
+    std::from_chars(stored.data(), stored.data() + 3, status);
+  }
+  if (status < 200 || status > 599) {
+    Respond(slot, wait_lsn, 200, "application/octet-stream", stored);
+    return;
+  }
+  Respond(slot, wait_lsn, status, stored.substr(space + 1, newline - space - 1),
+          stored.substr(newline + 1));
 }
 
 HttpConnection::Slot& HttpConnection::SlotAt(uint64_t slot) {
@@ -263,6 +415,10 @@ void HttpConnection::RespondProblem(uint64_t slot, int status, std::string_view 
 
 void HttpConnection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {
   if (closed_) return;
+  if (SlotAt(slot).stage != Stage::kPlain) {
+    Advance(slot, wait_lsn, reply);
+    return;
+  }
   if (reply.is_error()) {
     const int status = ErrorStatus(reply.error_code, reply.error_message, /*from_engine=*/true);
     Respond(slot, wait_lsn, status, kProblemJson,
@@ -274,7 +430,25 @@ void HttpConnection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& r
 
 void HttpConnection::FillError(uint64_t slot, std::string_view code, std::string_view message) {
   if (closed_) return;
-  RespondProblem(slot, ErrorStatus(code, message, /*from_engine=*/false), code, message);
+  Slot& target = SlotAt(slot);
+  const int status = ErrorStatus(code, message, /*from_engine=*/false);
+  if (target.stage == Stage::kCommand) {
+    // The command was refused before it ran (memory, shutting down): free the
+    // key for a retry rather than leave it running until its lease ends.
+    target.stored = StoredResponse(status, kProblemJson, ProblemJson(status, code, message));
+    target.stage = Stage::kAbort;
+    const std::string token = std::to_string(target.idem_token);
+    const std::string_view args[] = {"IDEM", "ABORT", target.idem_key, token};
+    const net::CommandSpec* spec = nullptr;
+    net::ParsedCommand abort = net::ParseRequest(args, &spec);
+    EXACTLY_ASSERT(abort.error.empty());
+    SubmitLater(slot, std::move(abort.command));
+    return;
+  }
+  // BEGIN, END or ABORT refused (the journal failed, the server is stopping):
+  // the command's outcome is not known to be durable, so it is not sent.
+  target.stage = Stage::kPlain;
+  RespondProblem(slot, status, code, message);
 }
 
 void HttpConnection::Release() {
@@ -307,6 +481,12 @@ void HttpConnection::QueueFlush() {
 
 void HttpConnection::OnFlush() {
   flush_queued_ = false;
+  std::vector<std::pair<uint64_t, core::Command>> deferred;
+  deferred.swap(deferred_);
+  for (auto& [slot, command] : deferred) {
+    if (closed_) break;
+    handler_->Submit(*this, slot, std::move(command));
+  }
   Write();
 }
 

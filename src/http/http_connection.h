@@ -12,6 +12,14 @@
 // JSON. Errors are problem+json (http/json_reply.h). GET /v1/openapi.json answers
 // the API's description.
 //
+// A POST with an `Idempotency-Key` header runs at most once per key, on the
+// engine's own IDEM table, so the promise survives restarts: IDEM BEGIN
+// "http:<key>" with a fingerprint of the method, path and body; on `run` the
+// command itself; then IDEM END with the whole response, which is sent once the
+// END is durable. A repeat with the same body gets the stored response, one
+// while the first still runs 409, one with another body or path 422
+// (draft-ietf-httpapi-idempotency-key-header, "Error Scenarios").
+//
 // Memory: reading pauses while kRequestsInFlightMax requests await responses or
 // kOutputPauseBytes of responses are unsent; a request's header and body are
 // bounded (http/limits.h) before they are buffered.
@@ -29,6 +37,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/units.h"
 #include "core/command.h"
@@ -45,6 +55,14 @@ std::string ResponseText(int status, std::string_view content_type, std::string_
                          bool close);
 // A problem+json response for a client refused before it is taken on; closes.
 std::string RefusalResponse(int status, std::string_view code, std::string_view message);
+// A response as an Idempotency-Key's IDEM END stores it: "<status> <content
+// type>\n<body>", so a repeat answers the same status, type and body.
+std::string StoredResponse(int status, std::string_view content_type, std::string_view body);
+// The fingerprint of a request for IDEM BEGIN: 16 hex digits of XXH3 over its
+// method, path and body (draft-ietf-httpapi-idempotency-key-header, "Idempotency
+// Fingerprint").
+std::string RequestFingerprint(std::string_view method, std::string_view path,
+                               std::string_view body);
 
 // What an HTTP connection hands its commands to (server/ implements it).
 class HttpHandler {
@@ -97,15 +115,34 @@ class HttpConnection final : public net::PollClient,
   void OnFlush() override;
 
  private:
+  // Where a request with an Idempotency-Key is: its IDEM BEGIN, its command,
+  // then the IDEM END (or ABORT) that stores (or drops) its response.
+  enum class Stage { kPlain, kBegin, kCommand, kEnd, kAbort };
+
   struct Slot {
     bool filled = false;
     bool keep_alive = true;  // false: the connection closes after this response
     Lsn wait_lsn;
     std::string bytes;  // the whole response, once filled
+    Stage stage = Stage::kPlain;
+    std::string idem_key;     // "http:<Idempotency-Key>"
+    uint64_t idem_token = 0;  // IDEM BEGIN's token, for END or ABORT
+    core::Command command;    // run once BEGIN answers `run`
+    std::string stored;       // the response as IDEM END stores it (StoredResponse)
   };
 
   void ParseInput();
   void Handle(Request request);
+  // Starts the IDEM BEGIN of a request with an Idempotency-Key (`header`).
+  void BeginIdempotent(uint64_t slot, const Request& request, std::string_view header,
+                       core::Command&& command);
+  // The next step of an Idempotency-Key request after the engine's `reply`.
+  void Advance(uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
+  // Submits `command` for `slot` from OnFlush, outside the pipeline's answering
+  // of a batch (which must not be entered again from inside).
+  void SubmitLater(uint64_t slot, core::Command command);
+  // Fills `slot` with a stored response (StoredResponse's text).
+  void RespondStored(uint64_t slot, Lsn wait_lsn, std::string_view stored);
   void HandlePost(uint64_t slot, const Request& request, std::string_view path);
   // Writes a whole response into `target` and marks it filled.
   void Render(Slot& target, int status, std::string_view content_type, std::string_view body);
@@ -139,6 +176,7 @@ class HttpConnection final : public net::PollClient,
   std::string output_;
   size_t output_start_ = 0;
   bool flush_queued_ = false;
+  std::vector<std::pair<uint64_t, core::Command>> deferred_;  // for SubmitLater
   bool want_read_ = true;
   bool watching_read_ = true;
   bool want_write_ = false;

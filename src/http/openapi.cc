@@ -15,7 +15,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kErrorStatuses[] = {400, 401, 422, 503};
+constexpr int kErrorStatuses[] = {400, 401, 409, 422, 503};
 
 json::object MemberSchema(const Member& member) {
   json::object schema;

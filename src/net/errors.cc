@@ -230,4 +230,11 @@ std::string ErrHttpRequest(std::string_view cause) {
   return "malformed HTTP request: " + std::string(Cut(cause));
 }
 
+std::string ErrIdempotencyInFlight() {
+  return "a request with this Idempotency-Key is still being processed; retry it later";
+}
+std::string ErrIdempotencyMismatch() {
+  return "this Idempotency-Key was used for another request (another path or body)";
+}
+
 }  // namespace exactly::net

@@ -68,9 +68,9 @@ class HttpConnectionTest : public ::testing::Test {
 
   void Send(const std::string& bytes) { boost::asio::write(client_, boost::asio::buffer(bytes)); }
 
-  void Post(std::string_view path, std::string_view body, std::string_view headers = "") {
+  void Post(std::string_view path, std::string_view body, const std::string& headers = "") {
     Send("POST " + std::string(path) + " HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n" + std::string(headers) + "\r\n" + std::string(body));
+         std::to_string(body.size()) + "\r\n" + headers + "\r\n" + std::string(body));
   }
 
   // Reads what has arrived into received_ without blocking.
@@ -248,6 +248,73 @@ TEST_F(HttpConnectionTest, APasswordNeedsABearerToken) {
   EXPECT_TRUE(handler_.submitted.empty());
   Post("/v1/claim", R"({"key":"k","owner":"o"})", "Authorization: Bearer s3cret\r\n");
   RunUntil([&] { return handler_.submitted.size() == 1; });
+}
+
+core::Reply IdemReply(core::Outcome outcome, int64_t token, std::string response) {
+  core::Reply reply = core::Reply::WithOutcome(outcome);
+  reply.Add("token", token).Add("response", std::move(response));
+  return reply;
+}
+
+TEST_F(HttpConnectionTest, IdempotencyKeyRunsBeginCommandEndThenAnswers) {
+  const std::string body = R"({"key":"k","owner":"o"})";
+  Post("/v1/claim", body, "Idempotency-Key: \"abc\"\r\n");
+  RunUntil([&] { return handler_.submitted.size() == 1; });
+  const core::Command& begin = handler_.submitted[0].command;
+  EXPECT_EQ(begin.kind, core::CommandKind::kIdemBegin);
+  EXPECT_EQ(begin.As<core::cmd::IdemBegin>().key, "http:abc");
+  EXPECT_EQ(begin.As<core::cmd::IdemBegin>().fingerprint,
+            RequestFingerprint("POST", "/v1/claim", body));
+  auto answer = [&](size_t i, Lsn lsn, const core::Reply& reply) {
+    handler_.submitted[i].target->FillReply(handler_.submitted[i].slot, lsn, reply);
+  };
+  answer(0, Lsn{1}, IdemReply(core::Outcome::kRun, 77, ""));
+  RunUntil([&] { return handler_.submitted.size() == 2; });
+  EXPECT_EQ(handler_.submitted[1].command.kind, core::CommandKind::kClaim);
+  answer(1, Lsn{2}, Won("k"));
+  RunUntil([&] { return handler_.submitted.size() == 3; });
+  const core::Command& end = handler_.submitted[2].command;
+  EXPECT_EQ(end.kind, core::CommandKind::kIdemEnd);
+  EXPECT_EQ(end.As<core::cmd::IdemEnd>().key, "http:abc");
+  EXPECT_EQ(end.As<core::cmd::IdemEnd>().token, 77u);
+  const std::string json = R"({"result":"won","key":"k","amount":"5"})";
+  const std::string& stored = end.As<core::cmd::IdemEnd>().response;
+  EXPECT_EQ(stored, StoredResponse(200, "application/json", json));
+  answer(2, Lsn{3}, IdemReply(core::Outcome::kDone, 77, stored));
+  handler_.durable = 2;
+  EXPECT_TRUE(Idle()) << "answered before the END storing it was durable";
+  handler_.durable = 3;
+  connection_->Release();
+  const Response response = Receive();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, json);
+}
+
+TEST_F(HttpConnectionTest, IdempotencyKeyRepeatsAnswerStoredInFlightOrMismatch) {
+  const std::string stored = StoredResponse(201, "application/json", R"({"result":"won"})");
+  const std::vector<std::pair<core::Outcome, int>> cases = {
+      {core::Outcome::kDone, 201}, {core::Outcome::kRunning, 409}, {core::Outcome::kMismatch, 422}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Post("/v1/claim", R"({"key":"k","owner":"o"})", "Idempotency-Key: same\r\n");
+    RunUntil([&] { return handler_.submitted.size() == i + 1; });
+    handler_.submitted[i].target->FillReply(handler_.submitted[i].slot, Lsn{0},
+                                            IdemReply(cases[i].first, 1, stored));
+    const Response response = Receive();
+    EXPECT_EQ(response.status, cases[i].second);
+    if (cases[i].second == 201) {
+      EXPECT_EQ(response.body, R"({"result":"won"})");
+    }
+  }
+  EXPECT_EQ(handler_.submitted.size(), cases.size()) << "a repeat ran its command";
+}
+
+TEST_F(HttpConnectionTest, IdempotencyKeyOfAMalformedRequestIsNotTaken) {
+  Post("/v1/claim", R"({"key":"k"})", "Idempotency-Key: k1\r\n");
+  EXPECT_EQ(Receive().status, 400);
+  Post("/v1/claim", R"({"key":"k","owner":"o"})",
+       "Idempotency-Key: " + std::string(256, 'x') + "\r\n");
+  EXPECT_EQ(Receive().status, 400);
+  EXPECT_TRUE(handler_.submitted.empty());
 }
 
 }  // namespace

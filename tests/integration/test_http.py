@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -234,6 +235,73 @@ class HttpDurabilityTest(HttpTestCase, unittest.TestCase):
         self.resp = self.server.raw()
         for i in range(20):
             self.assertEqual(self.http.ok("claimof", {"key": "k%d" % i})["owner"], "o")
+
+
+class HttpIdempotencyKeyTest(HttpTestCase, unittest.TestCase):
+    """The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header): one
+    run per key on the server's IDEM table; repeats answer the stored response,
+    409 while the first runs, 422 with another body."""
+
+    LIMIT = {"key": "ip:9", "window": 1000, "per_ms": 600000}
+
+    def test_fifty_simultaneous_posts_run_once(self):
+        clients = 50
+        barrier = threading.Barrier(clients)
+        results = [None] * clients
+        conns = [HttpClient(self.http_port) for _ in range(clients)]
+
+        def post(i):
+            barrier.wait(10)
+            results[i] = conns[i].post("limit", self.LIMIT, headers={"Idempotency-Key": "burst"})
+
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for c in conns:
+            c.close()
+        stored = [body for status, _, body in results if status == 200]
+        in_flight = [body for status, _, body in results if status == 409]
+        self.assertEqual(len(stored) + len(in_flight), clients, results)
+        self.assertTrue(stored, "no request got the stored response")
+        self.assertTrue(all(body == stored[0] for body in stored), stored)
+        self.assertEqual((stored[0]["result"], stored[0]["remaining"]), ("allowed", 999))
+        for problem in in_flight:
+            self.assertEqual(problem["status"], 409)
+        # The limit was taken once: RESP's request is the second.
+        self.assertEqual(d(self.resp, "LIMIT", "ip:9", "WINDOW", "1000", "PER", "600000")
+                         ["remaining"], 998)
+        # Once it is done, every repeat answers the stored response.
+        status, _, again = self.http.post("limit", self.LIMIT, headers={"Idempotency-Key": "burst"})
+        self.assertEqual((status, again), (200, stored[0]))
+
+    def test_another_body_or_path_with_the_key_is_422(self):
+        headers = {"Idempotency-Key": '"order-7"'}
+        self.assertEqual(self.http.post("claim", {"key": "k", "owner": "a"}, headers=headers)[0],
+                         200)
+        status, _, problem = self.http.post("claim", {"key": "k", "owner": "b"}, headers=headers)
+        self.assertEqual((status, problem["status"]), (422, 422))
+        self.assertEqual(self.http.post("claimof", {"key": "k"}, headers=headers)[0], 422)
+        self.assertEqual(d(self.resp, "CLAIMOF", "k")["owner"], "a")
+
+    def test_the_stored_response_survives_kill_9(self):
+        self.http.ok("account", {"key": "mint", "min": "-inf"})
+        self.http.ok("account", {"key": "wallet"})
+        payment = {"id": "pay-1", "from": "mint", "to": "wallet", "amount": 40}
+        headers = {"Idempotency-Key": "pay-1"}
+        status, _, first = self.http.post("transfer", payment, headers=headers)
+        self.assertEqual((status, first["result"]), (200, "ok"))
+        self.http.close()
+        self.resp.close()
+        self.restart(kill=True)
+        self.assertTrue(harness.wait_until(lambda: harness.port_open(self.http_port)))
+        self.http = HttpClient(self.http_port)
+        self.resp = self.server.raw()
+        # Run again, the transfer would answer `again`: this is the stored `ok`.
+        status, _, repeat = self.http.post("transfer", payment, headers=headers)
+        self.assertEqual((status, repeat), (200, first))
+        self.assertEqual(self.http.ok("balance", {"key": "wallet"})["balance"], "40")
 
 
 class HttpAuthTest(HttpTestCase, unittest.TestCase):
