@@ -12,6 +12,8 @@ RESP, on its own port, into the same pipeline (docs/http.md).
 import http.client
 import json
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import unittest
@@ -202,6 +204,29 @@ class HttpCommandsTest(HttpTestCase, unittest.TestCase):
         self.assertEqual(document["openapi"], "3.1.0")
         self.assertIn("/v1/claim", document["paths"])
         self.assertIn("/v1/idem/begin", document["paths"])
+
+    def test_openapi_document_passes_a_real_validator(self):
+        """@apidevtools/swagger-parser (tests/http/openapi/package.json) checks the
+        served document against OpenAPI 3.1's schema and its own rules."""
+        checker = os.path.join(harness.REPO_ROOT, "tests", "http", "openapi")
+        if shutil.which("node") is None or not os.path.isdir(
+                os.path.join(checker, "node_modules", "@apidevtools")):
+            self.skipTest("no node or no node_modules: (cd tests/http/openapi && npm ci)")
+        status, _, document = self.http.request("GET", "/v1/openapi.json")
+        self.assertEqual(status, 200)
+        path = os.path.join(self.tmp, "openapi.json")
+        with open(path, "w") as f:
+            json.dump(document, f)
+        checked = subprocess.run(["node", os.path.join(checker, "validate.mjs"), path],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(checked.returncode, 0, checked.stdout.decode())
+        # The validator does fail: a document without info.version is refused.
+        del document["info"]["version"]
+        with open(path, "w") as f:
+            json.dump(document, f)
+        refused = subprocess.run(["node", os.path.join(checker, "validate.mjs"), path],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertNotEqual(refused.returncode, 0)
 
     def test_pipelined_requests_answer_in_order(self):
         with harness.socket.create_connection(("127.0.0.1", self.http_port), timeout=10) as s:
