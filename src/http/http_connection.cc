@@ -19,6 +19,7 @@
 #include "core/limits.h"
 #include "http/json_reply.h"
 #include "http/limits.h"
+#include "http/metrics.h"
 #include "http/openapi.h"
 #include "http/routes.h"
 #include "net/args.h"
@@ -223,11 +224,16 @@ void HttpConnection::Handle(Request request) {
     Respond(slot, Lsn{0}, 200, kJson, OpenApi());
     return;
   }
+  if (path == "/metrics" && request.method() == bhttp::verb::get) {
+    Respond(slot, Lsn{0}, 200, "text/plain; version=0.0.4; charset=utf-8",
+            MetricsText(handler_->Facts(), handler_->Stats()));
+    return;
+  }
   if (request.method() == bhttp::verb::post && path.starts_with("/v1/")) {
     HandlePost(slot, request, path);
     return;
   }
-  const bool known = path == "/v1/openapi.json" || FindRoute(path) != nullptr;
+  const bool known = path == "/v1/openapi.json" || path == "/metrics" || FindRoute(path) != nullptr;
   RespondProblem(slot, known ? 405 : 404, net::kCodeErr, net::ErrNoRoute(method, path));
 }
 
@@ -237,6 +243,7 @@ void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::stri
     RespondProblem(slot, 404, net::kCodeErr, net::ErrNoRoute("POST", path));
     return;
   }
+  SlotAt(slot).route = route->command;
   boost::system::error_code json_error;
   boost::json::value body = boost::json::parse(request.body(), json_error);
   if (json_error || !body.is_object()) {
@@ -320,6 +327,7 @@ void HttpConnection::Advance(uint64_t slot, Lsn wait_lsn, const core::Reply& rep
       if (reply.Is(core::Outcome::kDone)) {
         for (const auto& [name, value] : reply.fields) {
           if (name == "response") {
+            CountOutcome(target, "replayed");
             RespondStored(slot, wait_lsn, std::get<std::string>(value));
             return;
           }
@@ -340,9 +348,11 @@ void HttpConnection::Advance(uint64_t slot, Lsn wait_lsn, const core::Reply& rep
       // comes after the command's.
       if (reply.is_error()) {
         const int status = ErrorStatus(reply.error_code, reply.error_message, true);
+        CountError(status, reply.error_code);
         target.stored = StoredResponse(status, kProblemJson,
                                        ProblemJson(status, reply.error_code, reply.error_message));
       } else {
+        CountOutcome(target, reply.result());
         target.stored = StoredResponse(200, kJson, ReplyJson(reply));
       }
       const std::string token = std::to_string(target.idem_token);
@@ -410,7 +420,16 @@ void HttpConnection::Respond(uint64_t slot, Lsn wait_lsn, int status, std::strin
 
 void HttpConnection::RespondProblem(uint64_t slot, int status, std::string_view code,
                                     std::string_view detail) {
+  CountError(status, code);
   Respond(slot, Lsn{0}, status, kProblemJson, ProblemJson(status, code, detail));
+}
+
+void HttpConnection::CountOutcome(const Slot& slot, std::string_view outcome) {
+  if (!slot.route.empty() && !outcome.empty()) ++handler_->Stats().requests[{slot.route, outcome}];
+}
+
+void HttpConnection::CountError(int status, std::string_view code) {
+  ++handler_->Stats().errors[{status, std::string(code.empty() ? net::kCodeErr : code)}];
 }
 
 void HttpConnection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {
@@ -421,10 +440,12 @@ void HttpConnection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& r
   }
   if (reply.is_error()) {
     const int status = ErrorStatus(reply.error_code, reply.error_message, /*from_engine=*/true);
+    CountError(status, reply.error_code);
     Respond(slot, wait_lsn, status, kProblemJson,
             ProblemJson(status, reply.error_code, reply.error_message));
     return;
   }
+  CountOutcome(SlotAt(slot), reply.result());
   Respond(slot, wait_lsn, 200, kJson, ReplyJson(reply));
 }
 
@@ -467,6 +488,7 @@ void HttpConnection::FailHeld(std::string_view code, std::string_view message) {
   const Lsn durable = handler_->DurableLsn();
   for (Slot& slot : slots_) {
     if (!slot.filled || slot.wait_lsn <= durable) continue;
+    CountError(503, code);
     Render(slot, 503, kProblemJson, ProblemJson(503, code, message));
     slot.wait_lsn = Lsn{0};
   }

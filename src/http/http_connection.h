@@ -10,7 +10,7 @@
 // and hands the command to the handler, which answers the slot through
 // ReplyTarget::FillReply with the engine's reply; the connection renders it as
 // JSON. Errors are problem+json (http/json_reply.h). GET /v1/openapi.json answers
-// the API's description.
+// the API's description, GET /metrics the Prometheus text (http/metrics.h).
 //
 // A POST with an `Idempotency-Key` header runs at most once per key, on the
 // engine's own IDEM table, so the promise survives restarts: IDEM BEGIN
@@ -42,7 +42,9 @@
 
 #include "base/units.h"
 #include "core/command.h"
+#include "http/metrics.h"
 #include "net/reply_target.h"
+#include "net/server_view.h"
 #include "net/socket_poller.h"
 
 namespace exactly::http {
@@ -78,6 +80,10 @@ class HttpHandler {
   // --requirepass; empty when none is set. With one, every request must carry
   // `Authorization: Bearer <password>`.
   virtual std::string_view RequirePass() const = 0;
+  // The HTTP port's counters, which the connections keep, for GET /metrics.
+  virtual HttpStats& Stats() = 0;
+  // The server's facts (INFO's), for GET /metrics.
+  virtual net::ServerFacts Facts() const = 0;
 };
 
 class HttpConnection final : public net::PollClient,
@@ -129,6 +135,7 @@ class HttpConnection final : public net::PollClient,
     uint64_t idem_token = 0;  // IDEM BEGIN's token, for END or ABORT
     core::Command command;    // run once BEGIN answers `run`
     std::string stored;       // the response as IDEM END stores it (StoredResponse)
+    std::string_view route;   // the route's command, for the metrics ("claim")
   };
 
   void ParseInput();
@@ -150,6 +157,9 @@ class HttpConnection final : public net::PollClient,
   void Respond(uint64_t slot, Lsn wait_lsn, int status, std::string_view content_type,
                std::string_view body);
   void RespondProblem(uint64_t slot, int status, std::string_view code, std::string_view detail);
+  // Counts a 200 answer of `slot`'s command with `outcome`, or a problem.
+  void CountOutcome(const Slot& slot, std::string_view outcome);
+  void CountError(int status, std::string_view code);
   // Answers a request that could not be parsed, then closes.
   void RefuseAndClose(int status, std::string_view detail);
   Slot& SlotAt(uint64_t slot);

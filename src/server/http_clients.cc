@@ -45,6 +45,8 @@ void HttpClients::Accept(boost::asio::ip::tcp::socket socket) {
   const uint64_t id = next_id_++;
   auto connection = std::make_shared<http::HttpConnection>(std::move(socket), id, this, poller_);
   connections_.emplace(id, connection);
+  ++stats_.connections;
+  ++stats_.connections_total;
   connection->Start();
 }
 
@@ -53,7 +55,7 @@ void HttpClients::Submit(net::ReplyTarget& target, uint64_t slot, core::Command&
 }
 
 void HttpClients::OnClosed(http::HttpConnection& connection) {
-  connections_.erase(connection.id());
+  if (connections_.erase(connection.id()) != 0) --stats_.connections;
   pipeline_->Withdraw(connection);
 }
 

@@ -35,6 +35,8 @@ class HttpClients final : public http::HttpHandler {
   Lsn DurableLsn() const override { return pipeline_->DurableLsn(); }
   void OnClosed(http::HttpConnection& connection) override;
   std::string_view RequirePass() const override { return config_.requirepass; }
+  http::HttpStats& Stats() override { return stats_; }
+  net::ServerFacts Facts() const override { return pipeline_->Facts(/*with_memory=*/true); }
 
  private:
   net::SocketPoller poller_;  // owns the connections
@@ -42,6 +44,7 @@ class HttpClients final : public http::HttpHandler {
   Pipeline* pipeline_;
   std::unordered_map<uint64_t, std::weak_ptr<http::HttpConnection>> connections_;
   uint64_t next_id_ = 1;
+  http::HttpStats stats_;
 };
 
 }  // namespace exactly::server

@@ -40,8 +40,12 @@ class FakeHandler final : public HttpHandler {
   Lsn DurableLsn() const override { return Lsn{durable}; }
   void OnClosed(HttpConnection&) override { ++closed; }
   std::string_view RequirePass() const override { return requirepass; }
+  HttpStats& Stats() override { return stats; }
+  net::ServerFacts Facts() const override { return facts; }
 
   std::vector<Submitted> submitted;
+  HttpStats stats;
+  net::ServerFacts facts;
   uint64_t durable = 0;
   int closed = 0;
   std::string requirepass;
@@ -215,6 +219,26 @@ TEST_F(HttpConnectionTest, EngineErrorsAndStorageFailureAreProblems) {
   const Response failed = Receive();
   EXPECT_EQ(failed.status, 503);
   EXPECT_EQ(boost::json::parse(failed.body).at("code").as_string(), "IOERR");
+}
+
+TEST_F(HttpConnectionTest, MetricsCountWhatWasAnswered) {
+  Post("/v1/claim", R"({"key":"a","owner":"u"})");
+  RunUntil([&] { return handler_.submitted.size() == 1; });
+  handler_.submitted[0].target->FillReply(handler_.submitted[0].slot, Lsn{0}, Won("a"));
+  EXPECT_EQ(Receive().status, 200);
+  Post("/v1/claim", R"({"key":"a"})");
+  EXPECT_EQ(Receive().status, 400);
+  handler_.facts.tables.claims = 1;
+  Send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
+  const Response metrics = Receive();
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.head.find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(metrics.body.find("exactly_http_requests_total{command=\"claim\",outcome=\"won\"} 1\n"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("exactly_http_errors_total{status=\"400\",code=\"ERR\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("exactly_table_records{table=\"claims\"} 1\n"), std::string::npos);
 }
 
 TEST_F(HttpConnectionTest, GarbageAnswers400AndCloses) {

@@ -12,6 +12,7 @@ RESP, on its own port, into the same pipeline (docs/http.md).
 import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -327,6 +328,55 @@ class HttpIdempotencyKeyTest(HttpTestCase, unittest.TestCase):
         status, _, repeat = self.http.post("transfer", payment, headers=headers)
         self.assertEqual((status, repeat), (200, first))
         self.assertEqual(self.http.ok("balance", {"key": "wallet"})["balance"], "40")
+
+
+class HttpMetricsTest(HttpTestCase, unittest.TestCase):
+
+    def metrics(self):
+        """GET /metrics parsed: {name{labels}: value}, every line checked."""
+        self.http.conn.request("GET", "/metrics")
+        response = self.http.conn.getresponse()
+        text = response.read().decode()
+        self.assertEqual(response.status, 200)
+        self.assertTrue(response.getheader("Content-Type").startswith("text/plain"))
+        samples, typed = {}, set()
+        sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9]+)$')
+        for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                typed.add(line.split()[2])
+            elif not line.startswith("# HELP "):
+                match = sample.match(line)
+                self.assertIsNotNone(match, line)
+                self.assertIn(match.group(1), typed, line)
+                samples[match.group(1) + (match.group(2) or "")] = int(match.group(3))
+        return samples
+
+    def test_counters_match_what_was_sent(self):
+        for i in range(7):
+            self.http.ok("claim", {"key": "m%d" % i, "owner": "a"})
+        for i in range(3):
+            self.http.ok("claim", {"key": "m%d" % i, "owner": "b"})
+        for _ in range(2):
+            self.assertEqual(self.http.post("claim", {"key": "m"})[0], 400)
+        self.assertEqual(self.http.post("nothing", {})[0], 404)
+        d(self.resp, "CLAIM", "resp-key", "a")
+        m = self.metrics()
+        self.assertEqual(m['exactly_http_requests_total{command="claim",outcome="won"}'], 7)
+        self.assertEqual(m['exactly_http_requests_total{command="claim",outcome="held"}'], 3)
+        self.assertEqual(m['exactly_http_errors_total{status="400",code="ERR"}'], 2)
+        self.assertEqual(m['exactly_http_errors_total{status="404",code="ERR"}'], 1)
+        self.assertEqual(m['exactly_table_records{table="claims"}'], 8)
+        self.assertGreater(m['exactly_table_records_max{table="claims"}'], 8)
+        self.assertEqual(m["exactly_http_connections"], 1)
+        self.assertEqual(m["exactly_resp_connections"], 1)
+        self.assertGreaterEqual(m["exactly_resp_commands_total"], 1)
+        self.assertEqual(m["exactly_durable_lsn"], m["exactly_applied_lsn"])
+        self.assertGreaterEqual(m["exactly_fsyncs_total"], 1)
+        self.assertEqual(m["exactly_storage_failed"], 0)
+        # The counters go on from there.
+        self.http.ok("claim", {"key": "m0", "owner": "a"})
+        self.assertEqual(self.metrics()['exactly_http_requests_total{command="claim",'
+                                        'outcome="again"}'], 1)
 
 
 class HttpAuthTest(HttpTestCase, unittest.TestCase):
