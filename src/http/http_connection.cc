@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/json/parse.hpp>
 #include <charconv>
@@ -118,6 +119,7 @@ HttpConnection::~HttpConnection() {
 }
 
 void HttpConnection::ResetParser() {
+  continue_sent_ = false;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(kHeaderBytesMax));
   parser_->body_limit(kBodyBytesMax);
@@ -175,6 +177,7 @@ void HttpConnection::ParseInput() {
         boost::asio::buffer(input_.data() + input_start_, input_.size() - input_start_), error);
     input_start_ += used;
     if (error == bhttp::error::need_more) {
+      MaybeContinue();
       if (used == 0) return;
       continue;
     }
@@ -189,8 +192,23 @@ void HttpConnection::ParseInput() {
       Request request = parser_->release();
       ResetParser();
       Handle(std::move(request));
+    } else {
+      MaybeContinue();
     }
   }
+}
+
+void HttpConnection::MaybeContinue() {
+  // A client that sent `Expect: 100-continue` waits for this before its body
+  // (curl does, for a second). Interim responses must not overtake earlier
+  // final ones, so it is sent only when none is pending.
+  if (continue_sent_ || !parser_->is_header_done() || !slots_.empty()) return;
+  const auto& header = parser_->get();
+  const auto expect = header.find(bhttp::field::expect);
+  if (expect == header.end() || !boost::beast::iequals(expect->value(), "100-continue")) return;
+  continue_sent_ = true;
+  output_ += "HTTP/1.1 100 Continue\r\n\r\n";
+  QueueFlush();
 }
 
 void HttpConnection::RefuseAndClose(int status, std::string_view detail) {

@@ -139,6 +139,8 @@ class HttpConnection final : public net::PollClient,
   };
 
   void ParseInput();
+  // Answers `Expect: 100-continue` once the request's header is in.
+  void MaybeContinue();
   void Handle(Request request);
   // Starts the IDEM BEGIN of a request with an Idempotency-Key (`header`).
   void BeginIdempotent(uint64_t slot, const Request& request, std::string_view header,
@@ -186,6 +188,7 @@ class HttpConnection final : public net::PollClient,
   std::string output_;
   size_t output_start_ = 0;
   bool flush_queued_ = false;
+  bool continue_sent_ = false;                                // for the request being parsed
   std::vector<std::pair<uint64_t, core::Command>> deferred_;  // for SubmitLater
   bool want_read_ = true;
   bool watching_read_ = true;

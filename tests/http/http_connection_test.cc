@@ -241,6 +241,21 @@ TEST_F(HttpConnectionTest, MetricsCountWhatWasAnswered) {
   EXPECT_NE(metrics.body.find("exactly_table_records{table=\"claims\"} 1\n"), std::string::npos);
 }
 
+TEST_F(HttpConnectionTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  const std::string body = R"({"key":"k","owner":"o"})";
+  Send("POST /v1/claim HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: " +
+       std::to_string(body.size()) + "\r\n\r\n");
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  RunUntil([&] {
+    Drain();
+    return received_.size() >= interim.size();
+  });
+  EXPECT_EQ(received_, interim);
+  received_.clear();
+  Send(body);
+  RunUntil([&] { return handler_.submitted.size() == 1; });
+}
+
 TEST_F(HttpConnectionTest, GarbageAnswers400AndCloses) {
   Send("NOT HTTP AT ALL\r\n\r\n");
   EXPECT_EQ(Receive().status, 400);
