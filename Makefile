@@ -56,8 +56,8 @@ tidy:
 # Unit and simulation tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEXACTLY_SANITIZE=ON $(CMAKE_FLAGS)
-	cmake --build build-asan -j $(JOBS) --target core_test storage_test net_test sim_test
-	set -e; for t in core storage net sim; do echo "asan: $${t}_test"; \
+	cmake --build build-asan -j $(JOBS) --target core_test storage_test net_test http_test sim_test
+	set -e; for t in core storage net http sim; do echo "asan: $${t}_test"; \
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/$${t}_test --gtest_brief=1; done
 
 # libFuzzer targets, 60 s each by default (FUZZ_SECONDS=...).
