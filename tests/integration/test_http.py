@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -261,6 +262,55 @@ class HttpDurabilityTest(HttpTestCase, unittest.TestCase):
         self.resp = self.server.raw()
         for i in range(20):
             self.assertEqual(self.http.ok("claimof", {"key": "k%d" % i})["owner"], "o")
+
+
+@unittest.skipIf(shutil.which("strace") is None, "strace not installed")
+class HttpDurabilityOrderTest(HttpTestCase, unittest.TestCase):
+    """Under strace every fdatasync takes 1.5 s (test_durability_order.py): an
+    HTTP write's response must wait for it, while RESP's PING does not. With
+    --fsync no the same write answers at once, so the check can fail."""
+
+    fsync_mode = None
+
+    def setUp(self):
+        from test_durability_order import strace_wrapper
+        super().setUp()
+        self.http.close()
+        self.resp.close()
+        self.server.stop()
+        self.trace_path = os.path.join(self.tmp, "strace.out")
+        kwargs = {"wrapper": strace_wrapper(self.trace_path)}
+        if self.fsync_mode:
+            kwargs["fsync"] = self.fsync_mode
+        self.server = self.new_server(port=self.server.port, **kwargs).start(timeout=60)
+        self.assertTrue(harness.wait_until(lambda: harness.port_open(self.http_port), 30))
+        self.http = HttpClient(self.http_port)
+        self.resp = self.server.raw(timeout=60)
+
+    def timed_claim(self):
+        self.assertEqual(self.resp.call("PING"), "PONG")
+        started = time.monotonic()
+        self.http.conn.request("POST", "/v1/claim", body=json.dumps({"key": "d", "owner": "o"}))
+        time.sleep(0.2)  # the claim is in the engine and its sync has begun
+        ping_started = time.monotonic()
+        self.assertEqual(self.resp.call("PING"), "PONG")
+        ping_s = time.monotonic() - ping_started
+        response = self.http.conn.getresponse()
+        self.assertEqual(json.loads(response.read())["result"], "won")
+        return time.monotonic() - started, ping_s
+
+    def test_the_response_leaves_after_fdatasync(self):
+        write_s, ping_s = self.timed_claim()
+        self.assertGreaterEqual(write_s, 1.2, "answered before its fdatasync returned")
+        self.assertLess(ping_s, 0.5, "RESP's PING waited for an HTTP write's sync")
+
+
+class HttpDurabilityOrderControlTest(HttpDurabilityOrderTest):
+    fsync_mode = "no"
+
+    def test_the_response_leaves_after_fdatasync(self):
+        write_s, _ = self.timed_claim()
+        self.assertLess(write_s, 0.8, "with --fsync no the write still waited")
 
 
 class HttpIdempotencyKeyTest(HttpTestCase, unittest.TestCase):
