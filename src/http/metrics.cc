@@ -20,6 +20,20 @@ std::string Label(std::string_view value) {
   return out;
 }
 
+// "IdemBegin" -> "idem_begin".
+std::string SnakeName(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c >= 'A' && c <= 'Z') {
+      if (!out.empty()) out += '_';
+      out += static_cast<char>(c - 'A' + 'a');
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 class Writer {
  public:
   // Starts a family: its HELP and TYPE lines.
@@ -63,6 +77,23 @@ std::string MetricsText(const net::ServerFacts& facts, const HttpStats& stats) {
           stats.connections_total);
 
   const net::ServerCounters& counters = facts.counters;
+  out.Family("exactly_commands_total", "counter",
+             "Replies to clients' commands (RESP and HTTP) by command and outcome; "
+             "outcome=\"error\" counts error replies from the engine.");
+  for (size_t kind = 0; kind < net::kKindRows; ++kind) {
+    // "kIdemBegin" -> "idem_begin"; a value outside the list has no replies.
+    const std::string command =
+        SnakeName(core::KindName(static_cast<core::CommandKind>(kind)).substr(1));
+    for (size_t column = 0; column < net::kOutcomeColumns; ++column) {
+      const uint64_t count = counters.replies[kind][column];
+      if (count == 0) continue;
+      const std::string_view outcome = column + 1 == net::kOutcomeColumns
+                                           ? std::string_view("error")
+                                           : core::OutcomeName(static_cast<core::Outcome>(column));
+      out.Sample("exactly_commands_total", count,
+                 fmt::format("command=\"{}\",outcome=\"{}\"", command, outcome));
+    }
+  }
   out.One("exactly_resp_commands_total", "counter", "RESP commands received.", counters.commands);
   out.One("exactly_resp_connections", "gauge", "RESP clients connected.", facts.connected_clients);
   out.One("exactly_resp_connections_total", "counter", "RESP connections accepted.",

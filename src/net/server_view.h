@@ -9,6 +9,7 @@
 // Thread-safety: every call is made on the event-loop thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,11 +19,18 @@
 #include "base/units.h"
 #include "core/command.h"
 #include "core/engine.h"
+#include "core/outcome.h"
 
 namespace exactly::net {
 
 class Connection;
 class ReplyTarget;
+
+// Replies to clients' commands by command kind and outcome; the last outcome
+// column counts error replies. Indexed by the kinds' and outcomes' values.
+inline constexpr size_t kOutcomeColumns = static_cast<size_t>(core::kOutcomeLast) + 2;
+inline constexpr size_t kKindRows = static_cast<size_t>(core::kCommandKindLast) + 1;
+using ReplyCounts = std::array<std::array<uint64_t, kOutcomeColumns>, kKindRows>;
 
 // The server's counters, as INFO's Stats section shows them.
 struct ServerCounters {
@@ -36,6 +44,8 @@ struct ServerCounters {
   uint64_t evicted_clients = 0;  // closed for --maxmemory-clients
   uint64_t oom_refusals = 0;     // commands answered -OOM
   uint64_t protected_refusals = 0;
+  // Every reply the engine gave a client (RESP or HTTP), for GET /metrics.
+  ReplyCounts replies{};
 };
 
 // Everything INFO reports, read at one moment. Views point into the server and

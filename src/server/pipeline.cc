@@ -133,8 +133,8 @@ void Pipeline::Submit(net::ReplyTarget& connection, uint64_t slot, core::Command
     RunBatch();
   }
   batch_record_bytes_ += record_bytes;
+  batch_pending_.push_back(Pending{connection.SharedTarget(), slot, command.kind});
   batch_commands_.push_back(std::move(command));
-  batch_pending_.push_back(Pending{connection.SharedTarget(), slot});
   ScheduleBatch();
 }
 
@@ -145,8 +145,8 @@ bool Pipeline::MayGrow(const core::Command& command) {
 }
 
 void Pipeline::EnqueueInternal(core::Command command) {
+  batch_pending_.push_back(Pending{nullptr, 0, command.kind});
   batch_commands_.push_back(std::move(command));
-  batch_pending_.push_back(Pending{nullptr, 0});
   ScheduleBatch();
 }
 
@@ -215,6 +215,7 @@ void Pipeline::RunBatch() {
       continue;
     }
     if (pending.connection->closed()) continue;
+    CountReply(pending.kind, batch_output_.replies[i]);
     Answer(*pending.connection, pending.slot, seq != 0 ? Lsn{seq} : batch_output_.wait_lsn[i],
            batch_output_.replies[i]);
   }
@@ -226,6 +227,7 @@ void Pipeline::RunBatch() {
     auto& waiters = pending.connection->parked_waiters;
     std::erase(waiters, wake.waiter);
     if (!pending.connection->closed()) {
+      CountReply(pending.kind, wake.reply);
       Answer(*pending.connection, pending.slot, seq != 0 ? Lsn{seq} : wake.wait_lsn, wake.reply);
     }
   }
@@ -244,6 +246,13 @@ void Pipeline::Answer(net::ReplyTarget& connection, uint64_t slot, Lsn wait_lsn,
     connection.FillReply(slot, wait_lsn, reply);
   }
   Track(connection);
+}
+
+void Pipeline::CountReply(core::CommandKind kind, const core::Reply& reply) {
+  if (!reply.outcome && !reply.is_error()) return;
+  const size_t column =
+      reply.outcome ? static_cast<size_t>(*reply.outcome) : net::kOutcomeColumns - 1;
+  ++stats_.replies[static_cast<size_t>(kind)][column];
 }
 
 void Pipeline::Track(net::ReplyTarget& connection) {

@@ -102,6 +102,7 @@ class Pipeline final : public net::ConnectionHandler,
   struct Pending {
     std::shared_ptr<net::ReplyTarget> connection;
     uint64_t slot;
+    core::CommandKind kind;  // for the reply counts
   };
 
   // Queues a command the server itself issues (no client waits for its reply).
@@ -129,6 +130,8 @@ class Pipeline final : public net::ConnectionHandler,
   // Still leader after a failed barrier or a step-down (a refused proposal): tries
   // to become ready again shortly, since no status change may come to prompt it.
   void RetryReadyLater();
+  // Counts a reply to a client's command in stats_.replies.
+  void CountReply(core::CommandKind kind, const core::Reply& reply);
 
   // Samples the heap in use every 100 ms, for --maxmemory, and the command rate.
   void SampleMemory();

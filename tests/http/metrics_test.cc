@@ -53,6 +53,10 @@ TEST(MetricsTest, CountersAndFactsAsPrometheusText) {
   facts.counters.commands = 9;
   facts.syncs = 5;
   facts.durable_lsn = Lsn{12};
+  facts.counters.replies[static_cast<size_t>(core::CommandKind::kIdemBegin)]
+                        [static_cast<size_t>(core::Outcome::kRun)] = 6;
+  facts.counters
+      .replies[static_cast<size_t>(core::CommandKind::kAccount)][net::kOutcomeColumns - 1] = 2;
   const std::map<std::string, uint64_t> samples = Parse(MetricsText(facts, stats));
   EXPECT_EQ(samples.at(R"(exactly_http_requests_total{command="claim",outcome="won"})"), 3u);
   EXPECT_EQ(samples.at(R"(exactly_http_requests_total{command="idem begin",outcome="replayed"})"),
@@ -65,6 +69,8 @@ TEST(MetricsTest, CountersAndFactsAsPrometheusText) {
   EXPECT_EQ(samples.at("exactly_resp_commands_total"), 9u);
   EXPECT_EQ(samples.at("exactly_fsyncs_total"), 5u);
   EXPECT_EQ(samples.at("exactly_durable_lsn"), 12u);
+  EXPECT_EQ(samples.at(R"(exactly_commands_total{command="idem_begin",outcome="run"})"), 6u);
+  EXPECT_EQ(samples.at(R"(exactly_commands_total{command="account",outcome="error"})"), 2u);
 }
 
 TEST(MetricsTest, LabelValuesAreEscaped) {

@@ -423,6 +423,9 @@ class HttpMetricsTest(HttpTestCase, unittest.TestCase):
         self.assertEqual(m["exactly_durable_lsn"], m["exactly_applied_lsn"])
         self.assertGreaterEqual(m["exactly_fsyncs_total"], 1)
         self.assertEqual(m["exactly_storage_failed"], 0)
+        # Replies by command and outcome count RESP's and HTTP's together.
+        self.assertEqual(m['exactly_commands_total{command="claim",outcome="won"}'], 8)
+        self.assertEqual(m['exactly_commands_total{command="claim",outcome="held"}'], 3)
         # The counters go on from there.
         self.http.ok("claim", {"key": "m0", "owner": "a"})
         self.assertEqual(self.metrics()['exactly_http_requests_total{command="claim",'
