@@ -248,6 +248,27 @@ class HttpCommandsTest(HttpTestCase, unittest.TestCase):
         self.assertEqual(keys, ["p%d" % i for i in range(20)])
 
 
+class HttpRaceTest(HttpTestCase, unittest.TestCase):
+    """`exactly race` against the HTTP API: 50 owners claiming one seat at the same
+    moment, three rounds; exactly one wins each round."""
+
+    def race(self, expect):
+        url = "http://127.0.0.1:%d/v1/claim" % self.http_port
+        return subprocess.run(
+            [harness.binary(), "race", "-n", "50", "--rounds", "3", "--users", "50",
+             "-d", '{"key":"seat-{{round}}","owner":"{{user}}"}',
+             "-H", "Content-Type: application/json",
+             "--success", 'body~"result":"won"', "--expect", expect, url],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+
+    def test_one_owner_wins_each_round(self):
+        held = self.race("success==1")
+        self.assertEqual(held.returncode, 0, held.stdout.decode())
+        # The same race judged against a wrong expectation is reported violated.
+        violated = self.race("success==50")
+        self.assertEqual(violated.returncode, 1, violated.stdout.decode())
+
+
 class HttpDurabilityTest(HttpTestCase, unittest.TestCase):
 
     def test_answered_requests_survive_kill_9(self):
