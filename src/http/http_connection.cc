@@ -256,12 +256,13 @@ void HttpConnection::Handle(Request request) {
 }
 
 void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::string_view path) {
-  const Route* route = FindRoute(path);
-  if (route == nullptr) {
+  const bool group = path == kGroupPath;
+  const Route* route = group ? nullptr : FindRoute(path);
+  if (route == nullptr && !group) {
     RespondProblem(slot, 404, net::kCodeErr, net::ErrNoRoute("POST", path));
     return;
   }
-  SlotAt(slot).route = route->command;
+  SlotAt(slot).route = group ? std::string_view("multi") : std::string_view(route->command);
   boost::system::error_code json_error;
   boost::json::value body = boost::json::parse(request.body(), json_error);
   if (json_error || !body.is_object()) {
@@ -269,16 +270,9 @@ void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::stri
                    net::ErrJsonBody(json_error ? json_error.message() : "not an object"));
     return;
   }
-  std::vector<std::string> args;
-  std::string error;
-  if (!ArgsFromJson(*route, body.as_object(), &args, &error)) {
-    RespondProblem(slot, 400, net::kCodeErr, error);
-    return;
-  }
   // The same path from arguments to a command as RESP's, so its errors are RESP's.
-  const std::vector<std::string_view> views(args.begin(), args.end());
-  const net::CommandSpec* spec = nullptr;
-  net::ParsedCommand parsed = net::ParseRequest(views, &spec);
+  net::ParsedCommand parsed =
+      group ? GroupFromJson(body.as_object()) : CommandFromJson(*route, body.as_object());
   if (!parsed.error.empty()) {
     RespondProblem(slot, 400, net::kCodeErr, parsed.error);
     return;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/version.h"
+#include "core/limits.h"
 #include "http/json_reply.h"
 #include "http/routes.h"
 
@@ -191,6 +192,69 @@ json::object Operation(const Route& route) {
   return operation;
 }
 
+// A route's body schema with the `command` member that names it in a group.
+json::object GroupElementSchema(const Route& route) {
+  json::object schema = RequestSchema(route);
+  const std::string name = route.path.substr(std::string_view("/v1/").size());
+  auto add = [&name](json::object& alternative) {
+    alternative["properties"].as_object()["command"] = json::object{{"const", name}};
+    if (!alternative.contains("required")) alternative["required"] = json::array{};
+    alternative["required"].as_array().push_back("command");
+  };
+  if (schema.contains("oneOf")) {
+    for (json::value& alternative : schema["oneOf"].as_array()) add(alternative.as_object());
+  } else {
+    add(schema);
+  }
+  return schema;
+}
+
+// POST /v1/multi: MULTI ... EXEC as one request.
+json::object GroupOperation() {
+  json::array items;
+  for (const Route& route : AllRoutes()) items.push_back(GroupElementSchema(route));
+  json::object commands;
+  commands["type"] = "array";
+  commands["maxItems"] = core::kGroupCommandsMax;
+  commands["items"] = json::object{{"oneOf", std::move(items)}};
+  json::object body_schema;
+  body_schema["type"] = "object";
+  body_schema["properties"] = json::object{{"commands", std::move(commands)}};
+  body_schema["required"] = json::array{"commands"};
+  body_schema["additionalProperties"] = false;
+  json::object body;
+  body["required"] = true;
+  body["content"] = JsonContent(std::move(body_schema));
+
+  json::object reply_properties;
+  reply_properties["result"] =
+      json::object{{"type", "string"}, {"enum", json::array{"executed", "rolled_back"}}};
+  reply_properties["results"] =
+      json::object{{"type", "array"}, {"items", Ref("#/components/schemas/Reply")}};
+  json::object reply;
+  reply["type"] = "object";
+  reply["required"] = json::array{"result", "results"};
+  reply["properties"] = std::move(reply_properties);
+  json::object ok;
+  ok["description"] =
+      "One result per command, in order, as EXEC answers: all applied, or rolled back at "
+      "the first refusal (that element has failed: 1; earlier ones rolled_back, later "
+      "ones skipped).";
+  ok["content"] = JsonContent(std::move(reply));
+  json::object responses;
+  responses["200"] = std::move(ok);
+  for (int status : kErrorStatuses) {
+    responses[std::to_string(status)] = Ref("#/components/responses/Problem");
+  }
+  json::object operation;
+  operation["operationId"] = "multi";
+  operation["summary"] = "Apply commands all or none (MULTI ... EXEC), in one request.";
+  operation["parameters"] = json::array{Ref("#/components/parameters/IdempotencyKey")};
+  operation["requestBody"] = std::move(body);
+  operation["responses"] = std::move(responses);
+  return operation;
+}
+
 json::object GetOperation(std::string_view id, std::string_view summary,
                           std::string_view media_type) {
   json::object media;
@@ -225,8 +289,13 @@ std::string OpenApiJson() {
   json::object paths;
   for (const Route& route : AllRoutes())
     paths[route.path] = json::object{{"post", Operation(route)}};
+  paths[kGroupPath] = json::object{{"post", GroupOperation()}};
   paths["/v1/openapi.json"] =
       json::object{{"get", GetOperation("openapi", "This document.", "application/json")}};
+  paths["/metrics"] = json::object{
+      {"get",
+       GetOperation("metrics", "Counters and gauges in the Prometheus text format (version 0.0.4).",
+                    "text/plain")}};
   json::object info;
   info["title"] = "exactly";
   info["version"] = base::kVersion;

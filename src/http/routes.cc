@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "core/limits.h"
 #include "net/command_docs.h"
 #include "net/errors.h"
 
@@ -289,6 +290,63 @@ bool ArgsFromJson(const Route& route, const boost::json::object& body,
     }
   }
   return true;
+}
+
+net::ParsedCommand CommandFromJson(const Route& route, const boost::json::object& body) {
+  std::vector<std::string> args;
+  net::ParsedCommand parsed;
+  if (!ArgsFromJson(route, body, &args, &parsed.error)) return parsed;
+  const std::vector<std::string_view> views(args.begin(), args.end());
+  const net::CommandSpec* spec = nullptr;
+  return net::ParseRequest(views, &spec);
+}
+
+net::ParsedCommand GroupFromJson(const boost::json::object& body) {
+  net::ParsedCommand group;
+  const boost::json::value* commands = body.if_contains("commands");
+  if (commands == nullptr || !commands->is_array()) {
+    group.error = net::ErrJsonMemberType("commands", "an array of commands");
+    return group;
+  }
+  for (const auto& entry : body) {
+    if (entry.key() != "commands") {
+      group.error = net::ErrUnknownMember(entry.key(), "multi");
+      return group;
+    }
+  }
+  const boost::json::array& list = commands->as_array();
+  if (list.size() > core::kGroupCommandsMax) {
+    group.error = net::ErrGroupCommands();
+    return group;
+  }
+  group.command.Emplace<core::cmd::Group>();
+  group.command.group.reserve(list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string error;
+    const boost::json::object* element = list[i].if_object();
+    const boost::json::value* name = element ? element->if_contains("command") : nullptr;
+    const Route* route = nullptr;
+    if (element == nullptr) {
+      error = net::ErrJsonBody("not an object");
+    } else if (name == nullptr || !name->is_string()) {
+      error = net::ErrMissingMember("command");
+    } else if (route = FindRoute("/v1/" + std::string(name->get_string())); route == nullptr) {
+      error = net::ErrNoRoute("POST", "/v1/" + std::string(name->get_string()));
+    }
+    if (error.empty()) {
+      boost::json::object members = *element;
+      members.erase("command");
+      net::ParsedCommand parsed = CommandFromJson(*route, members);
+      error = std::move(parsed.error);
+      if (error.empty()) group.command.group.push_back(std::move(parsed.command));
+    }
+    if (!error.empty()) {
+      group.error = net::ErrGroupElement(i, error);
+      group.command = core::Command{};
+      return group;
+    }
+  }
+  return group;
 }
 
 }  // namespace exactly::http

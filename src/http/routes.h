@@ -75,4 +75,15 @@ const Route* FindRoute(std::string_view path);
 bool ArgsFromJson(const Route& route, const boost::json::object& body,
                   std::vector<std::string>* args, std::string* error);
 
+// ArgsFromJson, then net::ParseRequest: the engine command of `body`, or the
+// error text (RESP's own for a bad value) in `error`.
+net::ParsedCommand CommandFromJson(const Route& route, const boost::json::object& body);
+
+// MULTI ... EXEC over HTTP (POST /v1/multi): {"commands": [{"command": "claim",
+// <claim's members>}, {"command": "idem/begin", ...}, ...]} becomes one group
+// command, all or none, as EXEC applies it. A bad element refuses the whole group
+// with its error, prefixed by its position.
+inline constexpr std::string_view kGroupPath = "/v1/multi";
+net::ParsedCommand GroupFromJson(const boost::json::object& body);
+
 }  // namespace exactly::http

@@ -230,6 +230,9 @@ std::string ErrHttpRequest(std::string_view cause) {
   return "malformed HTTP request: " + std::string(Cut(cause));
 }
 
+std::string ErrGroupElement(size_t index, std::string_view error) {
+  return "command " + std::to_string(index) + " of the group: " + std::string(error);
+}
 std::string ErrIdempotencyInFlight() {
   return "a request with this Idempotency-Key is still being processed; retry it later";
 }

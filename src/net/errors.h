@@ -152,6 +152,8 @@ std::string ErrMissingMember(std::string_view member);
 std::string ErrNoRoute(std::string_view method, std::string_view target);
 // "malformed HTTP request: <cause>"; the connection closes after answering.
 std::string ErrHttpRequest(std::string_view cause);
+// POST /v1/multi: "command 2 of the group: <its error>"; nothing of the group runs.
+std::string ErrGroupElement(size_t index, std::string_view error);
 // Idempotency-Key: a repeat while the first request runs (409), and a repeat
 // with another body or path (422), as draft-ietf-httpapi-idempotency-key-header's
 // "Error Scenarios" asks.

@@ -90,6 +90,19 @@ TEST(OpenApiTest, DocumentIsOpenApi31WithEveryRoute) {
     EXPECT_EQ(documented, expected) << route.path;
   }
   EXPECT_TRUE(paths.contains("/v1/openapi.json"));
+  EXPECT_TRUE(paths.contains("/metrics"));
+  // A group takes every route's body, each named by its `command`.
+  const json::value& items = paths.at("/v1/multi")
+                                 .at("post")
+                                 .at("requestBody")
+                                 .at("content")
+                                 .at("application/json")
+                                 .at("schema")
+                                 .at("properties")
+                                 .at("commands")
+                                 .at("items")
+                                 .at("oneOf");
+  EXPECT_EQ(items.as_array().size(), AllRoutes().size());
 }
 
 TEST(OpenApiTest, EveryRefResolves) {

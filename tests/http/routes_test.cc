@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/limits.h"
 #include "net/command_table.h"
 #include "net/errors.h"
 
@@ -120,6 +121,41 @@ TEST(RoutesTest, ValueErrorsAreTheParsersOwn) {
             net::ErrOptionNeeds("AT", "PER"));
   EXPECT_EQ(ParseError("/v1/claim", R"({"key":"","owner":"o"})"), net::ErrLength("key", 1, 512));
   EXPECT_EQ(ParseError("/v1/claim", R"({"key":"k","owner":"o","ttl_ms":30000})"), "");
+}
+
+TEST(RoutesTest, AGroupIsItsCommandsAllOrNone) {
+  auto group = [](std::string_view json) {
+    return GroupFromJson(boost::json::parse(json).as_object());
+  };
+  net::ParsedCommand parsed = group(
+      R"({"commands":[{"command":"claim","key":"k","owner":"o"},)"
+      R"({"command":"idem/begin","key":"i"},{"command":"limit","key":"l","rate":1,"per_ms":5}]})");
+  ASSERT_EQ(parsed.error, "");
+  EXPECT_EQ(parsed.command.kind, core::CommandKind::kGroup);
+  ASSERT_EQ(parsed.command.group.size(), 3u);
+  EXPECT_EQ(parsed.command.group[0].kind, core::CommandKind::kClaim);
+  EXPECT_EQ(parsed.command.group[1].kind, core::CommandKind::kIdemBegin);
+  EXPECT_EQ(parsed.command.group[2].kind, core::CommandKind::kLimit);
+  EXPECT_EQ(group(R"({"commands":[]})").error, "");
+  EXPECT_EQ(group(R"({"commands":[{"command":"claim","key":"k","owner":"o"},{"command":"claim"}]})")
+                .error,
+            net::ErrGroupElement(1, net::ErrMissingMember("key")));
+  EXPECT_EQ(group(R"({"commands":[{"command":"claim","key":"k","owner":"o","ttl_ms":0}]})").error,
+            net::ErrGroupElement(0, net::ErrIntegerRange("TTL", 1, 3153600000000, "ms")));
+  EXPECT_EQ(group(R"({"commands":[{"command":"ping"}]})").error,
+            net::ErrGroupElement(0, net::ErrNoRoute("POST", "/v1/ping")));
+  EXPECT_EQ(group(R"({"commands":[{"key":"k"}]})").error,
+            net::ErrGroupElement(0, net::ErrMissingMember("command")));
+  EXPECT_EQ(group(R"({"commands":[7]})").error,
+            net::ErrGroupElement(0, net::ErrJsonBody("not an object")));
+  EXPECT_EQ(group(R"({"commands":{}})").error,
+            net::ErrJsonMemberType("commands", "an array of commands"));
+  EXPECT_EQ(group(R"({"commands":[],"x":1})").error, net::ErrUnknownMember("x", "multi"));
+  std::string many = R"({"commands":[)";
+  for (size_t i = 0; i <= core::kGroupCommandsMax; ++i) {
+    many += std::string(i ? "," : "") + R"({"command":"claimof","key":"k"})";
+  }
+  EXPECT_EQ(group(many + "]}").error, net::ErrGroupCommands());
 }
 
 }  // namespace

@@ -163,6 +163,36 @@ class HttpCommandsTest(HttpTestCase, unittest.TestCase):
         self.assertEqual(d(self.resp, "LIMIT", "ip:2", "WINDOW", "1", "PER", "60000")["result"],
                          "limited")
 
+    def test_multi_applies_all_or_none(self):
+        self.http.ok("account", {"key": "shop", "min": "-inf"})
+        self.http.ok("account", {"key": "alice"})
+        executed = self.http.ok("multi", {"commands": [
+            {"command": "transfer", "id": "g1", "from": "shop", "to": "alice", "amount": 5},
+            {"command": "claim", "key": "order:1", "owner": "alice"},
+        ]})
+        self.assertEqual(executed["result"], "executed")
+        self.assertEqual([r["result"] for r in executed["results"]], ["ok", "won"])
+        # The second transfer cannot be paid: the group rolls back, the claim with it.
+        rolled_back = self.http.ok("multi", {"commands": [
+            {"command": "claim", "key": "order:2", "owner": "alice"},
+            {"command": "transfer", "id": "g2", "from": "alice", "to": "shop", "amount": 6},
+            {"command": "claimof", "key": "order:1"},
+        ]})
+        self.assertEqual(rolled_back["result"], "rolled_back")
+        self.assertEqual([r["result"] for r in rolled_back["results"]],
+                         ["rolled_back", "insufficient", "skipped"])
+        self.assertEqual(rolled_back["results"][1]["failed"], 1)
+        self.assertEqual(d(self.resp, "CLAIMOF", "order:2")["result"], "free")
+        self.assertEqual(str(d(self.resp, "BALANCE", "alice")["balance"]), "5")
+        # A malformed element refuses the whole group before anything runs.
+        status, _, problem = self.http.post("multi", {"commands": [
+            {"command": "claim", "key": "order:3", "owner": "alice"},
+            {"command": "claim", "key": "order:4"},
+        ]})
+        self.assertEqual(status, 400)
+        self.assertEqual(problem["detail"], "command 1 of the group: member 'owner' is required")
+        self.assertEqual(d(self.resp, "CLAIMOF", "order:3")["result"], "free")
+
     def test_errors_are_problems_with_resp_text_and_change_nothing(self):
         cases = [
             # (command, body, RESP arguments that give the same error)
