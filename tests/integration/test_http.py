@@ -364,6 +364,48 @@ class HttpDurabilityOrderControlTest(HttpDurabilityOrderTest):
         self.assertLess(write_s, 0.8, "with --fsync no the write still waited")
 
 
+@unittest.skipIf(shutil.which("strace") is None, "strace not installed")
+class HttpStorageFailureTest(HttpTestCase, unittest.TestCase):
+    """Every fdatasync from the 4th on fails with EIO (test_storage_faults.py's
+    injection): HTTP writes then answer 503 with code IOERR and are never
+    acknowledged, reads still answer, and a restart has every acknowledged one."""
+
+    def setUp(self):
+        from test_storage_faults import strace_wrapper
+        super().setUp()
+        self.http.close()
+        self.resp.close()
+        self.server.stop()
+        wrapper = strace_wrapper(os.path.join(self.tmp, "strace.out"), "fdatasync", "4+")
+        self.server = self.new_server(port=self.server.port, wrapper=wrapper).start(timeout=60)
+        self.assertTrue(harness.wait_until(lambda: harness.port_open(self.http_port), 30))
+        self.http = HttpClient(self.http_port)
+        self.resp = self.server.raw(timeout=60)
+
+    def test_writes_after_the_failure_are_503_and_reads_answer(self):
+        acknowledged, failed = [], None
+        for i in range(50):
+            status, _, body = self.http.post("claim", {"key": "io%d" % i, "owner": "o"})
+            if status == 200:
+                self.assertIsNone(failed, "a write was acknowledged after one failed")
+                acknowledged.append(i)
+            else:
+                self.assertEqual((status, body["code"]), (503, "IOERR"), body)
+                failed = failed if failed is not None else i
+        self.assertIsNotNone(failed, "the injected EIO was never hit")
+        self.assertTrue(acknowledged, "no write was acknowledged before the fault")
+        read = self.http.ok("claimof", {"key": "io%d" % acknowledged[0]})
+        self.assertEqual(read["owner"], "o")
+        self.http.close()
+        self.resp.close()
+        self.restart(wrapper=None)
+        self.assertTrue(harness.wait_until(lambda: harness.port_open(self.http_port)))
+        self.http = HttpClient(self.http_port)
+        self.resp = self.server.raw()
+        for i in acknowledged:
+            self.assertEqual(self.http.ok("claimof", {"key": "io%d" % i})["owner"], "o")
+
+
 class HttpIdempotencyKeyTest(HttpTestCase, unittest.TestCase):
     """The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header): one
     run per key on the server's IDEM table; repeats answer the stored response,
