@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/monotonic_clock.h"
 #include "core/limits.h"
 #include "http/json_reply.h"
 #include "http/limits.h"
@@ -111,6 +112,7 @@ std::string RequestFingerprint(std::string_view method, std::string_view path,
 HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, uint64_t id,
                                HttpHandler* handler, net::SocketPoller& poller)
     : fd_(TakeDescriptor(socket)), id_(id), handler_(handler), poller_(poller) {
+  last_activity_ms_ = base::MonotonicNowMs();
   ResetParser();
 }
 
@@ -162,6 +164,7 @@ void HttpConnection::OnReadable() {
     return;
   }
   input_.resize(have + static_cast<size_t>(got));
+  last_activity_ms_ = base::MonotonicNowMs();
   ParseInput();
   Read();
 }

@@ -104,6 +104,8 @@ class HttpConnection final : public net::PollClient,
   // Closes at once, dropping unsent responses.
   void Close();
   uint64_t id() const { return id_; }
+  // When the client last sent bytes (monotonic ms), for --timeout.
+  int64_t last_activity_ms() const { return last_activity_ms_; }
 
   // net::ReplyTarget
   void FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) override;
@@ -197,6 +199,7 @@ class HttpConnection final : public net::PollClient,
   bool parse_paused_ = false;
   bool close_after_replies_ = false;
   bool closed_ = false;
+  int64_t last_activity_ms_ = 0;
 };
 
 }  // namespace exactly::http

@@ -1,9 +1,12 @@
 // Takes HTTP clients on and hands their commands to the pipeline.
 #include "server/http_clients.h"
 
+#include <chrono>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "base/monotonic_clock.h"
 #include "http/http_connection.h"
 #include "net/errors.h"
 
@@ -31,7 +34,27 @@ void Refuse(boost::asio::ip::tcp::socket& socket, int status, std::string_view c
 }  // namespace
 
 HttpClients::HttpClients(boost::asio::io_context& io, const ServeConfig& config, Pipeline* pipeline)
-    : poller_(io), config_(config), pipeline_(pipeline) {}
+    : poller_(io), config_(config), pipeline_(pipeline), idle_timer_(io) {
+  if (config_.idle_timeout_s > 0) SweepIdle();
+}
+
+void HttpClients::SweepIdle() {
+  idle_timer_.expires_after(std::chrono::seconds(1));
+  idle_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;
+    const int64_t deadline = base::MonotonicNowMs() - config_.idle_timeout_s * 1000;
+    std::vector<std::shared_ptr<http::HttpConnection>> idle;
+    for (auto& [id, weak] : connections_) {
+      auto connection = weak.lock();
+      if (connection && !connection->has_held_replies() &&
+          connection->last_activity_ms() < deadline) {
+        idle.push_back(std::move(connection));
+      }
+    }
+    for (auto& connection : idle) connection->Close();
+    SweepIdle();
+  });
+}
 
 void HttpClients::Accept(boost::asio::ip::tcp::socket socket) {
   if (pipeline_->shutting_down() || connections_.size() >= config_.clients_max) {

@@ -1,13 +1,14 @@
 // HttpClients: the clients of the HTTP port. Takes each on (or refuses it, as
 // server/clients.h does for RESP: protected mode, --maxclients) and hands their
 // commands to the same Pipeline as RESP's, so HTTP requests share its batches,
-// its order and its durability.
+// its order and its durability. --timeout closes idle ones as it does RESP's.
 //
 // Thread-safety: none; everything runs on the event-loop thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -39,12 +40,16 @@ class HttpClients final : public http::HttpHandler {
   net::ServerFacts Facts() const override { return pipeline_->Facts(/*with_memory=*/true); }
 
  private:
+  // Closes the clients idle past --timeout with no request pending, every second.
+  void SweepIdle();
+
   net::SocketPoller poller_;  // owns the connections
   const ServeConfig config_;
   Pipeline* pipeline_;
   std::unordered_map<uint64_t, std::weak_ptr<http::HttpConnection>> connections_;
   uint64_t next_id_ = 1;
   http::HttpStats stats_;
+  boost::asio::steady_timer idle_timer_;
 };
 
 }  // namespace exactly::server

@@ -544,6 +544,24 @@ class HttpAuthTest(HttpTestCase, unittest.TestCase):
         right.close()
 
 
+class HttpIdleTimeoutTest(HttpTestCase, unittest.TestCase):
+    """--timeout closes idle HTTP clients as it does RESP's."""
+
+    def new_server(self, **kwargs):
+        if not hasattr(self, "http_port"):
+            self.http_port = harness.free_port()
+        kwargs.setdefault("extra_args", ["--http-port", str(self.http_port), "--timeout", "1"])
+        return harness.ServerTestCase.new_server(self, **kwargs)
+
+    def test_an_idle_connection_is_closed_after_timeout(self):
+        self.http.ok("claim", {"key": "k", "owner": "o"})
+        sock = self.http.conn.sock
+        sock.settimeout(10)
+        started = time.monotonic()
+        self.assertEqual(sock.recv(1), b"", "the idle connection was not closed")
+        self.assertGreaterEqual(time.monotonic() - started, 0.5)
+
+
 class HttpPortTest(unittest.TestCase):
 
     def test_a_given_port_in_use_refuses_to_start_and_the_default_only_warns(self):
