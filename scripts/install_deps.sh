@@ -81,12 +81,15 @@ if [ "${need_raft}" -eq 1 ]; then
     "libraft-dev=${raft_version}*" >/dev/null
 fi
 
-# npm packages of clients/typescript (ioredis, node-redis, typescript, express), from
-# its package-lock.json; again only when the lock changed since the last install.
-ts_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/clients/typescript"
-if [ -f "${ts_dir}/package-lock.json" ] &&
-   ! cmp -s "${ts_dir}/package-lock.json" "${ts_dir}/node_modules/.package-lock.json.installed"; then
-  echo "install_deps: npm ci in clients/typescript"
-  (cd "${ts_dir}" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  cp "${ts_dir}/package-lock.json" "${ts_dir}/node_modules/.package-lock.json.installed"
-fi
+# npm packages, each from its package-lock.json, again only when the lock changed
+# since the last install: clients/typescript (ioredis, node-redis, typescript,
+# express) and tests/http/openapi (the OpenAPI validator the HTTP tests run).
+root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for npm_dir in "${root_dir}/clients/typescript" "${root_dir}/tests/http/openapi"; do
+  if [ -f "${npm_dir}/package-lock.json" ] &&
+     ! cmp -s "${npm_dir}/package-lock.json" "${npm_dir}/node_modules/.package-lock.json.installed"; then
+    echo "install_deps: npm ci in ${npm_dir#"${root_dir}"/}"
+    (cd "${npm_dir}" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "${npm_dir}/package-lock.json" "${npm_dir}/node_modules/.package-lock.json.installed"
+  fi
+done
