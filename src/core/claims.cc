@@ -237,11 +237,11 @@ void AppendLog(ClaimSlot* slot, ClaimLogEntry entry) {
 
 Reply ClaimReply(const ApplyContext& context, Outcome outcome, std::string_view key,
                  std::string_view owner, int64_t since_ms, int64_t expires_ms, int64_t window_ms) {
-  if (!context.replies) return Reply::Bare(outcome);
+  // One named result on every path, so it is built in the caller's slot.
   Reply reply = Reply::WithOutcome(outcome);
-  reply.fields.reserve(6);
-  reply.Add("key", std::string(key))
-      .Add("owner", std::string(owner))
+  if (!context.replies) return reply;
+  reply.AddText("key", key)
+      .AddText("owner", owner)
       .Add("since", since_ms)
       .Add("expires", expires_ms)
       .Add("window", window_ms);
@@ -249,7 +249,7 @@ Reply ClaimReply(const ApplyContext& context, Outcome outcome, std::string_view 
 }
 
 Reply KeyReply(Outcome outcome, std::string_view key) {
-  return std::move(Reply::WithOutcome(outcome).Add("key", std::string(key)));
+  return std::move(Reply::WithOutcome(outcome).AddText("key", key));
 }
 
 int64_t ClampCount(int64_t count) {
@@ -443,7 +443,6 @@ Reply ClaimTable::Apply(const cmd::ClaimLog& args, const Command& command,
     for (size_t i = 0; i < count; ++i) {
       const LogEntryView& entry = log[size - 1 - i];
       Reply reply;
-      reply.fields.reserve(6);
       reply.Add("event", std::string(ClaimEventName(entry.event)))
           .Add("owner", std::string(entry.owner))
           .Add("at", entry.at_ms)

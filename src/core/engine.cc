@@ -235,6 +235,15 @@ Reply ApplyGroup(EngineState* state, const Command& group, const ApplyContext& c
 }
 
 // One top-level command (or group), then the waiters it released.
+// Builds a value straight into a container's slot: emplace_back(InPlace{make})
+// constructs the element from make()'s result with no move in between (a Reply
+// is a few hundred bytes, its fields inline).
+template <typename Make>
+struct InPlace {
+  Make make;
+  operator std::invoke_result_t<Make&>() { return make(); }  // NOLINT: implicit on purpose
+};
+
 Reply ApplyTop(EngineState* state, Command& command, ApplyContext* context, Effect* effect,
                std::vector<uint8_t>* keep) {
   // The kind says how the command is batched and logged, its arguments how it is
@@ -289,7 +298,8 @@ void Engine::ApplyBatch(std::span<Command> commands, TimestampMs now, Lsn lsn, B
   for (Command& command : commands) {
     Resolve(&command, now_ms, config_);
     Effect effect;
-    Reply reply = ApplyTop(state_.get(), command, &context, &effect, &keep);
+    out->replies.emplace_back(
+        InPlace{[&] { return ApplyTop(state_.get(), command, &context, &effect, &keep); }});
     if (effect.changed) {
       if (!logged) writer.Begin(now_ms);
       logged = true;
@@ -299,7 +309,6 @@ void Engine::ApplyBatch(std::span<Command> commands, TimestampMs now, Lsn lsn, B
         writer.Add(command);
       }
     }
-    out->replies.push_back(std::move(reply));
     out->wait_lsn.push_back(effect.changed ? lsn : effect.observed);
     out->parked.push_back(effect.parked);
   }

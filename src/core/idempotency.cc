@@ -15,7 +15,6 @@ namespace {
 
 Reply IdemReply(Outcome outcome, uint64_t token, std::string response) {
   Reply reply = Reply::WithOutcome(outcome);
-  reply.fields.reserve(3);
   reply.Add("token", static_cast<int64_t>(token)).Add("response", std::move(response));
   return reply;
 }

@@ -55,8 +55,7 @@ bool IsRefused(TransferStatus status) {
 Reply TransferReply(Outcome outcome, std::string_view id, Amount amount, int64_t timestamp_ms,
                     int64_t window_ms, int64_t expires_ms) {
   Reply reply = Reply::WithOutcome(outcome);
-  reply.fields.reserve(6);
-  reply.Add("id", std::string(id))
+  reply.AddText("id", id)
       .Add("amount", amount)
       .Add("timestamp", timestamp_ms)
       .Add("window", window_ms)
@@ -447,7 +446,7 @@ Reply Ledger::ApplyMove(const Move& move, const Command& command, const ApplyCon
   }
   context.expiry->Push(transfer.forget_ms, ExpiryKind::kTransferForget, transfers_.Find(move.id));
   effect->changed = true;
-  if (!context.replies) return Reply::Bare(StatusOutcome(status));
+  if (!context.replies) return Reply::WithOutcome(StatusOutcome(status));
   return TransferReply(StatusOutcome(status), move.id, transfer.amount, transfer.timestamp_ms,
                        transfer.window_ms, transfer.expires_ms);
 }
@@ -541,7 +540,6 @@ Reply Ledger::Apply(const cmd::Balance& args, const Command& command, const Appl
   const Account account = Fields(handle);
   effect->observed = account.lsn;
   Reply reply = Reply::WithOutcome(Outcome::kOk);
-  reply.fields.reserve(6);
   reply.Add("balance", account.balance).Add("reserved", account.reserved_out);
   reply.fields.emplace_back("min", MinReplyValue(account.min));
   reply.fields.emplace_back("max", MaxReplyValue(account.max));
@@ -563,7 +561,6 @@ Reply Ledger::Apply(const cmd::History& args, const Command& command, const Appl
   for (size_t i = 0; i < count; ++i) {
     const HistoryEntry& entry = history[history.size() - 1 - i];
     Reply reply;
-    reply.fields.reserve(6);
     reply.Add("id", entry.id)
         .Add("amount", entry.amount)
         .Add("balance", entry.balance)

@@ -16,7 +16,6 @@ namespace {
 
 Reply LockReply(Outcome outcome, int64_t token, int64_t depth, int64_t expires_ms) {
   Reply reply = Reply::WithOutcome(outcome);
-  reply.fields.reserve(5);
   reply.Add("token", token).Add("depth", depth).Add("expires", expires_ms);
   return reply;
 }

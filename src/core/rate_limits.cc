@@ -21,7 +21,6 @@ Wide CeilDiv(Wide a, Wide b) { return (a + b - 1) / b; }
 
 Reply LimitReply(bool allowed, Wide remaining, Wide retry_after_ms, Wide reset_ms) {
   Reply reply = Reply::WithOutcome(allowed ? Outcome::kAllowed : Outcome::kLimited);
-  reply.fields.reserve(4);
   reply.Add("remaining", static_cast<int64_t>(remaining))
       .Add("retry_after_ms", static_cast<int64_t>(retry_after_ms))
       .Add("reset_ms", static_cast<int64_t>(reset_ms));

@@ -8,10 +8,12 @@
 // has fields but no outcome; a parked command's placeholder has neither.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -26,12 +28,14 @@ struct Reply;
 using Value = std::variant<int64_t, std::string, std::vector<Reply>>;
 
 struct Reply {
-  static constexpr size_t kFieldsTypical = 8;
+  // Every hot reply (CLAIM, TRANSFER, LOCK, LIMIT) has at most this many fields:
+  // they live inside the Reply, so building one allocates nothing.
+  static constexpr size_t kFieldsInline = 6;
   // The business answer; rendered as the `result` field, before `fields`.
   std::optional<Outcome> outcome;
   // The fields after `result`. Names are static strings: the engine never builds a
   // name at run time.
-  std::vector<std::pair<std::string_view, Value>> fields;
+  boost::container::small_vector<std::pair<std::string_view, Value>, kFieldsInline> fields;
   // Non-empty for an error: the code (ERR, WRONGTYPE, ...) and its message.
   std::string error_code;
   std::string error_message;
@@ -48,16 +52,9 @@ struct Reply {
     reply.error_message = std::move(message);
     return reply;
   }
+  // The outcome alone; fields follow with Add. Up to kFieldsInline of them
+  // allocate nothing.
   static Reply WithOutcome(Outcome outcome) {
-    Reply reply;
-    reply.outcome = outcome;
-    // Every reply has at most this many fields: one allocation, not one per growth.
-    reply.fields.reserve(kFieldsTypical);
-    return reply;
-  }
-  // The outcome alone, for an answer nobody reads (ApplyContext::replies): no
-  // field, so nothing is allocated.
-  static Reply Bare(Outcome outcome) {
     Reply reply;
     reply.outcome = outcome;
     return reply;
@@ -68,6 +65,12 @@ struct Reply {
   }
   Reply& Add(std::string_view name, std::string value) {
     fields.emplace_back(name, std::move(value));
+    return *this;
+  }
+  // A string field built in its slot from `text`: no temporary string to move.
+  Reply& AddText(std::string_view name, std::string_view text) {
+    fields.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                        std::forward_as_tuple(std::in_place_type<std::string>, text));
     return *this;
   }
   Reply& Add(std::string_view name, std::vector<Reply> list) {

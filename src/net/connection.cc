@@ -182,28 +182,35 @@ Connection::Slot& Connection::SlotAt(uint64_t slot) {
   return ring_[slot & (ring_.size() - 1)];
 }
 
-void Connection::Fill(uint64_t slot, Lsn wait_lsn, std::string_view bytes) {
+template <typename Append>
+void Connection::Place(uint64_t slot, Lsn wait_lsn, Append append) {
   if (closed_) return;
   Slot& target = SlotAt(slot);
   EXACTLY_ASSERT(!target.filled);
   target.filled = true;
   target.wait_lsn = wait_lsn;
-  target.length = bytes.size();
   if (slot == first_slot_ && wait_lsn <= handler_->DurableLsn()) {
     // Releasable now: straight to the output, never held.
     target.offset = SIZE_MAX;
-    output_.append(bytes);
+    const size_t start = output_.size();
+    append(&output_);
+    target.length = output_.size() - start;
     Release();
     return;
   }
   target.offset = held_.size();
-  held_.append(bytes);
-  held_bytes_ += bytes.size();
+  append(&held_);
+  target.length = held_.size() - target.offset;
+  held_bytes_ += target.length;
   if (slot == first_slot_) {
     Release();
   } else {
     Account();
   }
+}
+
+void Connection::Fill(uint64_t slot, Lsn wait_lsn, std::string_view bytes) {
+  Place(slot, wait_lsn, [bytes](std::string* into) { into->append(bytes); });
 }
 
 void Connection::FillError(uint64_t slot, std::string_view code, std::string_view message) {
@@ -257,12 +264,8 @@ void Connection::CompactHeld() {
 }
 
 void Connection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {
-  // Rendered into one reused buffer per thread; Fill copies the bytes where they
-  // wait.
-  thread_local std::string bytes;
-  bytes.clear();
-  RespWriter(&bytes, protocol).Reply(reply);
-  Fill(slot, wait_lsn, bytes);
+  // Rendered where the bytes wait (the output, or the held replies), not copied there.
+  Place(slot, wait_lsn, [&](std::string* into) { RespWriter(into, protocol).Reply(reply); });
 }
 
 void Connection::FailHeld(std::string_view code, std::string_view message) {

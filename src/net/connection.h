@@ -157,6 +157,10 @@ class Connection final : public PollClient,
   // Takes the next reply slot (for a command just parsed, or an error reply).
   uint64_t AddSlot();
   Slot& SlotAt(uint64_t slot);
+  // Fills `slot` with what `append(std::string*)` appends: to the output when the
+  // slot may leave now, else to held_.
+  template <typename Append>
+  void Place(uint64_t slot, Lsn wait_lsn, Append append);
   // Drops held_ bytes no slot refers to any more, once they are most of it.
   void CompactHeld();
 

@@ -42,6 +42,10 @@ char* PutCrLf(char* p) {
 // The buffer was sized by the *Bound functions, so to_chars always has room.
 char* PutHeader(char* p, char type, uint64_t n) {
   *p++ = type;
+  if (n < 10) {  // field names, short values, small maps: one digit, no conversion
+    *p++ = static_cast<char>('0' + n);
+    return PutCrLf(p);
+  }
   return PutCrLf(std::to_chars(p, p + 20, n).ptr);
 }
 char* PutBulk(char* p, std::string_view s) {

@@ -25,12 +25,11 @@ std::string TakeKeyOwner(Args args, std::string* key, std::string* owner) {
   return {};
 }
 
-ParsedCommand ParseClaim(Args args) {
-  ParsedCommand parsed;
-  core::Command& command = parsed.command;
+std::string FillClaim(Args args, core::Command* command_out) {
+  core::Command& command = *command_out;
   core::cmd::Claim& claim = command.Emplace<core::cmd::Claim>();
   if (std::string error = TakeKeyOwner(args, &claim.key, &claim.owner); !error.empty()) {
-    return Refuse(error);
+    return error;
   }
   TimeOptions time(TimeOptions::kTtl | TimeOptions::kUntil | TimeOptions::kPer);
   bool note_seen = false;
@@ -38,19 +37,18 @@ ParsedCommand ParseClaim(Args args) {
   for (size_t i = 3; i < args.size();) {
     const std::string_view option = args[i];
     if (time.Take(args, &i, &error) || TakeIfLock(args, &i, &command, &error)) {
-      if (!error.empty()) return Refuse(error);
+      if (!error.empty()) return error;
     } else if (KeywordIs(option, "PERSIST")) {
-      if (claim.persist) return Refuse(ErrDuplicateOption("PERSIST"));
+      if (claim.persist) return ErrDuplicateOption("PERSIST");
       claim.persist = true;
       ++i;
     } else if (TakeNote(args, &i, &note_seen, &claim.note, &error)) {
-      if (!error.empty()) return Refuse(error);
+      if (!error.empty()) return error;
     } else {
-      return Refuse(ErrUnknownOption(option));
+      return ErrUnknownOption(option);
     }
   }
-  if (error = time.Finish(&claim.time); !error.empty()) return Refuse(error);
-  return parsed;
+  return time.Finish(&claim.time);
 }
 
 ParsedCommand ParseUnclaim(Args args) {
@@ -95,7 +93,7 @@ ParsedCommand ParseClaimLog(Args args) {
 }
 
 constexpr CommandSpec kRows[] = {
-    {"CLAIM", -3, DataFlags(core::CommandKind::kClaim), ParseClaim,
+    {"CLAIM", -3, DataFlags(core::CommandKind::kClaim), ParseInto<FillClaim>,
      "CLAIM key owner [TTL ms|UNTIL unix-ms|PER hour|day|week|month [AT hh:mm] [TZ ±hh:mm]] "
      "[PERSIST] [NOTE text] [IFLOCK name token]",
      "Claim key for owner; the first owner wins: won | again | held.", 1, 1, 1},
