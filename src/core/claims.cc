@@ -303,7 +303,8 @@ void ClaimTable::SaveForUndo(std::string_view key, RecordHandle handle,
 
 Reply ClaimTable::Apply(const cmd::Claim& args, const Command& command, const ApplyContext& context,
                         Effect* effect) {
-  RecordHandle handle = slots_.Find(args.key);
+  const RecordStore::Probe probe(args.key);  // hashed once for the find and the insert
+  RecordHandle handle = slots_.Find(probe);
   if (handle != kNoRecord) {
     const ClaimView view = View(slots_, handle);
     if (view.live()) {
@@ -374,7 +375,7 @@ Reply ClaimTable::Apply(const cmd::Claim& args, const Command& command, const Ap
                   args.owner, args.note);
   }
   if (handle == kNoRecord) {
-    handle = slots_.Insert(args.key, scratch_);
+    handle = slots_.Insert(probe, scratch_);
   } else {
     slots_.Update(handle, scratch_);
   }

@@ -47,18 +47,29 @@ class RecordStore {
   RecordStore& operator=(const RecordStore&) = delete;
   ~RecordStore() { Clear(); }
 
+  // A key with its hash, computed once for a Find that an Insert may follow.
+  struct Probe {
+    explicit Probe(std::string_view k) : key(k), hash(KeyHash(k)) {}
+    std::string_view key;
+    uint32_t hash;
+  };
+
   // The record of `key`, or kNoRecord.
-  RecordHandle Find(std::string_view key) const {
+  RecordHandle Find(std::string_view key) const { return Find(Probe(key)); }
+  RecordHandle Find(const Probe& probe) const {
     EXACTLY_ASSERT(unindexed_.empty());
-    auto found = index_.find(key);
+    auto found = index_.find(probe);
     return found == index_.end() ? kNoRecord : HandleOf(*found);
   }
 
   // Adds a record for `key`, which must not have one.
   RecordHandle Insert(std::string_view key, std::string_view value) {
+    return Insert(Probe(key), value);
+  }
+  RecordHandle Insert(const Probe& probe, std::string_view value) {
     EXACTLY_ASSERT(unindexed_.empty());
-    const RecordHandle handle = NewRecord(key, value);
-    const bool inserted = index_.insert(Entry(KeyHash(key), handle)).second;
+    const RecordHandle handle = NewRecord(probe.key, value);
+    const bool inserted = index_.insert(Entry(probe.hash, handle)).second;
     EXACTLY_ASSERT(inserted);
     return handle;
   }
@@ -194,16 +205,16 @@ class RecordStore {
     using is_transparent = void;
     using is_avalanching = void;
     size_t operator()(IndexEntry entry) const { return Spread(HashOf(entry)); }
-    size_t operator()(std::string_view key) const { return Spread(KeyHash(key)); }
+    size_t operator()(const Probe& probe) const { return Spread(probe.hash); }
   };
   struct Equal {
     using is_transparent = void;
     const RecordStore* store;
     bool operator()(IndexEntry a, IndexEntry b) const { return a == b; }
-    bool operator()(std::string_view key, IndexEntry entry) const {
-      return HashOf(entry) == KeyHash(key) && store->Key(HandleOf(entry)) == key;
+    bool operator()(const Probe& probe, IndexEntry entry) const {
+      return HashOf(entry) == probe.hash && store->Key(HandleOf(entry)) == probe.key;
     }
-    bool operator()(IndexEntry entry, std::string_view key) const { return (*this)(key, entry); }
+    bool operator()(IndexEntry entry, const Probe& probe) const { return (*this)(probe, entry); }
   };
 
   static size_t VarintBytes(size_t value) {
