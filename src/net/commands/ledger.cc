@@ -84,25 +84,24 @@ ParsedCommand ParseAccount(Args args) {
   return parsed;
 }
 
-ParsedCommand ParseTransfer(Args args) {
-  ParsedCommand parsed;
-  core::cmd::Transfer& command = parsed.command.Emplace<core::cmd::Transfer>();
-  if (std::string error = TakeTransferHead(args, &command); !error.empty()) return Refuse(error);
+std::string FillTransfer(Args args, core::Command* out) {
+  core::cmd::Transfer& command = out->Emplace<core::cmd::Transfer>();
+  if (std::string error = TakeTransferHead(args, &command); !error.empty()) return error;
   TimeOptions time(TimeOptions::kPer);
   bool note_seen = false;
   std::string error;
   for (size_t i = 5; i < args.size();) {
     const std::string_view option = args[i];
-    if (time.Take(args, &i, &error) || TakeIfLock(args, &i, &parsed.command, &error)) {
-      if (!error.empty()) return Refuse(error);
+    if (time.Take(args, &i, &error) || TakeIfLock(args, &i, out, &error)) {
+      if (!error.empty()) return error;
     } else if (TakeNote(args, &i, &note_seen, &command.note, &error)) {
-      if (!error.empty()) return Refuse(error);
+      if (!error.empty()) return error;
     } else {
-      return Refuse(ErrUnknownOption(option));
+      return ErrUnknownOption(option);
     }
   }
-  if (error = time.Finish(&command.per); !error.empty()) return Refuse(error);
-  return parsed;
+  if (error = time.Finish(&command.per); !error.empty()) return error;
+  return {};
 }
 
 ParsedCommand ParseReserve(Args args) {
@@ -178,7 +177,7 @@ constexpr CommandSpec kRows[] = {
     {"ACCOUNT", -2, DataFlags(core::CommandKind::kAccount), ParseAccount,
      "ACCOUNT key [MIN n|-inf] [MAX n|+inf]",
      "Create an account with bounds (default MIN 0, MAX +inf): created | again.", 1, 1, 1},
-    {"TRANSFER", -5, DataFlags(core::CommandKind::kTransfer), ParseTransfer,
+    {"TRANSFER", -5, DataFlags(core::CommandKind::kTransfer), ParseInto<FillTransfer>,
      "TRANSFER id from to amount [PER hour|day|week|month [AT hh:mm] [TZ ±hh:mm]] [NOTE text] "
      "[IFLOCK name token]",
      "Move amount between accounts once per id: ok | again | insufficient | over_max | "

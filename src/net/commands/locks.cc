@@ -72,12 +72,11 @@ ParsedCommand ParseNameToken(Args args) {
   return parsed;
 }
 
-ParsedCommand ParseLock(Args args) {
-  ParsedCommand parsed;
-  core::cmd::Lock& command = parsed.command.Emplace<core::cmd::Lock>();
-  if (std::string error = TakeName(args[1], &command.name); !error.empty()) return Refuse(error);
+std::string FillLock(Args args, core::Command* out) {
+  core::cmd::Lock& command = out->Emplace<core::cmd::Lock>();
+  if (std::string error = TakeName(args[1], &command.name); !error.empty()) return error;
   if (std::string error = CheckLength(args[2], "owner", 1, core::kOwnerBytesMax); !error.empty()) {
-    return Refuse(error);
+    return error;
   }
   command.owner.assign(args[2]);
   bool lease_seen = false;
@@ -88,25 +87,25 @@ ParsedCommand ParseLock(Args args) {
     const std::string_view option = args[i];
     if (TakeIntegerOnce(args, &i, "LEASE", 1, core::kTtlMsMax, "ms", &lease_seen, &command.lease_ms,
                         &error)) {
-      if (!error.empty()) return Refuse(error);
+      if (!error.empty()) return error;
     } else if (TakeIntegerOnce(args, &i, "WAIT", 0, core::kTtlMsMax, "ms", &wait_seen,
                                &command.wait_ms, &error)) {
-      if (!error.empty()) return Refuse(error);
+      if (!error.empty()) return error;
     } else if (KeywordIs(option, "ID")) {
-      if (id_seen) return Refuse(ErrDuplicateOption("ID"));
+      if (id_seen) return ErrDuplicateOption("ID");
       id_seen = true;
       std::string_view id;
-      if (!TakeValue(args, &i, "ID", &id, &error)) return Refuse(error);
+      if (!TakeValue(args, &i, "ID", &id, &error)) return error;
       if (error = CheckLength(id, "id", 1, core::kOwnerBytesMax); !error.empty()) {
-        return Refuse(error);
+        return error;
       }
       command.id.assign(id);
     } else {
-      return Refuse(ErrUnknownOption(option));
+      return ErrUnknownOption(option);
     }
   }
-  if (!lease_seen) return Refuse(ErrRequiredOption("LOCK", "LEASE ms"));
-  return parsed;
+  if (!lease_seen) return ErrRequiredOption("LOCK", "LEASE ms");
+  return {};
 }
 
 ParsedCommand ParseRenew(Args args) {
@@ -125,7 +124,7 @@ ParsedCommand ParseUnlock(Args args) { return ParseNameToken<core::cmd::Unlock>(
 ParsedCommand ParseFence(Args args) { return ParseNameToken<core::cmd::Fence>(args); }
 
 constexpr CommandSpec kRows[] = {
-    {"LOCK", -5, DataFlags(core::CommandKind::kLock) | kBlocking, ParseLock,
+    {"LOCK", -5, DataFlags(core::CommandKind::kLock) | kBlocking, ParseInto<FillLock>,
      "LOCK name owner LEASE ms [WAIT ms] [ID request-id]",
      "Take a leased, reentrant lock with a fencing token: acquired | reentered | busy; WAIT "
      "queues the caller in FIFO order.",
