@@ -3,6 +3,7 @@
 
   report.py redis CSV_FILE              -> "ops p50_ms p99_ms"  (redis-benchmark --csv)
   report.py pgbench OUT_FILE LOG_PREFIX -> "ops p50_ms p99_ms failed transactions"
+  report.py wrk OUT_FILE                -> "ops p50_ms p99_ms requests"  (wrk --latency)
   report.py table RESULTS_TSV [--memory MEMORY_TSV] [--restart RESTART_TSV]
                                         -> markdown tables: per request, ratios, records,
                                            restart, and the issue's targets
@@ -18,7 +19,8 @@ import math
 import re
 import sys
 
-SYSTEMS = ["exactly-always", "exactly-no", "redis-always", "redis-no", "null", "postgresql"]
+SYSTEMS = ["exactly-always", "exactly-no", "redis-always", "redis-no", "null", "postgresql",
+           "exactly-group", "etcd"]
 LABELS = {
     "exactly-always": "exactly --fsync always",
     "exactly-no": "exactly --fsync no",
@@ -26,6 +28,8 @@ LABELS = {
     "redis-no": "Redis 7 appendfsync no",
     "postgresql": "PostgreSQL 15 (per transaction)",
     "null": "null server",
+    "exactly-group": "exactly, 3-node group",
+    "etcd": "etcd 3.4, 3 members (txn)",
 }
 WORKLOADS = {"W1": "W1 claim", "W2": "W2 flash sale", "W3": "W3 transfer", "W4": "W4 lock",
              "W5": "W5 rate limit"}
@@ -46,6 +50,21 @@ def percentile(sorted_values, p):
         return float("nan")
     rank = max(1, math.ceil(p / 100.0 * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+def parse_wrk(path):
+    """Requests/sec, the 50% and 99% latencies (ms) and the request count of wrk --latency."""
+    with open(path) as f:
+        text = f.read()
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+    lat = {}
+    for p, value, unit in re.findall(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M):
+        lat[p] = float(value) * scale[unit]
+    ops = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    n = re.search(r"^\s*(\d+) requests in", text, re.M)
+    if not ops or not n or "50" not in lat or "99" not in lat:
+        raise SystemExit(f"{path}: not a wrk --latency report")
+    return float(ops.group(1)), lat["50"], lat["99"], int(n.group(1))
 
 
 def parse_redis(path):
@@ -160,9 +179,11 @@ def per_request_table(runs):
 
 
 RATIOS = [("exactly-always", "redis-always"), ("exactly-no", "redis-no"),
-          ("exactly-always", "null"), ("exactly-no", "null"), ("exactly-always", "postgresql")]
+          ("exactly-always", "null"), ("exactly-no", "null"), ("exactly-always", "postgresql"),
+          ("exactly-group", "exactly-always"), ("exactly-group", "etcd")]
 SHORT = {"exactly-always": "ex always", "exactly-no": "ex no", "redis-always": "Redis always",
-         "redis-no": "Redis no", "null": "null", "postgresql": "PostgreSQL"}
+         "redis-no": "Redis no", "null": "null", "postgresql": "PostgreSQL",
+         "exactly-group": "ex group", "etcd": "etcd"}
 
 
 def ratio_table(runs, field, what):
@@ -239,6 +260,16 @@ def targets_table(runs, mem, restart):
             ok = None if a is None or b is None else (a <= limit and b <= limit)
             out.append(f"| {WORKLOADS[w]} -P {d}: CPU/request <= {limit}x Redis (fsync always / no)"
                        f" | {fmt_num(a, 2)}x / {fmt_num(b, 2)}x | {verdict(ok)} |")
+    # Issue 12: replicated W1 claim throughput >= 0.5x single-node exactly, >= 5x etcd.
+    for d in runs.depths:
+        single = runs.ratio("exactly-group", "exactly-always", "W1", d, 0)
+        etcd = runs.ratio("exactly-group", "etcd", "W1", d, 0)
+        if single is not None:
+            out.append(f"| W1 claim -P {d}: 3-node group ops/s >= 0.5x single-node exactly | "
+                       f"{single:.2f}x | {verdict(single >= 0.5)} |")
+        if etcd is not None:
+            out.append(f"| W1 claim -P {d}: 3-node group ops/s >= 5x etcd | {etcd:.2f}x | "
+                       f"{verdict(etcd >= 5.0)} |")
     a = runs.ratio("exactly-always", "null", "W1", 1, 3)
     b = runs.ratio("exactly-no", "null", "W1", 1, 3)
     if a is not None or b is not None:
@@ -297,7 +328,7 @@ def table(path, memory_path=None, restart_path=None):
         out += restart_table(restart)
         if restart["log"]:
             out += ["", f"Server log of the first restart: `{restart['log']}`"]
-    out += ["", "## Issue 9's targets", ""]
+    out += ["", "## Issue 9's and issue 12's targets", ""]
     out += targets_table(runs, mem, restart)
     print("\n".join(out))
 
@@ -306,6 +337,9 @@ def main(argv):
     if len(argv) >= 2 and argv[1] == "redis":
         ops, p50, p99 = parse_redis(argv[2])
         print(f"{ops:.2f} {p50:.3f} {p99:.3f}")
+    elif len(argv) >= 2 and argv[1] == "wrk":
+        ops, p50, p99, n = parse_wrk(argv[2])
+        print(f"{ops:.2f} {p50:.3f} {p99:.3f} {n}")
     elif len(argv) >= 2 and argv[1] == "pgbench":
         ops, p50, p99, failed, n = parse_pgbench(argv[2], argv[3])
         print(f"{ops:.2f} {p50:.3f} {p99:.3f} {failed} {n}")

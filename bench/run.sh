@@ -3,9 +3,10 @@
 #
 # exactly (--fsync always, and no) vs Redis 7 (appendfsync always, and no) vs
 # PostgreSQL 15 vs a null server, on W1 claim, W2 flash sale, W3 transfer, W4 lock,
-# W5 rate limit, with the same load for each: 64 connections, unpipelined and with
-# -P 32 (redis-benchmark; W4: bench/lock_load.cc, unpipelined only; PostgreSQL:
-# pgbench, unpipelined only). Each run reports ops/s, p50/p99 and the server's CPU per
+# W5 rate limit, and on W1 the 3-node exactly group vs a 3-node etcd 3.4 doing the
+# claim as a put-if-absent txn (bench/group.sh), with the same load for each: 64
+# connections, unpipelined and with -P 32 (redis-benchmark; etcd: wrk; W4:
+# bench/lock_load.cc, unpipelined only; PostgreSQL: pgbench, unpipelined only). Each run reports ops/s, p50/p99 and the server's CPU per
 # request: utime+stime of the server's whole process tree (every thread; for
 # PostgreSQL every process of the cluster) read from /proc just before and after the
 # load, divided by the requests. On a 2-CPU machine the single-threaded load generator
@@ -21,7 +22,8 @@
 #                     [--pipelines 1,32] [--rounds N] [--parts load,memory,restart]
 #                     [--restart-full]
 #   SYSTEMS: comma list of exactly-always, exactly-no, redis-always, redis-no,
-#   postgresql, null (default: all); `exactly` means both exactly-*, `redis` both redis-*.
+#   postgresql, null, exactly-group, etcd (default: all); `exactly` means both
+#   exactly-* single nodes, `redis` both redis-*. exactly-group and etcd run W1 only.
 #   null: bench/null_server.cc, a RESP server that answers +OK at once and does nothing,
 #   driven with Redis' ops (not W4): what the kernel and the load generator cost alone.
 #   --parts: load = the workloads; memory = RSS per record (claims, accounts, transfer
@@ -53,7 +55,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 
 quick=0
-only="exactly-always,exactly-no,redis-always,redis-no,postgresql,null"
+only="exactly-always,exactly-no,redis-always,redis-no,postgresql,null,exactly-group,etcd"
 workloads="W1,W2,W3,W4,W5"
 pipelines="1,32"
 parts="load,memory,restart"
@@ -111,6 +113,9 @@ clk_tck=$(getconf CLK_TCK)
 # Key spaces, fixtures and ops of W1-W5.
 # shellcheck source=bench/workloads.sh
 source "$here/workloads.sh"
+# The replicated systems: the 3-node exactly group and a 3-node etcd.
+# shellcheck source=bench/group.sh
+source "$here/group.sh"
 
 for tool in redis-server redis-cli redis-benchmark python3 "${CXX:-c++}"; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (scripts/install_deps.sh)" >&2; exit 1; }
@@ -552,13 +557,19 @@ log "fdatasync probe: $fsync_line"
 # sequence) hits one run of each system rather than every run of one.
 if want "$parts" load; then
   if want "$only" postgresql; then start_pg; fi
-  systems=(exactly-always redis-always exactly-no redis-no null postgresql)
+  systems=(exactly-always redis-always exactly-no redis-no null postgresql exactly-group etcd)
   for w in ${workloads//,/ }; do
     for ((rep = 1; rep <= repeat; rep++)); do
       for ((k = 0; k < ${#systems[@]}; k++)); do
         system=${systems[$(((k + rep - 1) % ${#systems[@]}))]}
         want "$only" "$system" || continue
-        if [ "$system" = postgresql ]; then run_pg "$w" "$rep"; else run_resp "$system" "$w" "$rep"; fi
+        case "$system:$w" in
+          postgresql:*) run_pg "$w" "$rep" ;;
+          exactly-group:W1) run_exactly_group "$w" "$rep" ;;
+          etcd:W1) run_etcd "$w" "$rep" ;;
+          exactly-group:* | etcd:*) ;;  # the replicated comparison is W1's claim only
+          *) run_resp "$system" "$w" "$rep" ;;
+        esac
       done
     done
   done
@@ -588,7 +599,7 @@ report_args=(table "$results")
 if [ -s "$memory_tsv" ]; then report_args+=(--memory "$memory_tsv"); fi
 if [ -s "$restart_tsv" ]; then report_args+=(--restart "$restart_tsv"); fi
 {
-  echo "# exactly vs Redis 7 vs PostgreSQL 15: server CPU per request"
+  echo "# exactly vs Redis 7 vs PostgreSQL 15 (and, replicated, vs etcd 3.4): server CPU per request"
   echo
   echo "- date: $started"
   echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -sr)"
@@ -596,7 +607,10 @@ if [ -s "$restart_tsv" ]; then report_args+=(--restart "$restart_tsv"); fi
   echo "- fdatasync in the temp dir: before the runs $fsync_line; after: $fsync_end"
   echo "- exactly: commit $exactly_rev; $(redis-server --version | cut -d' ' -f1-3); $("$pg_bin/postgres" --version)"
   echo "- load: $clients connections; RESP: redis-benchmark -n $requests unpipelined, -n $requests_pipelined at -P > 1 (pipelines: $pipelines; W4: bench/lock_load.cc, unpipelined); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; $repeat round(s), medians$([ "$threads" -gt 1 ] && echo "; redis-benchmark --threads $threads")$([ "$quick" = 1 ] && echo "; --quick run")"
-  echo "- server CPU: utime+stime of the server's process tree from /proc/<pid>/stat, CLK_TCK $clk_tck"
+  echo "- server CPU: utime+stime of the server's process tree from /proc/<pid>/stat, CLK_TCK $clk_tck; the 3-node group and etcd: summed over their 3 processes"
+  if want "$only" etcd && command -v etcd >/dev/null; then
+    echo "- etcd: $(etcd --version | head -1); load: wrk -t1 -c $clients with bench/etcd/claim_txn.lua (POST /v3/kv/txn, HTTP/1.1 pipelining at -P > 1), for a time rather than a count"
+  fi
   echo
   python3 "$here/report.py" "${report_args[@]}"
 } >"$table_md"
