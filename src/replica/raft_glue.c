@@ -48,6 +48,14 @@ struct exactly_raft {
   bool handles_initialized;
   uint64_t last_delivered_index;
   uint64_t nodelay_connections;
+  /* This node's raft address (the part after '@' of its address), which the TCP
+   * transport keeps a pointer to. */
+  char raft_address[EXACTLY_RAFT_MEMBER_ADDRESS_MAX];
+  /* An add, assign or remove whose callback has not run. The library's own check
+   * (no uncommitted configuration) passes between a change's commit and its
+   * apply, where a second request trips an assertion in 0.22.1 (legacy.c asserts
+   * no change is pending), so the glue keeps its own, cleared in the callback. */
+  bool change_pending;
   char errmsg[EXACTLY_RAFT_ERRMSG_MAX];
 };
 
@@ -64,6 +72,12 @@ struct glue_barrier {
 };
 struct glue_transfer {
   struct raft_transfer req;
+  struct exactly_raft* r;
+  void* token;
+  exactly_raft_done_cb done;
+};
+struct glue_change {
+  struct raft_change req;
   struct exactly_raft* r;
   void* token;
   exactly_raft_done_cb done;
@@ -104,6 +118,8 @@ static int MapCode(int rv) {
     case RAFT_TOOBIG:
     case RAFT_NOTFOUND:
       return EXACTLY_RAFT_INVALID;
+    case RAFT_CANTCHANGE:
+      return EXACTLY_RAFT_CHANGE_PENDING;
     default:
       return EXACTLY_RAFT_FAILED;
   }
@@ -157,9 +173,21 @@ static void SetNoDelay(struct exactly_raft* r, struct uv_stream_s* stream) {
   }
 }
 
+/* The part of a member address the transport dials: after '@' if there is one. */
+static const char* RaftPart(const char* address) {
+  const char* at = strrchr(address, '@');
+  return at != NULL ? at + 1 : address;
+}
+
 static int TransportInit(struct raft_uv_transport* t, raft_id id, const char* address) {
   struct exactly_raft* r = t->impl;
-  int rv = r->tcp.init(&r->tcp, id, address);
+  const char* raft_address = RaftPart(address);
+  if (strlen(raft_address) >= sizeof r->raft_address) {
+    snprintf(t->errmsg, sizeof t->errmsg, "address too long: %.64s...", raft_address);
+    return RAFT_NAMETOOLONG;
+  }
+  snprintf(r->raft_address, sizeof r->raft_address, "%s", raft_address);
+  int rv = r->tcp.init(&r->tcp, id, r->raft_address);
   if (rv != 0) memcpy(t->errmsg, r->tcp.errmsg, sizeof t->errmsg);
   return rv;
 }
@@ -197,7 +225,8 @@ static int TransportConnect(struct raft_uv_transport* t, struct raft_uv_connect*
   c->outer = req;
   c->r = r;
   req->cb = cb;
-  int rv = r->tcp.connect(&r->tcp, &c->inner, id, address, TransportConnected);
+  /* The stock transport parses the address before it returns. */
+  int rv = r->tcp.connect(&r->tcp, &c->inner, id, RaftPart(address), TransportConnected);
   if (rv != 0) {
     memcpy(t->errmsg, r->tcp.errmsg, sizeof t->errmsg);
     free(c);
@@ -429,6 +458,32 @@ void exactly_raft_get_status(struct exactly_raft* r, struct exactly_raft_status*
   status->last_index = raft_last_index(&r->raft);
   status->nodelay_connections = r->nodelay_connections;
   status->held_installs = r->held_installs;
+  status->configuration_committed_index = r->raft.configuration_committed_index;
+  status->configuration_index = r->raft.configuration_uncommitted_index != 0
+                                    ? r->raft.configuration_uncommitted_index
+                                    : r->raft.configuration_committed_index;
+  status->change_pending = r->change_pending ? 1 : 0;
+}
+
+unsigned exactly_raft_configuration(struct exactly_raft* r, struct exactly_raft_member* out,
+                                    unsigned max) {
+  const struct raft_configuration* c = &r->raft.configuration;
+  for (unsigned i = 0; i < c->n && i < max; i++) {
+    out[i].id = c->servers[i].id;
+    switch (c->servers[i].role) {
+      case RAFT_STANDBY:
+        out[i].role = EXACTLY_RAFT_STANDBY;
+        break;
+      case RAFT_SPARE:
+        out[i].role = EXACTLY_RAFT_SPARE;
+        break;
+      default:
+        out[i].role = EXACTLY_RAFT_VOTER;
+        break;
+    }
+    snprintf(out[i].address, sizeof out[i].address, "%s", c->servers[i].address);
+  }
+  return c->n;
 }
 
 static void OnWatch(uv_check_t* handle) {
@@ -499,7 +554,10 @@ static int Bootstrap(struct exactly_raft* r, const struct exactly_raft_options* 
     rv = raft_configuration_add(&configuration, options->voters[i].id, options->voters[i].address,
                                 RAFT_VOTER);
   }
-  if (rv == 0) {
+  if (rv == 0 && options->recover) {
+    rv = raft_recover(&r->raft, &configuration);
+    if (rv != 0) SetError(r, "recover", rv, raft_errmsg(&r->raft));
+  } else if (rv == 0) {
     rv = raft_bootstrap(&r->raft, &configuration);
     /* A directory that already holds a log keeps its replicated configuration. */
     if (rv == RAFT_CANTBOOTSTRAP) rv = 0;
@@ -722,6 +780,107 @@ int exactly_raft_transfer(struct exactly_raft* r, uint64_t id, void* token,
   return EXACTLY_RAFT_OK;
 }
 
+/* ---- membership ------------------------------------------------------------ */
+
+static void OnChanged(struct raft_change* req, int status) {
+  struct glue_change* c = req->data;
+  struct exactly_raft* r = c->r;
+  r->change_pending = false;
+  int code = EXACTLY_RAFT_OK;
+  if (status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN) {
+    code = EXACTLY_RAFT_UNKNOWN;
+  } else if (status != 0) {
+    /* RAFT_NOCONNECTION: a promotion's catch-up rounds gave up; nothing changed. */
+    SetError(r, "configuration change", status, NULL);
+    code = EXACTLY_RAFT_FAILED;
+  }
+  c->done(c->token, code, r->raft.configuration_committed_index);
+  free(c);
+}
+
+/* What every change checks first; 0 or the refusal's code. */
+static int CanChange(struct exactly_raft* r) {
+  if (r->shutting_down) return EXACTLY_RAFT_SHUTTING_DOWN;
+  /* raft_add and raft_remove assert leadership rather than check it. */
+  if (raft_state(&r->raft) != RAFT_LEADER || raft_transferee(&r->raft) != 0) {
+    snprintf(r->errmsg, sizeof r->errmsg, "configuration change: not the leader");
+    return EXACTLY_RAFT_NOT_LEADER;
+  }
+  if (r->change_pending || r->raft.configuration_uncommitted_index != 0) {
+    snprintf(r->errmsg, sizeof r->errmsg, "configuration change: another one is pending");
+    return EXACTLY_RAFT_CHANGE_PENDING;
+  }
+  return EXACTLY_RAFT_OK;
+}
+
+static struct glue_change* NewChange(struct exactly_raft* r, void* token,
+                                     exactly_raft_done_cb done) {
+  struct glue_change* c = calloc(1, sizeof *c);
+  if (c == NULL) return NULL;
+  c->req.data = c;
+  c->r = r;
+  c->token = token;
+  c->done = done;
+  return c;
+}
+
+/* After the library's call: either the request is in flight or it was refused. */
+static int Changing(struct exactly_raft* r, struct glue_change* c, const char* what, int rv) {
+  if (rv != 0) {
+    SetError(r, what, rv, raft_errmsg(&r->raft));
+    free(c);
+    return MapCode(rv);
+  }
+  r->change_pending = true;
+  return EXACTLY_RAFT_OK;
+}
+
+int exactly_raft_add(struct exactly_raft* r, uint64_t id, const char* address, void* token,
+                     exactly_raft_done_cb done) {
+  int code = CanChange(r);
+  if (code != EXACTLY_RAFT_OK) return code;
+  if (id == 0 || address == NULL || strlen(address) >= EXACTLY_RAFT_MEMBER_ADDRESS_MAX) {
+    snprintf(r->errmsg, sizeof r->errmsg, "add: bad id or address");
+    return EXACTLY_RAFT_INVALID;
+  }
+  struct glue_change* c = NewChange(r, token, done);
+  if (c == NULL) return EXACTLY_RAFT_FAILED;
+  return Changing(r, c, "add", raft_add(&r->raft, &c->req, id, address, OnChanged));
+}
+
+int exactly_raft_assign(struct exactly_raft* r, uint64_t id, int role, void* token,
+                        exactly_raft_done_cb done) {
+  int code = CanChange(r);
+  if (code != EXACTLY_RAFT_OK) return code;
+  int raft_role = RAFT_VOTER;
+  switch (role) {
+    case EXACTLY_RAFT_VOTER:
+      raft_role = RAFT_VOTER;
+      break;
+    case EXACTLY_RAFT_STANDBY:
+      raft_role = RAFT_STANDBY;
+      break;
+    case EXACTLY_RAFT_SPARE:
+      raft_role = RAFT_SPARE;
+      break;
+    default:
+      snprintf(r->errmsg, sizeof r->errmsg, "assign: unknown role %d", role);
+      return EXACTLY_RAFT_INVALID;
+  }
+  struct glue_change* c = NewChange(r, token, done);
+  if (c == NULL) return EXACTLY_RAFT_FAILED;
+  return Changing(r, c, "assign", raft_assign(&r->raft, &c->req, id, raft_role, OnChanged));
+}
+
+int exactly_raft_remove(struct exactly_raft* r, uint64_t id, void* token,
+                        exactly_raft_done_cb done) {
+  int code = CanChange(r);
+  if (code != EXACTLY_RAFT_OK) return code;
+  struct glue_change* c = NewChange(r, token, done);
+  if (c == NULL) return EXACTLY_RAFT_FAILED;
+  return Changing(r, c, "remove", raft_remove(&r->raft, &c->req, id, OnChanged));
+}
+
 int exactly_raft_match_index(struct exactly_raft* r, uint64_t id, uint64_t* index) {
   if (raft_state(&r->raft) != RAFT_LEADER) return EXACTLY_RAFT_NOT_LEADER;
   raft_index match = 0;
@@ -749,6 +908,8 @@ const char* exactly_raft_code_name(int code) {
       return "corruption";
     case EXACTLY_RAFT_SHUTTING_DOWN:
       return "shutting down";
+    case EXACTLY_RAFT_CHANGE_PENDING:
+      return "a configuration change is pending";
     default:
       return "failed";
   }

@@ -42,7 +42,16 @@ enum exactly_raft_code {
   EXACTLY_RAFT_IO_ERROR,      /* the disk backend failed */
   EXACTLY_RAFT_CORRUPT,       /* bytes on disk or in an entry are not what was written */
   EXACTLY_RAFT_SHUTTING_DOWN, /* refused: exactly_raft_shutdown was called */
-  EXACTLY_RAFT_FAILED         /* anything else (out of memory, busy, ...) */
+  EXACTLY_RAFT_FAILED,        /* anything else (out of memory, busy, ...) */
+  EXACTLY_RAFT_CHANGE_PENDING /* refused: a configuration change has not ended yet */
+};
+
+/* A member's role in the configuration (C-Raft's RAFT_VOTER, RAFT_STANDBY,
+ * RAFT_SPARE). */
+enum exactly_raft_member_role {
+  EXACTLY_RAFT_VOTER = 0, /* replicates the log and counts toward a quorum */
+  EXACTLY_RAFT_STANDBY,   /* replicates the log, does not vote */
+  EXACTLY_RAFT_SPARE      /* neither: only listed */
 };
 
 enum exactly_raft_role {
@@ -55,10 +64,22 @@ enum exactly_raft_role {
 #define EXACTLY_RAFT_ADDRESS_MAX 64 /* "host:port", with its NUL */
 #define EXACTLY_RAFT_ERRMSG_MAX 256
 #define EXACTLY_RAFT_FRAME_HEADER_BYTES 8
+#define EXACTLY_RAFT_MEMBER_ADDRESS_MAX 256 /* a member's address, with its NUL */
+#define EXACTLY_RAFT_MEMBERS_MAX 16
 
+/* Addresses: "raft-host:raft-port", or "resp-host:resp-port@raft-host:raft-port"
+ * (the form of --peers), which carries the member's client address inside the
+ * replicated configuration. The glue dials and listens on the part after '@'. */
 struct exactly_raft_peer {
   uint64_t id;         /* > 0 */
-  const char* address; /* IPv4 "host:port" of its raft port */
+  const char* address; /* as above */
+};
+
+/* One member of the current configuration. */
+struct exactly_raft_member {
+  uint64_t id;
+  int role; /* enum exactly_raft_member_role */
+  char address[EXACTLY_RAFT_MEMBER_ADDRESS_MAX];
 };
 
 struct exactly_raft_status {
@@ -74,6 +95,11 @@ struct exactly_raft_status {
   /* InstallSnapshot messages held until this node's own snapshot was written
    * (C-Raft 0.22.1 crashes on one that arrives meanwhile; see raft_glue.c). */
   uint64_t held_installs;
+  /* The log index of the current configuration (committed or not); it changes
+   * with every membership change, so status_changed reports those too. */
+  uint64_t configuration_index;
+  uint64_t configuration_committed_index;
+  int change_pending; /* an add, assign or remove has not called back yet */
 };
 
 /* Callbacks into the caller, all on the loop thread, all with `user` first. */
@@ -103,12 +129,17 @@ struct exactly_raft_callbacks {
 
 struct exactly_raft_options {
   uint64_t id;         /* this voter's id, > 0 */
-  const char* address; /* this voter's IPv4 "host:port"; also where it listens */
+  const char* address; /* this voter's address (above); it listens on the raft part */
   const char* dir;     /* existing directory for the log, metadata and snapshots */
   /* Every voter, this one included; used only when dir is pristine (bootstrap), and
-   * ignored on later starts in favour of the replicated configuration. */
+   * ignored on later starts in favour of the replicated configuration. None: the
+   * node bootstraps nothing and waits for a leader to add it (joining a group). */
   const struct exactly_raft_peer* voters;
   unsigned n_voters;
+  /* Nonzero: the dir is not pristine and `voters` replaces its configuration, by an
+   * entry appended to its log (C-Raft's raft_recover): recovery after the loss of a
+   * quorum, on one survivor, with the group stopped. */
+  int recover;
   unsigned election_timeout_ms;  /* 0: the library's default (1000) */
   unsigned heartbeat_timeout_ms; /* 0: the library's default (100) */
   unsigned snapshot_threshold;   /* entries between snapshots; 0: default (1024) */
@@ -160,6 +191,28 @@ int exactly_raft_barrier(struct exactly_raft* r, void* token, exactly_raft_done_
  * none yet). Same contract as exactly_raft_propose. */
 int exactly_raft_transfer(struct exactly_raft* r, uint64_t id, void* token,
                           exactly_raft_done_cb done);
+
+/* Membership changes, one at a time, on the leader only (EXACTLY_RAFT_NOT_LEADER
+ * elsewhere; EXACTLY_RAFT_CHANGE_PENDING while an earlier one has not called back).
+ * `done` runs once the new configuration is committed (EXACTLY_RAFT_OK), or with
+ * EXACTLY_RAFT_UNKNOWN when leadership was lost first (it may still commit), or
+ * EXACTLY_RAFT_FAILED when a promotion's catch-up gave up. Same contract as
+ * exactly_raft_propose; a refusal's reason is in exactly_raft_errmsg.
+ * add: a new member `id` at `address` (above), as a spare. */
+int exactly_raft_add(struct exactly_raft* r, uint64_t id, const char* address, void* token,
+                     exactly_raft_done_cb done);
+/* assign: gives member `id` the role `role` (enum exactly_raft_member_role); to
+ * a voter, the library first catches its log up, then changes the configuration. */
+int exactly_raft_assign(struct exactly_raft* r, uint64_t id, int role, void* token,
+                        exactly_raft_done_cb done);
+/* remove: member `id` leaves the configuration. */
+int exactly_raft_remove(struct exactly_raft* r, uint64_t id, void* token,
+                        exactly_raft_done_cb done);
+
+/* Copies up to `max` members of the current configuration (committed or not)
+ * into `out`; returns how many there are. */
+unsigned exactly_raft_configuration(struct exactly_raft* r, struct exactly_raft_member* out,
+                                    unsigned max);
 
 /* The current status (also what status_changed reports). */
 void exactly_raft_get_status(struct exactly_raft* r, struct exactly_raft_status* status);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "base/assert.h"
@@ -12,9 +13,10 @@
 namespace exactly::replica {
 
 struct RaftNode::Op {
-  enum class Kind { kPropose, kBarrier, kTransfer };
+  enum class Kind { kPropose, kBarrier, kTransfer, kChange };
   Kind kind = Kind::kPropose;
   std::string entry;
+  MembershipChange change;
   std::uint64_t target_id = 0;
   Done done;
   TransferDone transfer_done;
@@ -61,6 +63,36 @@ ProposeResult Refused(base::Status status) {
   return result;
 }
 
+int GlueRole(MemberRole role) {
+  switch (role) {
+    case MemberRole::kStandby:
+      return EXACTLY_RAFT_STANDBY;
+    case MemberRole::kSpare:
+      return EXACTLY_RAFT_SPARE;
+    case MemberRole::kVoter:
+      break;
+  }
+  return EXACTLY_RAFT_VOTER;
+}
+
+std::vector<Member> ReadConfiguration(exactly_raft* glue) {
+  std::vector<exactly_raft_member> members(EXACTLY_RAFT_MEMBERS_MAX);
+  const unsigned n =
+      exactly_raft_configuration(glue, members.data(), static_cast<unsigned>(members.size()));
+  members.resize(std::min<std::size_t>(n, members.size()));
+  std::vector<Member> out;
+  out.reserve(members.size());
+  for (const exactly_raft_member& m : members) {
+    Member& member = out.emplace_back();
+    member.id = m.id;
+    member.role = m.role == EXACTLY_RAFT_STANDBY ? MemberRole::kStandby
+                  : m.role == EXACTLY_RAFT_SPARE ? MemberRole::kSpare
+                                                 : MemberRole::kVoter;
+    SplitMemberAddress(m.address, &member.raft_address, &member.resp_address);
+  }
+  return out;
+}
+
 RaftStatus ConvertStatus(const exactly_raft_status& s) {
   RaftStatus status;
   switch (s.role) {
@@ -86,10 +118,46 @@ RaftStatus ConvertStatus(const exactly_raft_status& s) {
   status.last_index = s.last_index;
   status.nodelay_connections = s.nodelay_connections;
   status.held_installs = s.held_installs;
+  status.configuration_index = s.configuration_index;
+  status.configuration_committed =
+      s.configuration_index != 0 && s.configuration_index == s.configuration_committed_index;
+  status.change_pending = s.change_pending != 0;
   return status;
 }
 
 }  // namespace
+
+const char* MemberRoleName(MemberRole role) {
+  switch (role) {
+    case MemberRole::kStandby:
+      return "standby";
+    case MemberRole::kSpare:
+      return "spare";
+    case MemberRole::kVoter:
+      break;
+  }
+  return "voter";
+}
+
+std::string MemberAddress(std::string_view raft_address, std::string_view resp_address) {
+  if (resp_address.empty()) return std::string(raft_address);
+  std::string address(resp_address);
+  address += '@';
+  address += raft_address;
+  return address;
+}
+
+void SplitMemberAddress(std::string_view address, std::string* raft_address,
+                        std::string* resp_address) {
+  const std::size_t at = address.rfind('@');
+  if (at == std::string_view::npos) {
+    *raft_address = std::string(address);
+    resp_address->clear();
+    return;
+  }
+  *resp_address = std::string(address.substr(0, at));
+  *raft_address = std::string(address.substr(at + 1));
+}
 
 const char* RoleName(Role role) {
   switch (role) {
@@ -117,15 +185,24 @@ base::Result<std::unique_ptr<RaftNode>> RaftNode::Start(RaftNodeOptions options,
   auto node = std::make_unique<RaftNode>(PassKey(), std::move(options), machine);
   const RaftNodeOptions& o = node->options_;
 
+  std::vector<std::string> addresses;
+  addresses.reserve(o.voters.size());
+  for (const Peer& peer : o.voters) {
+    addresses.push_back(MemberAddress(peer.raft_address, peer.resp_address));
+  }
   std::vector<exactly_raft_peer> voters;
   voters.reserve(o.voters.size());
-  for (const Peer& peer : o.voters) voters.push_back({peer.id, peer.raft_address.c_str()});
+  for (std::size_t i = 0; i < o.voters.size(); ++i) {
+    voters.push_back({o.voters[i].id, addresses[i].c_str()});
+  }
+  const std::string own_address = MemberAddress(o.raft_address, o.resp_address);
   exactly_raft_options glue_options{};
   glue_options.id = o.id;
-  glue_options.address = o.raft_address.c_str();
+  glue_options.address = own_address.c_str();
   glue_options.dir = o.dir.c_str();
   glue_options.voters = voters.data();
   glue_options.n_voters = static_cast<unsigned>(voters.size());
+  glue_options.recover = o.recover ? 1 : 0;
   glue_options.election_timeout_ms = o.election_timeout_ms;
   glue_options.heartbeat_timeout_ms = o.heartbeat_timeout_ms;
   glue_options.snapshot_threshold = o.snapshot_threshold;
@@ -148,6 +225,7 @@ base::Result<std::unique_ptr<RaftNode>> RaftNode::Start(RaftNodeOptions options,
   exactly_raft_status initial;
   exactly_raft_get_status(node->glue_, &initial);
   node->status_ = ConvertStatus(initial);
+  node->status_.configuration = ReadConfiguration(node->glue_);
   exactly_raft* glue = node->glue_;
   node->thread_ = std::thread([glue] {
     // A peer that goes away makes the next write raise SIGPIPE in the writing
@@ -195,6 +273,19 @@ void RaftNode::Enqueue(Op op) {
   }
 }
 
+void RaftNode::ChangeMembership(MembershipChange change, Done done) {
+  Op op;
+  op.kind = Op::Kind::kChange;
+  op.change = std::move(change);
+  op.done = std::move(done);
+  Enqueue(std::move(op));
+}
+
+std::vector<Member> RaftNode::configuration() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return status_.configuration;
+}
+
 void RaftNode::Propose(std::string entry, Done done) {
   if (entry.size() > kMaxEntryBytes) {
     done(Refused(base::Status::InvalidArgument("raft: entry larger than kMaxEntryBytes")));
@@ -236,7 +327,12 @@ base::Status RaftNode::health() const {
 // as a heap token the glue gives back exactly once when the call was accepted.
 void RaftNode::Submit(Op& op) {
   if (op.kind == Op::Kind::kTransfer) {
-    auto token = std::make_unique<TransferDone>(std::move(op.transfer_done));
+    // The status first, so whoever hears of the new leader from `done` sees it too.
+    auto token = std::make_unique<TransferDone>(
+        [this, done = std::move(op.transfer_done)](std::uint64_t leader_id) {
+          PublishStatus();
+          done(leader_id);
+        });
     int code = exactly_raft_transfer(glue_, op.target_id, token.get(), &RaftNode::OnTransferDone);
     if (code == EXACTLY_RAFT_OK) {
       token.release();
@@ -245,6 +341,10 @@ void RaftNode::Submit(Op& op) {
       exactly_raft_get_status(glue_, &now);
       (*token)(now.leader_id);
     }
+    return;
+  }
+  if (op.kind == Op::Kind::kChange) {
+    SubmitChange(op);
     return;
   }
   auto token = std::make_unique<Done>(std::move(op.done));
@@ -257,6 +357,59 @@ void RaftNode::Submit(Op& op) {
   } else {
     (*token)(ResultFromCode(code, 0));
   }
+}
+
+void RaftNode::PublishStatus() {
+  exactly_raft_status now;
+  exactly_raft_get_status(glue_, &now);
+  OnStatus(this, &now);
+}
+
+void RaftNode::SubmitChange(Op& op) {
+  // The status first, so whoever hears the change is done sees the new configuration
+  // (the glue reports it only after the loop iteration).
+  auto token = std::make_unique<Done>([this, done = std::move(op.done)](const ProposeResult& r) {
+    PublishStatus();
+    done(r);
+  });
+  const MembershipChange& change = op.change;
+  int code = EXACTLY_RAFT_INVALID;
+  switch (change.kind) {
+    case MembershipChange::Kind::kAdd: {
+      const std::string address = MemberAddress(change.raft_address, change.resp_address);
+      code =
+          exactly_raft_add(glue_, change.id, address.c_str(), token.get(), &RaftNode::OnChangeDone);
+      break;
+    }
+    case MembershipChange::Kind::kAssign:
+      code = exactly_raft_assign(glue_, change.id, GlueRole(change.role), token.get(),
+                                 &RaftNode::OnChangeDone);
+      break;
+    case MembershipChange::Kind::kRemove:
+      code = exactly_raft_remove(glue_, change.id, token.get(), &RaftNode::OnChangeDone);
+      break;
+  }
+  if (code == EXACTLY_RAFT_OK) {
+    token.release();
+    return;
+  }
+  ProposeResult result = ResultFromCode(code, 0);
+  if (result.outcome == ProposeOutcome::kRefused) {
+    result.status = StatusFromCode(code, exactly_raft_errmsg(glue_));
+  }
+  (*token)(result);
+}
+
+void RaftNode::OnChangeDone(void* token, int code, std::uint64_t index) {
+  std::unique_ptr<Done> done(static_cast<Done*>(token));
+  ProposeResult result = ResultFromCode(code, index);
+  if (code == EXACTLY_RAFT_FAILED) {
+    // The one failure after acceptance (glue: RAFT_NOCONNECTION).
+    result.status = base::Status::IoError(
+        "the member's log could not be caught up (unreachable, or slower than the log "
+        "grows): nothing changed");
+  }
+  (*done)(result);
 }
 
 void RaftNode::OnWoken(void* user) {
@@ -274,6 +427,8 @@ void RaftNode::OnWoken(void* user) {
       node->Submit(op);
     } else if (op.kind == Op::Kind::kTransfer) {
       op.transfer_done(0);
+    } else if (op.kind == Op::Kind::kChange) {
+      op.done(Refused(base::Status::IoError("raft: node is stopping")));
     } else {
       op.done(Refused(base::Status::IoError("raft: node is stopping")));
     }
@@ -328,8 +483,9 @@ int RaftNode::OnRestore(void* user, const void* data, std::size_t len) {
 void RaftNode::OnStatus(void* user, const exactly_raft_status* glue_status) {
   auto* node = static_cast<RaftNode*>(user);
   RaftStatus status = ConvertStatus(*glue_status);
+  status.configuration = ReadConfiguration(node->glue_);
   if (status.role == Role::kLeader) {
-    for (const Peer& peer : node->options_.voters) {
+    for (const Member& peer : status.configuration) {
       std::uint64_t match = 0;
       if (peer.id == status.id) {
         match = status.last_index;

@@ -45,15 +45,52 @@ inline constexpr unsigned kMinSnapshotTrailing = 64;
 struct Peer {
   std::uint64_t id = 0;      // > 0
   std::string raft_address;  // IPv4 "host:port"
+  // Its clients' "host:port" (empty: none). The replicated configuration stores it
+  // beside the raft address ("resp@raft"), so every node, and a node added later,
+  // knows where each member's clients connect.
+  std::string resp_address;
 };
+
+enum class MemberRole { kVoter, kStandby, kSpare };
+
+const char* MemberRoleName(MemberRole role);  // voter | standby | spare
+
+// One member of the replicated configuration.
+struct Member {
+  std::uint64_t id = 0;
+  MemberRole role = MemberRole::kVoter;
+  std::string raft_address;
+  std::string resp_address;  // empty when the configuration does not carry one
+};
+
+// A membership change, one at a time, on the leader (RaftNode::ChangeMembership).
+struct MembershipChange {
+  enum class Kind { kAdd, kAssign, kRemove };
+  Kind kind = Kind::kAdd;
+  std::uint64_t id = 0;
+  std::string raft_address;              // kAdd
+  std::string resp_address;              // kAdd
+  MemberRole role = MemberRole::kVoter;  // kAssign
+};
+
+// "resp@raft" (or "raft" alone) as the configuration stores a member's address.
+std::string MemberAddress(std::string_view raft_address, std::string_view resp_address);
+// The inverse: splits a stored address at its last '@'.
+void SplitMemberAddress(std::string_view address, std::string* raft_address,
+                        std::string* resp_address);
 
 struct RaftNodeOptions {
   std::uint64_t id = 0;
   std::string raft_address;  // this voter's IPv4 "host:port"; it listens there
+  std::string resp_address;  // its clients' "host:port" (may be empty)
   std::string dir;           // an existing directory, this voter's alone
   // Every voter (3 or 5), this one included. Used only on a pristine dir; later
-  // starts keep the configuration they replicated.
+  // starts keep the configuration they replicated. Empty: bootstrap nothing and
+  // wait to be added by the group's leader (a node joining a group).
   std::vector<Peer> voters;
+  // The dir holds a log and `voters` replaces its configuration (an entry appended to
+  // the log): recovery after losing a quorum, on one survivor (docs/replication.md).
+  bool recover = false;
   unsigned election_timeout_ms = 1000;
   unsigned heartbeat_timeout_ms = 100;
   unsigned snapshot_threshold = 1024;  // entries between snapshots
@@ -84,9 +121,15 @@ struct RaftStatus {
   // Snapshot installs held until this node's own snapshot was written (a C-Raft
   // 0.22.1 crash otherwise; docs/replication.md).
   std::uint64_t held_installs = 0;
-  // On the leader, every voter's match index (itself: its last index); empty on a
-  // follower, which does not know them.
+  // On the leader, every member's match index (itself: its last index); empty on
+  // a follower, which does not know them.
   std::vector<PeerProgress> peers;
+  // The current configuration (the latest, committed or not), and the log index
+  // it was appended at; empty and 0 on a node that has not joined yet.
+  std::vector<Member> configuration;
+  std::uint64_t configuration_index = 0;
+  bool configuration_committed = false;
+  bool change_pending = false;  // a ChangeMembership has not completed
 };
 
 enum class ProposeOutcome {
@@ -152,8 +195,15 @@ class RaftNode {
   // Asks the leader to hand over to `id` (0: any voter); `done` gets the leader
   // known when the transfer ended (0 if none yet).
   void TransferLeadership(std::uint64_t id, TransferDone done);
+  // Changes the configuration, one change at a time, on the leader: `done` gets
+  // kApplied once the new configuration is committed, kNotLeader, kOutcomeUnknown
+  // (leadership lost first: it may still commit), or kRefused with the reason (a
+  // change is pending, no such member, a promotion's catch-up gave up, ...).
+  void ChangeMembership(MembershipChange change, Done done);
 
   RaftStatus status() const;
+  // The current configuration (status().configuration).
+  std::vector<Member> configuration() const;
   // Ok, or the first failure of StateMachine::Apply.
   base::Status health() const;
 
@@ -175,6 +225,10 @@ class RaftNode {
   static void OnWoken(void* user);
   static void OnProposeDone(void* token, int code, std::uint64_t index);
   static void OnTransferDone(void* token, int code, std::uint64_t leader_id);
+  static void OnChangeDone(void* token, int code, std::uint64_t index);
+  void SubmitChange(Op& op);
+  // Node's thread: reports the status now (OnStatus), ahead of a completion.
+  void PublishStatus();
 
   RaftNodeOptions options_;
   StateMachine* machine_;
