@@ -10,6 +10,7 @@
 #include "net/args.h"
 #include "net/command_docs.h"
 #include "net/commands/families.h"
+#include "net/commands/membership.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
 #include "net/session.h"
@@ -42,7 +43,7 @@ struct Table {
 
   Table() {
     for (auto family : {ClaimCommands(), LedgerCommands(), LockCommands(), IdemCommands(),
-                        LimitCommands(), ServerCommands()}) {
+                        LimitCommands(), ServerCommands(), MembershipCommands()}) {
       rows.insert(rows.end(), family.begin(), family.end());
     }
     for (const CommandSpec& row : rows) by_name.push_back(&row);

@@ -164,10 +164,11 @@ std::string InfoText(const ServerFacts& facts, std::string_view section) {
         r.last_index);
     for (const ReplicationFacts::Peer& peer : r.peers) {
       text +=
-          fmt::format("peer{}:resp={},raft={},match_index={},lag={}\r\n", peer.id,
+          fmt::format("peer{}:resp={},raft={},match_index={},lag={},role={}\r\n", peer.id,
                       peer.resp_address, peer.raft_address, peer.match_index,
                       peer.match_index < 0 ? int64_t{-1}
-                                           : static_cast<int64_t>(r.last_index) - peer.match_index);
+                                           : static_cast<int64_t>(r.last_index) - peer.match_index,
+                      peer.member_role);
     }
     text += "\r\n";
   }

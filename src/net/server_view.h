@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,7 +57,8 @@ struct ReplicationFacts {
     uint64_t id = 0;
     std::string resp_address;
     std::string raft_address;
-    int64_t match_index = -1;  // -1: unknown (this node is not the leader)
+    int64_t match_index = -1;                // -1: unknown (this node is not the leader)
+    std::string_view member_role = "voter";  // voter | standby | spare
   };
   bool enabled = false;
   uint64_t node_id = 0;
@@ -119,6 +121,21 @@ struct SnapshotStart {
   Lsn lsn;
 };
 
+// CLUSTER ADDNODE | PROMOTE | REMOVENODE | FAILOVER (net/commands/membership.cc):
+// one change of the replicated group's configuration, or a leadership transfer.
+struct MembershipRequest {
+  enum class Kind { kAddNode, kPromote, kRemoveNode, kFailover };
+  Kind kind = Kind::kAddNode;
+  uint64_t id = 0;      // the member; 0 for FAILOVER without TO (any voter)
+  std::string address;  // kAddNode: resp-host:resp-port@raft-host:raft-port, as sent
+};
+
+// Its answer: OK when `code` is empty, else the error "code message".
+struct MembershipReply {
+  std::string code;
+  std::string message;
+};
+
 class ServerView {
  public:
   virtual ~ServerView() = default;
@@ -140,6 +157,13 @@ class ServerView {
   // SHUTDOWN: stops taking commands and ends the event loop once the batch
   // already queued has answered.
   virtual void RequestShutdown() = 0;
+  // A membership change or leadership transfer; `done` runs once on the loop thread
+  // (at once, or when the new configuration is committed / the transfer ended).
+  virtual void ChangeMembership(const MembershipRequest& request,
+                                std::function<void(const MembershipReply&)> done) {
+    (void)request;
+    done(MembershipReply{"ERR", "CLUSTER membership commands need replicated mode (--node-id)"});
+  }
 };
 
 }  // namespace exactly::net

@@ -44,6 +44,9 @@ struct Call {
   // Hands the slot to the server with a command for the engine, which answers it.
   void Submit(core::Command&& command);
   bool answered() const { return answered_; }
+  // The handler fills the slot itself later (connection.Fill, then Release): a
+  // reply that waits for the server, outside any batch.
+  void Defer() { answered_ = true; }
 
   ServerView& server;
   Connection& connection;

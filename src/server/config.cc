@@ -129,7 +129,49 @@ base::Status ParseReplication(bool node_id_given, uint64_t node_id, bool raft_bi
                " in --peers (followers redirect clients there)");
   }
   config.raft_bind = std::string(raft_bind);
+  config.resp_address = self->resp_address();
   *out = std::move(config);
+  return base::Status::Ok();
+}
+
+base::Status ParseJoin(bool node_id_given, uint64_t node_id, bool raft_bind_given,
+                       std::string_view raft_bind, bool peers_given, uint16_t port,
+                       ReplicationConfig* out) {
+  *out = ReplicationConfig();
+  if (peers_given) {
+    return Bad(
+        "--join and --peers exclude each other: --peers bootstraps a new group, "
+        "--join waits to be added to a running one (CLUSTER ADDNODE)");
+  }
+  if (!node_id_given || !raft_bind_given) return Bad("--join needs --node-id and --raft-bind");
+  if (node_id == 0) return Bad("--node-id must be a positive integer");
+  std::string bind_host;
+  uint16_t bind_port = 0;
+  if (!ParseHostPort(raft_bind, &bind_host, &bind_port)) {
+    return Bad("--raft-bind '" + std::string(raft_bind) + "' is not host:port (port 1-65535)");
+  }
+  out->node_id = node_id;
+  out->raft_bind = std::string(raft_bind);
+  out->join = true;
+  out->resp_address = bind_host + ":" + std::to_string(port);
+  return base::Status::Ok();
+}
+
+base::Status ParseMemberAddress(std::string_view text, PeerConfig* out) {
+  const std::string quoted = "'" + std::string(text) + "'";
+  const size_t at = text.find('@');
+  if (at == std::string_view::npos) {
+    return Bad("address " + quoted + " is not resp-host:resp-port@raft-host:raft-port");
+  }
+  PeerConfig peer;
+  if (!ParseHostPort(text.substr(0, at), &peer.resp_host, &peer.resp_port)) {
+    return Bad("address " + quoted + ": the RESP address must be host:port (port 1-65535)");
+  }
+  if (!ParseHostPort(text.substr(at + 1), &peer.raft_host, &peer.raft_port) ||
+      peer.raft_host.find('@') != std::string::npos) {
+    return Bad("address " + quoted + ": the raft address must be host:port (port 1-65535)");
+  }
+  *out = std::move(peer);
   return base::Status::Ok();
 }
 

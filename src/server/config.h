@@ -32,6 +32,15 @@ struct ReplicationConfig {
   uint64_t node_id = 0;  // 0: single-node mode
   std::string raft_bind;
   std::vector<PeerConfig> peers;  // every voter, this one included, in --peers order
+  // --join: no --peers; the node bootstraps nothing and waits for the group's
+  // leader to add it (CLUSTER ADDNODE). peers is then empty.
+  bool join = false;
+  // --force-peers: peers replaces the configuration of this node's existing log
+  // (recovery after losing a quorum; docs/replication.md).
+  bool recover = false;
+  // This node's RESP "host:port" as the configuration carries it: its --peers
+  // entry's, or with --join the --raft-bind host and --port.
+  std::string resp_address;
 
   bool enabled() const { return node_id != 0; }
   // The entry of voter `id`, nullptr if there is none.
@@ -49,6 +58,15 @@ base::Result<std::vector<PeerConfig>> ParsePeers(std::string_view text);
 base::Status ParseReplication(bool node_id_given, uint64_t node_id, bool raft_bind_given,
                               std::string_view raft_bind, bool peers_given, std::string_view peers,
                               uint16_t port, ReplicationConfig* out);
+
+// --join instead of --peers: --node-id and --raft-bind are needed, --peers refused.
+base::Status ParseJoin(bool node_id_given, uint64_t node_id, bool raft_bind_given,
+                       std::string_view raft_bind, bool peers_given, uint16_t port,
+                       ReplicationConfig* out);
+
+// A member's address as CLUSTER ADDNODE takes it, resp-host:resp-port@raft-host:raft-port
+// (a --peers entry without its id). InvalidArgument saying what is wrong.
+base::Status ParseMemberAddress(std::string_view text, PeerConfig* out);
 
 struct ServeConfig {
   std::string dir = "data";

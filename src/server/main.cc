@@ -103,6 +103,16 @@ int main(int argc, char** argv) {
   serve->add_option("--raft-bind", raft_bind,
                     "Replicated mode: host:port this node's raft log listens on; must be its "
                     "raft address in --peers");
+  bool join = false;
+  serve->add_flag("--join", join,
+                  "Replicated mode, instead of --peers: start without bootstrapping and wait "
+                  "for the group's leader to add this node (CLUSTER ADDNODE); later starts "
+                  "keep the replicated configuration");
+  std::string force_peers;
+  serve->add_option("--force-peers", force_peers,
+                    "Recovery after losing a quorum, on one stopped survivor: replace its "
+                    "replicated configuration with these voters (same form as --peers), then "
+                    "start (docs/replication.md)");
   serve->add_option("--peers", peers,
                     "Replicated mode: every voter (an odd number, 3 or 5) as "
                     "id=resp-host:resp-port@raft-host:raft-port,...; used to bootstrap a new "
@@ -133,12 +143,25 @@ int main(int argc, char** argv) {
     config.id_retention_ms = retention_days * 24LL * 3600 * 1000;
     config.snapshot_every_bytes = snapshot_mb * 1024 * 1024;
     config.protected_mode = protected_mode == "yes";
-    if (exactly::base::Status replicated = exactly::server::ParseReplication(
-            serve->count("--node-id") > 0, node_id, serve->count("--raft-bind") > 0, raft_bind,
-            serve->count("--peers") > 0, peers, config.port, &config.replication);
+    if (exactly::base::Status replicated =
+            join ? exactly::server::ParseJoin(
+                       serve->count("--node-id") > 0, node_id, serve->count("--raft-bind") > 0,
+                       raft_bind, serve->count("--peers") > 0, config.port, &config.replication)
+                 : exactly::server::ParseReplication(
+                       serve->count("--node-id") > 0, node_id, serve->count("--raft-bind") > 0,
+                       raft_bind, serve->count("--peers") > 0 || serve->count("--force-peers") > 0,
+                       serve->count("--force-peers") > 0 ? force_peers : peers, config.port,
+                       &config.replication);
         !replicated.ok()) {
       std::fprintf(stderr, "exactly: %s\n", replicated.message().c_str());
       return 2;
+    }
+    if (serve->count("--force-peers") > 0) {
+      if (join || serve->count("--peers") > 0) {
+        std::fprintf(stderr, "exactly: --force-peers replaces --peers and --join\n");
+        return 2;
+      }
+      config.replication.recover = true;
     }
     if (config.replication.enabled() && serve->count("--fsync") > 0 &&
         config.fsync != FsyncMode::kAlways) {

@@ -371,20 +371,21 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
     r.node_id = config_.replication.node_id;
     r.role = raft_.role == replica::Role::kUnavailable ? "follower" : replica::RoleName(raft_.role);
     r.leader_id = raft_.leader_id;
-    if (const PeerConfig* leader = config_.replication.Find(raft_.leader_id)) {
-      r.leader = leader->resp_address();
-    }
+    r.leader = MemberRespAddress(raft_.leader_id);
     r.term = raft_.term;
     r.commit_index = raft_.commit_index;
     r.applied_index = raft_.applied_index;
     r.last_index = raft_.last_index;
-    for (const PeerConfig& peer : config_.replication.peers) {
+    // The replicated configuration, which membership changes update (--peers only
+    // bootstrapped it).
+    for (const replica::Member& member : raft_.configuration) {
       net::ReplicationFacts::Peer& line = r.peers.emplace_back();
-      line.id = peer.id;
-      line.resp_address = peer.resp_address();
-      line.raft_address = peer.raft_address();
+      line.id = member.id;
+      line.resp_address = MemberRespAddress(member.id);
+      line.raft_address = member.raft_address;
+      line.member_role = replica::MemberRoleName(member.role);
       for (const replica::PeerProgress& progress : raft_.peers) {
-        if (progress.id == peer.id) line.match_index = static_cast<int64_t>(progress.match_index);
+        if (progress.id == member.id) line.match_index = static_cast<int64_t>(progress.match_index);
       }
     }
   }
@@ -397,15 +398,14 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
 namespace exactly::server {
 
 void Pipeline::Redirect(net::ReplyTarget& connection, uint64_t slot, const core::Command& command) {
-  const PeerConfig* leader = raft_.leader_id == 0 || raft_.leader_id == config_.replication.node_id
-                                 ? nullptr
-                                 : config_.replication.Find(raft_.leader_id);
-  if (leader == nullptr) {
+  const std::string leader = raft_.leader_id == 0 || raft_.leader_id == config_.replication.node_id
+                                 ? std::string()
+                                 : MemberRespAddress(raft_.leader_id);
+  if (leader.empty()) {
     connection.FillError(slot, net::kCodeClusterDown, net::ErrNoLeader());
     return;
   }
-  connection.FillError(slot, net::kCodeMoved,
-                       net::ErrMoved(net::CommandSlot(command), leader->resp_address()));
+  connection.FillError(slot, net::kCodeMoved, net::ErrMoved(net::CommandSlot(command), leader));
 }
 
 uint64_t Pipeline::LogBatch(Lsn lsn) {

@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -87,6 +88,9 @@ class Pipeline final : public net::ConnectionHandler,
   core::EngineStats Tables() const override { return engine_.stats(); }
   net::ServerFacts Facts(bool with_memory) const override;
   net::SnapshotStart StartSnapshot() override;
+  // CLUSTER ADDNODE | PROMOTE | REMOVENODE | FAILOVER (server/pipeline_membership.cc).
+  void ChangeMembership(const net::MembershipRequest& request,
+                        std::function<void(const net::MembershipReply&)> done) override;
 
   // ReplicatedLog::Sink (loop thread).
   void OnCommittedRecord(Lsn lsn, bool own, std::string_view record) override;
@@ -130,6 +134,16 @@ class Pipeline final : public net::ConnectionHandler,
   // Still leader after a failed barrier or a step-down (a refused proposal): tries
   // to become ready again shortly, since no status change may come to prompt it.
   void RetryReadyLater();
+  // Replicated mode: member `id`'s RESP address from the replicated configuration
+  // (or --peers for a configuration that does not carry it); "" if unknown.
+  std::string MemberRespAddress(uint64_t id) const;
+  // A non-leader's answer to a membership command: -MOVED to the leader, or
+  // -CLUSTERDOWN while none is known.
+  net::MembershipReply NotLeaderReply() const;
+  // The reply for a finished change (kApplied: OK).
+  net::MembershipReply ChangeReply(const replica::ProposeResult& result) const;
+  // The checks of a membership request against the configuration; "" if it may go.
+  std::string CheckMembership(const net::MembershipRequest& request) const;
   // Counts a reply to a client's command in stats_.replies.
   void CountReply(core::CommandKind kind, const core::Reply& reply);
 
@@ -187,6 +201,9 @@ class Pipeline final : public net::ConnectionHandler,
   uint64_t proposed_seq_ = 0;
   uint64_t confirmed_seq_ = 0;
   boost::asio::steady_timer ready_retry_timer_;
+  // A membership command (its one or two changes, or a transfer) has not answered:
+  // the next is refused, one change at a time.
+  bool membership_busy_ = false;
 
   Snapshots snapshots_;
   uint64_t used_memory_bytes_ = 0;  // sampled by SampleMemory

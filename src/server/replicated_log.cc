@@ -45,9 +45,12 @@ base::Status ReplicatedLog::Start(const ReplicationConfig& config, const std::st
   replica::RaftNodeOptions options;
   options.id = config.node_id;
   options.raft_address = config.raft_bind;
+  options.resp_address = config.resp_address;
   options.dir = raft_dir;
+  options.recover = config.recover;
+  // No peers (--join): bootstrap nothing and wait for the leader to add this node.
   for (const PeerConfig& peer : config.peers) {
-    options.voters.push_back(replica::Peer{peer.id, peer.raft_address()});
+    options.voters.push_back(replica::Peer{peer.id, peer.raft_address(), peer.resp_address()});
   }
   auto node = replica::RaftNode::Start(std::move(options), this);
   if (!node.ok()) return node.status();
@@ -77,6 +80,25 @@ void ReplicatedLog::Barrier(uint64_t seq) {
     event.kind = Event::Kind::kDone;
     event.seq = seq;
     event.result = result;
+    Push(std::move(event));
+  });
+}
+
+void ReplicatedLog::ChangeMembership(replica::MembershipChange change, ChangeDone done) {
+  node_->ChangeMembership(std::move(change),
+                          [this, done = std::move(done)](const replica::ProposeResult& result) {
+                            Event event;
+                            event.kind = Event::Kind::kCall;
+                            event.call = [done, result] { done(result); };
+                            Push(std::move(event));
+                          });
+}
+
+void ReplicatedLog::TransferLeadership(uint64_t id, TransferDone done) {
+  node_->TransferLeadership(id, [this, done = std::move(done)](uint64_t leader_id) {
+    Event event;
+    event.kind = Event::Kind::kCall;
+    event.call = [done, leader_id] { done(leader_id); };
     Push(std::move(event));
   });
 }
@@ -183,6 +205,9 @@ void ReplicatedLog::Drain() {
         break;
       case Event::Kind::kFailure:
         sink_->OnLogFailure(event.failure);
+        break;
+      case Event::Kind::kCall:
+        event.call();
         break;
     }
   }

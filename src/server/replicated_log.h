@@ -28,6 +28,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,6 +74,11 @@ class ReplicatedLog final : public replica::StateMachine {
   void Propose(uint64_t seq, Lsn lsn, std::string_view record);
   // Appends a barrier; OnLogDone(seq, ...) follows.
   void Barrier(uint64_t seq);
+  // A membership change or a leadership transfer; `done` runs on the loop thread.
+  using ChangeDone = std::function<void(const replica::ProposeResult&)>;
+  void ChangeMembership(replica::MembershipChange change, ChangeDone done);
+  using TransferDone = std::function<void(uint64_t leader_id)>;
+  void TransferLeadership(uint64_t id, TransferDone done);
   // Replaces `engine`'s state with the committed engine's (a leader stepping down).
   base::Status CopyCommittedInto(core::Engine* engine);
   // Closes the node; proposals in flight end with kOutcomeUnknown. Idempotent.
@@ -86,7 +92,7 @@ class ReplicatedLog final : public replica::StateMachine {
 
  private:
   struct Event {
-    enum class Kind { kRecord, kRestored, kDone, kStatus, kFailure };
+    enum class Kind { kRecord, kRestored, kDone, kStatus, kFailure, kCall };
     Kind kind = Kind::kRecord;
     Lsn lsn;
     bool own = false;
@@ -95,6 +101,7 @@ class ReplicatedLog final : public replica::StateMachine {
     replica::ProposeResult result;
     replica::RaftStatus status;
     base::Status failure;
+    std::function<void()> call;  // kCall: runs on the loop thread
   };
 
   // Any thread: queues `event` and posts a drain when none is pending.

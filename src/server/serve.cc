@@ -136,6 +136,15 @@ int ServeReplicated(const ServeConfig& config) {
     return 2;
   }
   const std::string raft_dir = RaftDir(config.dir);
+  std::error_code ignored;
+  if (config.replication.recover && (!std::filesystem::exists(raft_dir, ignored) ||
+                                     std::filesystem::is_empty(raft_dir, ignored))) {
+    std::fprintf(stderr,
+                 "exactly: --force-peers rewrites the configuration of an existing raft log, "
+                 "and %s holds none\n",
+                 raft_dir.c_str());
+    return 2;
+  }
   if (base::Status created = CreateDataDir(raft_dir); !created.ok()) {
     std::fprintf(stderr, "exactly: cannot create %s: %s\n", raft_dir.c_str(),
                  created.ToString().c_str());
