@@ -609,7 +609,7 @@ if [ -s "$restart_tsv" ]; then report_args+=(--restart "$restart_tsv"); fi
   echo "- load: $clients connections; RESP: redis-benchmark -n $requests unpipelined, -n $requests_pipelined at -P > 1 (pipelines: $pipelines; W4: bench/lock_load.cc, unpipelined); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; $repeat round(s), medians$([ "$threads" -gt 1 ] && echo "; redis-benchmark --threads $threads")$([ "$quick" = 1 ] && echo "; --quick run")"
   echo "- server CPU: utime+stime of the server's process tree from /proc/<pid>/stat, CLK_TCK $clk_tck; the 3-node group and etcd: summed over their 3 processes"
   if want "$only" etcd && command -v etcd >/dev/null; then
-    echo "- etcd: $(etcd --version | head -1); load: wrk -t1 -c $clients with bench/etcd/claim_txn.lua (POST /v3/kv/txn, HTTP/1.1 pipelining at -P > 1), for a time rather than a count"
+    echo "- etcd: $(etcd --version | head -1); load: wrk -t1 with bench/etcd/claim_txn.lua (POST /v3/kv/txn), $clients connections, at -P N $clients x N connections (the same requests in flight: its HTTP gateway does not gain from pipelining), for a time rather than a count"
   fi
   echo
   python3 "$here/report.py" "${report_args[@]}"

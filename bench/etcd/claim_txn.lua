@@ -1,10 +1,8 @@
 -- W1 claim on etcd for wrk (bench/group.sh): each request is the transaction
 -- "create_revision(key) == 0 -> put key" on a key never used before (named by
 -- BENCH_RUN, the thread and a counter), posted to the JSON gateway (POST
--- /v3/kv/txn, base64 keys and values). BENCH_PIPELINE requests go out back to back
--- on a connection (HTTP/1.1 pipelining; 1: none); wrk then times each batch, from
--- its write to its last reply. A reply that is not 200 or whose txn did not
--- succeed is counted and printed as "failed: N".
+-- /v3/kv/txn, base64 keys and values), one at a time per connection. A reply that
+-- is not 200 or whose txn did not succeed is counted and printed as "failed: N".
 
 local b64chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -32,7 +30,6 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local depth = tonumber(os.getenv("BENCH_PIPELINE") or "1") or 1
 -- Runs share a cluster (unpipelined, then pipelined): the run's name keeps their keys apart.
 local run = os.getenv("BENCH_RUN") or "run"
 local counter = 0
@@ -42,8 +39,7 @@ local headers = { ["Content-Type"] = "application/json" }
 
 local function one()
   counter = counter + 1
-  -- wrk also calls request() once in its main state (no tid there) to count the
-  -- requests in a pipelined batch.
+  -- wrk also calls request() once in its main state, where there is no tid.
   local key = base64(string.format("c:%s:%d:%d", run, tid or -1, counter))
   local body = '{"compare":[{"key":"' .. key .. '","target":"CREATE","result":"EQUAL",' ..
       '"create_revision":"0"}],"success":[{"request_put":{"key":"' .. key ..
@@ -52,10 +48,7 @@ local function one()
 end
 
 function request()
-  if depth <= 1 then return one() end
-  local batch = {}
-  for i = 1, depth do batch[i] = one() end
-  return table.concat(batch)
+  return one()
 end
 
 function response(status, headers, body)
