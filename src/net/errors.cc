@@ -175,6 +175,30 @@ std::string ErrMoved(uint16_t slot, std::string_view leader_address) {
 std::string ErrOutcomeUnknown() { return "outcome unknown, retry with the same id"; }
 std::string ErrNoLeader() { return "no leader is known yet (an election is under way), retry"; }
 
+std::string ErrMembershipSingleNode() {
+  return "CLUSTER membership commands need replicated mode (--node-id)";
+}
+std::string ErrMembershipStopping() { return "the server is stopping or its log failed"; }
+std::string ErrMembershipPending() {
+  return "a configuration change is still pending: one change at a time; retry once INFO "
+         "replication shows it committed";
+}
+std::string ErrMembershipRefused(std::string_view why) {
+  return "configuration change refused: " + std::string(why);
+}
+std::string ErrMembershipUnknown() {
+  return "outcome unknown: leadership was lost before the change committed; read INFO "
+         "replication on the new leader before retrying";
+}
+std::string ErrFailoverNotDone(uint64_t self, uint64_t leader) {
+  if (leader == self) {
+    return "leadership did not move within the election timeout; node " + std::to_string(self) +
+           " still leads";
+  }
+  return "leadership went elsewhere or no leader is known yet (leader: " + std::to_string(leader) +
+         ")";
+}
+
 std::string ErrExecAbort() { return "Transaction discarded because of previous errors."; }
 std::string ErrNestedMulti() { return "MULTI calls can not be nested"; }
 std::string ErrExecWithoutMulti() { return "EXEC without MULTI"; }

@@ -119,6 +119,17 @@ std::string ErrMoved(uint16_t slot, std::string_view leader_address);
 std::string ErrOutcomeUnknown();
 std::string ErrNoLeader();
 
+// CLUSTER ADDNODE | PROMOTE | REMOVENODE | FAILOVER (docs/replication.md), code ERR
+// unless said: on a single node; while stopping; while a change is pending; a change
+// the library refused (`why`); code TRYAGAIN: leadership lost before the change
+// committed; a transfer that did not hand over (`leader`: the leader known then).
+std::string ErrMembershipSingleNode();
+std::string ErrMembershipStopping();
+std::string ErrMembershipPending();
+std::string ErrMembershipRefused(std::string_view why);
+std::string ErrMembershipUnknown();
+std::string ErrFailoverNotDone(uint64_t self, uint64_t leader);
+
 // Groups (MULTI ... EXEC).
 std::string ErrExecAbort();    // code EXECABORT
 std::string ErrNestedMulti();  // "MULTI calls can not be nested"

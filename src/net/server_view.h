@@ -21,6 +21,7 @@
 #include "core/command.h"
 #include "core/engine.h"
 #include "core/outcome.h"
+#include "net/errors.h"
 
 namespace exactly::net {
 
@@ -162,7 +163,7 @@ class ServerView {
   virtual void ChangeMembership(const MembershipRequest& request,
                                 std::function<void(const MembershipReply&)> done) {
     (void)request;
-    done(MembershipReply{"ERR", "CLUSTER membership commands need replicated mode (--node-id)"});
+    done(MembershipReply{std::string(kCodeErr), ErrMembershipSingleNode()});
   }
 };
 

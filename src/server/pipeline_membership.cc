@@ -71,13 +71,11 @@ MembershipReply Pipeline::ChangeReply(const replica::ProposeResult& result) cons
     case replica::ProposeOutcome::kNotLeader:
       return NotLeaderReply();
     case replica::ProposeOutcome::kOutcomeUnknown:
-      return MembershipReply{std::string(net::kCodeTryAgain),
-                             "outcome unknown: leadership was lost before the change committed; "
-                             "read INFO replication on the new leader before retrying"};
+      return MembershipReply{std::string(net::kCodeTryAgain), net::ErrMembershipUnknown()};
     case replica::ProposeOutcome::kRefused:
       break;
   }
-  return Error("configuration change refused: " + result.status.message());
+  return Error(net::ErrMembershipRefused(result.status.message()));
 }
 
 std::string Pipeline::CheckMembership(const MembershipRequest& request) const {
@@ -146,11 +144,11 @@ std::string Pipeline::CheckMembership(const MembershipRequest& request) const {
 void Pipeline::ChangeMembership(const MembershipRequest& request,
                                 std::function<void(const MembershipReply&)> done) {
   if (log_ == nullptr) {
-    done(Error("CLUSTER membership commands need replicated mode (--node-id)"));
+    done(Error(net::ErrMembershipSingleNode()));
     return;
   }
   if (shutting_down_ || storage_failed_) {
-    done(Error("the server is stopping or its log failed"));
+    done(Error(net::ErrMembershipStopping()));
     return;
   }
   if (raft_.role != replica::Role::kLeader) {
@@ -158,9 +156,7 @@ void Pipeline::ChangeMembership(const MembershipRequest& request,
     return;
   }
   if (membership_busy_ || raft_.change_pending || !raft_.configuration_committed) {
-    done(
-        Error("a configuration change is still pending: one change at a time; retry once "
-              "INFO replication shows it committed"));
+    done(Error(net::ErrMembershipPending()));
     return;
   }
   if (std::string refused = CheckMembership(request); !refused.empty()) {
@@ -239,11 +235,7 @@ void Pipeline::ChangeMembership(const MembershipRequest& request,
           finish(Ok());
           return;
         }
-        finish(Error(leader_id == self
-                         ? "leadership did not move within the election timeout; " + Node(self) +
-                               " still leads"
-                         : "leadership went elsewhere or no leader is known yet " +
-                               std::string("(leader: ") + std::to_string(leader_id) + ")"));
+        finish(Error(net::ErrFailoverNotDone(self, leader_id)));
       });
       std::fprintf(stderr, "exactly: handing leadership to %s\n",
                    id == 0 ? "any voter" : Node(id).c_str());

@@ -9,9 +9,9 @@
 #include <utility>
 
 #include "net/args.h"
-#include "net/commands/families.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
+#include "net/session.h"
 
 namespace exactly::net {
 namespace {
@@ -27,64 +27,9 @@ std::string BadId(std::string_view text) {
   return "node id '" + std::string(text) + "' is not a positive integer";
 }
 
-std::string Usage(std::string_view sub) {
-  return "wrong number of arguments for 'cluster|" + std::string(sub) + "' command";
-}
-
-// Parses the arguments into `request`; "" or the error.
-std::string ParseMembership(std::span<const std::string_view> args, MembershipRequest* request) {
-  const std::string_view sub = args[1];
-  if (KeywordIs(sub, "ADDNODE")) {
-    if (args.size() != 4) return Usage("addnode");
-    request->kind = MembershipRequest::Kind::kAddNode;
-    if (!ParseMemberId(args[2], &request->id)) return BadId(args[2]);
-    request->address = std::string(args[3]);
-    return "";
-  }
-  if (KeywordIs(sub, "PROMOTE") || KeywordIs(sub, "REMOVENODE")) {
-    if (args.size() != 3) return Usage(KeywordIs(sub, "PROMOTE") ? "promote" : "removenode");
-    request->kind = KeywordIs(sub, "PROMOTE") ? MembershipRequest::Kind::kPromote
-                                              : MembershipRequest::Kind::kRemoveNode;
-    if (!ParseMemberId(args[2], &request->id)) return BadId(args[2]);
-    return "";
-  }
-  // FAILOVER [TO id]
-  request->kind = MembershipRequest::Kind::kFailover;
-  if (args.size() == 2) return "";
-  if (args.size() != 4 || !KeywordIs(args[2], "TO")) return ErrSyntax();
-  if (!ParseMemberId(args[3], &request->id)) return BadId(args[3]);
-  return "";
-}
-
-constexpr CommandSpec kRows[] = {
-    // The CLUSTER row; its read-only subcommands (SLOTS, NODES, ...) join it here.
-    {"CLUSTER", -2, kConnection | kNoMulti | kAdmin, nullptr,
-     "CLUSTER ADDNODE id resp-host:resp-port@raft-host:raft-port | PROMOTE id | "
-     "REMOVENODE id | FAILOVER [TO id]",
-     "Change the replicated group's members one at a time, or hand leadership over.", 0, 0, 0,
-     HandleClusterMembership},
-};
-
-}  // namespace
-
-bool IsMembershipSubcommand(std::string_view sub) {
-  return KeywordIs(sub, "ADDNODE") || KeywordIs(sub, "PROMOTE") || KeywordIs(sub, "REMOVENODE") ||
-         KeywordIs(sub, "FAILOVER");
-}
-
-void HandleClusterMembership(Call& call) {
-  if (!IsMembershipSubcommand(call.args[1])) {
-    call.reply().Error(kCodeErr, "unknown subcommand '" + std::string(call.args[1]) +
-                                     "'. Try CLUSTER ADDNODE, PROMOTE, REMOVENODE or FAILOVER.");
-    return;
-  }
-  MembershipRequest request;
-  if (std::string error = ParseMembership(call.args, &request); !error.empty()) {
-    call.reply().Error(kCodeErr, error);
-    return;
-  }
-  // The reply waits for the change to commit: the slot is filled then, in order
-  // with the connection's other replies.
+// Hands `request` to the server; the slot is filled once it answers (the change
+// committed, or refused), in order with the connection's other replies.
+void Change(Call& call, const MembershipRequest& request) {
   call.Defer();
   std::shared_ptr<Connection> connection = call.connection.shared_from_this();
   const uint64_t slot = call.slot;
@@ -101,6 +46,92 @@ void HandleClusterMembership(Call& call) {
     connection->Release();
   });
 }
+
+// CLUSTER ADDNODE id resp-host:resp-port@raft-host:raft-port
+void HandleAddNode(Call& call) {
+  MembershipRequest request;
+  request.kind = MembershipRequest::Kind::kAddNode;
+  if (!ParseMemberId(call.args[2], &request.id)) {
+    call.reply().Error(kCodeErr, BadId(call.args[2]));
+    return;
+  }
+  request.address = std::string(call.args[3]);
+  Change(call, request);
+}
+
+// CLUSTER PROMOTE id | REMOVENODE id
+void HandleMemberChange(Call& call, MembershipRequest::Kind kind) {
+  MembershipRequest request;
+  request.kind = kind;
+  if (!ParseMemberId(call.args[2], &request.id)) {
+    call.reply().Error(kCodeErr, BadId(call.args[2]));
+    return;
+  }
+  Change(call, request);
+}
+
+void HandlePromote(Call& call) { HandleMemberChange(call, MembershipRequest::Kind::kPromote); }
+
+void HandleRemoveNode(Call& call) {
+  HandleMemberChange(call, MembershipRequest::Kind::kRemoveNode);
+}
+
+// CLUSTER FAILOVER [TO id]
+void HandleFailover(Call& call) {
+  MembershipRequest request;
+  request.kind = MembershipRequest::Kind::kFailover;
+  if (call.args.size() != 2) {
+    if (call.args.size() != 4 || !KeywordIs(call.args[2], "TO")) {
+      call.reply().Error(kCodeErr, ErrSyntax());
+      return;
+    }
+    if (!ParseMemberId(call.args[3], &request.id)) {
+      call.reply().Error(kCodeErr, BadId(call.args[3]));
+      return;
+    }
+  }
+  Change(call, request);
+}
+
+constexpr MembershipSubcommand kMembership[] = {
+    {"ADDNODE", 4, HandleAddNode, "ADDNODE id resp-host:resp-port@raft-host:raft-port",
+     "Add a node started with --join, as a standby that receives the log."},
+    {"PROMOTE", 3, HandlePromote, "PROMOTE id",
+     "Make a standby a voter once its log has caught up."},
+    {"REMOVENODE", 3, HandleRemoveNode, "REMOVENODE id",
+     "Remove a member from the group (not the leader: FAILOVER first)."},
+    {"FAILOVER", -2, HandleFailover, "FAILOVER [TO id]",
+     "Hand leadership to a voter (any, without TO) before a planned stop."},
+};
+
+// The CLUSTER row's handler while the membership subcommands are its only ones.
+void HandleClusterMembership(Call& call) {
+  const std::string_view sub = call.args[1];
+  for (const MembershipSubcommand& row : kMembership) {
+    if (!KeywordIs(sub, row.name)) continue;
+    const bool fits = row.arity >= 0 ? call.args.size() == static_cast<size_t>(row.arity)
+                                     : call.args.size() >= static_cast<size_t>(-row.arity);
+    if (!fits) {
+      call.reply().Error(kCodeErr, ErrArity("CLUSTER|" + std::string(row.name)));
+      return;
+    }
+    row.handle(call);
+    return;
+  }
+  call.reply().Error(kCodeErr, ErrUnknownSubcommand("CLUSTER", sub));
+}
+
+constexpr CommandSpec kRows[] = {
+    {"CLUSTER", -2, kConnection | kNoMulti | kAdmin, nullptr,
+     "CLUSTER ADDNODE id resp-host:resp-port@raft-host:raft-port | PROMOTE id | "
+     "REMOVENODE id | FAILOVER [TO id]",
+     "Change the replicated group's members one at a time, or hand leadership over.", 0, 0, 0,
+     HandleClusterMembership},
+};
+
+}  // namespace
+
+std::span<const MembershipSubcommand> ClusterMembershipSubcommands() { return kMembership; }
 
 std::span<const CommandSpec> MembershipCommands() { return kRows; }
 
