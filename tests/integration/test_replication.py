@@ -159,7 +159,10 @@ class ReplicationTest(unittest.TestCase):
         leader = g.leader()
         follower = next(i for i in g.ids if i != leader)
 
-        # A follower redirects, naming the leader and the key's slot (CRC16 of "foo").
+        # A follower redirects, naming the leader and the key's slot (CRC16 of "foo"),
+        # once it has heard from the leader (a quorum may have answered without it).
+        harness.wait_until(lambda: info(g.resp[follower]).get("leader_id") == str(leader),
+                           timeout=10)
         moved = call_once(g.resp[follower], "CLAIMOF", "foo")
         self.assertIsInstance(moved, RespError)
         self.assertEqual(str(moved), "MOVED 12182 127.0.0.1:%d" % g.resp[leader])

@@ -111,3 +111,66 @@ TEST(ReplicationConfigTest, OwnAddressesMustMatchTheFlags) {
 
 }  // namespace
 }  // namespace exactly::server
+
+namespace exactly::server {
+namespace {
+
+std::string JoinError(bool node_id_given, uint64_t node_id, bool raft_bind_given,
+                      std::string_view raft_bind, bool peers_given) {
+  ReplicationConfig config;
+  base::Status status =
+      ParseJoin(node_id_given, node_id, raft_bind_given, raft_bind, peers_given, 7382, &config);
+  return status.ok() ? "" : status.message();
+}
+
+TEST(ReplicationConfigTest, JoinNeedsAnIdAndARaftAddressAndNoPeers) {
+  ReplicationConfig config;
+  ASSERT_TRUE(ParseJoin(true, 4, true, "127.0.0.1:7482", false, 7382, &config).ok());
+  EXPECT_TRUE(config.enabled());
+  EXPECT_TRUE(config.join);
+  EXPECT_TRUE(config.peers.empty());
+  EXPECT_EQ(config.raft_bind, "127.0.0.1:7482");
+  EXPECT_EQ(config.resp_address, "127.0.0.1:7382");
+  EXPECT_EQ(JoinError(true, 4, true, "127.0.0.1:7482", true),
+            "--join and --peers exclude each other: --peers bootstraps a new group, --join "
+            "waits to be added to a running one (CLUSTER ADDNODE)");
+  EXPECT_EQ(JoinError(false, 0, true, "127.0.0.1:7482", false),
+            "--join needs --node-id and --raft-bind");
+  EXPECT_EQ(JoinError(true, 4, false, "", false), "--join needs --node-id and --raft-bind");
+  EXPECT_EQ(JoinError(true, 0, true, "127.0.0.1:7482", false),
+            "--node-id must be a positive integer");
+  EXPECT_EQ(JoinError(true, 4, true, "127.0.0.1", false),
+            "--raft-bind '127.0.0.1' is not host:port (port 1-65535)");
+}
+
+TEST(ReplicationConfigTest, PeersGiveThisNodesRespAddress) {
+  ReplicationConfig config;
+  ASSERT_TRUE(ParseReplication(true, 2, true, "127.0.0.1:7480", true, kThree, 7380, &config).ok());
+  EXPECT_EQ(config.resp_address, "127.0.0.1:7380");
+  EXPECT_FALSE(config.join);
+}
+
+TEST(ReplicationConfigTest, MemberAddress) {
+  PeerConfig peer;
+  ASSERT_TRUE(ParseMemberAddress("127.0.0.1:7382@127.0.0.1:7482", &peer).ok());
+  EXPECT_EQ(peer.resp_address(), "127.0.0.1:7382");
+  EXPECT_EQ(peer.raft_address(), "127.0.0.1:7482");
+  auto error = [](std::string_view text) {
+    PeerConfig p;
+    base::Status status = ParseMemberAddress(text, &p);
+    return status.ok() ? "" : status.message();
+  };
+  EXPECT_EQ(error("127.0.0.1:7382"),
+            "address '127.0.0.1:7382' is not resp-host:resp-port@raft-host:raft-port");
+  EXPECT_EQ(error("127.0.0.1@127.0.0.1:7482"),
+            "address '127.0.0.1@127.0.0.1:7482': the RESP address must be host:port (port "
+            "1-65535)");
+  EXPECT_EQ(error("127.0.0.1:1@127.0.0.1:70000"),
+            "address '127.0.0.1:1@127.0.0.1:70000': the raft address must be host:port (port "
+            "1-65535)");
+  EXPECT_EQ(error("a:1@b:2@c:3"),
+            "address 'a:1@b:2@c:3': the raft address must be host:port (port 1-65535)");
+}
+
+}  // namespace
+}  // namespace exactly::server
