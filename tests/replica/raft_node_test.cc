@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -185,7 +186,7 @@ class Group {
     std::vector<int> ports = FreePorts(kSize);
     for (int i = 0; i < kSize; i++) {
       voters_.push_back(
-          {static_cast<std::uint64_t>(i + 1), "127.0.0.1:" + std::to_string(ports[i])});
+          {static_cast<std::uint64_t>(i + 1), "127.0.0.1:" + std::to_string(ports[i]), ""});
     }
   }
   ~Group() {
@@ -459,6 +460,117 @@ TEST(RaftNodeTest, FollowerRefusesAndStopAnswersInFlight) {
   });
   group.Stop(follower);
   EXPECT_TRUE(called);
+}
+
+// The outcome of one ChangeMembership, waited for.
+ProposeResult ChangeAndWait(RaftNode& node, MembershipChange change) {
+  auto done = std::make_shared<std::promise<ProposeResult>>();
+  std::future<ProposeResult> result = done->get_future();
+  node.ChangeMembership(std::move(change), [done](const ProposeResult& r) { done->set_value(r); });
+  EXPECT_EQ(result.wait_for(kDeadline), std::future_status::ready);
+  return result.get();
+}
+
+const Member* FindMember(const std::vector<Member>& members, std::uint64_t id) {
+  for (const Member& m : members) {
+    if (m.id == id) return &m;
+  }
+  return nullptr;
+}
+
+MembershipChange Assign(std::uint64_t id, MemberRole role) {
+  MembershipChange change;
+  change.kind = MembershipChange::Kind::kAssign;
+  change.id = id;
+  change.role = role;
+  return change;
+}
+
+// A fourth node that bootstrapped nothing is added as a spare, made a standby (it
+// catches up), promoted, and removed; one change at a time, on the leader only. The
+// configuration carries each member's client address beside its raft address.
+TEST(RaftNodeTest, MembershipChangesOneAtATime) {
+  Group group(4096, 128);
+  for (int i = 0; i < Group::kSize; i++) {
+    group.Start(i);
+    if (HasFatalFailure()) return;
+  }
+  int leader = group.WaitForLeader(0);
+  ASSERT_GE(leader, 0);
+  ASSERT_TRUE(group.WriteAll(Batch("m", 200), 16));
+
+  testing::TempDir dir;
+  ListMachine machine;
+  RaftNodeOptions options;
+  options.id = 4;
+  options.raft_address = "127.0.0.1:" + std::to_string(FreePorts(1)[0]);
+  options.resp_address = "127.0.0.1:7382";
+  options.dir = dir.path();
+  options.election_timeout_ms = 500;
+  options.heartbeat_timeout_ms = 50;
+  options.connect_retry_ms = 100;
+  auto started = RaftNode::Start(options, &machine);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  std::unique_ptr<RaftNode> joiner = std::move(started).value();
+  EXPECT_TRUE(joiner->configuration().empty());
+  EXPECT_EQ(joiner->status().leader_id, 0u);
+
+  RaftNode& lead = group.node(leader);
+  const std::vector<Member> before = lead.configuration();
+  ASSERT_EQ(before.size(), 3u);
+  for (const Member& m : before) EXPECT_EQ(m.role, MemberRole::kVoter);
+
+  MembershipChange add;
+  add.kind = MembershipChange::Kind::kAdd;
+  add.id = 4;
+  add.raft_address = options.raft_address;
+  add.resp_address = options.resp_address;
+  // Two at once: the second is refused while the first is pending.
+  auto first = std::make_shared<std::promise<ProposeResult>>();
+  std::future<ProposeResult> first_result = first->get_future();
+  lead.ChangeMembership(add, [first](const ProposeResult& r) { first->set_value(r); });
+  ProposeResult second = ChangeAndWait(lead, Assign(4, MemberRole::kStandby));
+  ASSERT_EQ(first_result.wait_for(kDeadline), std::future_status::ready);
+  EXPECT_EQ(first_result.get().outcome, ProposeOutcome::kApplied);
+  EXPECT_EQ(second.outcome, ProposeOutcome::kRefused);
+  EXPECT_NE(second.status.message().find("pending"), std::string::npos) << second.status.message();
+  const Member* four = FindMember(lead.configuration(), 4);
+  ASSERT_NE(four, nullptr);
+  EXPECT_EQ(four->role, MemberRole::kSpare);
+  EXPECT_EQ(four->raft_address, options.raft_address);
+  EXPECT_EQ(four->resp_address, "127.0.0.1:7382");
+
+  // Only the leader changes the configuration.
+  const int follower = (leader + 1) % Group::kSize;
+  EXPECT_EQ(ChangeAndWait(group.node(follower), Assign(4, MemberRole::kStandby)).outcome,
+            ProposeOutcome::kNotLeader);
+  MembershipChange unknown;
+  unknown.kind = MembershipChange::Kind::kRemove;
+  unknown.id = 9;
+  EXPECT_EQ(ChangeAndWait(lead, unknown).outcome, ProposeOutcome::kRefused);
+
+  // A standby receives the log.
+  EXPECT_EQ(ChangeAndWait(lead, Assign(4, MemberRole::kStandby)).outcome, ProposeOutcome::kApplied);
+  auto deadline = Clock::now() + kDeadline;
+  while (machine.unique_count() < 200 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(machine.unique_count(), 200u);
+  ASSERT_NE(FindMember(joiner->configuration(), 4), nullptr);
+  EXPECT_EQ(FindMember(joiner->configuration(), 4)->role, MemberRole::kStandby);
+
+  EXPECT_EQ(ChangeAndWait(lead, Assign(4, MemberRole::kVoter)).outcome, ProposeOutcome::kApplied);
+  EXPECT_EQ(FindMember(lead.configuration(), 4)->role, MemberRole::kVoter);
+  ASSERT_TRUE(group.WriteAll(Batch("n", 50), 16));
+
+  MembershipChange remove;
+  remove.kind = MembershipChange::Kind::kRemove;
+  remove.id = 4;
+  EXPECT_EQ(ChangeAndWait(lead, remove).outcome, ProposeOutcome::kApplied);
+  EXPECT_EQ(FindMember(lead.configuration(), 4), nullptr);
+  EXPECT_EQ(lead.configuration().size(), 3u);
+  joiner.reset();
+  ASSERT_TRUE(group.WriteAll(Batch("o", 50), 16));
 }
 
 }  // namespace
