@@ -196,6 +196,39 @@ class MembershipTest(unittest.TestCase):
         for k, o in some:
             self.assertEqual(as_dict(rep.call([g.resp[leader]], "CLAIMOF", k)).get("owner"), o)
 
+    def test_dead_node_is_replaced_and_the_group_survives_another_loss(self):
+        g = self.group
+        leader = g.leader()
+        dead, other = [i for i in g.ids if i != leader]
+        g.servers[dead].kill()
+        claims = {}
+
+        def claim(n):
+            key, owner = "d%d" % n, "o%d" % n
+            r = as_dict(rep.call(self.ports(), "CLAIM", key, owner))
+            self.assertIn(r["result"], ("won", "again"))
+            claims[key] = owner
+
+        for n in range(10):
+            claim(n)
+        # The procedure of docs/replication.md: join, add, promote, remove the dead one.
+        g.add_joiner(4)
+        self.assertTrue(ok(self.admin(leader, "ADDNODE", "4", g.address(4))))
+        self.assertTrue(ok(self.admin(leader, "PROMOTE", "4")))
+        for n in range(10, 20):
+            claim(n)
+        self.assertTrue(ok(self.admin(leader, "REMOVENODE", str(dead))))
+        self.assertEqual(roles_of(g.resp[leader]), {leader: "voter", other: "voter", 4: "voter"})
+        g.ids.remove(dead)
+        # Three voters again: losing one more still leaves a quorum.
+        g.servers[other].kill()
+        g.ids.remove(other)
+        for n in range(20, 30):
+            claim(n)
+        leader = g.leader()
+        for k, o in claims.items():
+            self.assertEqual(as_dict(rep.call([g.resp[leader]], "CLAIMOF", k)).get("owner"), o)
+
     def test_quorum_loss_recovers_on_one_survivor_then_grows_back(self):
         g = self.group
         leader = g.leader()
