@@ -6,11 +6,12 @@
 # W5 rate limit, and on W1 the 3-node exactly group vs a 3-node etcd 3.4 doing the
 # claim as a put-if-absent txn (bench/group.sh), with the same load for each: 64
 # connections, unpipelined and with -P 32 (redis-benchmark; etcd: wrk; W4:
-# bench/lock_load.cc, unpipelined only; PostgreSQL: pgbench, unpipelined only). Each run reports ops/s, p50/p99 and the server's CPU per
-# request: utime+stime of the server's whole process tree (every thread; for
-# PostgreSQL every process of the cluster) read from /proc just before and after the
-# load, divided by the requests. On a 2-CPU machine the single-threaded load generator
-# bounds every server's ops/s, so CPU per request is the figure that compares them.
+# bench/lock_load.cc, unpipelined only; PostgreSQL: pgbench, unpipelined only). Each
+# run reports ops/s, p50/p99 and the server's CPU per request: utime+stime of the
+# server's whole process tree (every thread; for PostgreSQL every process of the
+# cluster) read from /proc just before and after the load, divided by the requests.
+# On a 2-CPU machine the single-threaded load generator bounds every server's ops/s,
+# so CPU per request is the figure that compares them.
 # Systems alternate round by round; the tables show medians over rounds and ratios
 # paired by round. Then RSS per record (bench/records.py memory) and restart time
 # (bench/records.py restart).
