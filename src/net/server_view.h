@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/histogram.h"
 #include "base/units.h"
 #include "core/command.h"
 #include "core/engine.h"
@@ -100,6 +101,12 @@ struct ServerFacts {
   uint64_t journal_bytes_since_snapshot = 0;
   uint64_t syncs = 0;
   uint64_t synced_records = 0;
+  // Per journal sync: its latency in ns and the records it covered (empty bounds
+  // in replicated mode, where the raft log syncs).
+  base::HistogramSnapshot sync_latency_ns;
+  base::HistogramSnapshot records_per_sync;
+  // Per engine batch: the commands in it (clients' and the server's own).
+  base::HistogramSnapshot batch_commands;
   // Replication: filled in replicated mode only (INFO shows the section then).
   ReplicationFacts replication;
   // Stats

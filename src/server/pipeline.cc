@@ -184,6 +184,7 @@ void Pipeline::RunBatch() {
   running_pending_.swap(batch_pending_);
   batch_record_bytes_ = 0;
   ++stats_.batches;
+  batch_sizes_.Observe(running_commands_.size());
   const Lsn lsn = last_lsn_.Next();
   engine_.ApplyBatch(running_commands_, WallClockNow(), lsn, &batch_output_);
   EXACTLY_ASSERT(batch_output_.replies.size() == running_commands_.size());
@@ -360,6 +361,11 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
   facts.journal_bytes_since_snapshot = snapshots_.bytes_since();
   facts.syncs = journal_ != nullptr ? journal_->syncs() : 0;
   facts.synced_records = journal_ != nullptr ? journal_->synced_records() : 0;
+  if (journal_ != nullptr) {
+    facts.sync_latency_ns = journal_->sync_latency_ns();
+    facts.records_per_sync = journal_->records_per_sync();
+  }
+  facts.batch_commands = batch_sizes_.Read();
   facts.counters = stats_;
   facts.counters.snapshots = snapshots_.completed();
   facts.ops_per_sec = OpsPerSec();

@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/histogram.h"
 #include "core/engine.h"
 #include "net/command_table.h"
 #include "net/connection.h"
@@ -194,6 +195,7 @@ class Pipeline final : public net::ConnectionHandler,
 
   int64_t started_ms_ = 0;
   net::ServerCounters stats_;
+  base::Histogram batch_sizes_{base::kPowerOfTwoBounds};  // commands per batch run
   std::array<uint64_t, 16> ops_per_sec_samples_{};
   size_t ops_sample_next_ = 0;
   int64_t ops_sample_ms_ = 0;
