@@ -167,6 +167,7 @@ void HttpConnection::OnReadable() {
   last_activity_ms_ = base::MonotonicNowMs();
   ParseInput();
   Read();
+  Account();
 }
 
 void HttpConnection::ParseInput() {
@@ -419,7 +420,9 @@ HttpConnection::Slot& HttpConnection::SlotAt(uint64_t slot) {
 
 void HttpConnection::Render(Slot& target, int status, std::string_view content_type,
                             std::string_view body) {
+  slot_bytes_ -= target.bytes.size();
   target.bytes = ResponseText(status, content_type, body, !target.keep_alive);
+  slot_bytes_ += target.bytes.size();
   target.filled = true;
 }
 
@@ -492,10 +495,12 @@ void HttpConnection::Release() {
   const Lsn durable = handler_->DurableLsn();
   while (!slots_.empty() && slots_.front().filled && slots_.front().wait_lsn <= durable) {
     output_ += slots_.front().bytes;
+    slot_bytes_ -= slots_.front().bytes.size();
     slots_.pop_front();
     ++first_slot_;
   }
   if (output_start_ < output_.size() || (close_after_replies_ && slots_.empty())) QueueFlush();
+  Account();
 }
 
 void HttpConnection::FailHeld(std::string_view code, std::string_view message) {
@@ -548,6 +553,8 @@ void HttpConnection::Write() {
   if (!want_write_) {
     output_.clear();
     output_start_ = 0;
+    // Keep a usual burst's capacity, give back a large one (as RESP's output does).
+    if (output_.capacity() > kOutputPauseBytes) output_.shrink_to_fit();
     if (close_after_replies_ && slots_.empty()) {
       Close();
       return;
@@ -559,6 +566,7 @@ void HttpConnection::Write() {
     ParseInput();
     Read();
   }
+  Account();
 }
 
 void HttpConnection::UpdateWatch() {
@@ -581,10 +589,25 @@ void HttpConnection::Finish() {
   if (poll_key_ != 0) poller_.Remove(poll_key_, fd_);
   ::close(fd_);
   slots_.clear();
+  slot_bytes_ = 0;
   std::string().swap(input_);
   std::string().swap(output_);
   output_start_ = 0;
+  Account();
   handler_->OnClosed(*this);
+}
+
+void HttpConnection::Account() {
+  // Capacities, not sizes: what the buffers hold on to. The parser reserves a
+  // declared Content-Length (at most kBodyBytesMax) once the first body bytes are in.
+  const size_t bytes = closed_ ? 0
+                               : input_.capacity() + output_.capacity() +
+                                     parser_->get().body().capacity() + slot_bytes_ +
+                                     slots_.size() * sizeof(Slot);
+  if (bytes == accounted_bytes_) return;
+  const int64_t delta = static_cast<int64_t>(bytes) - static_cast<int64_t>(accounted_bytes_);
+  accounted_bytes_ = bytes;
+  handler_->OnBufferBytes(*this, delta);
 }
 
 }  // namespace exactly::http

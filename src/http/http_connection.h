@@ -22,7 +22,9 @@
 //
 // Memory: reading pauses while kRequestsInFlightMax requests await responses or
 // kOutputPauseBytes of responses are unsent; a request's header and body are
-// bounded (http/limits.h) before they are buffered.
+// bounded (http/limits.h) before they are buffered. What the buffers hold (input,
+// the body being read, responses held or unsent) is reported to the handler as
+// it changes, so --maxmemory-clients bounds HTTP clients with RESP's.
 //
 // Thread-safety: none; a connection lives on the event-loop thread.
 #pragma once
@@ -84,6 +86,9 @@ class HttpHandler {
   virtual HttpStats& Stats() = 0;
   // The server's facts (INFO's), for GET /metrics.
   virtual net::ServerFacts Facts() const = 0;
+  // The connection's buffers grew or shrank by `delta` bytes (its buffer_bytes());
+  // the handler may close it, but only after this call returns.
+  virtual void OnBufferBytes(HttpConnection& connection, int64_t delta) = 0;
 };
 
 class HttpConnection final : public net::PollClient,
@@ -106,6 +111,8 @@ class HttpConnection final : public net::PollClient,
   uint64_t id() const { return id_; }
   // When the client last sent bytes (monotonic ms), for --timeout.
   int64_t last_activity_ms() const { return last_activity_ms_; }
+  // Bytes its buffers hold, as last reported to the handler; 0 once closed.
+  size_t buffer_bytes() const { return accounted_bytes_; }
 
   // net::ReplyTarget
   void FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) override;
@@ -174,6 +181,8 @@ class HttpConnection final : public net::PollClient,
   void UpdateWatch();
   void Finish();
   void ResetParser();
+  // Tells the handler how buffer_bytes() changed since it was last told.
+  void Account();
 
   int fd_;
   uint64_t id_;
@@ -200,6 +209,8 @@ class HttpConnection final : public net::PollClient,
   bool close_after_replies_ = false;
   bool closed_ = false;
   int64_t last_activity_ms_ = 0;
+  size_t slot_bytes_ = 0;       // the rendered responses slots_ hold
+  size_t accounted_bytes_ = 0;  // buffer bytes the handler was last told of
 };
 
 }  // namespace exactly::http

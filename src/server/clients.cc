@@ -118,6 +118,12 @@ void Clients::Evict() {
         largest = std::move(connection);
       }
     }
+    const size_t other_bytes = other_ != nullptr ? other_->LargestBufferBytes() : 0;
+    if (other_bytes > (largest != nullptr ? largest->buffer_bytes() : 0)) {
+      ++counters_->evicted_clients;
+      other_->CloseLargest(config_.maxmemory_clients_bytes);
+      continue;
+    }
     if (largest == nullptr || largest->buffer_bytes() == 0) return;
     ++counters_->evicted_clients;
     std::fprintf(stderr,

@@ -21,6 +21,17 @@
 
 namespace exactly::server {
 
+// Another port's clients whose buffers count in --maxmemory-clients too (HTTP's):
+// Clients::Evict closes the largest holder of either kind.
+class BufferedClients {
+ public:
+  virtual ~BufferedClients() = default;
+  // The buffer bytes of the open client holding the most; 0 when there is none.
+  virtual size_t LargestBufferBytes() const = 0;
+  // Closes that client (the one LargestBufferBytes measured), saying why on stderr.
+  virtual void CloseLargest(uint64_t maxmemory_clients_bytes) = 0;
+};
+
 class Clients {
  public:
   // Connections hand their commands to `handler`; refusals, evictions and
@@ -38,6 +49,9 @@ class Clients {
   // A connection's buffers changed by `delta` bytes (ConnectionHandler::OnBufferBytes);
   // past --maxmemory-clients the largest are closed, after this call returns.
   void AddBufferBytes(int64_t delta);
+  // `other`'s clients report their buffers through AddBufferBytes too, and are
+  // closed by the same rule. Not owned; outlives this. Set once, before they connect.
+  void SetOtherClients(BufferedClients* other) { other_ = other; }
 
   // Every open connection, oldest (lowest id) first.
   std::vector<std::shared_ptr<net::Connection>> List() const;
@@ -66,6 +80,7 @@ class Clients {
   int64_t buffer_bytes_ = 0;  // buffer_bytes() of every connection, summed
   bool eviction_scheduled_ = false;
   bool protect_ = false;
+  BufferedClients* other_ = nullptr;
 };
 
 }  // namespace exactly::server

@@ -2,6 +2,7 @@
 #include "server/http_clients.h"
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,8 +36,11 @@ void Refuse(boost::asio::ip::tcp::socket& socket, int status, std::string_view c
 
 HttpClients::HttpClients(boost::asio::io_context& io, const ServeConfig& config, Pipeline* pipeline)
     : poller_(io), config_(config), pipeline_(pipeline), idle_timer_(io) {
+  pipeline_->SetOtherClients(this);
   if (config_.idle_timeout_s > 0) SweepIdle();
 }
+
+HttpClients::~HttpClients() { pipeline_->SetOtherClients(nullptr); }
 
 void HttpClients::SweepIdle() {
   idle_timer_.expires_after(std::chrono::seconds(1));
@@ -71,6 +75,34 @@ void HttpClients::Accept(boost::asio::ip::tcp::socket socket) {
   ++stats_.connections;
   ++stats_.connections_total;
   connection->Start();
+}
+
+std::shared_ptr<http::HttpConnection> HttpClients::Largest() const {
+  std::shared_ptr<http::HttpConnection> largest;
+  for (const auto& [id, weak] : connections_) {
+    auto connection = weak.lock();
+    if (connection && !connection->closed() &&
+        (largest == nullptr || connection->buffer_bytes() > largest->buffer_bytes())) {
+      largest = std::move(connection);
+    }
+  }
+  return largest;
+}
+
+size_t HttpClients::LargestBufferBytes() const {
+  const auto largest = Largest();
+  return largest != nullptr ? largest->buffer_bytes() : 0;
+}
+
+void HttpClients::CloseLargest(uint64_t maxmemory_clients_bytes) {
+  const auto largest = Largest();
+  if (largest == nullptr) return;
+  std::fprintf(stderr,
+               "exactly: closing HTTP client %llu holding %zu buffer bytes: all clients "
+               "together were past --maxmemory-clients %llu\n",
+               static_cast<unsigned long long>(largest->id()), largest->buffer_bytes(),
+               static_cast<unsigned long long>(maxmemory_clients_bytes));
+  largest->Close();
 }
 
 void HttpClients::Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) {

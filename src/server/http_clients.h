@@ -1,7 +1,8 @@
 // HttpClients: the clients of the HTTP port. Takes each on (or refuses it, as
 // server/clients.h does for RESP: protected mode, --maxclients) and hands their
 // commands to the same Pipeline as RESP's, so HTTP requests share its batches,
-// its order and its durability. --timeout closes idle ones as it does RESP's.
+// its order and its durability. --timeout closes idle ones as it does RESP's, and
+// their buffers count in --maxmemory-clients beside RESP's (server/clients.h).
 //
 // Thread-safety: none; everything runs on the event-loop thread.
 #pragma once
@@ -15,15 +16,17 @@
 
 #include "http/http_connection.h"
 #include "net/socket_poller.h"
+#include "server/clients.h"
 #include "server/config.h"
 #include "server/pipeline.h"
 
 namespace exactly::server {
 
-class HttpClients final : public http::HttpHandler {
+class HttpClients final : public http::HttpHandler, public BufferedClients {
  public:
   // `pipeline` is not owned and outlives this.
   HttpClients(boost::asio::io_context& io, const ServeConfig& config, Pipeline* pipeline);
+  ~HttpClients() override;
   HttpClients(const HttpClients&) = delete;
   HttpClients& operator=(const HttpClients&) = delete;
 
@@ -38,10 +41,19 @@ class HttpClients final : public http::HttpHandler {
   std::string_view RequirePass() const override { return config_.requirepass; }
   http::HttpStats& Stats() override { return stats_; }
   net::ServerFacts Facts() const override { return pipeline_->Facts(/*with_memory=*/true); }
+  void OnBufferBytes(http::HttpConnection&, int64_t delta) override {
+    pipeline_->AddBufferBytes(delta);
+  }
+
+  // BufferedClients: --maxmemory-clients closes HTTP clients as it closes RESP's.
+  size_t LargestBufferBytes() const override;
+  void CloseLargest(uint64_t maxmemory_clients_bytes) override;
 
  private:
   // Closes the clients idle past --timeout with no request pending, every second.
   void SweepIdle();
+  // The open connection holding the most buffer bytes, or null.
+  std::shared_ptr<http::HttpConnection> Largest() const;
 
   net::SocketPoller poller_;  // owns the connections
   const ServeConfig config_;

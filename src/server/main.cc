@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
       ->transform(CLI::AsSizeValue(false));
   serve
       ->add_option("--maxmemory-clients", config.maxmemory_clients_bytes,
-                   "Bound on all client buffers together; past it the largest are disconnected "
-                   "(0: no bound)")
+                   "Bound on all client buffers together, RESP's and HTTP's; past it the largest "
+                   "are disconnected (0: no bound)")
       ->capture_default_str()
       ->transform(CLI::AsSizeValue(false));
   std::string protected_mode = "yes";

@@ -80,6 +80,9 @@ class Pipeline final : public net::ConnectionHandler,
   Lsn DurableLsn() const override { return log_ != nullptr ? Lsn{confirmed_seq_} : durable_lsn_; }
   bool StorageFailed() const override { return storage_failed_; }
   void OnBufferBytes(net::Connection&, int64_t delta) override { clients_.AddBufferBytes(delta); }
+  // The HTTP port's clients: their buffers count in --maxmemory-clients with RESP's.
+  void AddBufferBytes(int64_t delta) { clients_.AddBufferBytes(delta); }
+  void SetOtherClients(BufferedClients* other) { clients_.SetOtherClients(other); }
 
   // net::ServerView: what the session commands (net/session.h) ask of the server.
   void Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) override;

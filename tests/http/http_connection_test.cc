@@ -42,8 +42,13 @@ class FakeHandler final : public HttpHandler {
   std::string_view RequirePass() const override { return requirepass; }
   HttpStats& Stats() override { return stats; }
   net::ServerFacts Facts() const override { return facts; }
+  void OnBufferBytes(HttpConnection&, int64_t delta) override {
+    buffer_bytes += delta;
+    EXPECT_GE(buffer_bytes, 0);
+  }
 
   std::vector<Submitted> submitted;
+  int64_t buffer_bytes = 0;  // the sum of what the connection reported
   HttpStats stats;
   net::ServerFacts facts;
   uint64_t durable = 0;
@@ -149,6 +154,32 @@ TEST_F(HttpConnectionTest, PostBecomesTheCommandAndWaitsUntilDurable) {
   EXPECT_EQ(response.status, 200);
   EXPECT_NE(response.head.find("Content-Type: application/json"), std::string::npos);
   EXPECT_EQ(response.body, R"({"result":"won","key":"phone:+86","amount":"5"})");
+}
+
+TEST_F(HttpConnectionTest, BuffersAreReportedAsTheyGrowAndShrink) {
+  // A declared body is reserved once its first bytes are in: it counts before the
+  // rest arrives.
+  Send("POST /v1/claim HTTP/1.1\r\nHost: t\r\nContent-Length: 900000\r\n\r\n{\"key\":");
+  RunUntil([&] { return handler_.buffer_bytes >= 900000; });
+  EXPECT_EQ(static_cast<size_t>(handler_.buffer_bytes), connection_->buffer_bytes());
+  connection_->Close();
+  EXPECT_EQ(handler_.buffer_bytes, 0);
+  EXPECT_EQ(connection_->buffer_bytes(), 0u);
+}
+
+TEST_F(HttpConnectionTest, HeldResponsesCountUntilTheyLeave) {
+  Post("/v1/claim", R"({"key":"a","owner":"u"})");
+  RunUntil([&] { return handler_.submitted.size() == 1; });
+  const int64_t before = handler_.buffer_bytes;
+  core::Reply reply = Won(std::string(100000, 'k'));
+  handler_.submitted[0].target->FillReply(handler_.submitted[0].slot, Lsn{9}, reply);
+  EXPECT_GE(handler_.buffer_bytes, before + 100000) << "a held response was not counted";
+  handler_.durable = 9;
+  connection_->Release();
+  EXPECT_NE(Receive().body.find(R"("result":"won")"), std::string::npos);
+  EXPECT_EQ(static_cast<size_t>(handler_.buffer_bytes), connection_->buffer_bytes());
+  connection_->Close();
+  EXPECT_EQ(handler_.buffer_bytes, 0);
 }
 
 TEST_F(HttpConnectionTest, PipelinedResponsesLeaveInRequestOrder) {
