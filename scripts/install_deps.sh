@@ -12,8 +12,8 @@ packages=(
   # tests: real peers started by the tests themselves
   redis-server redis-tools python3 python3-redis strace procps iproute2 faketime
   postgresql postgresql-contrib postgresql-client
-  # benchmarks: instructions per request (bench/instructions.sh)
-  valgrind
+  # benchmarks: instructions per request (bench/instructions.sh); HTTP W1's load (bench/run.sh)
+  valgrind wrk
   # exactly race (h2c framing, io_uring release) and the examples/ web apps
   libnghttp2-dev liburing-dev python3-flask gunicorn python3-psycopg2
   # clients/ and the transaction tests: PHP's phpredis, Django for the view decorator
