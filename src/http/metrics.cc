@@ -128,7 +128,7 @@ std::string MetricsText(const net::ServerFacts& facts, const HttpStats& stats) {
   out.One("exactly_rejected_connections_total", "counter",
           "RESP connections refused (--maxclients, shutting down).", counters.rejected_connections);
   out.One("exactly_evicted_clients_total", "counter",
-          "RESP clients closed for --maxmemory-clients.", counters.evicted_clients);
+          "Clients (RESP or HTTP) closed for --maxmemory-clients.", counters.evicted_clients);
   out.One("exactly_oom_refusals_total", "counter", "Commands answered OOM.", counters.oom_refusals);
   out.One("exactly_parked_commands", "gauge", "Commands parked until woken (LOCK/IDEM WAIT).",
           facts.parked_clients);
