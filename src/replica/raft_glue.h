@@ -103,8 +103,11 @@ struct exactly_raft_callbacks {
 
 struct exactly_raft_options {
   uint64_t id;         /* this voter's id, > 0 */
-  const char* address; /* this voter's IPv4 "host:port"; also where it listens */
-  const char* dir;     /* existing directory for the log, metadata and snapshots */
+  const char* address; /* this voter's IPv4 "host:port", as the peers dial it */
+  /* Where it listens, when not at address (a container's 0.0.0.0, a proxy in
+   * front): the same port as address (the library's rule); NULL: address. */
+  const char* bind_address;
+  const char* dir; /* existing directory for the log, metadata and snapshots */
   /* Every voter, this one included; used only when dir is pristine (bootstrap), and
    * ignored on later starts in favour of the replicated configuration. */
   const struct exactly_raft_peer* voters;

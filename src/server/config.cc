@@ -118,10 +118,12 @@ base::Status ParseReplication(bool node_id_given, uint64_t node_id, bool raft_bi
   if (!ParseHostPort(raft_bind, &bind_host, &bind_port)) {
     return Bad("--raft-bind '" + std::string(raft_bind) + "' is not host:port (port 1-65535)");
   }
-  if (bind_host != self->raft_host || bind_port != self->raft_port) {
+  // The host may differ (0.0.0.0 in a container, a proxy in front: the peers dial the
+  // --peers address); the port may not: C-Raft listens on the port it advertises.
+  if (bind_port != self->raft_port) {
     return Bad("--raft-bind " + std::string(raft_bind) + " differs from node " +
-               std::to_string(node_id) + "'s raft address " + self->raft_address() +
-               " in --peers (the peers dial that address)");
+               std::to_string(node_id) + "'s raft port " + std::to_string(self->raft_port) +
+               " in --peers (the library listens on the port the peers dial)");
   }
   if (self->resp_port != port) {
     return Bad("--port " + std::to_string(port) + " differs from node " + std::to_string(node_id) +

@@ -44,7 +44,9 @@ base::Status ReplicatedLog::Start(const ReplicationConfig& config, const std::st
   sink_ = sink;
   replica::RaftNodeOptions options;
   options.id = config.node_id;
-  options.raft_address = config.raft_bind;
+  // The peers dial the --peers address; --raft-bind may name another host (config.cc).
+  options.raft_address = config.Find(config.node_id)->raft_address();
+  if (options.raft_address != config.raft_bind) options.bind_address = config.raft_bind;
   options.dir = raft_dir;
   for (const PeerConfig& peer : config.peers) {
     options.voters.push_back(replica::Peer{peer.id, peer.raft_address()});

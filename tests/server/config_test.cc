@@ -101,8 +101,11 @@ TEST(ReplicationConfigTest, EvenVoterCountsAreRefused) {
 
 TEST(ReplicationConfigTest, OwnAddressesMustMatchTheFlags) {
   EXPECT_EQ(Error(1, "127.0.0.1:7999", kThree),
-            "--raft-bind 127.0.0.1:7999 differs from node 1's raft address 127.0.0.1:7479 in "
-            "--peers (the peers dial that address)");
+            "--raft-bind 127.0.0.1:7999 differs from node 1's raft port 7479 in --peers (the "
+            "library listens on the port the peers dial)");
+  // Another host on the same port: listening on all interfaces, or behind a proxy.
+  EXPECT_EQ(Error(1, "0.0.0.0:7479", kThree), "");
+  EXPECT_EQ(Error(1, "127.0.0.11:7479", kThree), "");
   EXPECT_EQ(Error(1, "7479", kThree), "--raft-bind '7479' is not host:port (port 1-65535)");
   EXPECT_EQ(Error(1, "127.0.0.1:7479", kThree, 7000),
             "--port 7000 differs from node 1's RESP port 7379 in --peers (followers redirect "
