@@ -209,8 +209,23 @@ std::string InfoText(const ServerFacts& facts, std::string_view section) {
   return text;
 }
 
+std::string DigestText(const StateDigests& digests) {
+  std::string out = fmt::format("# Digest\r\napplied_lsn:{}\r\nstate_digest:{:016x}\r\n",
+                                digests.applied_lsn.value, digests.state);
+  if (digests.replicated) {
+    out += fmt::format("committed_lsn:{}\r\ncommitted_digest:{:016x}\r\n",
+                       digests.committed_lsn.value, digests.committed);
+  }
+  return out;
+}
+
 void HandleInfo(Call& call) {
   const std::string_view section = call.args.size() > 1 ? call.args[1] : std::string_view();
+  if (KeywordIs(section, "DIGEST")) {
+    // Not part of ALL: it encodes the whole state.
+    call.reply().Bulk(DigestText(call.server.Digests()));
+    return;
+  }
   call.reply().Bulk(InfoText(call.server.Facts(InfoShowsMemory(section)), section));
 }
 

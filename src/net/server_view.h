@@ -126,6 +126,16 @@ struct SnapshotStart {
   Lsn lsn;
 };
 
+// INFO digest (docs/replication.md, "State digest"): fingerprints of the state this
+// node answers from and, in replicated mode, of its committed engine.
+struct StateDigests {
+  Lsn applied_lsn;
+  uint64_t state = 0;
+  bool replicated = false;
+  Lsn committed_lsn;
+  uint64_t committed = 0;
+};
+
 class ServerView {
  public:
   virtual ~ServerView() = default;
@@ -142,6 +152,8 @@ class ServerView {
   virtual core::EngineStats Tables() const = 0;
   // INFO's facts; the memory ones only `with_memory`.
   virtual ServerFacts Facts(bool with_memory) const = 0;
+  // INFO digest: encodes the whole state, so only on request.
+  virtual StateDigests Digests() const = 0;
   // SNAPSHOT: starts writing one unless one is being written.
   virtual SnapshotStart StartSnapshot() = 0;
   // SHUTDOWN: stops taking commands and ends the event loop once the batch

@@ -19,6 +19,7 @@
 #include "net/session.h"
 #include "server/clock.h"
 #include "server/memory_usage.h"
+#include "server/state_digest.h"
 #include "storage/journal_format.h"
 
 namespace exactly::server {
@@ -550,6 +551,18 @@ void Pipeline::OnRaftStatus(const replica::RaftStatus& status) {
 void Pipeline::OnLogFailure(const base::Status& status) {
   StepDown();
   OnStorageFailure(status);
+}
+
+net::StateDigests Pipeline::Digests() const {
+  net::StateDigests digests;
+  digests.applied_lsn = engine_.applied_lsn();
+  digests.state = StateDigest(engine_.SaveState());
+  if (log_ != nullptr) {
+    digests.replicated = true;
+    const std::string committed = log_->CommittedState(&digests.committed_lsn);
+    digests.committed = StateDigest(committed);
+  }
+  return digests;
 }
 
 net::SnapshotStart Pipeline::StartSnapshot() {

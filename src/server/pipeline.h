@@ -90,6 +90,7 @@ class Pipeline final : public net::ConnectionHandler,
   std::vector<std::shared_ptr<net::Connection>> Clients() const override { return clients_.List(); }
   core::EngineStats Tables() const override { return engine_.stats(); }
   net::ServerFacts Facts(bool with_memory) const override;
+  net::StateDigests Digests() const override;
   net::SnapshotStart StartSnapshot() override;
 
   // ReplicatedLog::Sink (loop thread).

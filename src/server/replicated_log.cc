@@ -84,12 +84,14 @@ void ReplicatedLog::Barrier(uint64_t seq) {
 }
 
 base::Status ReplicatedLog::CopyCommittedInto(core::Engine* engine) {
-  std::string state;
-  {
-    std::lock_guard<std::mutex> lock(committed_mutex_);
-    state = committed_.SaveState();
-  }
-  return engine->LoadState(state);
+  Lsn lsn;
+  return engine->LoadState(CommittedState(&lsn));
+}
+
+std::string ReplicatedLog::CommittedState(Lsn* applied_lsn) {
+  std::lock_guard<std::mutex> lock(committed_mutex_);
+  *applied_lsn = committed_.applied_lsn();
+  return committed_.SaveState();
 }
 
 void ReplicatedLog::Stop() {

@@ -57,6 +57,7 @@ class FakeServer final : public ConnectionHandler, public ServerView {
     memory_asked = memory_asked || with_memory;
     return facts;
   }
+  StateDigests Digests() const override { return {}; }
   SnapshotStart StartSnapshot() override { return snapshot; }
   void RequestShutdown() override { ++shutdowns; }
 
