@@ -32,6 +32,10 @@ struct ReplicationConfig {
   uint64_t node_id = 0;  // 0: single-node mode
   std::string raft_bind;
   std::vector<PeerConfig> peers;  // every voter, this one included, in --peers order
+  // Deliberately unsafe, for the fault sweep's negative controls only (main.cc refuses
+  // them without EXACTLY_UNSAFE_TEST_FLAGS=1; docs/replication.md "Negative controls"):
+  bool unsafe_ack_before_commit = false;  // replies leave once applied, before commit
+  bool unsafe_local_reads = false;        // read-only batches answered without a barrier
 
   bool enabled() const { return node_id != 0; }
   // The entry of voter `id`, nullptr if there is none.

@@ -1,6 +1,7 @@
 // exactly: one binary, subcommands serve | check | repair | commands | race.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <string_view>
@@ -108,6 +109,12 @@ int main(int argc, char** argv) {
                     "id=resp-host:resp-port@raft-host:raft-port,...; used to bootstrap a new "
                     "group, later starts keep the replicated configuration");
 
+  // Hidden (no group): the negative controls of tests/integration/test_replication_faults.py.
+  bool unsafe_ack_before_commit = false;
+  bool unsafe_local_reads = false;
+  serve->add_flag("--unsafe-ack-before-commit", unsafe_ack_before_commit)->group("");
+  serve->add_flag("--unsafe-local-reads", unsafe_local_reads)->group("");
+
   std::string check_dir = "data";
   CLI::App* check = app.add_subcommand("check", "Verify a data dir without changing it");
   check->add_option("--dir", check_dir, "Data directory")->capture_default_str();
@@ -139,6 +146,21 @@ int main(int argc, char** argv) {
         !replicated.ok()) {
       std::fprintf(stderr, "exactly: %s\n", replicated.message().c_str());
       return 2;
+    }
+    if (unsafe_ack_before_commit || unsafe_local_reads) {
+      const char* allowed = std::getenv("EXACTLY_UNSAFE_TEST_FLAGS");
+      if (allowed == nullptr || std::string_view(allowed) != "1" || !config.replication.enabled()) {
+        std::fprintf(stderr,
+                     "exactly: --unsafe-ack-before-commit and --unsafe-local-reads break the "
+                     "replicated mode's guarantees on purpose; they exist for its fault tests "
+                     "and need replicated mode and EXACTLY_UNSAFE_TEST_FLAGS=1\n");
+        return 2;
+      }
+      std::fprintf(stderr, "exactly: WARNING: unsafe test flags on:%s%s\n",
+                   unsafe_ack_before_commit ? " --unsafe-ack-before-commit" : "",
+                   unsafe_local_reads ? " --unsafe-local-reads" : "");
+      config.replication.unsafe_ack_before_commit = unsafe_ack_before_commit;
+      config.replication.unsafe_local_reads = unsafe_local_reads;
     }
     if (config.replication.enabled() && serve->count("--fsync") > 0 &&
         config.fsync != FsyncMode::kAlways) {

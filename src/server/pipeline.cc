@@ -218,7 +218,7 @@ void Pipeline::RunBatch() {
     }
     if (pending.connection->closed()) continue;
     CountReply(pending.kind, batch_output_.replies[i]);
-    Answer(*pending.connection, pending.slot, seq != 0 ? Lsn{seq} : batch_output_.wait_lsn[i],
+    Answer(*pending.connection, pending.slot, ReplyWait(seq, batch_output_.wait_lsn[i]),
            batch_output_.replies[i]);
   }
   for (core::BatchOutput::Wake& wake : batch_output_.wakes) {
@@ -230,7 +230,7 @@ void Pipeline::RunBatch() {
     std::erase(waiters, wake.waiter);
     if (!pending.connection->closed()) {
       CountReply(pending.kind, wake.reply);
-      Answer(*pending.connection, pending.slot, seq != 0 ? Lsn{seq} : wake.wait_lsn, wake.reply);
+      Answer(*pending.connection, pending.slot, ReplyWait(seq, wake.wait_lsn), wake.reply);
     }
   }
   running_commands_.clear();
@@ -415,6 +415,13 @@ void Pipeline::Redirect(net::ReplyTarget& connection, uint64_t slot, const core:
                        net::ErrMoved(net::CommandSlot(command), leader->resp_address()));
 }
 
+Lsn Pipeline::ReplyWait(uint64_t seq, Lsn engine_wait) const {
+  if (log_ == nullptr) return engine_wait;
+  // The negative controls' faults: Lsn{0} leaves at once, before any commit.
+  if (config_.replication.unsafe_ack_before_commit || seq == 0) return Lsn{0};
+  return Lsn{seq};
+}
+
 uint64_t Pipeline::LogBatch(Lsn lsn) {
   if (!batch_output_.record.empty()) {
     last_lsn_ = lsn;
@@ -428,6 +435,7 @@ uint64_t Pipeline::LogBatch(Lsn lsn) {
                        std::any_of(running_pending_.begin(), running_pending_.end(),
                                    [](const Pending& p) { return p.connection != nullptr; });
   if (!answers) return 0;  // a timer batch that changed nothing: nobody to answer
+  if (config_.replication.unsafe_local_reads) return 0;  // negative control: no barrier
   // Reads only: answered once a barrier proves this node still leads, since a deposed
   // leader's state may be missing writes the group has acknowledged.
   const uint64_t seq = ++proposed_seq_;

@@ -125,6 +125,9 @@ class Pipeline final : public net::ConnectionHandler,
   // Replicated mode. A follower's answer to a data command: -MOVED to the leader,
   // or -CLUSTERDOWN while none is known.
   void Redirect(net::ReplyTarget& connection, uint64_t slot, const core::Command& command);
+  // When a reply of batch `seq` (0: none logged) may leave: `engine_wait` on a single
+  // node, the batch's number in replicated mode, at once under an unsafe test flag.
+  Lsn ReplyWait(uint64_t seq, Lsn engine_wait) const;
   // Hands the batch just applied to the log: its record as an entry, or a barrier
   // when it changed nothing but has replies to order; 0 when nothing waits on it.
   uint64_t LogBatch(Lsn lsn);
