@@ -58,6 +58,10 @@ def percentile(values, p):
     return ordered[min(rank, len(ordered)) - 1]
 
 
+def seconds(value):
+    return "   -  " if value is None else "%5.2fs" % value
+
+
 class Sweep:
     """One group, its workload, the model state carried from cycle to cycle."""
 
@@ -365,10 +369,9 @@ class Sweep:
             if not s["cycles"]:
                 continue
             f = s["failover"]
-            fmt = lambda v: "   -  " if v is None else "%5.2fs" % v  # noqa: E731
             lines.append("%-18s %6d %10d %8d      %s %s %s" % (
-                kind, s["cycles"], s["acked"], s["unknown"], fmt(percentile(f, 50)),
-                fmt(percentile(f, 99)), fmt(max(f) if f else None)))
+                kind, s["cycles"], s["acked"], s["unknown"], seconds(percentile(f, 50)),
+                seconds(percentile(f, 99)), seconds(max(f) if f else None)))
         return "\n".join(lines)
 
     def logs(self):
@@ -381,7 +384,7 @@ class Sweep:
         self.g.close()
 
 
-def sweep_until_caught(test, unsafe, kinds, cycles):
+def sweep_until_caught(unsafe, kinds, cycles):
     """Runs cycles of `kinds` on a group with `unsafe` flags; the first cycle's
     problems (the checker caught the fault), or [] if none did."""
     tmp = tempfile.mkdtemp(prefix="exactly-repl-neg-")
@@ -433,7 +436,7 @@ class ReplicationFaultSweepTest(unittest.TestCase):
                 shutil.rmtree(tmp, ignore_errors=True)
 
     def test_ack_before_commit_is_caught(self):
-        problems = sweep_until_caught(self, ["--unsafe-ack-before-commit"],
+        problems = sweep_until_caught(["--unsafe-ack-before-commit"],
                                       ["partition_leader", "kill_leader"], 6)
         self.assertTrue(problems, "the checker missed replies sent before commit")
 
@@ -441,7 +444,7 @@ class ReplicationFaultSweepTest(unittest.TestCase):
         # Caught when the stopped node's loop reads a probe (or a writer's retry, whose
         # `again` is a read) before its raft thread, on the same SIGCONT, finds it lost
         # its leadership: a race either may win, so the control gets several chances.
-        problems = sweep_until_caught(self, ["--unsafe-local-reads"], ["stop_leader"], 10)
+        problems = sweep_until_caught(["--unsafe-local-reads"], ["stop_leader"], 10)
         self.assertTrue(problems, "the checker missed reads served by a deposed leader")
 
     def test_unsafe_flags_are_refused_without_the_test_variable(self):
@@ -515,8 +518,8 @@ class CheckerTest(unittest.TestCase):
         self.assertEqual(lin.token_order_problems([(5, 0, 1), (6, 2, 3)]), [])
         self.assertTrue(lin.token_order_problems([(6, 0, 1), (5, 2, 3)]))
         self.assertTrue(lin.token_order_problems([(5, 0, 1), (5, 2, 3)]))
-        l = ("lock", "l")
-        ops = [op(l, "LOCK", ["l", "a", "LEASE", "1", "ID", "x"], 0, 1,
+        lock = ("lock", "l")
+        ops = [op(lock, "LOCK", ["l", "a", "LEASE", "1", "ID", "x"], 0, 1,
                   {"result": "acquired", "token": 3})]
         self.assertIsNot(lin.check(ops, (None, None, 5), lin.lock_step), True)
 
