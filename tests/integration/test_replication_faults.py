@@ -422,6 +422,9 @@ class ReplicationFaultSweepTest(unittest.TestCase):
             for n in range(cycles):
                 kind = FAULTS[n % len(FAULTS)]
                 problems = sweep.cycle(n, kind)
+                if cycles > 20 and (n + 1) % 20 == 0:
+                    sys.stderr.write("\n  cycle %d of %d, %.0f s\n" %
+                                     (n + 1, cycles, time.monotonic() - started))
                 if problems:
                     self.fail("cycle %d (%s), seed %d: %d problems:\n%s\n%s" %
                               (n + 1, kind, seed, len(problems), "\n".join(problems[:20]),
