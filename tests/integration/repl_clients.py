@@ -2,11 +2,12 @@
 
 Routing (DESIGN.md, "Beyond one machine"): `-MOVED <slot> <host:port>` goes to the
 named node and was not executed; `-CLUSTERDOWN` (no leader known) was not executed
-and is tried on the next node after a pause; a refused connection and `-ERR server
-is shutting down` (refused before it reached a batch) were not executed either, and
-go to the next node. `-TRYAGAIN`, a reset or closed connection after the command was
-sent, and a reply that does not come within the op timeout leave the outcome unknown:
-a write is then
+and is tried on the next node after a pause; a refused connection, `-ERR server is
+shutting down` and `-ERR max number of clients reached` (what a stopping node answers
+a connection it accepts) were not executed either, and go to the next node.
+`-TRYAGAIN`, `-IOERR`, a reset or closed connection after the command was sent, and a
+reply that does not come within the op timeout leave the outcome unknown: a write is
+then
 retried with the same arguments (the same transfer id, the same LOCK ID, the same
 claim owner), which the server answers with the first outcome if it was kept.
 
@@ -83,11 +84,14 @@ class Router:
                 self.next_port()
                 time.sleep(0.05)
                 return NOT_EXECUTED, reply, port
-            if code == "ERR" and "shutting down" in str(reply):
-                # Refused before it reached a batch (a node stopping with SIGTERM).
+            if code == "ERR" and ("shutting down" in str(reply) or
+                                  "max number of clients" in str(reply)):
+                # Refused before it reached a batch: a node stopping with SIGTERM
+                # answers the first, and refuses a connection it accepts meanwhile
+                # with the second.
                 self.next_port()
                 return NOT_EXECUTED, reply, port
-            if code == "TRYAGAIN":
+            if code in ("TRYAGAIN", "IOERR"):
                 self.next_port()
                 return UNKNOWN, reply, port
         return REPLY, reply, port

@@ -53,8 +53,9 @@ class Op:
         return INF if self.complete is None else self.complete
 
     def __repr__(self):
+        result = self.result or {}
         return "%s%r -> %s%s [%.3f, %s] by %s at node %s" % (
-            self.kind, tuple(self.args), (self.result or {}).get("result", "?"),
+            self.kind, tuple(self.args), result.get("error", result.get("result", "?")),
             " (ambiguous)" if self.ambiguous else "", self.invoke,
             "?" if self.complete is None else "%.3f" % self.complete, self.process, self.node)
 
