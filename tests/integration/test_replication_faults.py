@@ -339,7 +339,12 @@ class Sweep:
             if op.kind == "LOCK" and op.result and op.result.get("result") == "acquired":
                 self.grants.append((int(op.result["token"]), op.invoke, op.complete))
         problems += lin.token_order_problems(self.grants)
-        # 6. Every replica holds the same state.
+        # 6. Every replica holds the same state, and first of all runs.
+        for i in self.g.ids:
+            if not self.g.running(i):
+                problems.append("node %d exited (code %s): %s" %
+                                (i, self.g.servers[i].proc.returncode,
+                                 self.g.servers[i].log_tail(1)))
         seen = self.g.converged()
         values = {i: (d.get("committed_lsn"), d.get("state_digest"), d.get("committed_digest"))
                   for i, d in seen.items()}
