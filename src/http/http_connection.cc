@@ -19,6 +19,7 @@
 #include "base/assert.h"
 #include "base/monotonic_clock.h"
 #include "core/limits.h"
+#include "http/http_auth.h"
 #include "http/json_reply.h"
 #include "http/limits.h"
 #include "http/metrics.h"
@@ -44,16 +45,6 @@ int TakeDescriptor(boost::asio::ip::tcp::socket& socket) {
   return socket.release(ignored);
 }
 
-// Equal without an early exit at the first differing byte, so the time a refusal
-// takes does not tell how much of a guessed password was right.
-bool SameSecret(std::string_view a, std::string_view b) {
-  unsigned char differ = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    differ |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return differ == 0;
-}
-
 const std::string& OpenApi() {
   static const std::string document = OpenApiJson();
   return document;
@@ -74,7 +65,10 @@ std::string ResponseText(int status, std::string_view content_type, std::string_
   out += content_type;
   out += "\r\nContent-Length: ";
   out.append(digits, std::to_chars(digits, digits + sizeof(digits), body.size()).ptr);
-  if (status == 401) out += "\r\nWWW-Authenticate: Bearer";
+  if (status == 401) {
+    out += "\r\nWWW-Authenticate: ";
+    out += kAuthChallenge;
+  }
   if (status == 405) out += "\r\nAllow: POST, GET";
   if (close) out += "\r\nConnection: close";
   out += "\r\n\r\n";
@@ -230,36 +224,41 @@ void HttpConnection::Handle(Request request) {
   // Nothing after a request that asked to close is read.
   if (!keep_alive) close_after_replies_ = true;
 
-  if (const std::string_view password = handler_->RequirePass(); !password.empty()) {
-    const auto found = request.find(bhttp::field::authorization);
-    const std::string_view sent =
-        found == request.end() ? std::string_view() : std::string_view(found->value());
-    if (!sent.starts_with("Bearer ") || !SameSecret(sent.substr(7), password)) {
-      RespondProblem(slot, 401, net::kCodeNoAuth, net::ErrNoAuth());
-      return;
-    }
-  }
   const std::string_view target(request.target());
   const std::string_view path = target.substr(0, target.find('?'));
   const std::string_view method(request.method_string());
+  // The API's description is the same for every server of a version: no login.
   if (path == "/v1/openapi.json" && request.method() == bhttp::verb::get) {
     Respond(slot, Lsn{0}, 200, kJson, OpenApi());
     return;
   }
+  const auto authorization = request.find(bhttp::field::authorization);
+  const HttpCaller caller = Authenticate(
+      handler_->Users(), authorization == request.end() ? std::string_view()
+                                                        : std::string_view(authorization->value()));
+  if (caller.user == nullptr) {
+    RespondProblem(slot, 401, caller.code, caller.message);
+    return;
+  }
   if (path == "/metrics" && request.method() == bhttp::verb::get) {
+    if (std::string refusal = MetricsRefusal(*caller.user); !refusal.empty()) {
+      RespondProblem(slot, 403, net::kCodeNoPerm, refusal);
+      return;
+    }
     Respond(slot, Lsn{0}, 200, "text/plain; version=0.0.4; charset=utf-8",
             MetricsText(handler_->Facts(), handler_->Stats()));
     return;
   }
   if (request.method() == bhttp::verb::post && path.starts_with("/v1/")) {
-    HandlePost(slot, request, path);
+    HandlePost(slot, request, path, *caller.user);
     return;
   }
   const bool known = path == "/v1/openapi.json" || path == "/metrics" || FindRoute(path) != nullptr;
   RespondProblem(slot, known ? 405 : 404, net::kCodeErr, net::ErrNoRoute(method, path));
 }
 
-void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::string_view path) {
+void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::string_view path,
+                                const net::User& user) {
   const bool group = path == kGroupPath;
   const Route* route = group ? nullptr : FindRoute(path);
   if (route == nullptr && !group) {
@@ -279,6 +278,11 @@ void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::stri
       group ? GroupFromJson(body.as_object()) : CommandFromJson(*route, body.as_object());
   if (!parsed.error.empty()) {
     RespondProblem(slot, 400, net::kCodeErr, parsed.error);
+    return;
+  }
+  if (std::string refusal = PostRefusal(user, route, body.as_object(), parsed.command);
+      !refusal.empty()) {
+    RespondProblem(slot, 403, net::kCodeNoPerm, refusal);
     return;
   }
   if (const auto header = request.find("Idempotency-Key"); header != request.end()) {

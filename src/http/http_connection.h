@@ -45,6 +45,7 @@
 #include "base/units.h"
 #include "core/command.h"
 #include "http/metrics.h"
+#include "net/acl.h"
 #include "net/reply_target.h"
 #include "net/server_view.h"
 #include "net/socket_poller.h"
@@ -79,9 +80,8 @@ class HttpHandler {
   virtual Lsn DurableLsn() const = 0;
   // The connection has closed; no slot of it will be written any more.
   virtual void OnClosed(HttpConnection& connection) = 0;
-  // --requirepass; empty when none is set. With one, every request must carry
-  // `Authorization: Bearer <password>`.
-  virtual std::string_view RequirePass() const = 0;
+  // The users requests authenticate as (http/http_auth.h); outlives the connections.
+  virtual const net::Acl& Users() const = 0;
   // The HTTP port's counters, which the connections keep, for GET /metrics.
   virtual HttpStats& Stats() = 0;
   // The server's facts (INFO's), for GET /metrics.
@@ -161,7 +161,8 @@ class HttpConnection final : public net::PollClient,
   void SubmitLater(uint64_t slot, core::Command command);
   // Fills `slot` with a stored response (StoredResponse's text).
   void RespondStored(uint64_t slot, Lsn wait_lsn, std::string_view stored);
-  void HandlePost(uint64_t slot, const Request& request, std::string_view path);
+  void HandlePost(uint64_t slot, const Request& request, std::string_view path,
+                  const net::User& user);
   // Writes a whole response into `target` and marks it filled.
   void Render(Slot& target, int status, std::string_view content_type, std::string_view body);
   // Fills `slot` with a response of `status`, `content_type` and `body`.

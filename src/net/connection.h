@@ -38,6 +38,7 @@
 namespace exactly::net {
 
 class Connection;
+struct User;
 
 // What a connection hands its commands to (server/ implements it).
 class ConnectionHandler {
@@ -118,7 +119,8 @@ class Connection final : public PollClient,
   // Session state per client: protocol version, auth, name and the MULTI queue,
   // kept here and given meaning by the session commands (net/session.h).
   int protocol = 2;
-  bool authenticated = false;
+  // The user the connection runs as (net/acl.h); nullptr until it authenticates.
+  const User* user = nullptr;
   std::string name;
   bool in_multi = false;
   bool multi_failed = false;  // a command queued after MULTI was rejected: EXEC aborts

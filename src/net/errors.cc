@@ -136,7 +136,7 @@ std::string ErrMaxClients() { return "max number of clients reached"; }
 std::string ErrProtectedMode() {
   return "exactly is running in protected mode: it listens on a non-loopback address and no "
          "password is set, so only loopback clients are served. Set one with --requirepass "
-         "(clients then send AUTH), or bind to 127.0.0.1";
+         "or in --aclfile (clients then send AUTH), or bind to 127.0.0.1";
 }
 
 std::string ErrNoAuth() { return "Authentication required."; }
@@ -157,6 +157,13 @@ std::string ErrSelectDb() { return "DB index is out of range (exactly has one da
 std::string ErrClientSubcommand(std::string_view subcommand) {
   return "unknown subcommand or wrong arguments '" + std::string(subcommand) +
          "'. Try CLIENT ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL.";
+}
+std::string ErrAclSubcommand(std::string_view subcommand) {
+  return "unknown subcommand or wrong arguments '" + std::string(subcommand) +
+         "'. Try ACL WHOAMI, USERS, LIST, CAT [category].";
+}
+std::string ErrAclCategory(std::string_view category) {
+  return "Unknown category '" + std::string(category) + "'";
 }
 std::string ErrNoSuchClient() { return "No such client"; }
 std::string ErrConfigSubcommand() {

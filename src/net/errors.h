@@ -21,6 +21,9 @@ inline constexpr std::string_view kCodeExecAbort = "EXECABORT";
 inline constexpr std::string_view kCodeNoProto = "NOPROTO";
 inline constexpr std::string_view kCodeOom = "OOM";
 inline constexpr std::string_view kCodeDenied = "DENIED";
+// An authenticated user asked for a command or key its ACL rules do not allow
+// (net/acl.h builds the text).
+inline constexpr std::string_view kCodeNoPerm = "NOPERM";
 // Replicated mode (docs/replication.md), with Redis Cluster's codes so cluster-aware
 // clients follow them: MOVED to the leader, TRYAGAIN after a lost outcome,
 // CLUSTERDOWN while no leader is known.
@@ -102,6 +105,10 @@ std::string ErrHelloNoAuth();  // code NOAUTH: HELLO without AUTH before authent
 std::string ErrSelectDb();     // only database 0 exists
 // CLIENT with an unknown subcommand or the wrong arguments for one; names them all.
 std::string ErrClientSubcommand(std::string_view subcommand);
+// ACL with an unknown subcommand or the wrong arguments for one; names them all.
+std::string ErrAclSubcommand(std::string_view subcommand);
+// ACL CAT with a category that does not exist.
+std::string ErrAclCategory(std::string_view category);
 std::string ErrNoSuchClient();      // CLIENT KILL ip:port matched no client
 std::string ErrConfigSubcommand();  // anything but CONFIG GET pattern
 std::string ErrSnapshotRunning();   // SNAPSHOT while one is being written

@@ -9,6 +9,7 @@
 
 #include "base/monotonic_clock.h"
 #include "base/version.h"
+#include "net/acl.h"
 #include "net/args.h"
 #include "net/errors.h"
 #include "net/session.h"
@@ -109,11 +110,13 @@ std::string ClientLine(const Connection& connection, int64_t now_ms) {
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return fmt::format(
       "id={} addr={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} "
-      "tot-mem={} cmd={} user=default resp={}\n",
+      "tot-mem={} cmd={} user={} resp={}\n",
       connection.id(), connection.remote_address(), connection.name,
       (now_ms - connection.created_ms) / 1000, (now_ms - connection.last_activity_ms()) / 1000,
       flags, connection.in_multi ? static_cast<int64_t>(connection.multi_queue.size()) : -1,
-      connection.buffer_bytes(), lower, connection.protocol);
+      connection.buffer_bytes(), lower,
+      connection.user != nullptr ? std::string_view(connection.user->name) : "default",
+      connection.protocol);
 }
 
 bool InfoShowsMemory(std::string_view section) {

@@ -24,6 +24,7 @@
 
 namespace exactly::net {
 
+class Acl;
 class Connection;
 class ReplyTarget;
 
@@ -144,8 +145,9 @@ class ServerView {
   // fills `slot` of `target` (a RESP or an HTTP connection) with its reply, or at
   // once with a refusal (shutting down, storage failed, memory, size).
   virtual void Submit(ReplyTarget& target, uint64_t slot, core::Command&& command) = 0;
-  // --requirepass; empty when none is set.
-  virtual std::string_view RequirePass() const = 0;
+  // The users (--aclfile, or --requirepass's default user); lives as long as the
+  // server, so connections may point at its users.
+  virtual const Acl& Users() const = 0;
   // Every open connection, oldest (lowest id) first.
   virtual std::vector<std::shared_ptr<Connection>> Clients() const = 0;
   // The table sizes now (DBSIZE).

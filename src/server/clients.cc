@@ -51,7 +51,8 @@ Clients::Clients(boost::asio::io_context& io, const ServeConfig& config,
       idle_timer_(io) {
   boost::system::error_code bad_address;
   const auto bind_address = boost::asio::ip::make_address(config_.bind, bad_address);
-  protect_ = config_.protected_mode && config_.requirepass.empty() &&
+  EXACTLY_ASSERT(config_.acl != nullptr);
+  protect_ = config_.protected_mode && config_.acl->OpenUser() != nullptr &&
              (bad_address || !bind_address.is_loopback());
   if (config_.idle_timeout_s > 0) SweepIdle();
 }
@@ -71,7 +72,7 @@ void Clients::Accept(boost::asio::ip::tcp::socket socket, bool shutting_down) {
   const uint64_t id = next_id_++;
   auto connection =
       std::make_shared<net::Connection>(std::move(socket), id, handler_, limits_, poller_);
-  connection->authenticated = config_.requirepass.empty();
+  connection->user = config_.acl->OpenUser();
   connection->created_ms = base::MonotonicNowMs();
   connections_.emplace(id, connection);
   connection->Start();

@@ -57,7 +57,8 @@ class Clients {
   std::vector<std::shared_ptr<net::Connection>> List() const;
   size_t size() const { return connections_.size(); }
   int64_t buffer_bytes() const { return buffer_bytes_; }
-  // Whether protected mode is in force: a non-loopback bind, no password, and
+  // Whether protected mode is in force: a non-loopback bind, a default user that
+  // needs no password, and
   // --protected-mode yes. Non-loopback clients are then refused.
   bool protected_mode() const { return protect_; }
 

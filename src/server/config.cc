@@ -135,4 +135,20 @@ base::Status ParseReplication(bool node_id_given, uint64_t node_id, bool raft_bi
   return base::Status::Ok();
 }
 
+base::Status LoadUsers(ServeConfig* config) {
+  if (config->aclfile.empty()) {
+    config->acl = std::make_shared<const net::Acl>(net::Acl::FromPassword(config->requirepass));
+    return base::Status::Ok();
+  }
+  if (!config->requirepass.empty()) {
+    return Bad(
+        "--requirepass and --aclfile together: give the default user its password in the "
+        "ACL file (user default on >password ...)");
+  }
+  base::Result<net::Acl> acl = net::Acl::Load(config->aclfile);
+  if (!acl.ok()) return acl.status();
+  config->acl = std::make_shared<const net::Acl>(std::move(acl).value());
+  return base::Status::Ok();
+}
+
 }  // namespace exactly::server

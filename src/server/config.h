@@ -2,12 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
 #include "core/limits.h"
+#include "net/acl.h"
 #include "net/connection_limits.h"
 #include "storage/group_commit.h"
 
@@ -54,6 +56,12 @@ base::Status ParseReplication(bool node_id_given, uint64_t node_id, bool raft_bi
                               std::string_view raft_bind, bool peers_given, std::string_view peers,
                               uint16_t port, ReplicationConfig* out);
 
+struct ServeConfig;
+
+// Sets config->acl from --aclfile (a bad file: InvalidArgument naming its line) or
+// from --requirepass; both together are refused.
+base::Status LoadUsers(ServeConfig* config);
+
 struct ServeConfig {
   std::string dir = "data";
   std::string bind = "127.0.0.1";
@@ -66,6 +74,11 @@ struct ServeConfig {
   bool http_port_given = false;
   storage::FsyncMode fsync = storage::FsyncMode::kAlways;
   std::string requirepass;  // empty: no AUTH needed
+  // Users, passwords and permissions (docs/acl.md); excludes --requirepass.
+  std::string aclfile;
+  // The users the server runs with, from aclfile or requirepass (LoadUsers); shared
+  // by the copies of this config, so a connection's user pointer stays valid.
+  std::shared_ptr<const net::Acl> acl;
   size_t clients_max = net::kClientsMaxDefault;
   int64_t idle_timeout_s = 0;  // 0: never close idle clients
   int64_t id_retention_ms = core::kIdRetentionMsDefault;
@@ -79,8 +92,8 @@ struct ServeConfig {
   // Input and output buffers of all clients together; past it the clients with
   // the largest buffers are disconnected (0: no bound).
   uint64_t maxmemory_clients_bytes = net::kClientBuffersBytesMaxDefault;
-  // Started on a non-loopback address with no password, only loopback clients are
-  // served.
+  // Started on a non-loopback address while the default user needs no password,
+  // only loopback clients are served.
   bool protected_mode = true;
   // The wall clock may be behind the journal's last timestamp (a clock set back,
   // a restore onto another machine): time then stands still in the engine until

@@ -38,7 +38,7 @@ class HttpClients final : public http::HttpHandler, public BufferedClients {
   void Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) override;
   Lsn DurableLsn() const override { return pipeline_->DurableLsn(); }
   void OnClosed(http::HttpConnection& connection) override;
-  std::string_view RequirePass() const override { return config_.requirepass; }
+  const net::Acl& Users() const override { return *config_.acl; }
   http::HttpStats& Stats() override { return stats_; }
   net::ServerFacts Facts() const override { return pipeline_->Facts(/*with_memory=*/true); }
   void OnBufferBytes(http::HttpConnection&, int64_t delta) override {

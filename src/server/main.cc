@@ -48,7 +48,13 @@ int main(int argc, char** argv) {
                    "lose the last second); no: leave syncing to the OS")
       ->capture_default_str()
       ->check(CLI::IsMember(fsync_modes));
-  serve->add_option("--requirepass", config.requirepass, "Password clients must AUTH with");
+  serve->add_option("--requirepass", config.requirepass,
+                    "Password of the default user, which clients must AUTH with (or use "
+                    "--aclfile)");
+  serve->add_option("--aclfile", config.aclfile,
+                    "Users, passwords, bearer tokens and what each may run on which keys, one "
+                    "'user <name> on >password +@claims ~phone:*' line each (docs/acl.md); read "
+                    "at start, a bad line refuses to start");
   serve->add_option("--maxclients", config.clients_max, "Most clients connected at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
@@ -83,8 +89,8 @@ int main(int argc, char** argv) {
   std::string protected_mode = "yes";
   serve
       ->add_option("--protected-mode", protected_mode,
-                   "yes: on a non-loopback address without --requirepass, serve loopback "
-                   "clients only")
+                   "yes: on a non-loopback address while the default user needs no password "
+                   "(no --requirepass, or 'nopass' in --aclfile), serve loopback clients only")
       ->capture_default_str()
       ->check(CLI::IsMember({"yes", "no"}));
   serve
@@ -168,6 +174,10 @@ int main(int argc, char** argv) {
                    "exactly: --fsync %s is for the single-node journal; in replicated mode the "
                    "raft log syncs every entry before it counts toward a quorum\n",
                    fsync_name.c_str());
+      return 2;
+    }
+    if (exactly::base::Status users = exactly::server::LoadUsers(&config); !users.ok()) {
+      std::fprintf(stderr, "exactly: %s\n", users.message().c_str());
       return 2;
     }
     config.http_port_given = serve->count("--http-port") != 0;

@@ -63,7 +63,8 @@ class Pipeline final : public net::ConnectionHandler,
   // Stops taking commands and asks the event loop to end (SHUTDOWN, SIGTERM).
   void RequestShutdown() override;
   bool shutting_down() const { return shutting_down_; }
-  // Whether protected mode is in force: a non-loopback bind, no password, and
+  // Whether protected mode is in force: a non-loopback bind, a default user that
+  // needs no password, and
   // --protected-mode yes. Non-loopback clients are then refused.
   bool protected_mode() const { return clients_.protected_mode(); }
   void set_on_shutdown(std::function<void()> fn) { on_shutdown_ = std::move(fn); }
@@ -86,7 +87,7 @@ class Pipeline final : public net::ConnectionHandler,
 
   // net::ServerView: what the session commands (net/session.h) ask of the server.
   void Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) override;
-  std::string_view RequirePass() const override { return config_.requirepass; }
+  const net::Acl& Users() const override { return *config_.acl; }
   std::vector<std::shared_ptr<net::Connection>> Clients() const override { return clients_.List(); }
   core::EngineStats Tables() const override { return engine_.stats(); }
   net::ServerFacts Facts(bool with_memory) const override;

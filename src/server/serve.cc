@@ -318,9 +318,10 @@ int Serve(const ServeConfig& config) {
 
   if (pipeline.protected_mode()) {
     std::fprintf(stderr,
-                 "exactly: protected mode: %s is not a loopback address and no password is "
-                 "set, so only loopback clients are served. Set --requirepass, or "
-                 "--protected-mode no if the network is trusted.\n",
+                 "exactly: protected mode: %s is not a loopback address and the default user "
+                 "needs no password, so only loopback clients are served. Set --requirepass "
+                 "(or a password for default in --aclfile), or --protected-mode no if the "
+                 "network is trusted.\n",
                  config.bind.c_str());
   }
   std::fprintf(stderr, "exactly: ready on %s:%u (dir %s, lsn %llu)\n", config.bind.c_str(),

@@ -39,7 +39,7 @@ class FakeHandler final : public HttpHandler {
   }
   Lsn DurableLsn() const override { return Lsn{durable}; }
   void OnClosed(HttpConnection&) override { ++closed; }
-  std::string_view RequirePass() const override { return requirepass; }
+  const net::Acl& Users() const override { return users; }
   HttpStats& Stats() override { return stats; }
   net::ServerFacts Facts() const override { return facts; }
   void OnBufferBytes(HttpConnection&, int64_t delta) override {
@@ -53,7 +53,7 @@ class FakeHandler final : public HttpHandler {
   net::ServerFacts facts;
   uint64_t durable = 0;
   int closed = 0;
-  std::string requirepass;
+  net::Acl users = net::Acl::FromPassword("");
 };
 
 struct Response {
@@ -308,7 +308,7 @@ TEST_F(HttpConnectionTest, ConnectionCloseClosesAfterTheResponse) {
 }
 
 TEST_F(HttpConnectionTest, APasswordNeedsABearerToken) {
-  handler_.requirepass = "s3cret";
+  handler_.users = net::Acl::FromPassword("s3cret");
   Post("/v1/claim", R"({"key":"k","owner":"o"})");
   const Response refused = Receive();
   EXPECT_EQ(refused.status, 401);

@@ -18,8 +18,13 @@ constexpr CommandSpec kRows[] = {
      "Choose the protocol (RESP2 or RESP3), authenticate and name the connection.", 0, 0, 0,
      HandleHello},
     {"AUTH", -2, kSession | kNoAuth, nullptr, "AUTH [username] password",
-     "Authenticate the connection (--requirepass).", 0, 0, 0, HandleAuth},
-    {"CLIENT", -2, kSession, nullptr,
+     "Authenticate the connection as a user of --aclfile (or default, --requirepass).", 0, 0, 0,
+     HandleAuth},
+    {"ACL", -2, kSession | kAdmin, nullptr, "ACL WHOAMI | USERS | LIST | CAT [category]",
+     "The connection's user, the users, their rules and the categories (--aclfile); WHOAMI "
+     "needs no permission.",
+     0, 0, 0, HandleAcl},
+    {"CLIENT", -2, kSession | kAdmin, nullptr,
      "CLIENT SETNAME name | GETNAME | ID | SETINFO attr value | INFO | LIST [ID id [id ...]] | "
      "KILL ip:port | KILL [ID id] [ADDR ip:port] [SKIPME yes|no]",
      "Name the connection, ask about it, list the connections or close some.", 0, 0, 0,
