@@ -3,8 +3,8 @@
 // HELLO, ACL, CONFIG, WATCH, COMMAND, SNAPSHOT, SHUTDOWN, MULTI/EXEC/DISCARD).
 //
 // RunCommand looks the command up, checks its arity, the connection's
-// authentication and its user's ACL rules (net/acl.h), and queues it while the connection is inside MULTI; otherwise
-// the row's handler runs. Data rows share RunDataCommand (parse, then submit to
+// authentication and its user's ACL rules (net/acl.h), and queues it while the connection is inside
+// MULTI; otherwise the row's handler runs. Data rows share RunDataCommand (parse, then submit to
 // the server's next batch); a kConnection row's handler answers on the loop
 // thread, in its slot's order, without a batch. What the server alone knows
 // comes through ServerView (net/server_view.h). INFO, DBSIZE and CLIENT are in
