@@ -43,7 +43,9 @@ constexpr AclCategory kCategories[] = {
 size_t RowIndex(const CommandSpec& spec) {
   const std::span<const CommandSpec> rows = AllCommands();
   EXACTLY_ASSERT(&spec >= rows.data() && &spec < rows.data() + rows.size());
-  return static_cast<size_t>(&spec - rows.data());
+  const auto index = static_cast<size_t>(&spec - rows.data());
+  EXACTLY_ASSERT(index < kAclCommandsMax);
+  return index;
 }
 
 bool InFamily(std::span<const CommandSpec> family, const CommandSpec& spec) {
