@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
   serve
       ->add_option("--protected-mode", protected_mode,
                    "yes: on a non-loopback address while the default user needs no password "
-                   "(no --requirepass, or 'nopass' in --aclfile), serve loopback clients only")
+                   "(no --requirepass, or 'user default on nopass' in --aclfile), serve loopback "
+                   "clients only")
       ->capture_default_str()
       ->check(CLI::IsMember({"yes", "no"}));
   serve
