@@ -19,6 +19,7 @@
 #include "base/assert.h"
 #include "base/monotonic_clock.h"
 #include "core/limits.h"
+#include "http/console_routes.h"
 #include "http/json_reply.h"
 #include "http/limits.h"
 #include "http/metrics.h"
@@ -230,6 +231,14 @@ void HttpConnection::Handle(Request request) {
   // Nothing after a request that asked to close is read.
   if (!keep_alive) close_after_replies_ = true;
 
+  // The console's page and script hold no data: served without a password, so a
+  // browser can open the page, which then sends one with its reads.
+  if (request.method() == bhttp::verb::get &&
+      FindConsoleAsset(std::string_view(request.target())
+                           .substr(0, std::string_view(request.target()).find('?'))) != nullptr) {
+    HandleConsole(slot, request.target());
+    return;
+  }
   if (const std::string_view password = handler_->RequirePass(); !password.empty()) {
     const auto found = request.find(bhttp::field::authorization);
     const std::string_view sent =
@@ -251,6 +260,7 @@ void HttpConnection::Handle(Request request) {
             MetricsText(handler_->Facts(), handler_->Stats()));
     return;
   }
+  if (request.method() == bhttp::verb::get && HandleConsole(slot, target)) return;
   if (request.method() == bhttp::verb::post && path.starts_with("/v1/")) {
     HandlePost(slot, request, path);
     return;
@@ -448,6 +458,10 @@ void HttpConnection::CountOutcome(const Slot& slot, std::string_view outcome) {
 
 void HttpConnection::CountError(int status, std::string_view code) {
   ++handler_->Stats().errors[{status, std::string(code.empty() ? net::kCodeErr : code)}];
+}
+
+void HttpConnection::FillJson(uint64_t slot, Lsn wait_lsn, std::string_view body) {
+  Respond(slot, wait_lsn, 200, kJson, body);
 }
 
 void HttpConnection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {

@@ -35,6 +35,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,8 @@
 
 #include "base/units.h"
 #include "core/command.h"
+#include "core/engine.h"
+#include "http/console_routes.h"
 #include "http/metrics.h"
 #include "net/reply_target.h"
 #include "net/server_view.h"
@@ -89,6 +92,13 @@ class HttpHandler {
   // The connection's buffers grew or shrank by `delta` bytes (its buffer_bytes());
   // the handler may close it, but only after this call returns.
   virtual void OnBufferBytes(HttpConnection& connection, int64_t delta) = 0;
+  // The console (http/console_routes.h): a table page for `slot`, read in order
+  // with the commands (server/pipeline.h, SubmitRead); `render` turns the engine's
+  // state into the response body, answered through FillJson.
+  virtual void SubmitRead(HttpConnection& connection, uint64_t slot,
+                          std::function<std::string(const core::Engine&)> render) = 0;
+  // The console's live numbers, for GET /v1/stats.
+  virtual ConsoleNumbers Numbers() const = 0;
 };
 
 class HttpConnection final : public net::PollClient,
@@ -113,6 +123,10 @@ class HttpConnection final : public net::PollClient,
   int64_t last_activity_ms() const { return last_activity_ms_; }
   // Bytes its buffers hold, as last reported to the handler; 0 once closed.
   size_t buffer_bytes() const { return accounted_bytes_; }
+
+  // Answers `slot` with 200 and the JSON `body` once `wait_lsn` is durable (a
+  // console table page, HttpHandler::SubmitRead).
+  void FillJson(uint64_t slot, Lsn wait_lsn, std::string_view body);
 
   // net::ReplyTarget
   void FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) override;
@@ -162,6 +176,8 @@ class HttpConnection final : public net::PollClient,
   // Fills `slot` with a stored response (StoredResponse's text).
   void RespondStored(uint64_t slot, Lsn wait_lsn, std::string_view stored);
   void HandlePost(uint64_t slot, const Request& request, std::string_view path);
+  // The console's GET routes (http/console_routes.h); false if `path` is none of them.
+  bool HandleConsole(uint64_t slot, std::string_view target);
   // Writes a whole response into `target` and marks it filled.
   void Render(Slot& target, int status, std::string_view content_type, std::string_view body);
   // Fills `slot` with a response of `status`, `content_type` and `body`.

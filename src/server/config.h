@@ -64,6 +64,9 @@ struct ServeConfig {
   // bound refuses to start, as --port does.
   uint16_t http_port = 7380;
   bool http_port_given = false;
+  // The web console (GET /) is read-only unless this is set: then its page offers
+  // a form that sends commands through POST /v1/<command>.
+  bool console_writes = false;
   storage::FsyncMode fsync = storage::FsyncMode::kAlways;
   std::string requirepass;  // empty: no AUTH needed
   size_t clients_max = net::kClientsMaxDefault;

@@ -109,6 +109,28 @@ void HttpClients::Submit(net::ReplyTarget& target, uint64_t slot, core::Command&
   pipeline_->Submit(target, slot, std::move(command));
 }
 
+void HttpClients::SubmitRead(http::HttpConnection& connection, uint64_t slot,
+                             std::function<std::string(const core::Engine&)> render) {
+  // The pipeline holds the connection until the read runs, and skips it if closed.
+  pipeline_->SubmitRead(connection, slot,
+                        [target = &connection, slot, render = std::move(render)](
+                            const core::Engine& engine, Lsn wait_lsn) {
+                          target->FillJson(slot, wait_lsn, render(engine));
+                        });
+}
+
+http::ConsoleNumbers HttpClients::Numbers() const {
+  http::ConsoleNumbers numbers;
+  numbers.facts = pipeline_->Facts(/*with_memory=*/true);
+  const Pipeline::CommitLatency& latency = pipeline_->commit_latency();
+  numbers.commit_batches = latency.batches;
+  numbers.commit_total_us = latency.total_us;
+  numbers.commit_max_us = latency.max_us;
+  numbers.http_connections = connections_.size();
+  numbers.console_writes = config_.console_writes;
+  return numbers;
+}
+
 void HttpClients::OnClosed(http::HttpConnection& connection) {
   if (connections_.erase(connection.id()) != 0) --stats_.connections;
   pipeline_->Withdraw(connection);

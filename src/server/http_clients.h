@@ -48,6 +48,9 @@ class HttpClients final : public http::HttpHandler, public BufferedClients {
   // BufferedClients: --maxmemory-clients closes HTTP clients as it closes RESP's.
   size_t LargestBufferBytes() const override;
   void CloseLargest(uint64_t maxmemory_clients_bytes) override;
+  void SubmitRead(http::HttpConnection& connection, uint64_t slot,
+                  std::function<std::string(const core::Engine&)> render) override;
+  http::ConsoleNumbers Numbers() const override;
 
  private:
   // Closes the clients idle past --timeout with no request pending, every second.

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       ->add_option("--http-port", config.http_port,
                    "HTTP/JSON port on the same address (0: no HTTP; docs/http.md)")
       ->capture_default_str();
+  serve->add_flag("--console-writes", config.console_writes,
+                  "Let the web console at GET / send commands (read-only without; docs/http.md)");
   const std::map<std::string, FsyncMode> fsync_modes{
       {"always", FsyncMode::kAlways}, {"everysec", FsyncMode::kEverySec}, {"no", FsyncMode::kNo}};
   std::string fsync_name = "always";
