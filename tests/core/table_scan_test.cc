@@ -82,7 +82,8 @@ TEST(TableScanTest, ClaimsRowsAndPrefix) {
   const ScanPage all = Page(h.engine, ScanTable::kClaims);
   EXPECT_EQ(all.total, 3u);
   EXPECT_EQ(all.cursor, "");
-  EXPECT_EQ(std::set<std::string>(Keys(all).begin(), Keys(all).end()),
+  const std::vector<std::string> keys = Keys(all);
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()),
             (std::set<std::string>{"phone:1", "phone:2", "mail:1"}));
 
   const ScanPage phones = Page(h.engine, ScanTable::kClaims, "phone:");
@@ -173,7 +174,7 @@ TEST(TableScanTest, AccountsShowBalancesAndBounds) {
   EXPECT_EQ(Int(a, "min"), 0);
   EXPECT_EQ(Str(a, "max"), "+inf");
   EXPECT_EQ(Int(a, "history_entries"), 1);
-  const Reply& b = Page(h.engine, ScanTable::kAccounts, "acct:b").rows.at(0);
+  const Reply b = Page(h.engine, ScanTable::kAccounts, "acct:b").rows.at(0);
   EXPECT_EQ(Int(b, "balance"), -120);
   EXPECT_EQ(Str(b, "min"), "-inf");
   EXPECT_EQ(Int(b, "max"), 500);
@@ -185,7 +186,7 @@ TEST(TableScanTest, LocksShowHolderAndWaiters) {
   ASSERT_EQ(held.result(), "acquired");
   h.RunOut(LockCmd("job", "worker-2", 30'000, /*wait_ms=*/10'000));
   h.RunOut(LockCmd("job", "worker-3", 30'000, /*wait_ms=*/10'000));
-  const Reply& row = Page(h.engine, ScanTable::kLocks, "job").rows.at(0);
+  const Reply row = Page(h.engine, ScanTable::kLocks, "job").rows.at(0);
   EXPECT_EQ(Str(row, "state"), "held");
   EXPECT_EQ(Str(row, "holder"), "worker-1");
   EXPECT_EQ(Int(row, "token"), static_cast<int64_t>(Token(held)));
@@ -202,7 +203,7 @@ TEST(TableScanTest, LockWaitersShownAreBounded) {
   for (size_t i = 0; i < kScanWaitersShownMax + 3; ++i) {
     h.RunOut(LockCmd("busy", "w" + std::to_string(i), 30'000, 10'000));
   }
-  const Reply& row = Page(h.engine, ScanTable::kLocks).rows.at(0);
+  const Reply row = Page(h.engine, ScanTable::kLocks).rows.at(0);
   EXPECT_EQ(Int(row, "waiting"), static_cast<int64_t>(kScanWaitersShownMax + 3));
   EXPECT_EQ(List(row, "waiters").size(), kScanWaitersShownMax);
 }
@@ -213,7 +214,7 @@ TEST(TableScanTest, IdemKeysAndLimits) {
   ASSERT_EQ(run.result(), "run");
   ASSERT_EQ(h.Run(IdemBeginCmd("order:2")).result(), "run");
   ASSERT_EQ(h.Run(IdemEndCmd("order:1", Token(run), "stored response")).result(), "done");
-  const Reply& done = Page(h.engine, ScanTable::kIdem, "order:1").rows.at(0);
+  const Reply done = Page(h.engine, ScanTable::kIdem, "order:1").rows.at(0);
   EXPECT_EQ(Str(done, "state"), "done");
   EXPECT_EQ(Str(done, "fingerprint"), "fp");
   EXPECT_EQ(Int(done, "response_bytes"), 15);
@@ -221,7 +222,7 @@ TEST(TableScanTest, IdemKeysAndLimits) {
 
   ASSERT_EQ(h.Run(LimitWindowCmd("ip:1", 10, 60'000)).result(), "allowed");
   ASSERT_EQ(h.Run(LimitRateCmd("ip:2", 10, 1'000)).result(), "allowed");
-  const Reply& window = Page(h.engine, ScanTable::kLimits, "ip:1").rows.at(0);
+  const Reply window = Page(h.engine, ScanTable::kLimits, "ip:1").rows.at(0);
   EXPECT_EQ(Str(window, "kind"), "window");
   EXPECT_EQ(Int(window, "count"), 1);
   EXPECT_EQ(Str(Page(h.engine, ScanTable::kLimits, "ip:2").rows.at(0), "kind"), "rate");
@@ -246,7 +247,8 @@ TEST(TableScanTest, MapPagesResumeEvenWhenTheCursorKeyLeft) {
   const ScanPage second = Page(h.engine, ScanTable::kLocks, "", first.cursor, 100);
   // Resumed seven entries in (the erased one's place is taken by the next): the
   // rest of the table, nothing of the first page repeated.
-  std::set<std::string> seen(Keys(first).begin(), Keys(first).end());
+  const std::vector<std::string> first_keys = Keys(first);
+  const std::set<std::string> seen(first_keys.begin(), first_keys.end());
   for (const std::string& key : Keys(second)) EXPECT_EQ(seen.count(key), 0u) << key;
   EXPECT_GE(second.rows.size(), 21u);
 }
