@@ -21,10 +21,10 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Rebuilds the web console's page (src/http/console/dist, committed and built into
+# Rebuilds the web console's page (console/dist, committed and built into
 # the binary) from its sources with esbuild and uPlot from npm.
 console:
-	cd src/http/console && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	cd console && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 # Starts the server in the foreground on 127.0.0.1:7379 with its data in ./data.
 run: build

@@ -1,6 +1,6 @@
 // ConsoleRoutes: the web console's GET routes on the HTTP port (docs/http.md,
 // "Console"):
-//   GET /                      the page (console/index.html, built into the binary)
+//   GET /                      the page (console/src/index.html, built into the binary)
 //   GET /console/<file>        its script and style sheet
 //   GET /v1/stats              live numbers as JSON: engine replies so far, commit
 //                              latency totals, table sizes and maxima, connections
@@ -40,7 +40,7 @@ struct ConsoleNumbers {
 };
 
 // A file the page is made of, built into the binary (console_assets.cc, generated
-// by CMake from src/http/console/dist).
+// by CMake from console/dist).
 struct ConsoleAsset {
   std::string_view path;  // "/", "/console/console.js"
   std::string_view content_type;
