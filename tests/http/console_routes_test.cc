@@ -123,12 +123,12 @@ TEST(ConsoleRoutesTest, PageAndStatsJson) {
   numbers.commit_total_us = 800;
   numbers.http_connections = 2;
   const boost::json::value stats = boost::json::parse(StatsJson(numbers));
-  EXPECT_EQ(stats.at("replies").as_uint64(), 7u);
-  EXPECT_EQ(stats.at("commit").at("batches").as_uint64(), 4u);
-  EXPECT_EQ(stats.at("commit").at("total_us").as_uint64(), 800u);
-  EXPECT_EQ(stats.at("tables").at("claims").at("count").as_uint64(), 7u);
-  EXPECT_EQ(stats.at("tables").at("claims").at("max").as_uint64(), 100u);
-  EXPECT_EQ(stats.at("connections").at("http").as_uint64(), 2u);
+  EXPECT_EQ(stats.at("replies").to_number<uint64_t>(), 7u);
+  EXPECT_EQ(stats.at("commit").at("batches").to_number<uint64_t>(), 4u);
+  EXPECT_EQ(stats.at("commit").at("total_us").to_number<uint64_t>(), 800u);
+  EXPECT_EQ(stats.at("tables").at("claims").at("count").to_number<uint64_t>(), 7u);
+  EXPECT_EQ(stats.at("tables").at("claims").at("max").to_number<uint64_t>(), 100u);
+  EXPECT_EQ(stats.at("connections").at("http").to_number<uint64_t>(), 2u);
   EXPECT_FALSE(stats.at("console_writes").as_bool());
 }
 
@@ -142,7 +142,7 @@ TEST(ConsoleRoutesTest, TheOpenApiDocumentDescribesThem) {
   const boost::json::array& parameters = get.at("parameters").as_array();
   EXPECT_EQ(parameters.at(0).at("schema").at("enum").as_array().size(),
             std::size(core::kScanTables));
-  EXPECT_EQ(parameters.at(3).at("schema").at("maximum").as_uint64(), core::kScanRowsMax);
+  EXPECT_EQ(parameters.at(3).at("schema").at("maximum").to_number<uint64_t>(), core::kScanRowsMax);
   EXPECT_NE(ReferenceMarkdown().find("### GET /v1/tables/{table}"), std::string::npos);
 }
 

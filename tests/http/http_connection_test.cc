@@ -262,7 +262,7 @@ TEST_F(HttpConnectionTest, ConsoleServesItsPageAndStats) {
   Send("GET /v1/stats HTTP/1.1\r\nHost: t\r\n\r\n");
   const boost::json::value stats = boost::json::parse(Receive().body);
   EXPECT_EQ(stats.at("console_writes").as_bool(), true);
-  EXPECT_EQ(stats.at("commit").at("batches").as_uint64(), 3u);
+  EXPECT_EQ(stats.at("commit").at("batches").to_number<uint64_t>(), 3u);
   EXPECT_TRUE(handler_.reads.empty());
   EXPECT_TRUE(handler_.submitted.empty());
 }
