@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests: real peers started by the tests themselves
   redis-server redis-tools python3 python3-redis strace procps iproute2 faketime
+  # TLS tests: certificates made by the openssl CLI, HTTPS through curl
+  openssl curl
   postgresql postgresql-contrib postgresql-client
   # benchmarks: instructions per request (bench/instructions.sh); HTTP W1's load (bench/run.sh)
   valgrind wrk
