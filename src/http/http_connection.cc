@@ -2,9 +2,6 @@
 // responses back in order, each held until durable (see http_connection.h).
 #include "http/http_connection.h"
 
-#include <errno.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <boost/asio/buffer.hpp>
@@ -17,7 +14,6 @@
 #include <vector>
 
 #include "base/assert.h"
-#include "base/monotonic_clock.h"
 #include "core/limits.h"
 #include "http/console_routes.h"
 #include "http/json_reply.h"
@@ -34,16 +30,10 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 
-constexpr size_t kReadChunkBytes = 16 * 1024;
+// A whole TLS record's plaintext fits one read (net/transport.h).
+constexpr size_t kReadChunkBytes = net::kTlsRecordBytes;
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kProblemJson = "application/problem+json";
-
-int TakeDescriptor(boost::asio::ip::tcp::socket& socket) {
-  boost::system::error_code ignored;
-  socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-  socket.non_blocking(true, ignored);
-  return socket.release(ignored);
-}
 
 // Equal without an early exit at the first differing byte, so the time a refusal
 // takes does not tell how much of a guessed password was right.
@@ -111,15 +101,13 @@ std::string RequestFingerprint(std::string_view method, std::string_view path,
 }
 
 HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, uint64_t id,
-                               HttpHandler* handler, net::SocketPoller& poller)
-    : fd_(TakeDescriptor(socket)), id_(id), handler_(handler), poller_(poller) {
-  last_activity_ms_ = base::MonotonicNowMs();
+                               HttpHandler* handler, net::SocketPoller& poller,
+                               const net::TlsContext* tls)
+    : net::SocketConnection(std::move(socket), id, poller, tls), handler_(handler) {
   ResetParser();
 }
 
-HttpConnection::~HttpConnection() {
-  if (!closed_ && fd_ >= 0) ::close(fd_);
-}
+HttpConnection::~HttpConnection() = default;
 
 void HttpConnection::ResetParser() {
   continue_sent_ = false;
@@ -130,12 +118,7 @@ void HttpConnection::ResetParser() {
 }
 
 void HttpConnection::Start() {
-  base::Result<uint64_t> key = poller_.Add(fd_, shared_from_this());
-  if (!key.ok()) {
-    Finish();
-    return;
-  }
-  poll_key_ = *key;
+  if (!Register(shared_from_this())) Finish();
 }
 
 bool HttpConnection::Backlogged() const {
@@ -150,6 +133,7 @@ void HttpConnection::Read() {
 }
 
 void HttpConnection::OnReadable() {
+  if (write_waits_for_read()) Write();  // TLS: a write waited for this
   if (closed_ || !want_read_) return;
   if (input_start_ > 0) {
     input_.erase(0, input_start_);
@@ -157,15 +141,14 @@ void HttpConnection::OnReadable() {
   }
   const size_t have = input_.size();
   input_.resize(have + kReadChunkBytes);
-  const ssize_t got = ::recv(fd_, input_.data() + have, kReadChunkBytes, 0);
+  const ptrdiff_t got = Receive(input_.data() + have, kReadChunkBytes);
   if (got <= 0) {
     input_.resize(have);
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    Finish();  // end of stream or a reset
+    if (got == net::kIoWouldBlock) return;
+    Finish();  // end of stream, a reset, or a failed TLS handshake
     return;
   }
   input_.resize(have + static_cast<size_t>(got));
-  last_activity_ms_ = base::MonotonicNowMs();
   ParseInput();
   Read();
   Account();
@@ -546,18 +529,19 @@ void HttpConnection::OnFlush() {
   Write();
 }
 
-void HttpConnection::OnWritable() { Write(); }
+void HttpConnection::OnWritable() {
+  if (read_waits_for_write()) OnReadable();  // TLS: a read waited for this
+  Write();
+}
 
 void HttpConnection::OnError() { Finish(); }
 
 void HttpConnection::Write() {
   if (closed_) return;
   while (output_start_ < output_.size()) {
-    const ssize_t sent =
-        ::send(fd_, output_.data() + output_start_, output_.size() - output_start_, MSG_NOSIGNAL);
-    if (sent < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    const ptrdiff_t sent = Send(output_.data() + output_start_, output_.size() - output_start_);
+    if (sent == net::kIoWouldBlock) break;
+    if (sent == 0) {
       Finish();
       return;
     }
@@ -583,25 +567,15 @@ void HttpConnection::Write() {
   Account();
 }
 
-void HttpConnection::UpdateWatch() {
-  if (closed_ || poll_key_ == 0) return;
-  if (want_read_ == watching_read_ && want_write_ == watching_write_) return;
-  poller_.Watch(poll_key_, fd_, want_read_, want_write_);
-  watching_read_ = want_read_;
-  watching_write_ = want_write_;
-}
-
 void HttpConnection::Close() {
   if (closed_) return;
-  ::shutdown(fd_, SHUT_RDWR);
+  ShutdownSocket();
   Finish();
 }
 
 void HttpConnection::Finish() {
   if (closed_) return;
-  closed_ = true;
-  if (poll_key_ != 0) poller_.Remove(poll_key_, fd_);
-  ::close(fd_);
+  ReleaseSocket();
   slots_.clear();
   slot_bytes_ = 0;
   std::string().swap(input_);
