@@ -37,11 +37,8 @@ bool SocketConnection::Register(std::shared_ptr<PollClient> self) {
   return true;
 }
 
-void SocketConnection::UpdateWatch() {
+void SocketConnection::ChangeWatch(bool read, bool write) {
   if (closed_ || poll_key_ == 0) return;
-  const bool read = want_read_ || transport_.write_needs_readable();
-  const bool write = want_write_ || transport_.read_needs_writable();
-  if (read == watching_read_ && write == watching_write_) return;
   poller_.Watch(poll_key_, transport_.fd(), read, write);
   watching_read_ = read;
   watching_write_ = write;

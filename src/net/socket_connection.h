@@ -71,8 +71,16 @@ class SocketConnection : public PollClient {
   }
   ptrdiff_t Send(const char* data, size_t size) { return transport_.Write(data, size); }
   // Tells the poller what to report (want_read_, want_write_ and the TLS
-  // session's needs), if that changed.
-  void UpdateWatch();
+  // session's needs), if that changed. Inline: it runs several times per
+  // request and nearly always finds nothing changed.
+  void UpdateWatch() {
+    const bool read = want_read_ || transport_.write_needs_readable();
+    const bool write = want_write_ || transport_.read_needs_writable();
+    if (read == watching_read_ && write == watching_write_) [[likely]] {
+      return;
+    }
+    ChangeWatch(read, write);
+  }
   bool read_waits_for_write() const { return transport_.read_needs_writable(); }
   bool write_waits_for_read() const { return transport_.write_needs_readable(); }
   // Ends the stream both ways (TLS: close_notify first) without closing.
@@ -87,6 +95,8 @@ class SocketConnection : public PollClient {
   bool closed_ = false;
 
  private:
+  void ChangeWatch(bool read, bool write);
+
   Transport transport_;
   uint64_t id_;
   uint64_t poll_key_ = 0;      // 0 until Register

@@ -77,8 +77,8 @@ void Pipeline::SetReplicatedLog(ReplicatedLog* log) {
   batch_pending_.clear();
 }
 
-void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
-  clients_.Accept(std::move(socket), shutting_down_);
+void Pipeline::Accept(boost::asio::ip::tcp::socket socket, bool tls) {
+  clients_.Accept(std::move(socket), shutting_down_, tls);
 }
 
 void Pipeline::OnClosed(net::Connection& connection) {

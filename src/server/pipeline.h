@@ -55,8 +55,8 @@ class Pipeline final : public net::ConnectionHandler,
   // before the log starts and before clients connect. Not owned.
   void SetReplicatedLog(ReplicatedLog* log);
 
-  // A client connected (called by the listener).
-  void Accept(boost::asio::ip::tcp::socket socket);
+  // A client connected (called by the listener); `tls`: to the --tls-port.
+  void Accept(boost::asio::ip::tcp::socket socket, bool tls = false);
 
   // Posted from the journal thread.
   void OnDurable(Lsn lsn);
