@@ -333,6 +333,26 @@ class MutualTls(TlsTestCase, unittest.TestCase):
 
 
 @unittest.skipIf(shutil.which("openssl") is None, "the openssl CLI is not installed")
+class IdleTls(TlsTestCase, unittest.TestCase):
+    def new_server(self, **kwargs):
+        if not hasattr(self, "tls_port"):
+            self.tls_port = harness.free_port()
+            self.http_port = harness.free_port()
+        kwargs.setdefault("extra_args", self.tls_args() + ["--timeout", "1"])
+        return super().new_server(**kwargs)
+
+    def test_timeout_closes_an_idle_tls_client(self):
+        with TlsRawConnection(self.tls_socket()) as conn:
+            self.assertEqual(conn.call("PING"), "PONG")
+            # Idle past --timeout 1 (the sweep runs once a second): closed.
+            conn.settimeout(10)
+            with self.assertRaises((harness.ConnectionClosed, ConnectionResetError,
+                                    ssl.SSLError)):
+                conn.read_reply()
+        self.assertTrue(self.tls_client().ping())
+
+
+@unittest.skipIf(shutil.which("openssl") is None, "the openssl CLI is not installed")
 class BadTlsFiles(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
