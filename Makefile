@@ -8,7 +8,7 @@ ifdef CI
 CMAKE_FLAGS += -DEXACTLY_WERROR=ON
 endif
 
-.PHONY: all deps build run test unit integration clients examples tidy asan fuzz bench bench-quick soak clean
+.PHONY: all deps build run test unit integration clients examples tidy asan fuzz bench bench-quick soak clean console
 
 all: build
 
@@ -20,6 +20,11 @@ $(BUILD)/CMakeCache.txt: | deps
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Rebuilds the web console's page (console/dist, committed and built into
+# the binary) from its sources with esbuild and uPlot from npm.
+console:
+	cd console && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 # Starts the server in the foreground on 127.0.0.1:7379 with its data in ./data.
 run: build

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests: real peers started by the tests themselves
   redis-server redis-tools python3 python3-redis strace procps iproute2 faketime
+  # TLS tests: certificates made by the openssl CLI, HTTPS through curl
+  openssl curl
   postgresql postgresql-contrib postgresql-client
   # benchmarks: instructions per request (bench/instructions.sh); HTTP W1's load (bench/run.sh)
   valgrind wrk
@@ -20,6 +22,8 @@ packages=(
   php-cli php-redis python3-django
   # replication: libuv for C-Raft's I/O backend (C-Raft itself comes from backports, below)
   libuv1-dev
+  # the web console's end-to-end test (tests/http/console): headless Chromium
+  chromium
 )
 
 missing=()
@@ -83,9 +87,11 @@ fi
 
 # npm packages, each from its package-lock.json, again only when the lock changed
 # since the last install: clients/typescript (ioredis, node-redis, typescript,
-# express) and tests/http/openapi (the OpenAPI validator the HTTP tests run).
+# express), tests/http/openapi (the OpenAPI validator the HTTP tests run) and
+# tests/http/console (playwright-core, which drives Debian's chromium).
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-for npm_dir in "${root_dir}/clients/typescript" "${root_dir}/tests/http/openapi"; do
+for npm_dir in "${root_dir}/clients/typescript" "${root_dir}/tests/http/openapi" \
+               "${root_dir}/tests/http/console"; do
   if [ -f "${npm_dir}/package-lock.json" ] &&
      ! cmp -s "${npm_dir}/package-lock.json" "${npm_dir}/node_modules/.package-lock.json.installed"; then
     echo "install_deps: npm ci in ${npm_dir#"${root_dir}"/}"

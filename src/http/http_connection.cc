@@ -2,9 +2,6 @@
 // responses back in order, each held until durable (see http_connection.h).
 #include "http/http_connection.h"
 
-#include <errno.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <boost/asio/buffer.hpp>
@@ -17,9 +14,9 @@
 #include <vector>
 
 #include "base/assert.h"
-#include "base/monotonic_clock.h"
 #include "core/limits.h"
 #include "http/http_auth.h"
+#include "http/console_routes.h"
 #include "http/json_reply.h"
 #include "http/limits.h"
 #include "http/metrics.h"
@@ -34,15 +31,11 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 
-constexpr size_t kReadChunkBytes = 16 * 1024;
+// A whole TLS record's plaintext fits one read (net/transport.h).
+constexpr size_t kReadChunkBytes = net::kTlsRecordBytes;
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kProblemJson = "application/problem+json";
 
-int TakeDescriptor(boost::asio::ip::tcp::socket& socket) {
-  boost::system::error_code ignored;
-  socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-  socket.non_blocking(true, ignored);
-  return socket.release(ignored);
 }
 
 const std::string& OpenApi() {
@@ -104,15 +97,13 @@ std::string RequestFingerprint(std::string_view method, std::string_view path,
 }
 
 HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, uint64_t id,
-                               HttpHandler* handler, net::SocketPoller& poller)
-    : fd_(TakeDescriptor(socket)), id_(id), handler_(handler), poller_(poller) {
-  last_activity_ms_ = base::MonotonicNowMs();
+                               HttpHandler* handler, net::SocketPoller& poller,
+                               const net::TlsContext* tls)
+    : net::SocketConnection(std::move(socket), id, poller, tls), handler_(handler) {
   ResetParser();
 }
 
-HttpConnection::~HttpConnection() {
-  if (!closed_ && fd_ >= 0) ::close(fd_);
-}
+HttpConnection::~HttpConnection() = default;
 
 void HttpConnection::ResetParser() {
   continue_sent_ = false;
@@ -123,12 +114,7 @@ void HttpConnection::ResetParser() {
 }
 
 void HttpConnection::Start() {
-  base::Result<uint64_t> key = poller_.Add(fd_, shared_from_this());
-  if (!key.ok()) {
-    Finish();
-    return;
-  }
-  poll_key_ = *key;
+  if (!Register(shared_from_this())) Finish();
 }
 
 bool HttpConnection::Backlogged() const {
@@ -143,6 +129,7 @@ void HttpConnection::Read() {
 }
 
 void HttpConnection::OnReadable() {
+  if (write_waits_for_read()) Write();  // TLS: a write waited for this
   if (closed_ || !want_read_) return;
   if (input_start_ > 0) {
     input_.erase(0, input_start_);
@@ -150,15 +137,14 @@ void HttpConnection::OnReadable() {
   }
   const size_t have = input_.size();
   input_.resize(have + kReadChunkBytes);
-  const ssize_t got = ::recv(fd_, input_.data() + have, kReadChunkBytes, 0);
+  const ptrdiff_t got = Receive(input_.data() + have, kReadChunkBytes);
   if (got <= 0) {
     input_.resize(have);
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    Finish();  // end of stream or a reset
+    if (got == net::kIoWouldBlock) return;
+    Finish();  // end of stream, a reset, or a failed TLS handshake
     return;
   }
   input_.resize(have + static_cast<size_t>(got));
-  last_activity_ms_ = base::MonotonicNowMs();
   ParseInput();
   Read();
   Account();
@@ -224,6 +210,14 @@ void HttpConnection::Handle(Request request) {
   // Nothing after a request that asked to close is read.
   if (!keep_alive) close_after_replies_ = true;
 
+  // The console's page and script hold no data: served without a password, so a
+  // browser can open the page, which then sends one with its reads.
+  if (request.method() == bhttp::verb::get &&
+      FindConsoleAsset(std::string_view(request.target())
+                           .substr(0, std::string_view(request.target()).find('?'))) != nullptr) {
+    HandleConsole(slot, request.target());
+    return;
+  }
   const std::string_view target(request.target());
   const std::string_view path = target.substr(0, target.find('?'));
   const std::string_view method(request.method_string());
@@ -247,6 +241,16 @@ void HttpConnection::Handle(Request request) {
     }
     Respond(slot, Lsn{0}, 200, "text/plain; version=0.0.4; charset=utf-8",
             MetricsText(handler_->Facts(), handler_->Stats()));
+    return;
+  }
+  // The console's table pages and numbers show every key: the same rule as /metrics.
+  if (request.method() == bhttp::verb::get &&
+      FindConsoleRoute(target).kind != ConsoleRoute::Kind::kNone) {
+    if (std::string refusal = MetricsRefusal(*caller.user); !refusal.empty()) {
+      RespondProblem(slot, 403, net::kCodeNoPerm, refusal);
+      return;
+    }
+    HandleConsole(slot, target);
     return;
   }
   if (request.method() == bhttp::verb::post && path.starts_with("/v1/")) {
@@ -454,6 +458,10 @@ void HttpConnection::CountError(int status, std::string_view code) {
   ++handler_->Stats().errors[{status, std::string(code.empty() ? net::kCodeErr : code)}];
 }
 
+void HttpConnection::FillJson(uint64_t slot, Lsn wait_lsn, std::string_view body) {
+  Respond(slot, wait_lsn, 200, kJson, body);
+}
+
 void HttpConnection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {
   if (closed_) return;
   if (SlotAt(slot).stage != Stage::kPlain) {
@@ -536,18 +544,19 @@ void HttpConnection::OnFlush() {
   Write();
 }
 
-void HttpConnection::OnWritable() { Write(); }
+void HttpConnection::OnWritable() {
+  if (read_waits_for_write()) OnReadable();  // TLS: a read waited for this
+  Write();
+}
 
 void HttpConnection::OnError() { Finish(); }
 
 void HttpConnection::Write() {
   if (closed_) return;
   while (output_start_ < output_.size()) {
-    const ssize_t sent =
-        ::send(fd_, output_.data() + output_start_, output_.size() - output_start_, MSG_NOSIGNAL);
-    if (sent < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    const ptrdiff_t sent = Send(output_.data() + output_start_, output_.size() - output_start_);
+    if (sent == net::kIoWouldBlock) break;
+    if (sent == 0) {
       Finish();
       return;
     }
@@ -573,25 +582,15 @@ void HttpConnection::Write() {
   Account();
 }
 
-void HttpConnection::UpdateWatch() {
-  if (closed_ || poll_key_ == 0) return;
-  if (want_read_ == watching_read_ && want_write_ == watching_write_) return;
-  poller_.Watch(poll_key_, fd_, want_read_, want_write_);
-  watching_read_ = want_read_;
-  watching_write_ = want_write_;
-}
-
 void HttpConnection::Close() {
   if (closed_) return;
-  ::shutdown(fd_, SHUT_RDWR);
+  ShutdownSocket();
   Finish();
 }
 
 void HttpConnection::Finish() {
   if (closed_) return;
-  closed_ = true;
-  if (poll_key_ != 0) poller_.Remove(poll_key_, fd_);
-  ::close(fd_);
+  ReleaseSocket();
   slots_.clear();
   slot_bytes_ = 0;
   std::string().swap(input_);

@@ -8,6 +8,7 @@
 
 #include "base/version.h"
 #include "core/limits.h"
+#include "http/console_routes.h"
 #include "http/json_reply.h"
 #include "http/routes.h"
 
@@ -302,6 +303,7 @@ std::string OpenApiJson() {
       {"get",
        GetOperation("metrics", "Counters and gauges in the Prometheus text format (version 0.0.4).",
                     "text/plain")}};
+  AddConsolePaths(&paths);
   json::object info;
   info["title"] = "exactly";
   info["version"] = base::kVersion;
@@ -351,7 +353,7 @@ std::string ReferenceMarkdown() {
       text += "\n";
     }
   }
-  return text;
+  return text + ConsoleReferenceMarkdown();
 }
 
 }  // namespace exactly::http

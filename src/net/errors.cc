@@ -246,5 +246,12 @@ std::string ErrIdempotencyInFlight() {
 std::string ErrIdempotencyMismatch() {
   return "this Idempotency-Key was used for another request (another path or body)";
 }
+std::string ErrUnknownTable(std::string_view name, std::string_view tables) {
+  return "no table '" + std::string(Cut(name)) + "'; the tables are " + std::string(tables);
+}
+std::string ErrQueryParameter(std::string_view name, std::string_view expected) {
+  return "query parameter '" + std::string(Cut(name)) + "' must be " + std::string(expected);
+}
+std::string ErrTablesReplicated() { return "table pages are not served in replicated mode"; }
 
 }  // namespace exactly::net

@@ -166,5 +166,12 @@ std::string ErrGroupElement(size_t index, std::string_view error);
 // "Error Scenarios" asks.
 std::string ErrIdempotencyInFlight();
 std::string ErrIdempotencyMismatch();
+// The console's table pages (GET /v1/tables/<table>, http/console_routes.h):
+// "no table 'x'; the tables are claims, accounts, locks, idempotency, limits",
+// "query parameter 'limit' must be an integer from 1 to 1000", and in replicated
+// mode "table pages are not served in replicated mode".
+std::string ErrUnknownTable(std::string_view name, std::string_view tables);
+std::string ErrQueryParameter(std::string_view name, std::string_view expected);
+std::string ErrTablesReplicated();
 
 }  // namespace exactly::net

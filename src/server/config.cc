@@ -135,6 +135,29 @@ base::Status ParseReplication(bool node_id_given, uint64_t node_id, bool raft_bi
   return base::Status::Ok();
 }
 
+base::Status CheckTls(const ServeConfig& config) {
+  const net::TlsFiles& files = config.tls_files;
+  const bool any =
+      config.tls_port != 0 || !files.cert.empty() || !files.key.empty() || !files.ca_cert.empty();
+  if (config.port == 0 && config.tls_port == 0) {
+    return Bad("--port 0 turns the plain RESP port off; give --tls-port to serve over TLS");
+  }
+  if (!any) return base::Status::Ok();
+  if (files.cert.empty() || files.key.empty()) {
+    return Bad("TLS needs both --tls-cert (the certificate chain) and --tls-key (its key)");
+  }
+  if (config.tls_port != 0 && config.tls_port == config.port) {
+    return Bad("--tls-port " + std::to_string(config.tls_port) + " is also --port");
+  }
+  if (config.tls_port != 0 && config.tls_port == config.http_port) {
+    return Bad("--tls-port " + std::to_string(config.tls_port) + " is also --http-port");
+  }
+  if (config.replication.enabled()) {
+    return Bad("TLS is not available in replicated mode yet (docs/tls.md)");
+  }
+  return base::Status::Ok();
+}
+
 base::Status LoadUsers(ServeConfig* config) {
   if (config->aclfile.empty()) {
     config->acl = std::make_shared<const net::Acl>(net::Acl::FromPassword(config->requirepass));

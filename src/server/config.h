@@ -11,6 +11,7 @@
 #include "core/limits.h"
 #include "net/acl.h"
 #include "net/connection_limits.h"
+#include "net/tls_context.h"
 #include "storage/group_commit.h"
 
 namespace exactly::server {
@@ -65,13 +66,22 @@ base::Status LoadUsers(ServeConfig* config);
 struct ServeConfig {
   std::string dir = "data";
   std::string bind = "127.0.0.1";
-  uint16_t port = 7379;
+  uint16_t port = 7379;  // 0: no plain RESP port (then tls_port is needed)
   // HTTP/JSON on its own port, same bind address (0: no HTTP). When the port was
   // not given (the default), a port in use only leaves HTTP off, with a warning,
   // so several servers on one machine still start; a port given that cannot be
   // bound refuses to start, as --port does.
   uint16_t http_port = 7380;
   bool http_port_given = false;
+  // The web console (GET /) is read-only unless this is set: then its page offers
+  // a form that sends commands through POST /v1/<command>.
+  bool console_writes = false;
+  // TLS (docs/tls.md): RESP over TLS on tls_port (0: none), beside the plain port.
+  // With a certificate the HTTP port speaks HTTPS only. `tls` is loaded from
+  // tls_files by Serve, which refuses to start when they are unusable.
+  uint16_t tls_port = 0;
+  net::TlsFiles tls_files;
+  std::shared_ptr<const net::TlsContext> tls;
   storage::FsyncMode fsync = storage::FsyncMode::kAlways;
   std::string requirepass;  // empty: no AUTH needed
   // Users, passwords and permissions (docs/acl.md); excludes --requirepass.
@@ -103,5 +113,11 @@ struct ServeConfig {
   bool allow_clock_behind = false;
   ReplicationConfig replication;
 };
+
+// Checks the TLS flags together: a certificate needs its key and the other way
+// round; --tls-port and --tls-ca-cert need both; --port 0 needs --tls-port; the
+// two RESP ports differ; replicated mode has no TLS yet. InvalidArgument naming
+// the flag otherwise. The files themselves are read by net::TlsContext::Load.
+base::Status CheckTls(const ServeConfig& config);
 
 }  // namespace exactly::server

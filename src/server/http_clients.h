@@ -1,15 +1,16 @@
 // HttpClients: the clients of the HTTP port. Takes each on (or refuses it, as
 // server/clients.h does for RESP: protected mode, --maxclients) and hands their
 // commands to the same Pipeline as RESP's, so HTTP requests share its batches,
-// its order and its durability. --timeout closes idle ones as it does RESP's, and
-// their buffers count in --maxmemory-clients beside RESP's (server/clients.h).
+// its order and its durability. With --tls-cert the port speaks HTTPS only
+// (docs/tls.md). --timeout closes idle ones and stalled TLS handshakes, as for
+// RESP (server/idle_sweep.h), and their buffers count in --maxmemory-clients
+// beside RESP's (server/clients.h).
 //
 // Thread-safety: none; everything runs on the event-loop thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 #include "net/socket_poller.h"
 #include "server/clients.h"
 #include "server/config.h"
+#include "server/idle_sweep.h"
 #include "server/pipeline.h"
 
 namespace exactly::server {
@@ -48,10 +50,11 @@ class HttpClients final : public http::HttpHandler, public BufferedClients {
   // BufferedClients: --maxmemory-clients closes HTTP clients as it closes RESP's.
   size_t LargestBufferBytes() const override;
   void CloseLargest(uint64_t maxmemory_clients_bytes) override;
+  void SubmitRead(http::HttpConnection& connection, uint64_t slot,
+                  std::function<std::string(const core::Engine&)> render) override;
+  http::ConsoleNumbers Numbers() const override;
 
  private:
-  // Closes the clients idle past --timeout with no request pending, every second.
-  void SweepIdle();
   // The open connection holding the most buffer bytes, or null.
   std::shared_ptr<http::HttpConnection> Largest() const;
 
@@ -61,7 +64,7 @@ class HttpClients final : public http::HttpHandler, public BufferedClients {
   std::unordered_map<uint64_t, std::weak_ptr<http::HttpConnection>> connections_;
   uint64_t next_id_ = 1;
   http::HttpStats stats_;
-  boost::asio::steady_timer idle_timer_;
+  IdleSweep idle_sweep_;  // after connections_, which it walks
 };
 
 }  // namespace exactly::server

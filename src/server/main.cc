@@ -34,11 +34,25 @@ int main(int argc, char** argv) {
   serve->add_option("--dir", config.dir, "Data directory (journal and snapshots)")
       ->capture_default_str();
   serve->add_option("--bind", config.bind, "Address to listen on")->capture_default_str();
-  serve->add_option("--port", config.port, "TCP port")->capture_default_str();
+  serve->add_option("--port", config.port, "TCP port (0: none, serve over --tls-port only)")
+      ->capture_default_str();
   serve
       ->add_option("--http-port", config.http_port,
-                   "HTTP/JSON port on the same address (0: no HTTP; docs/http.md)")
+                   "HTTP/JSON port on the same address (0: no HTTP; docs/http.md); HTTPS "
+                   "only when --tls-cert is given")
       ->capture_default_str();
+  serve->add_flag("--console-writes", config.console_writes,
+                  "Let the web console at GET / send commands (read-only without; docs/http.md)");
+  serve->add_option("--tls-port", config.tls_port,
+                    "RESP over TLS on this port, beside --port (needs --tls-cert and "
+                    "--tls-key; docs/tls.md)");
+  serve->add_option("--tls-cert", config.tls_files.cert,
+                    "PEM certificate chain of the server (leaf first); with it the HTTP port "
+                    "speaks HTTPS only");
+  serve->add_option("--tls-key", config.tls_files.key, "PEM private key of --tls-cert");
+  serve->add_option("--tls-ca-cert", config.tls_files.ca_cert,
+                    "PEM CA certificates: TLS clients must present a certificate one of "
+                    "them signed (mutual TLS)");
   const std::map<std::string, FsyncMode> fsync_modes{
       {"always", FsyncMode::kAlways}, {"everysec", FsyncMode::kEverySec}, {"no", FsyncMode::kNo}};
   std::string fsync_name = "always";
@@ -185,6 +199,10 @@ int main(int argc, char** argv) {
     // The replicated mode's peers are often on 7379, 7380, 7381 (docs/replication.md):
     // a replicated node serves HTTP only on a port it is given.
     if (config.replication.enabled() && !config.http_port_given) config.http_port = 0;
+    if (exactly::base::Status tls = exactly::server::CheckTls(config); !tls.ok()) {
+      std::fprintf(stderr, "exactly: %s\n", tls.message().c_str());
+      return 2;
+    }
     if (serve->count("--maxmemory") == 0) {
       config.maxmemory_bytes = exactly::server::DefaultMaxMemoryBytes();
     }

@@ -28,6 +28,12 @@ static_assert(core::kRecordBytesMax <= storage::kRecordPayloadBytesMax);
 
 namespace {
 
+int64_t MonotonicNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string_view FsyncName(storage::FsyncMode mode) {
   switch (mode) {
     case storage::FsyncMode::kAlways:
@@ -71,8 +77,8 @@ void Pipeline::SetReplicatedLog(ReplicatedLog* log) {
   batch_pending_.clear();
 }
 
-void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
-  clients_.Accept(std::move(socket), shutting_down_);
+void Pipeline::Accept(boost::asio::ip::tcp::socket socket, bool tls) {
+  clients_.Accept(std::move(socket), shutting_down_, tls);
 }
 
 void Pipeline::OnClosed(net::Connection& connection) {
@@ -128,6 +134,8 @@ void Pipeline::Submit(net::ReplyTarget& connection, uint64_t slot, core::Command
                              : net::ErrCommandTooLarge(record_bytes, core::kRecordBytesMax));
     return;
   }
+  // A read waiting for the gathered batch must not see this command.
+  if (!batch_reads_.empty()) RunBatch();
   // A turn that brought more than one record's worth becomes several batches, each
   // its own record; they still share the journal thread's next fdatasync.
   if (!batch_commands_.empty() && batch_record_bytes_ + record_bytes > core::kBatchBytesTarget) {
@@ -178,8 +186,10 @@ void Pipeline::RunBatch() {
   if (log_ != nullptr && !leader_ready_) return;  // run once the leader is ready
   const bool forced = batch_forced_;
   batch_forced_ = false;
-  if (batch_commands_.empty() && !forced) return;
-  if (storage_failed_ && batch_commands_.empty()) return;
+  if ((batch_commands_.empty() && !forced) || (storage_failed_ && batch_commands_.empty())) {
+    RunReads();
+    return;
+  }
   EXACTLY_ASSERT(running_commands_.empty());
   running_commands_.swap(batch_commands_);
   running_pending_.swap(batch_pending_);
@@ -198,6 +208,7 @@ void Pipeline::RunBatch() {
     ++stats_.records;
     stats_.record_bytes += batch_output_.record.size();
     snapshots_.AddJournalBytes(batch_output_.record.size());
+    commit_started_us_.emplace_back(lsn, MonotonicNowUs());
     journal_->Submit(lsn, std::move(batch_output_.record));
   }
   for (size_t i = 0; i < running_pending_.size(); ++i) {
@@ -235,8 +246,40 @@ void Pipeline::RunBatch() {
   }
   running_commands_.clear();
   running_pending_.clear();
+  RunReads();
   ScheduleWake();
   if (log_ == nullptr && snapshots_.Due(config_.snapshot_every_bytes)) snapshots_.Start();
+}
+
+void Pipeline::SubmitRead(net::ReplyTarget& target, uint64_t slot, EngineRead read) {
+  if (shutting_down_) {
+    target.FillError(slot, net::kCodeErr, net::ErrShuttingDown());
+    return;
+  }
+  if (log_ != nullptr) {
+    // A follower's state may be behind, and a leader proves it still leads only
+    // through a barrier in the log, which table pages do not take yet.
+    target.FillError(slot, net::kCodeErr, net::ErrTablesReplicated());
+    return;
+  }
+  batch_reads_.push_back(PendingRead{target.SharedTarget(), slot, std::move(read)});
+  ScheduleBatch();
+}
+
+void Pipeline::RunReads() {
+  if (batch_reads_.empty()) return;
+  std::vector<PendingRead> reads;
+  reads.swap(batch_reads_);
+  for (PendingRead& pending : reads) {
+    if (pending.target->closed()) continue;
+    if (storage_failed_ && last_lsn_ > durable_lsn_) {
+      // The state holds changes that will never be on disk: not shown.
+      pending.target->FillError(pending.slot, net::kCodeIoErr, storage_error_);
+    } else {
+      pending.read(engine_, last_lsn_);
+    }
+    Track(*pending.target);
+  }
 }
 
 void Pipeline::Answer(net::ReplyTarget& connection, uint64_t slot, Lsn wait_lsn,
@@ -267,6 +310,15 @@ void Pipeline::Track(net::ReplyTarget& connection) {
 void Pipeline::OnDurable(Lsn lsn) {
   if (lsn <= durable_lsn_) return;
   durable_lsn_ = lsn;
+  const int64_t now_us = MonotonicNowUs();
+  while (!commit_started_us_.empty() && commit_started_us_.front().first <= lsn) {
+    const uint64_t took_us =
+        static_cast<uint64_t>(std::max<int64_t>(0, now_us - commit_started_us_.front().second));
+    ++commit_latency_.batches;
+    commit_latency_.total_us += took_us;
+    commit_latency_.max_us = std::max(commit_latency_.max_us, took_us);
+    commit_started_us_.pop_front();
+  }
   ReleaseAwaiting();
 }
 

@@ -20,6 +20,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,8 +55,8 @@ class Pipeline final : public net::ConnectionHandler,
   // before the log starts and before clients connect. Not owned.
   void SetReplicatedLog(ReplicatedLog* log);
 
-  // A client connected (called by the listener).
-  void Accept(boost::asio::ip::tcp::socket socket);
+  // A client connected (called by the listener); `tls`: to the --tls-port.
+  void Accept(boost::asio::ip::tcp::socket socket, bool tls = false);
 
   // Posted from the journal thread.
   void OnDurable(Lsn lsn);
@@ -104,12 +106,40 @@ class Pipeline final : public net::ConnectionHandler,
   // A client left (RESP or HTTP): its parked commands are withdrawn from the engine.
   void Withdraw(net::ReplyTarget& target);
 
+  // A read of the engine outside the command set (the console's table pages,
+  // GET /v1/tables/...). It runs on the loop thread after every command submitted
+  // before it has been applied and before any submitted after it: a command that
+  // arrives while a read waits closes the gathered batch first. `read` gets the
+  // engine and the LSN its answer must wait for (everything applied so far), and
+  // fills `slot` of `target`, which the pipeline then holds to that LSN like any
+  // reply. Refused (shutting down, replicated mode, the journal failed with
+  // writes not durable) with FillError instead.
+  using EngineRead = std::function<void(const core::Engine& engine, Lsn wait_lsn)>;
+  void SubmitRead(net::ReplyTarget& target, uint64_t slot, EngineRead read);
+
+  // Batches journaled and then reported durable, and the time between, from the
+  // start: what the console charts as commit latency.
+  struct CommitLatency {
+    uint64_t batches = 0;
+    uint64_t total_us = 0;
+    uint64_t max_us = 0;
+  };
+  const CommitLatency& commit_latency() const { return commit_latency_; }
+
  private:
   struct Pending {
     std::shared_ptr<net::ReplyTarget> connection;
     uint64_t slot;
     core::CommandKind kind;  // for the reply counts
   };
+
+  struct PendingRead {
+    std::shared_ptr<net::ReplyTarget> target;
+    uint64_t slot;
+    EngineRead read;
+  };
+  // Runs the reads queued since the last batch (SubmitRead), after it.
+  void RunReads();
 
   // Queues a command the server itself issues (no client waits for its reply).
   void EnqueueInternal(core::Command command);
@@ -170,7 +200,12 @@ class Pipeline final : public net::ConnectionHandler,
   std::vector<Pending> running_pending_;
   core::BatchOutput batch_output_;
   bool batch_scheduled_ = false;
-  bool batch_forced_ = false;  // run even without commands: timers are due
+  bool batch_forced_ = false;             // run even without commands: timers are due
+  std::vector<PendingRead> batch_reads_;  // run after the gathered batch
+
+  // When each journaled batch was handed to the journal, until it is durable.
+  std::deque<std::pair<Lsn, int64_t>> commit_started_us_;
+  CommitLatency commit_latency_;
 
   // Parked commands by waiter id: answered when the engine wakes them.
   std::unordered_map<uint64_t, Pending> parked_;

@@ -112,5 +112,34 @@ TEST(ReplicationConfigTest, OwnAddressesMustMatchTheFlags) {
             "clients there)");
 }
 
+// The TLS flags together: what is accepted and the flag each refusal names.
+std::string TlsError(uint16_t port, uint16_t tls_port, std::string cert, std::string key,
+                     std::string ca = "") {
+  ServeConfig config;
+  config.port = port;
+  config.tls_port = tls_port;
+  config.tls_files = {std::move(cert), std::move(key), std::move(ca)};
+  base::Status status = CheckTls(config);
+  return status.ok() ? "" : status.message();
+}
+
+TEST(TlsConfigTest, AcceptsTheUsualCombinations) {
+  EXPECT_EQ(TlsError(7379, 0, "", ""), "");               // no TLS
+  EXPECT_EQ(TlsError(7379, 7443, "c.pem", "k.pem"), "");  // both ports
+  EXPECT_EQ(TlsError(0, 7443, "c.pem", "k.pem"), "");     // TLS only
+  EXPECT_EQ(TlsError(7379, 0, "c.pem", "k.pem"), "");     // HTTPS only
+  EXPECT_EQ(TlsError(7379, 7443, "c.pem", "k.pem", "ca.pem"), "");
+}
+
+TEST(TlsConfigTest, RefusesIncompleteOrClashingFlags) {
+  EXPECT_NE(TlsError(0, 0, "", "").find("--tls-port"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 7443, "", "").find("--tls-cert"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 7443, "c.pem", "").find("--tls-key"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 0, "", "k.pem").find("--tls-cert"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 0, "", "", "ca.pem").find("--tls-cert"), std::string::npos);
+  EXPECT_NE(TlsError(7443, 7443, "c.pem", "k.pem").find("is also --port"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 7380, "c.pem", "k.pem").find("is also --http-port"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace exactly::server
