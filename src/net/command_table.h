@@ -62,6 +62,9 @@ struct CommandSpec {
   std::string_view syntax;   // e.g. "CLAIM key owner [TTL ms|UNTIL unix-ms|PER ...] ..."
   std::string_view summary;  // one line
   // Key positions for COMMAND (cluster-aware clients route by them); 0 = no key.
+  // The key is the field that identifies the command (core/command.h's kIdentity),
+  // the one net/cluster_slot.h hashes for -MOVED: a ledger movement's is its id, not
+  // its accounts, so a client never refuses a transfer whose accounts hash apart.
   int first_key = 0;
   int last_key = 0;
   int key_step = 0;
@@ -72,8 +75,8 @@ struct CommandSpec {
 
 // The row for `name`, any case; nullptr if there is none.
 const CommandSpec* FindCommand(std::string_view name);
-// Every row, family by family (claims, ledger, locks, idempotency, limits, server) as in
-// docs/commands.md.
+// Every row, family by family (claims, ledger, locks, idempotency, limits, server,
+// cluster) as in docs/commands.md.
 std::span<const CommandSpec> AllCommands();
 
 // "" if `argc` arguments (name included) fit the row's arity, else the Redis-style

@@ -54,12 +54,15 @@ void Connection::Start() {
   Read();
 }
 
-std::string Connection::remote_address() const {
+namespace {
+
+// "ip:port" of a socket's peer (getpeername) or its own end (getsockname); "?" if
+// the call fails.
+template <class GetName>
+std::string SocketAddress(int fd, GetName get_name) {
   sockaddr_storage address{};
   socklen_t length = sizeof(address);
-  if (closed_ || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return "?";
-  }
+  if (get_name(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "?";
   char text[INET6_ADDRSTRLEN] = {};
   if (address.ss_family == AF_INET) {
     const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
@@ -72,6 +75,16 @@ std::string Connection::remote_address() const {
     return std::string(text) + ":" + std::to_string(ntohs(v6->sin6_port));
   }
   return "?";
+}
+
+}  // namespace
+
+std::string Connection::remote_address() const {
+  return closed_ ? "?" : SocketAddress(fd_, ::getpeername);
+}
+
+std::string Connection::local_address() const {
+  return closed_ ? "?" : SocketAddress(fd_, ::getsockname);
 }
 
 void Connection::Read() {

@@ -111,6 +111,9 @@ class Connection final : public PollClient,
   bool has_held_replies() const override { return slot_count_ != 0; }
   int64_t last_activity_ms() const { return last_activity_ms_; }
   std::string remote_address() const;
+  // The address the client reached ("ip:port"), which a single node names in CLUSTER
+  // SLOTS: the one address it knows the client can dial.
+  std::string local_address() const;
   // Memory this connection holds for its client: the input buffer, replies held
   // for durability and replies not yet taken by the socket.
   size_t buffer_bytes() const { return accounted_bytes_; }

@@ -118,6 +118,8 @@ std::string ErrSnapshotReplicated();
 std::string ErrMoved(uint16_t slot, std::string_view leader_address);
 std::string ErrOutcomeUnknown();
 std::string ErrNoLeader();
+// READONLY: followers never serve reads (they would be stale), so the mode is refused.
+std::string ErrReadonlyNotOffered();
 
 // Groups (MULTI ... EXEC).
 std::string ErrExecAbort();    // code EXECABORT
