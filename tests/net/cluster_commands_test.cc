@@ -50,20 +50,25 @@ TEST_F(ClusterCommandTest, SlotsNameTheLeaderFirst) {
   server_.facts.replication = Group(3, 3);
   EXPECT_EQ(Ask({"CLUSTER", "SLOTS"}),
             "*1\r\n*5\r\n:0\r\n:16383\r\n"
-            "*4\r\n" + Bulk("127.0.0.1") + ":7381\r\n" + Bulk(Id(3)) + "*0\r\n"
-            "*4\r\n" + Bulk("127.0.0.1") + ":7379\r\n" + Bulk(Id(1)) + "*0\r\n"
-            "*4\r\n" + Bulk("127.0.0.1") + ":7380\r\n" + Bulk(Id(2)) + "*0\r\n");
+            "*4\r\n" +
+                Bulk("127.0.0.1") + ":7381\r\n" + Bulk(Id(3)) +
+                "*0\r\n"
+                "*4\r\n" +
+                Bulk("127.0.0.1") + ":7379\r\n" + Bulk(Id(1)) +
+                "*0\r\n"
+                "*4\r\n" +
+                Bulk("127.0.0.1") + ":7380\r\n" + Bulk(Id(2)) + "*0\r\n");
   EXPECT_EQ(Ask({"cluster", "myid"}), Bulk(Id(2)));
-  EXPECT_EQ(Ask({"CLUSTER", "KEYSLOT", "{user1}.a"}), ":" + std::to_string(KeySlot("user1")) +
-                                                            "\r\n");
+  EXPECT_EQ(Ask({"CLUSTER", "KEYSLOT", "{user1}.a"}),
+            ":" + std::to_string(KeySlot("user1")) + "\r\n");
 }
 
 TEST_F(ClusterCommandTest, NodesInRedisTextFormat) {
   server_.facts.replication = Group(3, 3);
   const std::string text = Id(3) + " 127.0.0.1:7381@7481 master - 0 0 7 connected 0-16383\n" +
-                           Id(1) + " 127.0.0.1:7379@7479 slave " + Id(3) +
-                           " 0 0 7 connected\n" + Id(2) + " 127.0.0.1:7380@7480 myself,slave " +
-                           Id(3) + " 0 0 7 connected\n";
+                           Id(1) + " 127.0.0.1:7379@7479 slave " + Id(3) + " 0 0 7 connected\n" +
+                           Id(2) + " 127.0.0.1:7380@7480 myself,slave " + Id(3) +
+                           " 0 0 7 connected\n";
   EXPECT_EQ(Ask({"CLUSTER", "NODES"}), Bulk(text));
 }
 
@@ -83,8 +88,9 @@ TEST_F(ClusterCommandTest, ShardsAreMapsInResp3) {
 
 TEST_F(ClusterCommandTest, DuringAnElectionTheLastLeaderStaysMaster) {
   server_.facts.replication = Group(0, 1);
-  EXPECT_TRUE(Ask({"CLUSTER", "SLOTS"}).starts_with("*1\r\n*5\r\n:0\r\n:16383\r\n*4\r\n" +
-                                                    Bulk("127.0.0.1") + ":7379\r\n"));
+  EXPECT_TRUE(
+      Ask({"CLUSTER", "SLOTS"})
+          .starts_with("*1\r\n*5\r\n:0\r\n:16383\r\n*4\r\n" + Bulk("127.0.0.1") + ":7379\r\n"));
   EXPECT_NE(Ask({"CLUSTER", "NODES"}).find(Id(1) + " 127.0.0.1:7379@7479 master,fail? - "),
             std::string::npos);
   const std::string info = Ask({"CLUSTER", "INFO"});
