@@ -177,6 +177,8 @@ void WriteHelp(RespWriter& writer) {
       "    Return details about the given commands, or all of them.",
       "DOCS [<command-name> ...]",
       "    Return documentation about the given commands, or all of them.",
+      "GETKEYS <full-command>",
+      "    Return the keys from a full command.",
       "HELP",
       "    Print this help.",
   };
@@ -254,6 +256,19 @@ void WriteCommandReply(RespWriter& writer, std::span<const std::string_view> arg
     }
     writer.MapHeader(found.size());
     for (const CommandSpec* spec : found) WriteDocs(writer, *spec);
+  } else if (KeywordIs(sub, "GETKEYS") && !names.empty()) {
+    // The key of a command as sent (names[0] its name), by the row's key position.
+    const CommandSpec* spec = FindCommand(names[0]);
+    if (spec == nullptr) {
+      writer.Error(kCodeErr, ErrGetKeysUnknownCommand());
+    } else if (!CheckArity(*spec, names.size()).empty()) {
+      writer.Error(kCodeErr, ErrGetKeysArity());
+    } else if (spec->first_key <= 0 || static_cast<size_t>(spec->first_key) >= names.size()) {
+      writer.Error(kCodeErr, ErrGetKeysNoKey());
+    } else {
+      writer.ArrayHeader(1);
+      writer.Bulk(names[static_cast<size_t>(spec->first_key)]);
+    }
   } else if (KeywordIs(sub, "HELP") && names.empty()) {
     WriteHelp(writer);
   } else {

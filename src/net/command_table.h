@@ -89,9 +89,9 @@ std::string CheckArity(const CommandSpec& spec, size_t argc);
 // it. Otherwise `error` is set for an unknown command, bad arity or bad arguments.
 ParsedCommand ParseRequest(std::span<const std::string_view> args, const CommandSpec** spec);
 
-// The reply to COMMAND [COUNT | LIST | INFO name... | DOCS [name...] | HELP], in the
-// shape Redis 7 gives, so redis-cli and client libraries can introspect. args[0] is
-// "COMMAND". Unknown subcommands get an error reply.
+// The reply to COMMAND [COUNT | LIST | INFO name... | DOCS [name...] | GETKEYS cmd... | HELP], in
+// the shape Redis 7 gives, so redis-cli and client libraries can introspect. args[0] is "COMMAND".
+// Unknown subcommands get an error reply.
 void WriteCommandReply(RespWriter& writer, std::span<const std::string_view> args);
 
 // `exactly --help`'s command list: every row's syntax and summary.

@@ -195,5 +195,21 @@ TEST(ClusterKeyPositionsTest, CommandInfoHasKeySpecs) {
   EXPECT_TRUE(out.ends_with(":0\r\n:0\r\n:0\r\n*1\r\n+@connection\r\n*0\r\n*0\r\n*0\r\n")) << out;
 }
 
+TEST(ClusterKeyPositionsTest, CommandGetKeys) {
+  auto ask = [](std::vector<std::string_view> args) {
+    std::string out;
+    RespWriter writer(&out, 2);
+    WriteCommandReply(writer, args);
+    return out;
+  };
+  EXPECT_EQ(ask({"COMMAND", "GETKEYS", "transfer", "t1", "alice", "bob", "5"}),
+            "*1\r\n$2\r\nt1\r\n");
+  EXPECT_EQ(ask({"COMMAND", "GETKEYS", "IDEM", "BEGIN", "k"}), "*1\r\n$1\r\nk\r\n");
+  EXPECT_EQ(ask({"COMMAND", "GETKEYS", "nope", "x"}),
+            "-ERR " + ErrGetKeysUnknownCommand() + "\r\n");
+  EXPECT_EQ(ask({"COMMAND", "GETKEYS", "CLAIM", "k"}), "-ERR " + ErrGetKeysArity() + "\r\n");
+  EXPECT_EQ(ask({"COMMAND", "GETKEYS", "PING"}), "-ERR " + ErrGetKeysNoKey() + "\r\n");
+}
+
 }  // namespace
 }  // namespace exactly::net::testing
