@@ -28,7 +28,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402 - found through the line above when run by path
 from harness import as_dict, RespError  # noqa: E402
-from test_replication import Group, call, call_once  # noqa: E402
+from test_replication import Group, call, call_once, info  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS = os.path.join(HERE, "clients", "cluster")
@@ -240,8 +240,12 @@ class FailoverClientsTest(GroupTestCase):
         for r in errors_after[:3]:
             sys.stderr.write("    failed: %s %s\n" % (r["id"], r.get("error", r.get("reply"))))
         # The client followed the failover: writes went on after the kill.
-        self.assertGreaterEqual(len(acked_after), 40,
-                                "writes did not resume: %r" % (ops[-3:],))
+        if len(acked_after) < 40:
+            views = {i: {k: v for k, v in info(g.resp[i]).items()
+                         if k in ("role", "leader_id", "term")}
+                     for i in g.ids if i != self.leader}
+            self.fail("writes did not resume: %r; survivors say %r; client: %s" %
+                      (ops[-3:], views, client_stderr))
         if allowed_errors is not None:
             unexpected = [r for r in ops if not r["ok"] and
                           not any(r.get("error", "").startswith(p) for p in allowed_errors)]
