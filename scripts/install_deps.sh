@@ -88,10 +88,11 @@ fi
 # npm packages, each from its package-lock.json, again only when the lock changed
 # since the last install: clients/typescript (ioredis, node-redis, typescript,
 # express), tests/http/openapi (the OpenAPI validator the HTTP tests run) and
-# tests/http/console (playwright-core, which drives Debian's chromium).
+# tests/http/console (playwright-core, which drives Debian's chromium) and
+# tests/integration/clients/cluster (the cluster clients test_cluster_clients.py runs).
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 for npm_dir in "${root_dir}/clients/typescript" "${root_dir}/tests/http/openapi" \
-               "${root_dir}/tests/http/console"; do
+               "${root_dir}/tests/http/console" "${root_dir}/tests/integration/clients/cluster"; do
   if [ -f "${npm_dir}/package-lock.json" ] &&
      ! cmp -s "${npm_dir}/package-lock.json" "${npm_dir}/node_modules/.package-lock.json.installed"; then
     echo "install_deps: npm ci in ${npm_dir#"${root_dir}"/}"

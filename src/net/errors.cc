@@ -181,6 +181,13 @@ std::string ErrMoved(uint16_t slot, std::string_view leader_address) {
 }
 std::string ErrOutcomeUnknown() { return "outcome unknown, retry with the same id"; }
 std::string ErrNoLeader() { return "no leader is known yet (an election is under way), retry"; }
+std::string ErrGetKeysUnknownCommand() { return "Invalid command specified"; }
+std::string ErrGetKeysArity() { return "Invalid number of arguments specified for command"; }
+std::string ErrGetKeysNoKey() { return "The command has no key arguments"; }
+std::string ErrReadonlyNotOffered() {
+  return "READONLY is not offered: replicas never answer from their own state, every read is "
+         "ordered by the leader's log; send reads to the leader (replicas answer MOVED)";
+}
 
 std::string ErrExecAbort() { return "Transaction discarded because of previous errors."; }
 std::string ErrNestedMulti() { return "MULTI calls can not be nested"; }

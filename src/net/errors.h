@@ -125,6 +125,12 @@ std::string ErrSnapshotReplicated();
 std::string ErrMoved(uint16_t slot, std::string_view leader_address);
 std::string ErrOutcomeUnknown();
 std::string ErrNoLeader();
+// COMMAND GETKEYS, Redis' texts: no such command, its arity does not fit, it has no key.
+std::string ErrGetKeysUnknownCommand();
+std::string ErrGetKeysArity();
+std::string ErrGetKeysNoKey();
+// READONLY: followers never serve reads (they would be stale), so the mode is refused.
+std::string ErrReadonlyNotOffered();
 
 // Groups (MULTI ... EXEC).
 std::string ErrExecAbort();    // code EXECABORT

@@ -201,6 +201,11 @@ std::string InfoText(const ServerFacts& facts, std::string_view section) {
         limits.waiters_max, tables.idem_keys, limits.idem_keys_max, tables.limit_keys,
         limits.limit_keys_max, facts.parked_clients);
   }
+  if (all || KeywordIs(section, "CLUSTER")) {
+    // Both modes answer CLUSTER SLOTS (a single node as a cluster of one), and
+    // cluster clients such as redis-py's check this field first.
+    text += "# Cluster\r\ncluster_enabled:1\r\n\r\n";
+  }
   if (all || KeywordIs(section, "KEYSPACE")) {
     // One database, as redis-cli --stat and monitoring tools read it: every record
     // counts as a key (claims, accounts, transfers, locks, IDEM and limit keys).

@@ -65,6 +65,10 @@ struct ReplicationFacts {
   std::string_view role;  // leader | follower | candidate
   uint64_t leader_id = 0;
   std::string leader;  // the leader's RESP host:port, empty while unknown
+  // The last leader this node knew of (0: none yet). While an election runs, CLUSTER
+  // SLOTS keeps naming it, as Redis Cluster names a failing master until a replica
+  // takes over, so clients keep their topology and retry (docs/replication.md).
+  uint64_t last_leader_id = 0;
   uint64_t term = 0;
   uint64_t commit_index = 0;
   uint64_t applied_index = 0;

@@ -19,6 +19,27 @@ int TakeDescriptor(boost::asio::ip::tcp::socket& socket) {
   return socket.release(ignored);
 }
 
+// "ip:port" of a socket's peer (getpeername) or its own end (getsockname); "?" if
+// the call fails.
+template <class GetName>
+std::string SocketAddress(int fd, GetName get_name) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (get_name(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "?";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return "?";
+}
+
 }  // namespace
 
 SocketConnection::SocketConnection(boost::asio::ip::tcp::socket socket, uint64_t id,
@@ -58,24 +79,11 @@ bool SocketConnection::Expired(int64_t now_ms, int64_t idle_ms, bool replies_pen
 }
 
 std::string SocketConnection::remote_address() const {
-  sockaddr_storage address{};
-  socklen_t length = sizeof(address);
-  if (closed_ ||
-      ::getpeername(transport_.fd(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return "?";
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  if (address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
-    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
-  }
-  if (address.ss_family == AF_INET6) {
-    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
-    return std::string(text) + ":" + std::to_string(ntohs(v6->sin6_port));
-  }
-  return "?";
+  return closed_ ? "?" : SocketAddress(transport_.fd(), ::getpeername);
+}
+
+std::string SocketConnection::local_address() const {
+  return closed_ ? "?" : SocketAddress(transport_.fd(), ::getsockname);
 }
 
 }  // namespace exactly::net

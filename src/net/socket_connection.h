@@ -44,6 +44,9 @@ class SocketConnection : public PollClient {
   int64_t last_activity_ms() const { return last_activity_ms_; }
   // "ip:port" of the client, "?" once closed or unknown.
   std::string remote_address() const;
+  // The address the client reached ("ip:port"), which a single node names in CLUSTER
+  // SLOTS: the one address it knows the client can dial.
+  std::string local_address() const;
   bool tls() const { return transport_.tls(); }
   // Whether a sweep at `now_ms` should close it: a TLS handshake unfinished past
   // kTlsHandshakeMsMax, or (idle_ms > 0) nothing heard for idle_ms while no reply

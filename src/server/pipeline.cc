@@ -430,6 +430,7 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
     r.node_id = config_.replication.node_id;
     r.role = raft_.role == replica::Role::kUnavailable ? "follower" : replica::RoleName(raft_.role);
     r.leader_id = raft_.leader_id;
+    r.last_leader_id = last_leader_id_;
     if (const PeerConfig* leader = config_.replication.Find(raft_.leader_id)) {
       r.leader = leader->resp_address();
     }
@@ -595,6 +596,7 @@ void Pipeline::OnRestored(std::string_view state) {
 
 void Pipeline::OnRaftStatus(const replica::RaftStatus& status) {
   raft_ = status;
+  if (status.leader_id != 0) last_leader_id_ = status.leader_id;
   if (status.role != replica::Role::kLeader) {
     if (leader_ready_ || ready_barrier_seq_ != 0 || proposed_seq_ > confirmed_seq_ ||
         !batch_commands_.empty()) {

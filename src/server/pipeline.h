@@ -226,6 +226,7 @@ class Pipeline final : public net::ConnectionHandler,
   // every batch up to confirmed_seq_ is committed and applied (or was failed).
   ReplicatedLog* log_ = nullptr;
   replica::RaftStatus raft_;        // the last status the log reported
+  uint64_t last_leader_id_ = 0;     // the last leader this node knew of (CLUSTER SLOTS)
   bool leader_ready_ = false;       // leader, and every earlier entry is applied here
   uint64_t ready_barrier_seq_ = 0;  // the barrier that makes a new leader ready; 0: none
   uint64_t proposed_seq_ = 0;
