@@ -36,8 +36,6 @@ constexpr size_t kReadChunkBytes = net::kTlsRecordBytes;
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kProblemJson = "application/problem+json";
 
-}
-
 const std::string& OpenApi() {
   static const std::string document = OpenApiJson();
   return document;
