@@ -15,8 +15,8 @@
 
 #include "base/assert.h"
 #include "core/limits.h"
-#include "http/http_auth.h"
 #include "http/console_routes.h"
+#include "http/http_auth.h"
 #include "http/json_reply.h"
 #include "http/limits.h"
 #include "http/metrics.h"
