@@ -31,6 +31,7 @@ constexpr AclCategory kCategories[] = {
     {"idem", "IDEM"},
     {"limits", "LIMIT"},
     {"server", "the server and connection commands (PING ... SHUTDOWN, ACL)"},
+    {"cluster", "CLUSTER (the topology), READONLY, READWRITE"},
     {"read", "commands that only read state"},
     {"write", "commands that may change state"},
     {"admin",
@@ -246,6 +247,7 @@ bool InCategory(const CommandSpec& spec, std::string_view name) {
   if (name == "idem") return InFamily(IdemCommands(), spec);
   if (name == "limits") return InFamily(LimitCommands(), spec);
   if (name == "server") return InFamily(ServerCommands(), spec);
+  if (name == "cluster") return InFamily(ClusterCommands(), spec);
   if (name == "read") return (flags & kReadonly) != 0;
   if (name == "write") return (flags & kWrite) != 0;
   if (name == "admin") return (flags & kAdmin) != 0;

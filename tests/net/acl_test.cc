@@ -140,7 +140,8 @@ TEST(AclTest, EveryRowIsInItsFamilyAndAll) {
   for (const CommandSpec& row : AllCommands()) {
     EXPECT_TRUE(InCategory(row, "all"));
     int families = 0;
-    for (std::string_view family : {"claims", "ledger", "locks", "idem", "limits", "server"}) {
+    for (std::string_view family :
+         {"claims", "ledger", "locks", "idem", "limits", "server", "cluster"}) {
       families += InCategory(row, family);
     }
     EXPECT_EQ(families, 1) << row.name;
