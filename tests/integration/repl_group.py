@@ -24,12 +24,7 @@ def info(port, section="replication", timeout=2.0):
         return {}
     if not isinstance(text, str):
         return {}
-    out = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            key, value = line.split(":", 1)
-            out[key] = value
-    return out
+    return harness.parse_info(text)[1]
 
 
 def call_once(port, *args, timeout=5.0):
