@@ -8,7 +8,7 @@ ifdef CI
 CMAKE_FLAGS += -DEXACTLY_WERROR=ON
 endif
 
-.PHONY: all deps build run test unit integration clients examples tidy asan fuzz bench bench-quick soak clean
+.PHONY: all deps build run test unit integration clients examples tidy asan fuzz bench bench-quick soak clean console
 
 all: build
 
@@ -20,6 +20,11 @@ $(BUILD)/CMakeCache.txt: | deps
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Rebuilds the web console's page (console/dist, committed and built into
+# the binary) from its sources with esbuild and uPlot from npm.
+console:
+	cd console && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 # Starts the server in the foreground on 127.0.0.1:7379 with its data in ./data.
 run: build
@@ -78,13 +83,15 @@ bench-quick: build
 	bash bench/run.sh --quick
 
 # Long runs kept out of `make test`: many crash cycles, power loss over 1,000
-# seeds, EIO at every sync index of a run, long fuzzing.
+# seeds, EIO at every sync index of a run, 200 replication fault cycles, long fuzzing.
 soak: build
 	EXACTLY_BINARY=$(BUILD)/exactly EXACTLY_CRASH_CYCLES=200 python3 -m unittest -v tests/integration/test_crash.py
 	EXACTLY_BINARY=$(BUILD)/exactly EXACTLY_POWERLOSS_SEEDS=$${EXACTLY_POWERLOSS_SEEDS:-1000} \
 	  python3 -m unittest -v tests/integration/test_power_loss.py
 	EXACTLY_BINARY=$(BUILD)/exactly EXACTLY_EIO_INDEXES=all \
 	  python3 -m unittest -v tests.integration.test_storage_faults.StorageFaultTest.test_eio_at_sync_indexes
+	EXACTLY_BINARY=$(BUILD)/exactly EXACTLY_REPL_CYCLES=$${EXACTLY_REPL_CYCLES:-200} python3 -m unittest -v \
+	  tests.integration.test_replication_faults.ReplicationFaultSweepTest.test_fault_sweep_keeps_every_acknowledged_operation
 	$(MAKE) fuzz FUZZ_SECONDS=600
 
 clean:

@@ -210,7 +210,7 @@ run_etcd() {
     if BENCH_RUN=$run wrk -t1 -c "$conns" -d "${seconds}s" --timeout 30s --latency \
       -s "$here/etcd/claim_txn.lua" "$leader/v3/kv/txn" >"$raw/$run.wrk" 2>"$raw/$run.err"; then
       after=$(group_ticks "${group_pids[@]}")
-      read -r ops p50 p99 answers < <(python3 "$here/report.py" wrk "$raw/$run.wrk")
+      read -r ops p50 p99 answers _ < <(python3 "$here/report.py" wrk "$raw/$run.wrk")
       us=$(cpu_us "$before" "$after" "$answers")
       echo "cpu_ticks (3 members): $before $after requests=$answers" >>"$raw/$run.load"
       local note="${smoke_note}3 members, wrk on the leader's JSON gateway, $conns connections"

@@ -3,7 +3,7 @@
 
   report.py redis CSV_FILE              -> "ops p50_ms p99_ms"  (redis-benchmark --csv)
   report.py pgbench OUT_FILE LOG_PREFIX -> "ops p50_ms p99_ms failed transactions"
-  report.py wrk OUT_FILE                -> "ops p50_ms p99_ms requests"  (wrk --latency)
+  report.py wrk OUT_FILE                -> "ops p50_ms p99_ms requests non_2xx"  (wrk --latency)
   report.py table RESULTS_TSV [--memory MEMORY_TSV] [--restart RESTART_TSV]
                                         -> markdown tables: per request, ratios, records,
                                            restart, and the issue's targets
@@ -19,11 +19,13 @@ import math
 import re
 import sys
 
-SYSTEMS = ["exactly-always", "exactly-no", "redis-always", "redis-no", "null", "postgresql",
-           "exactly-group", "etcd"]
+SYSTEMS = ["exactly-always", "exactly-no", "http-always", "http-no", "redis-always", "redis-no",
+           "null", "postgresql", "exactly-group", "etcd"]
 LABELS = {
     "exactly-always": "exactly --fsync always",
     "exactly-no": "exactly --fsync no",
+    "http-always": "exactly HTTP --fsync always (wrk)",
+    "http-no": "exactly HTTP --fsync no (wrk)",
     "redis-always": "Redis 7 appendfsync always",
     "redis-no": "Redis 7 appendfsync no",
     "postgresql": "PostgreSQL 15 (per transaction)",
@@ -50,21 +52,6 @@ def percentile(sorted_values, p):
         return float("nan")
     rank = max(1, math.ceil(p / 100.0 * len(sorted_values)))
     return sorted_values[rank - 1]
-
-
-def parse_wrk(path):
-    """Requests/sec, the 50% and 99% latencies (ms) and the request count of wrk --latency."""
-    with open(path) as f:
-        text = f.read()
-    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
-    lat = {}
-    for p, value, unit in re.findall(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M):
-        lat[p] = float(value) * scale[unit]
-    ops = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
-    n = re.search(r"^\s*(\d+) requests in", text, re.M)
-    if not ops or not n or "50" not in lat or "99" not in lat:
-        raise SystemExit(f"{path}: not a wrk --latency report")
-    return float(ops.group(1)), lat["50"], lat["99"], int(n.group(1))
 
 
 def parse_redis(path):
@@ -99,6 +86,26 @@ def parse_pgbench(out_path, log_prefix):
         raise SystemExit(f"{log_prefix}.*: no transaction log lines")
     return (float(m.group(1)), percentile(latencies_us, 50) / 1000.0,
             percentile(latencies_us, 99) / 1000.0, failed, len(latencies_us))
+
+
+def parse_wrk(path):
+    """wrk --latency's Requests/sec, its 50% and 99% latencies in ms (None when it
+    has none), its request count, and its count of responses that were not 2xx or 3xx."""
+    text = open(path).read()
+    m = re.search(r"^Requests/sec:\s+([0-9.]+)", text, re.M)
+    if not m:
+        raise SystemExit(f"{path}: no Requests/sec line (did wrk fail?)")
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+    latency = {}
+    for p, value, unit in re.findall(r"^\s+(50|99)%\s+([0-9.]+)(us|ms|s|m)$", text, re.M):
+        latency[p] = float(value) * scale[unit]
+    n = re.search(r"^\s*(\d+) requests in", text, re.M)
+    if not n:
+        raise SystemExit(f"{path}: no request count (not a wrk report?)")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    # wrk prints 0.00us for a percentile past its histogram (seen at -P 32): unknown.
+    return (float(m.group(1)), latency.get("50") or None, latency.get("99") or None,
+            int(n.group(1)), int(bad.group(1)) if bad else 0)
 
 
 def fmt_num(v, digits):
@@ -180,8 +187,10 @@ def per_request_table(runs):
 
 RATIOS = [("exactly-always", "redis-always"), ("exactly-no", "redis-no"),
           ("exactly-always", "null"), ("exactly-no", "null"), ("exactly-always", "postgresql"),
+          ("http-always", "exactly-always"), ("http-no", "exactly-no"),
           ("exactly-group", "exactly-always"), ("exactly-group", "etcd")]
-SHORT = {"exactly-always": "ex always", "exactly-no": "ex no", "redis-always": "Redis always",
+SHORT = {"exactly-always": "ex always", "exactly-no": "ex no", "http-always": "HTTP always",
+         "http-no": "HTTP no", "redis-always": "Redis always",
          "redis-no": "Redis no", "null": "null", "postgresql": "PostgreSQL",
          "exactly-group": "ex group", "etcd": "etcd"}
 
@@ -337,12 +346,13 @@ def main(argv):
     if len(argv) >= 2 and argv[1] == "redis":
         ops, p50, p99 = parse_redis(argv[2])
         print(f"{ops:.2f} {p50:.3f} {p99:.3f}")
-    elif len(argv) >= 2 and argv[1] == "wrk":
-        ops, p50, p99, n = parse_wrk(argv[2])
-        print(f"{ops:.2f} {p50:.3f} {p99:.3f} {n}")
     elif len(argv) >= 2 and argv[1] == "pgbench":
         ops, p50, p99, failed, n = parse_pgbench(argv[2], argv[3])
         print(f"{ops:.2f} {p50:.3f} {p99:.3f} {failed} {n}")
+    elif len(argv) >= 2 and argv[1] == "wrk":
+        ops, p50, p99, n, bad = parse_wrk(argv[2])
+        ms = lambda v: "-" if v is None else f"{v:.3f}"
+        print(f"{ops:.2f} {ms(p50)} {ms(p99)} {n} {bad}")
     elif len(argv) >= 3 and argv[1] == "table":
         extra = dict(zip(argv[3::2], argv[4::2]))
         table(argv[2], extra.get("--memory"), extra.get("--restart"))

@@ -3,15 +3,18 @@
 #
 # exactly (--fsync always, and no) vs Redis 7 (appendfsync always, and no) vs
 # PostgreSQL 15 vs a null server, on W1 claim, W2 flash sale, W3 transfer, W4 lock,
-# W5 rate limit, and on W1 the 3-node exactly group vs a 3-node etcd 3.4 doing the
-# claim as a put-if-absent txn (bench/group.sh), with the same load for each: 64
-# connections, unpipelined and with -P 32 (redis-benchmark; etcd: wrk; W4:
-# bench/lock_load.cc, unpipelined only; PostgreSQL: pgbench, unpipelined only). Each
-# run reports ops/s, p50/p99 and the server's CPU per request: utime+stime of the
-# server's whole process tree (every thread; for PostgreSQL every process of the
-# cluster) read from /proc just before and after the load, divided by the requests.
-# On a 2-CPU machine the single-threaded load generator bounds every server's ops/s,
-# so CPU per request is the figure that compares them.
+# W5 rate limit, with the same load for each: 64 connections, unpipelined and with
+# -P 32 (redis-benchmark; W4: bench/lock_load.cc, unpipelined only; PostgreSQL:
+# pgbench, unpipelined only). HTTP W1 runs beside them: exactly's claim as POST
+# /v1/claim (both fsync modes), driven by wrk with bench/http/claim.lua (a new key per
+# request, the same depths by HTTP/1.1 pipelining). On W1 the 3-node exactly group runs
+# beside a 3-node etcd 3.4 doing the claim as a put-if-absent txn (bench/group.sh; etcd
+# through wrk). Each run reports ops/s, p50/p99 and the server's CPU per request:
+# utime+stime of the server's whole process tree (every thread; for PostgreSQL every
+# process of the cluster; for the group and etcd their 3 processes) read from /proc just
+# before and after the load, divided by the requests. On a 2-CPU machine the
+# single-threaded load generator bounds every server's ops/s, so CPU per request is the
+# figure that compares them.
 # Systems alternate round by round; the tables show medians over rounds and ratios
 # paired by round. Then RSS per record (bench/records.py memory) and restart time
 # (bench/records.py restart).
@@ -22,9 +25,11 @@
 # Usage: bench/run.sh [--quick] [--only SYSTEMS] [--workloads W1,W2,W3,W4,W5]
 #                     [--pipelines 1,32] [--rounds N] [--parts load,memory,restart]
 #                     [--restart-full]
-#   SYSTEMS: comma list of exactly-always, exactly-no, redis-always, redis-no,
-#   postgresql, null, exactly-group, etcd (default: all); `exactly` means both
-#   exactly-* single nodes, `redis` both redis-*. exactly-group and etcd run W1 only.
+#   SYSTEMS: comma list of exactly-always, exactly-no, http-always, http-no, redis-always,
+#   redis-no, postgresql, null, exactly-group, etcd (default: all); `exactly` means both
+#   exactly-* single nodes, `http` both http-*, `redis` both redis-*. http-*: exactly over
+#   HTTP, W1 only (other workloads skip it); its CPU per request divides by the claims
+#   /metrics counted `won`. exactly-group and etcd run W1 only.
 #   null: bench/null_server.cc, a RESP server that answers +OK at once and does nothing,
 #   driven with Redis' ops (not W4): what the kernel and the load generator cost alone.
 #   --parts: load = the workloads; memory = RSS per record (claims, accounts, transfer
@@ -36,6 +41,7 @@
 #   BENCH_REQUESTS    requests per unpipelined RESP run    (default 200000; --quick 5000)
 #   BENCH_REQUESTS_PIPELINED  requests per -P run         (default 1000000; --quick 20000)
 #   BENCH_PG_SECONDS  seconds per pgbench run              (default 10; --quick 3)
+#   BENCH_HTTP_SECONDS  seconds per wrk run (HTTP W1)      (default 10; --quick 3)
 #   BENCH_CLIENTS     connections                          (default 64)
 #   BENCH_THREADS     redis-benchmark --threads            (default 1: see docs/benchmarks.md)
 #   BENCH_PG_JOBS     pgbench -j                           (default 2)
@@ -56,7 +62,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 
 quick=0
-only="exactly-always,exactly-no,redis-always,redis-no,postgresql,null,exactly-group,etcd"
+only="exactly-always,exactly-no,http-always,http-no,redis-always,redis-no,postgresql,null,exactly-group,etcd"
 workloads="W1,W2,W3,W4,W5"
 pipelines="1,32"
 parts="load,memory,restart"
@@ -80,6 +86,7 @@ done
 only=",$only,"
 only=${only//,exactly,/,exactly-always,exactly-no,}
 only=${only//,redis,/,redis-always,redis-no,}
+only=${only//,http,/,http-always,http-no,}
 only=${only#,}
 only=${only%,}
 
@@ -87,6 +94,7 @@ if [ "$quick" = 1 ]; then
   requests=${BENCH_REQUESTS:-5000}
   requests_pipelined=${BENCH_REQUESTS_PIPELINED:-20000}
   pg_seconds=${BENCH_PG_SECONDS:-3}
+  http_seconds=${BENCH_HTTP_SECONDS:-3}
   repeat=${rounds:-${BENCH_REPEAT:-1}}
   records=${BENCH_RECORDS:-50000}
   restart_claims=${BENCH_RESTART_CLAIMS:-50000}
@@ -94,6 +102,7 @@ else
   requests=${BENCH_REQUESTS:-200000}
   requests_pipelined=${BENCH_REQUESTS_PIPELINED:-1000000}
   pg_seconds=${BENCH_PG_SECONDS:-10}
+  http_seconds=${BENCH_HTTP_SECONDS:-10}
   repeat=${rounds:-${BENCH_REPEAT:-3}}
   records=${BENCH_RECORDS:-1000000}
   restart_claims=${BENCH_RESTART_CLAIMS:-1000000}
@@ -191,6 +200,10 @@ start_resp() {
     exactly-always | exactly-no)
       "$exactly_bin" serve --dir "$dir" --port "$port" --fsync "${system#exactly-}" \
         >"$dir/server.log" 2>&1 &
+      ;;
+    http-always | http-no)
+      "$exactly_bin" serve --dir "$dir" --port "$port" --http-port "$http_port" \
+        --fsync "${system#http-}" >"$dir/server.log" 2>&1 &
       ;;
     null)
       "$null_server" "$port" >"$dir/server.log" 2>&1 &
@@ -407,6 +420,67 @@ run_load() {
   stop_pid "$server_pid"
 }
 
+# --- HTTP W1 -------------------------------------------------------------------------------
+
+# exactly's claim over POST /v1/claim: a smoke (a repeat answers `again`), then wrk at each
+# depth on the same server, with the server's CPU read just before and after each load.
+# wrk runs for a time, not a count, and does not count the responses still in flight when
+# it stops; the server's own count of `won` claims is what the CPU divides by.
+run_http() {
+  local system=$1 w=$2 tag=$1-$2-r$3 dir port p run before after won_before won_after
+  local ops p50 p99 bad us note smoke_note
+  [ "$w" = W1 ] || return 0
+  dir=$work/data/$tag
+  if [ ! -x "$exactly_bin" ]; then
+    log "$tag: skipped, $exactly_bin is not built yet"
+    skip_rows "$system" "$w" "skipped: binary not built"
+    return
+  fi
+  port=$(free_port)
+  http_port=$(free_port)
+  log "$tag: starting on port $port, HTTP $http_port"
+  if ! start_resp "$system" "$dir" "$port"; then
+    log "$tag: server did not answer PING; see $raw/$tag.server.log"
+    cp "$dir/server.log" "$raw/$tag.server.log" 2>/dev/null || true
+    skip_rows "$system" "$w" "skipped: server did not answer PING"
+    return
+  fi
+  smoke_note=$(python3 "$here/http/claims.py" smoke "$http_port" smoke-key 2>&1 || true)
+  if [ -n "$smoke_note" ]; then log "$tag: $smoke_note"; fi
+  for p in $(depths_of "$system" "$w"); do
+    run=$tag-P$p
+    local load_cmd=(wrk -t 1 -c "$clients" -d "${http_seconds}s" --latency
+      -s "$here/http/claim.lua" "http://127.0.0.1:$http_port" -- "$run" "$p")
+    echo "load: $(cut -d' ' -f1-3 /proc/loadavg)" >"$raw/$run.load"
+    log "$run: ${load_cmd[*]}"
+    won_before=$(python3 "$here/http/claims.py" won "$http_port")
+    before=$(cpu_ticks "$server_pid")
+    if "${load_cmd[@]}" >"$raw/$run.out" 2>"$raw/$run.err"; then
+      after=$(cpu_ticks "$server_pid")
+      won_after=$(python3 "$here/http/claims.py" won "$http_port")
+      read -r ops p50 p99 _ bad < <(python3 "$here/report.py" wrk "$raw/$run.out")
+      if [ $((won_after - won_before)) -le 0 ]; then
+        row "$system" "$w" "$p" - - - - "no claim won under the load: see $raw/$run.out"
+        continue
+      fi
+      us=$(cpu_us "$before" "$after" $((won_after - won_before)))
+      echo "cpu_ticks: $before $after clk_tck=$clk_tck won=$((won_after - won_before))" \
+        >>"$raw/$run.load"
+      note=$smoke_note
+      if [ "$bad" != 0 ]; then note="${note}CHECK FAILED: $bad responses not 2xx; "; fi
+      row "$system" "$w" "$p" "$ops" "$p50" "$p99" "$us" \
+        "${note}check ok: $((won_after - won_before)) claims won"
+      log "$run: $ops ops/s p50 $p50 ms p99 $p99 ms, server CPU $us us/request"
+    else
+      note=$(tr '\n' ' ' <"$raw/$run.err" | tail -c 240)
+      log "$run: the load stopped: $note"
+      row "$system" "$w" "$p" - - - - "load stopped: $note"
+    fi
+  done
+  cp "$dir/server.log" "$raw/$tag.server.log" 2>/dev/null || true
+  stop_pid "$server_pid"
+}
+
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 pg_port=""
@@ -527,6 +601,11 @@ EOF
 }
 
 want_exactly() { want "$only" exactly-always || want "$only" exactly-no; }
+if want "$parts" load && { want "$only" http-always || want "$only" http-no; } &&
+  [[ ",$workloads," == *",W1,"* ]] && ! command -v wrk >/dev/null; then
+  echo "run.sh: wrk not found (scripts/install_deps.sh), needed by HTTP W1" >&2
+  exit 1
+fi
 
 # A private copy of the server binary: a rebuild of build/ during the run must not
 # swap (or half-write) the binary between runs.
@@ -558,7 +637,8 @@ log "fdatasync probe: $fsync_line"
 # sequence) hits one run of each system rather than every run of one.
 if want "$parts" load; then
   if want "$only" postgresql; then start_pg; fi
-  systems=(exactly-always redis-always exactly-no redis-no null postgresql exactly-group etcd)
+  systems=(exactly-always redis-always exactly-no redis-no null postgresql http-always http-no
+    exactly-group etcd)
   for w in ${workloads//,/ }; do
     for ((rep = 1; rep <= repeat; rep++)); do
       for ((k = 0; k < ${#systems[@]}; k++)); do
@@ -566,6 +646,7 @@ if want "$parts" load; then
         want "$only" "$system" || continue
         case "$system:$w" in
           postgresql:*) run_pg "$w" "$rep" ;;
+          http-*) run_http "$system" "$w" "$rep" ;;
           exactly-group:W1) run_exactly_group "$w" "$rep" ;;
           etcd:W1) run_etcd "$w" "$rep" ;;
           exactly-group:* | etcd:*) ;;  # the replicated comparison is W1's claim only
@@ -607,7 +688,7 @@ if [ -s "$restart_tsv" ]; then report_args+=(--restart "$restart_tsv"); fi
   echo "- load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end"
   echo "- fdatasync in the temp dir: before the runs $fsync_line; after: $fsync_end"
   echo "- exactly: commit $exactly_rev; $(redis-server --version | cut -d' ' -f1-3); $("$pg_bin/postgres" --version)"
-  echo "- load: $clients connections; RESP: redis-benchmark -n $requests unpipelined, -n $requests_pipelined at -P > 1 (pipelines: $pipelines; W4: bench/lock_load.cc, unpipelined); PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; $repeat round(s), medians$([ "$threads" -gt 1 ] && echo "; redis-benchmark --threads $threads")$([ "$quick" = 1 ] && echo "; --quick run")"
+  echo "- load: $clients connections; RESP: redis-benchmark -n $requests unpipelined, -n $requests_pipelined at -P > 1 (pipelines: $pipelines; W4: bench/lock_load.cc, unpipelined); HTTP W1: wrk -t 1 -d ${http_seconds}s, bench/http/claim.lua; PostgreSQL: pgbench -T $pg_seconds -j $pg_jobs -M prepared; $repeat round(s), medians$([ "$threads" -gt 1 ] && echo "; redis-benchmark --threads $threads")$([ "$quick" = 1 ] && echo "; --quick run")"
   echo "- server CPU: utime+stime of the server's process tree from /proc/<pid>/stat, CLK_TCK $clk_tck; the 3-node group and etcd: summed over their 3 processes"
   if want "$only" etcd && command -v etcd >/dev/null; then
     echo "- etcd: $(etcd --version | head -1); load: wrk -t1 with bench/etcd/claim_txn.lua (POST /v3/kv/txn), $clients connections, at -P N $clients x N connections (the same requests in flight: its HTTP gateway does not gain from pipelining), for a time rather than a count"

@@ -11,9 +11,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests: real peers started by the tests themselves
   redis-server redis-tools python3 python3-redis strace procps iproute2 faketime
+  # TLS tests: certificates made by the openssl CLI, HTTPS through curl
+  openssl curl
   postgresql postgresql-contrib postgresql-client
-  # benchmarks: instructions per request (bench/instructions.sh); etcd 3.4 (Debian 12
-  # ships 3.4.23) beside the replicated group, driven through its JSON gateway by wrk
+  # benchmarks: instructions per request (bench/instructions.sh); HTTP W1's load and etcd's
+  # (bench/run.sh); etcd 3.4 (Debian 12 ships 3.4.23) beside the replicated group
   valgrind etcd-server etcd-client wrk
   # exactly race (h2c framing, io_uring release) and the examples/ web apps
   libnghttp2-dev liburing-dev python3-flask gunicorn python3-psycopg2
@@ -21,6 +23,8 @@ packages=(
   php-cli php-redis python3-django
   # replication: libuv for C-Raft's I/O backend (C-Raft itself comes from backports, below)
   libuv1-dev
+  # the web console's end-to-end test (tests/http/console): headless Chromium
+  chromium
 )
 
 missing=()
@@ -84,9 +88,12 @@ fi
 
 # npm packages, each from its package-lock.json, again only when the lock changed
 # since the last install: clients/typescript (ioredis, node-redis, typescript,
-# express) and tests/http/openapi (the OpenAPI validator the HTTP tests run).
+# express), tests/http/openapi (the OpenAPI validator the HTTP tests run) and
+# tests/http/console (playwright-core, which drives Debian's chromium) and
+# tests/integration/clients/cluster (the cluster clients test_cluster_clients.py runs).
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-for npm_dir in "${root_dir}/clients/typescript" "${root_dir}/tests/http/openapi"; do
+for npm_dir in "${root_dir}/clients/typescript" "${root_dir}/tests/http/openapi" \
+               "${root_dir}/tests/http/console" "${root_dir}/tests/integration/clients/cluster"; do
   if [ -f "${npm_dir}/package-lock.json" ] &&
      ! cmp -s "${npm_dir}/package-lock.json" "${npm_dir}/node_modules/.package-lock.json.installed"; then
     echo "install_deps: npm ci in ${npm_dir#"${root_dir}"/}"

@@ -368,6 +368,10 @@ Lsn Engine::applied_lsn() const { return state_->applied_lsn; }
 
 TimestampMs Engine::last_timestamp() const { return TimestampMs{state_->last_timestamp_ms}; }
 
+ScanPage Engine::Scan(const ScanRequest& request) const {
+  return ScanTablePage(*state_, request, state_->last_timestamp_ms);
+}
+
 EngineStats Engine::stats() const {
   EngineStats stats;
   stats.claims = state_->claims.live();

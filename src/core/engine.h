@@ -19,6 +19,7 @@
 #include "core/command.h"
 #include "core/limits.h"
 #include "core/reply.h"
+#include "core/table_scan.h"
 
 namespace exactly::core {
 
@@ -99,6 +100,10 @@ class Engine {
   // with waiters queued, a WAIT running out); kNoTimeMs for none. The server runs
   // a batch (possibly with no commands) at that time so waiters are answered.
   int64_t NextWakeMs() const;
+
+  // A page of one table (core/table_scan.h), as of the last batch's timestamp.
+  // Reads only; the caller runs it between batches, on the engine's thread.
+  ScanPage Scan(const ScanRequest& request) const;
 
   Lsn applied_lsn() const;
   TimestampMs last_timestamp() const;

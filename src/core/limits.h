@@ -56,7 +56,16 @@ inline constexpr int64_t kIdemTtlMsDefault = 24LL * 3600 * 1000;
 // BURST * PER / n) fits an int64 of milliseconds.
 inline constexpr int64_t kLimitCountMax = 1'000'000;
 
+// Table listings (core/table_scan.h, GET /v1/tables/<table>): rows a page returns,
+// records it may look at, and waiters listed per lock or IDEM key row. A page
+// costs the engine thread about one key comparison per record visited.
+inline constexpr size_t kScanRowsDefault = 100;
+inline constexpr size_t kScanRowsMax = 1000;
+inline constexpr size_t kScanVisitMax = 100'000;
+inline constexpr size_t kScanWaitersShownMax = 10;
+
 static_assert(kOwnerBytesMax <= kKeyBytesMax);
+static_assert(kScanRowsDefault <= kScanRowsMax && kScanRowsMax <= kScanVisitMax);
 static_assert(kLimitCountMax * kTtlMsMax < INT64_MAX - kTimeMsMax);
 static_assert(kCountDefault <= kCountMax);
 static_assert(kTtlMsMax < kTimeMsMax);

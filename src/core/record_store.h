@@ -122,6 +122,8 @@ class RecordStore {
   bool Contains(RecordHandle handle) const {
     return handle < next_handle_ && Slot(handle) != nullptr;
   }
+  // One past the highest handle ever given out: every record's handle is below it.
+  RecordHandle handle_end() const { return next_handle_; }
   std::string_view Key(RecordHandle handle) const {
     const char* block = Slot(handle);
     const Header header = Read(block);

@@ -2,9 +2,6 @@
 // responses back in order, each held until durable (see http_connection.h).
 #include "http/http_connection.h"
 
-#include <errno.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <boost/asio/buffer.hpp>
@@ -17,8 +14,9 @@
 #include <vector>
 
 #include "base/assert.h"
-#include "base/monotonic_clock.h"
 #include "core/limits.h"
+#include "http/console_routes.h"
+#include "http/http_auth.h"
 #include "http/json_reply.h"
 #include "http/limits.h"
 #include "http/metrics.h"
@@ -33,26 +31,10 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 
-constexpr size_t kReadChunkBytes = 16 * 1024;
+// A whole TLS record's plaintext fits one read (net/transport.h).
+constexpr size_t kReadChunkBytes = net::kTlsRecordBytes;
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kProblemJson = "application/problem+json";
-
-int TakeDescriptor(boost::asio::ip::tcp::socket& socket) {
-  boost::system::error_code ignored;
-  socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-  socket.non_blocking(true, ignored);
-  return socket.release(ignored);
-}
-
-// Equal without an early exit at the first differing byte, so the time a refusal
-// takes does not tell how much of a guessed password was right.
-bool SameSecret(std::string_view a, std::string_view b) {
-  unsigned char differ = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    differ |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return differ == 0;
-}
 
 const std::string& OpenApi() {
   static const std::string document = OpenApiJson();
@@ -74,7 +56,10 @@ std::string ResponseText(int status, std::string_view content_type, std::string_
   out += content_type;
   out += "\r\nContent-Length: ";
   out.append(digits, std::to_chars(digits, digits + sizeof(digits), body.size()).ptr);
-  if (status == 401) out += "\r\nWWW-Authenticate: Bearer";
+  if (status == 401) {
+    out += "\r\nWWW-Authenticate: ";
+    out += kAuthChallenge;
+  }
   if (status == 405) out += "\r\nAllow: POST, GET";
   if (close) out += "\r\nConnection: close";
   out += "\r\n\r\n";
@@ -110,15 +95,13 @@ std::string RequestFingerprint(std::string_view method, std::string_view path,
 }
 
 HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, uint64_t id,
-                               HttpHandler* handler, net::SocketPoller& poller)
-    : fd_(TakeDescriptor(socket)), id_(id), handler_(handler), poller_(poller) {
-  last_activity_ms_ = base::MonotonicNowMs();
+                               HttpHandler* handler, net::SocketPoller& poller,
+                               const net::TlsContext* tls)
+    : net::SocketConnection(std::move(socket), id, poller, tls), handler_(handler) {
   ResetParser();
 }
 
-HttpConnection::~HttpConnection() {
-  if (!closed_ && fd_ >= 0) ::close(fd_);
-}
+HttpConnection::~HttpConnection() = default;
 
 void HttpConnection::ResetParser() {
   continue_sent_ = false;
@@ -129,12 +112,7 @@ void HttpConnection::ResetParser() {
 }
 
 void HttpConnection::Start() {
-  base::Result<uint64_t> key = poller_.Add(fd_, shared_from_this());
-  if (!key.ok()) {
-    Finish();
-    return;
-  }
-  poll_key_ = *key;
+  if (!Register(shared_from_this())) Finish();
 }
 
 bool HttpConnection::Backlogged() const {
@@ -149,6 +127,7 @@ void HttpConnection::Read() {
 }
 
 void HttpConnection::OnReadable() {
+  if (write_waits_for_read()) Write();  // TLS: a write waited for this
   if (closed_ || !want_read_) return;
   if (input_start_ > 0) {
     input_.erase(0, input_start_);
@@ -156,17 +135,17 @@ void HttpConnection::OnReadable() {
   }
   const size_t have = input_.size();
   input_.resize(have + kReadChunkBytes);
-  const ssize_t got = ::recv(fd_, input_.data() + have, kReadChunkBytes, 0);
+  const ptrdiff_t got = Receive(input_.data() + have, kReadChunkBytes);
   if (got <= 0) {
     input_.resize(have);
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    Finish();  // end of stream or a reset
+    if (got == net::kIoWouldBlock) return;
+    Finish();  // end of stream, a reset, or a failed TLS handshake
     return;
   }
   input_.resize(have + static_cast<size_t>(got));
-  last_activity_ms_ = base::MonotonicNowMs();
   ParseInput();
   Read();
+  Account();
 }
 
 void HttpConnection::ParseInput() {
@@ -229,36 +208,59 @@ void HttpConnection::Handle(Request request) {
   // Nothing after a request that asked to close is read.
   if (!keep_alive) close_after_replies_ = true;
 
-  if (const std::string_view password = handler_->RequirePass(); !password.empty()) {
-    const auto found = request.find(bhttp::field::authorization);
-    const std::string_view sent =
-        found == request.end() ? std::string_view() : std::string_view(found->value());
-    if (!sent.starts_with("Bearer ") || !SameSecret(sent.substr(7), password)) {
-      RespondProblem(slot, 401, net::kCodeNoAuth, net::ErrNoAuth());
-      return;
-    }
+  // The console's page and script hold no data: served without a password, so a
+  // browser can open the page, which then sends one with its reads.
+  if (request.method() == bhttp::verb::get &&
+      FindConsoleAsset(std::string_view(request.target())
+                           .substr(0, std::string_view(request.target()).find('?'))) != nullptr) {
+    HandleConsole(slot, request.target());
+    return;
   }
   const std::string_view target(request.target());
   const std::string_view path = target.substr(0, target.find('?'));
   const std::string_view method(request.method_string());
+  // The API's description is the same for every server of a version: no login.
   if (path == "/v1/openapi.json" && request.method() == bhttp::verb::get) {
     Respond(slot, Lsn{0}, 200, kJson, OpenApi());
     return;
   }
+  const auto authorization = request.find(bhttp::field::authorization);
+  const HttpCaller caller = Authenticate(
+      handler_->Users(), authorization == request.end() ? std::string_view()
+                                                        : std::string_view(authorization->value()));
+  if (caller.user == nullptr) {
+    RespondProblem(slot, 401, caller.code, caller.message);
+    return;
+  }
   if (path == "/metrics" && request.method() == bhttp::verb::get) {
+    if (std::string refusal = MetricsRefusal(*caller.user); !refusal.empty()) {
+      RespondProblem(slot, 403, net::kCodeNoPerm, refusal);
+      return;
+    }
     Respond(slot, Lsn{0}, 200, "text/plain; version=0.0.4; charset=utf-8",
             MetricsText(handler_->Facts(), handler_->Stats()));
     return;
   }
+  // The console's table pages and numbers show every key: the same rule as /metrics.
+  if (request.method() == bhttp::verb::get &&
+      FindConsoleRoute(target).kind != ConsoleRoute::Kind::kNone) {
+    if (std::string refusal = MetricsRefusal(*caller.user); !refusal.empty()) {
+      RespondProblem(slot, 403, net::kCodeNoPerm, refusal);
+      return;
+    }
+    HandleConsole(slot, target);
+    return;
+  }
   if (request.method() == bhttp::verb::post && path.starts_with("/v1/")) {
-    HandlePost(slot, request, path);
+    HandlePost(slot, request, path, *caller.user);
     return;
   }
   const bool known = path == "/v1/openapi.json" || path == "/metrics" || FindRoute(path) != nullptr;
   RespondProblem(slot, known ? 405 : 404, net::kCodeErr, net::ErrNoRoute(method, path));
 }
 
-void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::string_view path) {
+void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::string_view path,
+                                const net::User& user) {
   const bool group = path == kGroupPath;
   const Route* route = group ? nullptr : FindRoute(path);
   if (route == nullptr && !group) {
@@ -278,6 +280,11 @@ void HttpConnection::HandlePost(uint64_t slot, const Request& request, std::stri
       group ? GroupFromJson(body.as_object()) : CommandFromJson(*route, body.as_object());
   if (!parsed.error.empty()) {
     RespondProblem(slot, 400, net::kCodeErr, parsed.error);
+    return;
+  }
+  if (std::string refusal = PostRefusal(user, route, body.as_object(), parsed.command);
+      !refusal.empty()) {
+    RespondProblem(slot, 403, net::kCodeNoPerm, refusal);
     return;
   }
   if (const auto header = request.find("Idempotency-Key"); header != request.end()) {
@@ -419,7 +426,9 @@ HttpConnection::Slot& HttpConnection::SlotAt(uint64_t slot) {
 
 void HttpConnection::Render(Slot& target, int status, std::string_view content_type,
                             std::string_view body) {
+  slot_bytes_ -= target.bytes.size();
   target.bytes = ResponseText(status, content_type, body, !target.keep_alive);
+  slot_bytes_ += target.bytes.size();
   target.filled = true;
 }
 
@@ -445,6 +454,10 @@ void HttpConnection::CountOutcome(const Slot& slot, std::string_view outcome) {
 
 void HttpConnection::CountError(int status, std::string_view code) {
   ++handler_->Stats().errors[{status, std::string(code.empty() ? net::kCodeErr : code)}];
+}
+
+void HttpConnection::FillJson(uint64_t slot, Lsn wait_lsn, std::string_view body) {
+  Respond(slot, wait_lsn, 200, kJson, body);
 }
 
 void HttpConnection::FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) {
@@ -492,10 +505,12 @@ void HttpConnection::Release() {
   const Lsn durable = handler_->DurableLsn();
   while (!slots_.empty() && slots_.front().filled && slots_.front().wait_lsn <= durable) {
     output_ += slots_.front().bytes;
+    slot_bytes_ -= slots_.front().bytes.size();
     slots_.pop_front();
     ++first_slot_;
   }
   if (output_start_ < output_.size() || (close_after_replies_ && slots_.empty())) QueueFlush();
+  Account();
 }
 
 void HttpConnection::FailHeld(std::string_view code, std::string_view message) {
@@ -527,18 +542,19 @@ void HttpConnection::OnFlush() {
   Write();
 }
 
-void HttpConnection::OnWritable() { Write(); }
+void HttpConnection::OnWritable() {
+  if (read_waits_for_write()) OnReadable();  // TLS: a read waited for this
+  Write();
+}
 
 void HttpConnection::OnError() { Finish(); }
 
 void HttpConnection::Write() {
   if (closed_) return;
   while (output_start_ < output_.size()) {
-    const ssize_t sent =
-        ::send(fd_, output_.data() + output_start_, output_.size() - output_start_, MSG_NOSIGNAL);
-    if (sent < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    const ptrdiff_t sent = Send(output_.data() + output_start_, output_.size() - output_start_);
+    if (sent == net::kIoWouldBlock) break;
+    if (sent == 0) {
       Finish();
       return;
     }
@@ -548,6 +564,8 @@ void HttpConnection::Write() {
   if (!want_write_) {
     output_.clear();
     output_start_ = 0;
+    // Keep a usual burst's capacity, give back a large one (as RESP's output does).
+    if (output_.capacity() > kOutputPauseBytes) output_.shrink_to_fit();
     if (close_after_replies_ && slots_.empty()) {
       Close();
       return;
@@ -559,32 +577,38 @@ void HttpConnection::Write() {
     ParseInput();
     Read();
   }
-}
-
-void HttpConnection::UpdateWatch() {
-  if (closed_ || poll_key_ == 0) return;
-  if (want_read_ == watching_read_ && want_write_ == watching_write_) return;
-  poller_.Watch(poll_key_, fd_, want_read_, want_write_);
-  watching_read_ = want_read_;
-  watching_write_ = want_write_;
+  Account();
 }
 
 void HttpConnection::Close() {
   if (closed_) return;
-  ::shutdown(fd_, SHUT_RDWR);
+  ShutdownSocket();
   Finish();
 }
 
 void HttpConnection::Finish() {
   if (closed_) return;
-  closed_ = true;
-  if (poll_key_ != 0) poller_.Remove(poll_key_, fd_);
-  ::close(fd_);
+  ReleaseSocket();
   slots_.clear();
+  slot_bytes_ = 0;
   std::string().swap(input_);
   std::string().swap(output_);
   output_start_ = 0;
+  Account();
   handler_->OnClosed(*this);
+}
+
+void HttpConnection::Account() {
+  // Capacities, not sizes: what the buffers hold on to. The parser reserves a
+  // declared Content-Length (at most kBodyBytesMax) once the first body bytes are in.
+  const size_t bytes = closed_ ? 0
+                               : input_.capacity() + output_.capacity() +
+                                     parser_->get().body().capacity() + slot_bytes_ +
+                                     slots_.size() * sizeof(Slot);
+  if (bytes == accounted_bytes_) return;
+  const int64_t delta = static_cast<int64_t>(bytes) - static_cast<int64_t>(accounted_bytes_);
+  accounted_bytes_ = bytes;
+  handler_->OnBufferBytes(*this, delta);
 }
 
 }  // namespace exactly::http

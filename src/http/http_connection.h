@@ -3,8 +3,9 @@
 // to the LSN it depends on: the same promise net::Connection keeps for RESP.
 //
 // Bytes are fed to Beast's request_parser with put() (no Asio streams), so the
-// socket lives in the server's own SocketPoller like a RESP client's: one recv
-// per readiness report, one send per turn for every response released in it.
+// socket lives in the server's own SocketPoller like a RESP client's, through the
+// same net::SocketConnection (plain or TLS): one recv per readiness report, one
+// send per turn for every response released in it.
 // Each request takes a slot in arrival order; `POST /v1/<command>` maps its JSON
 // body to the command's RESP arguments (http/routes.h), runs net::ParseRequest
 // and hands the command to the handler, which answers the slot through
@@ -22,7 +23,9 @@
 //
 // Memory: reading pauses while kRequestsInFlightMax requests await responses or
 // kOutputPauseBytes of responses are unsent; a request's header and body are
-// bounded (http/limits.h) before they are buffered.
+// bounded (http/limits.h) before they are buffered. What the buffers hold (input,
+// the body being read, responses held or unsent) is reported to the handler as
+// it changes, so --maxmemory-clients bounds HTTP clients with RESP's.
 //
 // Thread-safety: none; a connection lives on the event-loop thread.
 #pragma once
@@ -33,6 +36,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,9 +46,13 @@
 
 #include "base/units.h"
 #include "core/command.h"
+#include "core/engine.h"
+#include "http/console_routes.h"
 #include "http/metrics.h"
+#include "net/acl.h"
 #include "net/reply_target.h"
 #include "net/server_view.h"
+#include "net/socket_connection.h"
 #include "net/socket_poller.h"
 
 namespace exactly::http {
@@ -77,24 +85,34 @@ class HttpHandler {
   virtual Lsn DurableLsn() const = 0;
   // The connection has closed; no slot of it will be written any more.
   virtual void OnClosed(HttpConnection& connection) = 0;
-  // --requirepass; empty when none is set. With one, every request must carry
-  // `Authorization: Bearer <password>`.
-  virtual std::string_view RequirePass() const = 0;
+  // The users requests authenticate as (http/http_auth.h); outlives the connections.
+  virtual const net::Acl& Users() const = 0;
   // The HTTP port's counters, which the connections keep, for GET /metrics.
   virtual HttpStats& Stats() = 0;
   // The server's facts (INFO's), for GET /metrics.
   virtual net::ServerFacts Facts() const = 0;
+  // The connection's buffers grew or shrank by `delta` bytes (its buffer_bytes());
+  // the handler may close it, but only after this call returns.
+  virtual void OnBufferBytes(HttpConnection& connection, int64_t delta) = 0;
+  // The console (http/console_routes.h): a table page for `slot`, read in order
+  // with the commands (server/pipeline.h, SubmitRead); `render` turns the engine's
+  // state into the response body, answered through FillJson.
+  virtual void SubmitRead(HttpConnection& connection, uint64_t slot,
+                          std::function<std::string(const core::Engine&)> render) = 0;
+  // The console's live numbers, for GET /v1/stats.
+  virtual ConsoleNumbers Numbers() const = 0;
 };
 
-class HttpConnection final : public net::PollClient,
+class HttpConnection final : public net::SocketConnection,
                              public net::ReplyTarget,
                              public std::enable_shared_from_this<HttpConnection> {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  // Takes the descriptor over from `socket`.
+  // Takes the descriptor over from `socket`; with `tls` (not owned, outlives
+  // this) the client speaks HTTPS.
   HttpConnection(boost::asio::ip::tcp::socket socket, uint64_t id, HttpHandler* handler,
-                 net::SocketPoller& poller);
+                 net::SocketPoller& poller, const net::TlsContext* tls = nullptr);
   ~HttpConnection() override;
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -102,10 +120,13 @@ class HttpConnection final : public net::PollClient,
   // Starts reading. The poller keeps the connection alive until it finishes.
   void Start();
   // Closes at once, dropping unsent responses.
-  void Close();
-  uint64_t id() const { return id_; }
-  // When the client last sent bytes (monotonic ms), for --timeout.
-  int64_t last_activity_ms() const { return last_activity_ms_; }
+  void Close() override;
+  // Bytes its buffers hold, as last reported to the handler; 0 once closed.
+  size_t buffer_bytes() const { return accounted_bytes_; }
+
+  // Answers `slot` with 200 and the JSON `body` once `wait_lsn` is durable (a
+  // console table page, HttpHandler::SubmitRead).
+  void FillJson(uint64_t slot, Lsn wait_lsn, std::string_view body);
 
   // net::ReplyTarget
   void FillReply(uint64_t slot, Lsn wait_lsn, const core::Reply& reply) override;
@@ -154,7 +175,10 @@ class HttpConnection final : public net::PollClient,
   void SubmitLater(uint64_t slot, core::Command command);
   // Fills `slot` with a stored response (StoredResponse's text).
   void RespondStored(uint64_t slot, Lsn wait_lsn, std::string_view stored);
-  void HandlePost(uint64_t slot, const Request& request, std::string_view path);
+  void HandlePost(uint64_t slot, const Request& request, std::string_view path,
+                  const net::User& user);
+  // The console's GET routes (http/console_routes.h); false if `path` is none of them.
+  bool HandleConsole(uint64_t slot, std::string_view target);
   // Writes a whole response into `target` and marks it filled.
   void Render(Slot& target, int status, std::string_view content_type, std::string_view body);
   // Fills `slot` with a response of `status`, `content_type` and `body`.
@@ -171,15 +195,12 @@ class HttpConnection final : public net::PollClient,
   void Read();
   void Write();
   void QueueFlush();
-  void UpdateWatch();
   void Finish();
   void ResetParser();
+  // Tells the handler how buffer_bytes() changed since it was last told.
+  void Account();
 
-  int fd_;
-  uint64_t id_;
   HttpHandler* handler_;
-  net::SocketPoller& poller_;
-  uint64_t poll_key_ = 0;
 
   std::string input_;
   size_t input_start_ = 0;
@@ -192,14 +213,10 @@ class HttpConnection final : public net::PollClient,
   bool flush_queued_ = false;
   bool continue_sent_ = false;                                // for the request being parsed
   std::vector<std::pair<uint64_t, core::Command>> deferred_;  // for SubmitLater
-  bool want_read_ = true;
-  bool watching_read_ = true;
-  bool want_write_ = false;
-  bool watching_write_ = false;
   bool parse_paused_ = false;
   bool close_after_replies_ = false;
-  bool closed_ = false;
-  int64_t last_activity_ms_ = 0;
+  size_t slot_bytes_ = 0;       // the rendered responses slots_ hold
+  size_t accounted_bytes_ = 0;  // buffer bytes the handler was last told of
 };
 
 }  // namespace exactly::http

@@ -64,7 +64,7 @@ std::string ReplyJson(const core::Reply& reply) {
 int ErrorStatus(std::string_view code, std::string_view message, bool from_engine) {
   if (code == net::kCodeNoAuth || code == net::kCodeWrongPass) return 401;
   if (code == net::kCodeIoErr || code == net::kCodeOom) return 503;
-  if (code == net::kCodeDenied) return 403;
+  if (code == net::kCodeDenied || code == net::kCodeNoPerm) return 403;
   if (message == net::ErrShuttingDown()) return 503;
   return from_engine ? 422 : 400;
 }

@@ -25,10 +25,9 @@ bool IsStringInteger(std::string_view field);
 std::string ReplyJson(const core::Reply& reply);
 
 // The HTTP status of an error reply with RESP code `code` (net/errors.h): 400 for
-// a malformed request, 401 without authentication, 503 when the server cannot
-// take writes (IOERR, OOM, shutting down). `from_engine` marks an error the engine
-// answered for a well-formed request (a full table, ACCOUNT with other bounds):
-// 422.
+// a malformed request, 401 without authentication, 403 for NOPERM and DENIED, 503 when the server
+// cannot take writes (IOERR, OOM, shutting down). `from_engine` marks an error the engine answered
+// for a well-formed request (a full table, ACCOUNT with other bounds): 422.
 int ErrorStatus(std::string_view code, std::string_view message, bool from_engine);
 
 // The problem+json body: type about:blank, title (the status's reason phrase),

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
+
 namespace exactly::http {
 namespace {
 
@@ -34,6 +37,13 @@ std::string SnakeName(std::string_view name) {
   return out;
 }
 
+// `value / scale` in the fewest digits that read back the same ("0.00025"); an
+// integer as itself.
+std::string Number(uint64_t value, double scale) {
+  if (scale == 1) return fmt::format("{}", value);
+  return fmt::format("{}", static_cast<double>(value) / scale);
+}
+
 class Writer {
  public:
   // Starts a family: its HELP and TYPE lines.
@@ -49,6 +59,23 @@ class Writer {
   void One(std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
     Family(name, type, help);
     Sample(name, value);
+  }
+  // A histogram family: cumulative `_bucket{le=...}` samples, `_sum` and `_count`.
+  // Bounds and the sum are divided by `scale` (1e9 turns nanoseconds into the
+  // seconds Prometheus names its durations in).
+  void Histogram(std::string_view name, std::string_view help,
+                 const base::HistogramSnapshot& histogram, double scale = 1) {
+    Family(name, "histogram", help);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < histogram.upper_bounds.size(); ++i) {
+      cumulative += histogram.counts[i];
+      fmt::format_to(std::back_inserter(text_), "{}_bucket{{le=\"{}\"}} {}\n", name,
+                     Number(histogram.upper_bounds[i], scale), cumulative);
+    }
+    cumulative += histogram.counts[histogram.upper_bounds.size()];
+    fmt::format_to(std::back_inserter(text_),
+                   "{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, cumulative, name,
+                   Number(histogram.sum, scale), name, cumulative);
   }
   std::string Take() { return std::move(text_); }
 
@@ -101,7 +128,7 @@ std::string MetricsText(const net::ServerFacts& facts, const HttpStats& stats) {
   out.One("exactly_rejected_connections_total", "counter",
           "RESP connections refused (--maxclients, shutting down).", counters.rejected_connections);
   out.One("exactly_evicted_clients_total", "counter",
-          "RESP clients closed for --maxmemory-clients.", counters.evicted_clients);
+          "Clients (RESP or HTTP) closed for --maxmemory-clients.", counters.evicted_clients);
   out.One("exactly_oom_refusals_total", "counter", "Commands answered OOM.", counters.oom_refusals);
   out.One("exactly_parked_commands", "gauge", "Commands parked until woken (LOCK/IDEM WAIT).",
           facts.parked_clients);
@@ -112,10 +139,27 @@ std::string MetricsText(const net::ServerFacts& facts, const HttpStats& stats) {
   out.One("exactly_fsyncs_total", "counter", "Journal fdatasync calls.", facts.syncs);
   out.One("exactly_fsync_records_total", "counter", "Journal records covered by a sync.",
           facts.synced_records);
+  out.Histogram("exactly_batch_commands",
+                "Commands per engine batch (clients' and the server's own); one batch is one "
+                "journal record at most.",
+                facts.batch_commands);
+  out.Histogram("exactly_fsync_records",
+                "Journal records covered by each fdatasync (the group commit's group size).",
+                facts.records_per_sync);
+  out.Histogram("exactly_fsync_duration_seconds",
+                "Time of each journal sync: writing what was buffered, then fdatasync.",
+                facts.sync_latency_ns, 1e9);
   out.One("exactly_applied_lsn", "gauge", "Highest LSN applied by the engine.",
           facts.applied_lsn.value);
   out.One("exactly_durable_lsn", "gauge", "Highest LSN the journal reported durable.",
           facts.durable_lsn.value);
+  // Replicated mode has no journal of its own: the raft log's commit decides.
+  const bool journaled = !facts.replication.enabled;
+  out.One("exactly_durable_lsn_lag", "gauge",
+          "Applied LSNs not yet durable: replies held for their sync (0 in replicated mode).",
+          journaled && facts.applied_lsn.value > facts.durable_lsn.value
+              ? facts.applied_lsn.value - facts.durable_lsn.value
+              : 0);
   out.One("exactly_storage_failed", "gauge", "1 once the journal failed (writes stopped).",
           facts.storage_failed ? 1 : 0);
   out.One("exactly_snapshots_total", "counter", "Snapshots completed.", counters.snapshots);
@@ -125,6 +169,11 @@ std::string MetricsText(const net::ServerFacts& facts, const HttpStats& stats) {
           facts.used_memory_bytes);
   out.One("exactly_memory_rss_bytes", "gauge", "Resident set size.", facts.rss_bytes);
   out.One("exactly_memory_max_bytes", "gauge", "--maxmemory (0: no bound).", facts.maxmemory_bytes);
+  out.One("exactly_client_buffer_bytes", "gauge",
+          "Bytes in clients' buffers (--maxmemory-clients counts these).",
+          static_cast<uint64_t>(std::max<int64_t>(facts.client_buffer_bytes, 0)));
+  out.One("exactly_client_buffer_max_bytes", "gauge", "--maxmemory-clients (0: no bound).",
+          facts.maxmemory_clients_bytes);
 
   const core::EngineStats& tables = facts.tables;
   const core::EngineConfig& limits = facts.limits;

@@ -1,6 +1,8 @@
 // Metrics: what GET /metrics answers, in the Prometheus text exposition format
 // (version 0.0.4): the HTTP port's own counters (HttpStats) and the server's facts
-// (net::ServerFacts, the ones INFO shows), one family per `# TYPE` line.
+// (net::ServerFacts, the ones INFO shows), one family per `# TYPE` line: counters,
+// gauges, and histograms (commands per batch, records per fsync, fsync latency in
+// seconds) as cumulative `_bucket{le=...}` samples with `_sum` and `_count`.
 //
 // HttpStats is kept by the HTTP connections on the event-loop thread; not
 // thread-safe.

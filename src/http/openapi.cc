@@ -8,6 +8,7 @@
 
 #include "base/version.h"
 #include "core/limits.h"
+#include "http/console_routes.h"
 #include "http/json_reply.h"
 #include "http/routes.h"
 
@@ -16,7 +17,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kErrorStatuses[] = {400, 401, 409, 422, 503};
+constexpr int kErrorStatuses[] = {400, 401, 403, 409, 422, 503};
 
 json::object MemberSchema(const Member& member) {
   json::object schema;
@@ -163,6 +164,11 @@ json::object Components() {
   components["schemas"] = std::move(schemas);
   components["responses"] = std::move(responses);
   components["parameters"] = std::move(parameters);
+  // docs/acl.md: Basic with an ACL user's password, Bearer with one of its tokens.
+  json::object security_schemes;
+  security_schemes["basic"] = json::object{{"type", "http"}, {"scheme", "basic"}};
+  security_schemes["bearer"] = json::object{{"type", "http"}, {"scheme", "bearer"}};
+  components["securitySchemes"] = std::move(security_schemes);
   return components;
 }
 
@@ -290,12 +296,14 @@ std::string OpenApiJson() {
   for (const Route& route : AllRoutes())
     paths[route.path] = json::object{{"post", Operation(route)}};
   paths[kGroupPath] = json::object{{"post", GroupOperation()}};
-  paths["/v1/openapi.json"] =
-      json::object{{"get", GetOperation("openapi", "This document.", "application/json")}};
+  json::object openapi = GetOperation("openapi", "This document.", "application/json");
+  openapi["security"] = json::array{json::object{}};  // answered without credentials
+  paths["/v1/openapi.json"] = json::object{{"get", std::move(openapi)}};
   paths["/metrics"] = json::object{
       {"get",
        GetOperation("metrics", "Counters and gauges in the Prometheus text format (version 0.0.4).",
                     "text/plain")}};
+  AddConsolePaths(&paths);
   json::object info;
   info["title"] = "exactly";
   info["version"] = base::kVersion;
@@ -307,6 +315,9 @@ std::string OpenApiJson() {
   document["info"] = std::move(info);
   document["paths"] = std::move(paths);
   document["components"] = Components();
+  // None needed while the default user needs no password (docs/acl.md).
+  document["security"] = json::array{json::object{}, json::object{{"basic", json::array{}}},
+                                     json::object{{"bearer", json::array{}}}};
   return json::serialize(document);
 }
 
@@ -342,7 +353,7 @@ std::string ReferenceMarkdown() {
       text += "\n";
     }
   }
-  return text;
+  return text + ConsoleReferenceMarkdown();
 }
 
 }  // namespace exactly::http

@@ -10,7 +10,6 @@
 #include "net/args.h"
 #include "net/command_docs.h"
 #include "net/commands/families.h"
-#include "net/commands/membership.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
 #include "net/session.h"
@@ -43,7 +42,7 @@ struct Table {
 
   Table() {
     for (auto family : {ClaimCommands(), LedgerCommands(), LockCommands(), IdemCommands(),
-                        LimitCommands(), ServerCommands(), MembershipCommands()}) {
+                        LimitCommands(), ServerCommands(), ClusterCommands()}) {
       rows.insert(rows.end(), family.begin(), family.end());
     }
     for (const CommandSpec& row : rows) by_name.push_back(&row);
@@ -94,6 +93,43 @@ std::string_view Category(const CommandSpec& spec) {
   return "@connection";
 }
 
+// Redis 7's key specs for a command with one key at `first_key`: found by index,
+// a range of one. The flags say how the command uses it (RW UPDATE or RO ACCESS).
+void WriteKeySpecs(RespWriter& writer, const CommandSpec& spec) {
+  if (spec.first_key <= 0) {
+    writer.ArrayHeader(0);
+    return;
+  }
+  EXACTLY_ASSERT(spec.last_key == spec.first_key && spec.key_step == 1);
+  const bool writes = (spec.flags & kWrite) != 0;
+  writer.ArrayHeader(1);
+  writer.MapHeader(3);
+  writer.Bulk("flags");
+  writer.ArrayHeader(2);
+  writer.Simple(writes ? "RW" : "RO");
+  writer.Simple(writes ? "UPDATE" : "ACCESS");
+  writer.Bulk("begin_search");
+  writer.MapHeader(2);
+  writer.Bulk("type");
+  writer.Bulk("index");
+  writer.Bulk("spec");
+  writer.MapHeader(1);
+  writer.Bulk("index");
+  writer.Integer(spec.first_key);
+  writer.Bulk("find_keys");
+  writer.MapHeader(2);
+  writer.Bulk("type");
+  writer.Bulk("range");
+  writer.Bulk("spec");
+  writer.MapHeader(3);
+  writer.Bulk("lastkey");
+  writer.Integer(spec.last_key - spec.first_key);
+  writer.Bulk("keystep");
+  writer.Integer(spec.key_step);
+  writer.Bulk("limit");
+  writer.Integer(0);
+}
+
 // One command's COMMAND INFO entry, in Redis 7's ten-element shape.
 void WriteInfo(RespWriter& writer, const CommandSpec& spec) {
   writer.ArrayHeader(10);
@@ -106,7 +142,7 @@ void WriteInfo(RespWriter& writer, const CommandSpec& spec) {
   writer.ArrayHeader(1);
   writer.Simple(Category(spec));
   writer.ArrayHeader(0);  // tips
-  writer.ArrayHeader(0);  // key specs
+  WriteKeySpecs(writer, spec);
   writer.ArrayHeader(0);  // subcommands
 }
 
@@ -141,6 +177,8 @@ void WriteHelp(RespWriter& writer) {
       "    Return details about the given commands, or all of them.",
       "DOCS [<command-name> ...]",
       "    Return documentation about the given commands, or all of them.",
+      "GETKEYS <full-command>",
+      "    Return the keys from a full command.",
       "HELP",
       "    Print this help.",
   };
@@ -218,6 +256,19 @@ void WriteCommandReply(RespWriter& writer, std::span<const std::string_view> arg
     }
     writer.MapHeader(found.size());
     for (const CommandSpec* spec : found) WriteDocs(writer, *spec);
+  } else if (KeywordIs(sub, "GETKEYS") && !names.empty()) {
+    // The key of a command as sent (names[0] its name), by the row's key position.
+    const CommandSpec* spec = FindCommand(names[0]);
+    if (spec == nullptr) {
+      writer.Error(kCodeErr, ErrGetKeysUnknownCommand());
+    } else if (!CheckArity(*spec, names.size()).empty()) {
+      writer.Error(kCodeErr, ErrGetKeysArity());
+    } else if (spec->first_key <= 0 || static_cast<size_t>(spec->first_key) >= names.size()) {
+      writer.Error(kCodeErr, ErrGetKeysNoKey());
+    } else {
+      writer.ArrayHeader(1);
+      writer.Bulk(names[static_cast<size_t>(spec->first_key)]);
+    }
   } else if (KeywordIs(sub, "HELP") && names.empty()) {
     WriteHelp(writer);
   } else {

@@ -62,6 +62,9 @@ struct CommandSpec {
   std::string_view syntax;   // e.g. "CLAIM key owner [TTL ms|UNTIL unix-ms|PER ...] ..."
   std::string_view summary;  // one line
   // Key positions for COMMAND (cluster-aware clients route by them); 0 = no key.
+  // The key is the field that identifies the command (core/command.h's kIdentity),
+  // the one net/cluster_slot.h hashes for -MOVED: a ledger movement's is its id, not
+  // its accounts, so a client never refuses a transfer whose accounts hash apart.
   int first_key = 0;
   int last_key = 0;
   int key_step = 0;
@@ -72,8 +75,8 @@ struct CommandSpec {
 
 // The row for `name`, any case; nullptr if there is none.
 const CommandSpec* FindCommand(std::string_view name);
-// Every row, family by family (claims, ledger, locks, idempotency, limits, server) as in
-// docs/commands.md.
+// Every row, family by family (claims, ledger, locks, idempotency, limits, server,
+// cluster) as in docs/commands.md.
 std::span<const CommandSpec> AllCommands();
 
 // "" if `argc` arguments (name included) fit the row's arity, else the Redis-style
@@ -86,9 +89,9 @@ std::string CheckArity(const CommandSpec& spec, size_t argc);
 // it. Otherwise `error` is set for an unknown command, bad arity or bad arguments.
 ParsedCommand ParseRequest(std::span<const std::string_view> args, const CommandSpec** spec);
 
-// The reply to COMMAND [COUNT | LIST | INFO name... | DOCS [name...] | HELP], in the
-// shape Redis 7 gives, so redis-cli and client libraries can introspect. args[0] is
-// "COMMAND". Unknown subcommands get an error reply.
+// The reply to COMMAND [COUNT | LIST | INFO name... | DOCS [name...] | GETKEYS cmd... | HELP], in
+// the shape Redis 7 gives, so redis-cli and client libraries can introspect. args[0] is "COMMAND".
+// Unknown subcommands get an error reply.
 void WriteCommandReply(RespWriter& writer, std::span<const std::string_view> args);
 
 // `exactly --help`'s command list: every row's syntax and summary.

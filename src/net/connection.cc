@@ -2,76 +2,35 @@
 // each until the journal is durable up to the LSN it depends on.
 #include "net/connection.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
 
 #include "base/assert.h"
-#include "base/monotonic_clock.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
 
 namespace exactly::net {
 namespace {
 
-constexpr size_t kReadChunkBytes = 16 * 1024;
-
-// Takes the descriptor from Asio (which then forgets it) after setting the
-// options every client socket gets.
-int TakeDescriptor(boost::asio::ip::tcp::socket& socket) {
-  boost::system::error_code ignored;
-  socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-  socket.non_blocking(true, ignored);
-  return socket.release(ignored);
-}
+// A whole TLS record's plaintext fits one read (net/transport.h).
+constexpr size_t kReadChunkBytes = kTlsRecordBytes;
 
 }  // namespace
 
 Connection::Connection(boost::asio::ip::tcp::socket socket, uint64_t id, ConnectionHandler* handler,
-                       const ConnectionLimits& limits, SocketPoller& poller)
-    : fd_(TakeDescriptor(socket)), id_(id), handler_(handler), limits_(limits), poller_(poller) {
-  last_activity_ms_ = base::MonotonicNowMs();
-}
+                       const ConnectionLimits& limits, SocketPoller& poller, const TlsContext* tls)
+    : SocketConnection(std::move(socket), id, poller, tls), handler_(handler), limits_(limits) {}
 
-Connection::~Connection() {
-  if (!closed_ && fd_ >= 0) ::close(fd_);
-}
+Connection::~Connection() = default;
 
 void Connection::Start() {
-  base::Result<uint64_t> key = poller_.Add(fd_, shared_from_this());
-  if (!key.ok()) {
+  if (!Register(shared_from_this())) {
     Finish();
     return;
   }
-  poll_key_ = *key;
   Read();
-}
-
-std::string Connection::remote_address() const {
-  sockaddr_storage address{};
-  socklen_t length = sizeof(address);
-  if (closed_ || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return "?";
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  if (address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
-    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
-  }
-  if (address.ss_family == AF_INET6) {
-    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
-    return std::string(text) + ":" + std::to_string(ntohs(v6->sin6_port));
-  }
-  return "?";
 }
 
 void Connection::Read() {
@@ -86,6 +45,9 @@ void Connection::Read() {
 }
 
 void Connection::OnReadable() {
+  if (write_waits_for_read()) [[unlikely]] {
+    Write();  // TLS: a write waited for this
+  }
   if (closed_ || !want_read_) return;
   // Compact consumed bytes away before growing, so a long-lived pipelining client
   // does not drag an ever-growing buffer.
@@ -105,18 +67,13 @@ void Connection::OnReadable() {
   if (input_.size() - input_end_ < kReadChunkBytes) input_.resize(input_end_ + kReadChunkBytes);
   // One recv per readiness report: epoll is level-triggered, so bytes left in the
   // socket are reported again on the next turn, after other clients had theirs.
-  const ssize_t got = ::recv(fd_, input_.data() + input_end_, input_.size() - input_end_, 0);
-  if (got < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    Finish();  // a reset
-    return;
-  }
+  const ptrdiff_t got = Receive(input_.data() + input_end_, input_.size() - input_end_);
+  if (got == kIoWouldBlock) return;
   if (got == 0) {
-    Finish();  // end of stream
+    Finish();  // end of stream, a reset, or a failed TLS handshake
     return;
   }
   input_end_ += static_cast<size_t>(got);
-  last_activity_ms_ = base::MonotonicNowMs();
   ParseInput();
   if (closed_) return;
   if (input_end_ - input_start_ > limits_.input_bytes_max) {
@@ -128,7 +85,12 @@ void Connection::OnReadable() {
   Account();
 }
 
-void Connection::OnWritable() { Write(); }
+void Connection::OnWritable() {
+  if (read_waits_for_write()) [[unlikely]] {
+    OnReadable();  // TLS: a read waited for this
+  }
+  Write();
+}
 
 void Connection::OnError() { Finish(); }
 
@@ -298,11 +260,9 @@ void Connection::OnFlush() {
 void Connection::Write() {
   if (closed_) return;
   while (output_start_ < output_.size()) {
-    const ssize_t sent =
-        ::send(fd_, output_.data() + output_start_, output_.size() - output_start_, MSG_NOSIGNAL);
-    if (sent < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // the socket buffer is full
+    const ptrdiff_t sent = Send(output_.data() + output_start_, output_.size() - output_start_);
+    if (sent == kIoWouldBlock) break;  // the socket buffer is full
+    if (sent == 0) {
       Finish();
       return;
     }
@@ -333,14 +293,6 @@ void Connection::Write() {
   Account();
 }
 
-void Connection::UpdateWatch() {
-  if (closed_ || poll_key_ == 0) return;
-  if (want_read_ == watching_read_ && want_write_ == watching_write_) return;
-  poller_.Watch(poll_key_, fd_, want_read_, want_write_);
-  watching_read_ = want_read_;
-  watching_write_ = want_write_;
-}
-
 void Connection::CloseAfterReplies() {
   close_after_replies_ = true;
   Read();  // stops reading
@@ -353,15 +305,13 @@ void Connection::CloseAfterReplies() {
 
 void Connection::Close() {
   if (closed_) return;
-  ::shutdown(fd_, SHUT_RDWR);
+  ShutdownSocket();
   Finish();
 }
 
 void Connection::Finish() {
   if (closed_) return;
-  closed_ = true;
-  poller_.Remove(poll_key_, fd_);
-  ::close(fd_);
+  ReleaseSocket();
   slot_count_ = 0;
   first_slot_ = next_slot_;
   held_bytes_ = 0;

@@ -7,7 +7,8 @@
 // never overtakes the CLAIM, and no write is acknowledged before its sync.
 //
 // I/O goes through the SocketPoller (see socket_poller.h for why not Asio's
-// per-socket operations): a readable socket gets one recv; released replies are
+// per-socket operations) and the socket's Transport, plain or TLS
+// (net/socket_connection.h): a readable socket gets one recv; released replies are
 // sent by one flush per turn of the loop (so 32 pipelined replies leave in one
 // send, not 32), and only a full socket buffer makes the connection watch for
 // writability. Held reply bytes live back to back in one buffer per connection,
@@ -33,11 +34,13 @@
 #include "net/connection_limits.h"
 #include "net/reply_target.h"
 #include "net/resp_parser.h"
+#include "net/socket_connection.h"
 #include "net/socket_poller.h"
 
 namespace exactly::net {
 
 class Connection;
+struct User;
 
 // What a connection hands its commands to (server/ implements it).
 class ConnectionHandler {
@@ -68,13 +71,14 @@ struct ConnectionLimits {
   size_t output_pause_bytes = kOutputPauseBytes;
 };
 
-class Connection final : public PollClient,
+class Connection final : public SocketConnection,
                          public ReplyTarget,
                          public std::enable_shared_from_this<Connection> {
  public:
-  // Takes the descriptor over from `socket`.
+  // Takes the descriptor over from `socket`; with `tls` (not owned, outlives
+  // this), the client speaks TLS.
   Connection(boost::asio::ip::tcp::socket socket, uint64_t id, ConnectionHandler* handler,
-             const ConnectionLimits& limits, SocketPoller& poller);
+             const ConnectionLimits& limits, SocketPoller& poller, const TlsContext* tls = nullptr);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -104,13 +108,10 @@ class Connection final : public PollClient,
   // Sends what is queued, then closes (QUIT, fatal protocol errors).
   void CloseAfterReplies();
   // Closes at once, dropping unsent replies.
-  void Close();
+  void Close() override;
 
-  uint64_t id() const { return id_; }
   bool closed() const override { return closed_; }
   bool has_held_replies() const override { return slot_count_ != 0; }
-  int64_t last_activity_ms() const { return last_activity_ms_; }
-  std::string remote_address() const;
   // Memory this connection holds for its client: the input buffer, replies held
   // for durability and replies not yet taken by the socket.
   size_t buffer_bytes() const { return accounted_bytes_; }
@@ -118,7 +119,8 @@ class Connection final : public PollClient,
   // Session state per client: protocol version, auth, name and the MULTI queue,
   // kept here and given meaning by the session commands (net/session.h).
   int protocol = 2;
-  bool authenticated = false;
+  // The user the connection runs as (net/acl.h); nullptr until it authenticates.
+  const User* user = nullptr;
   std::string name;
   bool in_multi = false;
   bool multi_failed = false;  // a command queued after MULTI was rejected: EXEC aborts
@@ -149,8 +151,6 @@ class Connection final : public PollClient,
   // Too many replies in flight or unsent: stop reading and parsing.
   bool Backlogged() const;
   void Write();
-  // Tells the poller what to report, if that changed.
-  void UpdateWatch();
   void Finish();
   // Tells the handler how buffer_bytes() changed since it was last told.
   void Account();
@@ -164,12 +164,8 @@ class Connection final : public PollClient,
   // Drops held_ bytes no slot refers to any more, once they are most of it.
   void CompactHeld();
 
-  int fd_;
-  uint64_t id_;
   ConnectionHandler* handler_;
   ConnectionLimits limits_;
-  SocketPoller& poller_;
-  uint64_t poll_key_ = 0;  // 0 until Start registers the socket
 
   std::string input_;
   size_t input_start_ = 0;  // parsed bytes before this offset are consumed
@@ -190,15 +186,9 @@ class Connection final : public PollClient,
   size_t output_start_ = 0;  // bytes of output_ already sent
   bool flush_queued_ = false;
 
-  bool want_read_ = true;  // what the poller is told to report
-  bool want_write_ = false;
-  bool watching_read_ = true;  // what it was last told
-  bool watching_write_ = false;
   bool read_paused_ = false;
   bool parse_paused_ = false;  // input left unparsed while backlogged
   bool close_after_replies_ = false;
-  bool closed_ = false;
-  int64_t last_activity_ms_ = 0;
   size_t accounted_bytes_ = 0;  // buffer bytes the handler was last told of
 };
 

@@ -136,7 +136,7 @@ std::string ErrMaxClients() { return "max number of clients reached"; }
 std::string ErrProtectedMode() {
   return "exactly is running in protected mode: it listens on a non-loopback address and no "
          "password is set, so only loopback clients are served. Set one with --requirepass "
-         "(clients then send AUTH), or bind to 127.0.0.1";
+         "or in --aclfile (clients then send AUTH), or bind to 127.0.0.1";
 }
 
 std::string ErrNoAuth() { return "Authentication required."; }
@@ -158,6 +158,13 @@ std::string ErrClientSubcommand(std::string_view subcommand) {
   return "unknown subcommand or wrong arguments '" + std::string(subcommand) +
          "'. Try CLIENT ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL.";
 }
+std::string ErrAclSubcommand(std::string_view subcommand) {
+  return "unknown subcommand or wrong arguments '" + std::string(subcommand) +
+         "'. Try ACL WHOAMI, USERS, LIST, CAT [category].";
+}
+std::string ErrAclCategory(std::string_view category) {
+  return "Unknown category '" + std::string(category) + "'";
+}
 std::string ErrNoSuchClient() { return "No such client"; }
 std::string ErrConfigSubcommand() {
   return "only CONFIG GET is known; exactly is configured by its flags";
@@ -174,6 +181,13 @@ std::string ErrMoved(uint16_t slot, std::string_view leader_address) {
 }
 std::string ErrOutcomeUnknown() { return "outcome unknown, retry with the same id"; }
 std::string ErrNoLeader() { return "no leader is known yet (an election is under way), retry"; }
+std::string ErrGetKeysUnknownCommand() { return "Invalid command specified"; }
+std::string ErrGetKeysArity() { return "Invalid number of arguments specified for command"; }
+std::string ErrGetKeysNoKey() { return "The command has no key arguments"; }
+std::string ErrReadonlyNotOffered() {
+  return "READONLY is not offered: replicas never answer from their own state, every read is "
+         "ordered by the leader's log; send reads to the leader (replicas answer MOVED)";
+}
 
 std::string ErrMembershipSingleNode() {
   return "CLUSTER membership commands need replicated mode (--node-id)";
@@ -263,5 +277,12 @@ std::string ErrIdempotencyInFlight() {
 std::string ErrIdempotencyMismatch() {
   return "this Idempotency-Key was used for another request (another path or body)";
 }
+std::string ErrUnknownTable(std::string_view name, std::string_view tables) {
+  return "no table '" + std::string(Cut(name)) + "'; the tables are " + std::string(tables);
+}
+std::string ErrQueryParameter(std::string_view name, std::string_view expected) {
+  return "query parameter '" + std::string(Cut(name)) + "' must be " + std::string(expected);
+}
+std::string ErrTablesReplicated() { return "table pages are not served in replicated mode"; }
 
 }  // namespace exactly::net

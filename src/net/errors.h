@@ -21,6 +21,9 @@ inline constexpr std::string_view kCodeExecAbort = "EXECABORT";
 inline constexpr std::string_view kCodeNoProto = "NOPROTO";
 inline constexpr std::string_view kCodeOom = "OOM";
 inline constexpr std::string_view kCodeDenied = "DENIED";
+// An authenticated user asked for a command or key its ACL rules do not allow
+// (net/acl.h builds the text).
+inline constexpr std::string_view kCodeNoPerm = "NOPERM";
 // Replicated mode (docs/replication.md), with Redis Cluster's codes so cluster-aware
 // clients follow them: MOVED to the leader, TRYAGAIN after a lost outcome,
 // CLUSTERDOWN while no leader is known.
@@ -102,6 +105,10 @@ std::string ErrHelloNoAuth();  // code NOAUTH: HELLO without AUTH before authent
 std::string ErrSelectDb();     // only database 0 exists
 // CLIENT with an unknown subcommand or the wrong arguments for one; names them all.
 std::string ErrClientSubcommand(std::string_view subcommand);
+// ACL with an unknown subcommand or the wrong arguments for one; names them all.
+std::string ErrAclSubcommand(std::string_view subcommand);
+// ACL CAT with a category that does not exist.
+std::string ErrAclCategory(std::string_view category);
 std::string ErrNoSuchClient();      // CLIENT KILL ip:port matched no client
 std::string ErrConfigSubcommand();  // anything but CONFIG GET pattern
 std::string ErrSnapshotRunning();   // SNAPSHOT while one is being written
@@ -118,6 +125,12 @@ std::string ErrSnapshotReplicated();
 std::string ErrMoved(uint16_t slot, std::string_view leader_address);
 std::string ErrOutcomeUnknown();
 std::string ErrNoLeader();
+// COMMAND GETKEYS, Redis' texts: no such command, its arity does not fit, it has no key.
+std::string ErrGetKeysUnknownCommand();
+std::string ErrGetKeysArity();
+std::string ErrGetKeysNoKey();
+// READONLY: followers never serve reads (they would be stale), so the mode is refused.
+std::string ErrReadonlyNotOffered();
 
 // CLUSTER ADDNODE | PROMOTE | REMOVENODE | FAILOVER (docs/replication.md), code ERR
 // unless said: on a single node; while stopping; while a change is pending; a change
@@ -170,5 +183,12 @@ std::string ErrGroupElement(size_t index, std::string_view error);
 // "Error Scenarios" asks.
 std::string ErrIdempotencyInFlight();
 std::string ErrIdempotencyMismatch();
+// The console's table pages (GET /v1/tables/<table>, http/console_routes.h):
+// "no table 'x'; the tables are claims, accounts, locks, idempotency, limits",
+// "query parameter 'limit' must be an integer from 1 to 1000", and in replicated
+// mode "table pages are not served in replicated mode".
+std::string ErrUnknownTable(std::string_view name, std::string_view tables);
+std::string ErrQueryParameter(std::string_view name, std::string_view expected);
+std::string ErrTablesReplicated();
 
 }  // namespace exactly::net

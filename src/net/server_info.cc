@@ -9,6 +9,7 @@
 
 #include "base/monotonic_clock.h"
 #include "base/version.h"
+#include "net/acl.h"
 #include "net/args.h"
 #include "net/errors.h"
 #include "net/session.h"
@@ -109,11 +110,13 @@ std::string ClientLine(const Connection& connection, int64_t now_ms) {
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return fmt::format(
       "id={} addr={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} "
-      "tot-mem={} cmd={} user=default resp={}\n",
+      "tot-mem={} cmd={} user={} resp={}\n",
       connection.id(), connection.remote_address(), connection.name,
       (now_ms - connection.created_ms) / 1000, (now_ms - connection.last_activity_ms()) / 1000,
       flags, connection.in_multi ? static_cast<int64_t>(connection.multi_queue.size()) : -1,
-      connection.buffer_bytes(), lower, connection.protocol);
+      connection.buffer_bytes(), lower,
+      connection.user != nullptr ? std::string_view(connection.user->name) : "default",
+      connection.protocol);
 }
 
 bool InfoShowsMemory(std::string_view section) {
@@ -199,6 +202,11 @@ std::string InfoText(const ServerFacts& facts, std::string_view section) {
         limits.waiters_max, tables.idem_keys, limits.idem_keys_max, tables.limit_keys,
         limits.limit_keys_max, facts.parked_clients);
   }
+  if (all || KeywordIs(section, "CLUSTER")) {
+    // Both modes answer CLUSTER SLOTS (a single node as a cluster of one), and
+    // cluster clients such as redis-py's check this field first.
+    text += "# Cluster\r\ncluster_enabled:1\r\n\r\n";
+  }
   if (all || KeywordIs(section, "KEYSPACE")) {
     // One database, as redis-cli --stat and monitoring tools read it: every record
     // counts as a key (claims, accounts, transfers, locks, IDEM and limit keys).
@@ -210,8 +218,23 @@ std::string InfoText(const ServerFacts& facts, std::string_view section) {
   return text;
 }
 
+std::string DigestText(const StateDigests& digests) {
+  std::string out = fmt::format("# Digest\r\napplied_lsn:{}\r\nstate_digest:{:016x}\r\n",
+                                digests.applied_lsn.value, digests.state);
+  if (digests.replicated) {
+    out += fmt::format("committed_lsn:{}\r\ncommitted_digest:{:016x}\r\n",
+                       digests.committed_lsn.value, digests.committed);
+  }
+  return out;
+}
+
 void HandleInfo(Call& call) {
   const std::string_view section = call.args.size() > 1 ? call.args[1] : std::string_view();
+  if (KeywordIs(section, "DIGEST")) {
+    // Not part of ALL: it encodes the whole state.
+    call.reply().Bulk(DigestText(call.server.Digests()));
+    return;
+  }
   call.reply().Bulk(InfoText(call.server.Facts(InfoShowsMemory(section)), section));
 }
 

@@ -25,6 +25,9 @@ size_t Records(const core::EngineStats& tables);
 // section; an unknown one gives ""). Memory facts are read only when shown.
 bool InfoShowsMemory(std::string_view section);
 std::string InfoText(const ServerFacts& facts, std::string_view section);
+// INFO digest's text: `applied_lsn`, `state_digest` (16 hex digits), and in replicated
+// mode `committed_lsn` and `committed_digest`.
+std::string DigestText(const StateDigests& digests);
 
 // CLIENT LIST's line for one connection, ages measured at `now_ms` (monotonic).
 std::string ClientLine(const Connection& connection, int64_t now_ms);

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/histogram.h"
 #include "base/units.h"
 #include "core/command.h"
 #include "core/engine.h"
@@ -25,6 +26,7 @@
 
 namespace exactly::net {
 
+class Acl;
 class Connection;
 class ReplyTarget;
 
@@ -66,6 +68,10 @@ struct ReplicationFacts {
   std::string_view role;  // leader | follower | candidate
   uint64_t leader_id = 0;
   std::string leader;  // the leader's RESP host:port, empty while unknown
+  // The last leader this node knew of (0: none yet). While an election runs, CLUSTER
+  // SLOTS keeps naming it, as Redis Cluster names a failing master until a replica
+  // takes over, so clients keep their topology and retry (docs/replication.md).
+  uint64_t last_leader_id = 0;
   uint64_t term = 0;
   uint64_t commit_index = 0;
   uint64_t applied_index = 0;
@@ -103,6 +109,12 @@ struct ServerFacts {
   uint64_t journal_bytes_since_snapshot = 0;
   uint64_t syncs = 0;
   uint64_t synced_records = 0;
+  // Per journal sync: its latency in ns and the records it covered (empty bounds
+  // in replicated mode, where the raft log syncs).
+  base::HistogramSnapshot sync_latency_ns;
+  base::HistogramSnapshot records_per_sync;
+  // Per engine batch: the commands in it (clients' and the server's own).
+  base::HistogramSnapshot batch_commands;
   // Replication: filled in replicated mode only (INFO shows the section then).
   ReplicationFacts replication;
   // Stats
@@ -137,6 +149,16 @@ struct MembershipReply {
   std::string message;
 };
 
+// INFO digest (docs/replication.md, "State digest"): fingerprints of the state this
+// node answers from and, in replicated mode, of its committed engine.
+struct StateDigests {
+  Lsn applied_lsn;
+  uint64_t state = 0;
+  bool replicated = false;
+  Lsn committed_lsn;
+  uint64_t committed = 0;
+};
+
 class ServerView {
  public:
   virtual ~ServerView() = default;
@@ -145,14 +167,17 @@ class ServerView {
   // fills `slot` of `target` (a RESP or an HTTP connection) with its reply, or at
   // once with a refusal (shutting down, storage failed, memory, size).
   virtual void Submit(ReplyTarget& target, uint64_t slot, core::Command&& command) = 0;
-  // --requirepass; empty when none is set.
-  virtual std::string_view RequirePass() const = 0;
+  // The users (--aclfile, or --requirepass's default user); lives as long as the
+  // server, so connections may point at its users.
+  virtual const Acl& Users() const = 0;
   // Every open connection, oldest (lowest id) first.
   virtual std::vector<std::shared_ptr<Connection>> Clients() const = 0;
   // The table sizes now (DBSIZE).
   virtual core::EngineStats Tables() const = 0;
   // INFO's facts; the memory ones only `with_memory`.
   virtual ServerFacts Facts(bool with_memory) const = 0;
+  // INFO digest: encodes the whole state, so only on request.
+  virtual StateDigests Digests() const = 0;
   // SNAPSHOT: starts writing one unless one is being written.
   virtual SnapshotStart StartSnapshot() = 0;
   // SHUTDOWN: stops taking commands and ends the event loop once the batch

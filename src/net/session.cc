@@ -10,6 +10,7 @@
 #include "base/version.h"
 #include "core/limits.h"
 #include "core/record_codec.h"
+#include "net/acl.h"
 #include "net/args.h"
 #include "net/errors.h"
 
@@ -40,6 +41,12 @@ void Queue(Call& call) {
     connection.multi_failed = true;
     return;
   }
+  // Refused now, not at EXEC, so nothing of the group runs (Redis does the same).
+  if (std::string refusal = KeyRefusal(*connection.user, parsed.command); !refusal.empty()) {
+    call.reply().Error(kCodeNoPerm, refusal);
+    connection.multi_failed = true;
+    return;
+  }
   // The group becomes one journal record: refuse the command that would take it
   // past the record maximum now, rather than the whole group at EXEC.
   const size_t record_bytes =
@@ -54,10 +61,24 @@ void Queue(Call& call) {
   call.reply().Simple("QUEUED");
 }
 
-// Whether `password` is the default user's: --requirepass, or any when none is set.
-bool PasswordMatches(Call& call, std::string_view user, std::string_view password) {
-  const std::string_view required = call.server.RequirePass();
-  return KeywordIs(user, "DEFAULT") && (required.empty() || password == required);
+// The checks of a connection whose user is not unrestricted (or that has none
+// yet): false, with the slot filled with the refusal, if `spec` may not run. Keys
+// are checked once the command is parsed (Queue, RunDataCommand).
+bool Admit(Connection& connection, uint64_t slot, const CommandSpec& spec,
+           std::span<const std::string_view> args) {
+  if ((spec.flags & kNoAuth) != 0) return true;
+  if (connection.user == nullptr) {
+    connection.FillError(slot, kCodeNoAuth, ErrNoAuth());
+    return false;
+  }
+  // ACL WHOAMI tells only the caller's own name: every user may ask it.
+  if (spec.name == "ACL" && args.size() == 2 && KeywordIs(args[1], "WHOAMI")) return true;
+  if (std::string refusal = CommandRefusal(*connection.user, spec); !refusal.empty()) {
+    connection.FillError(slot, kCodeNoPerm, refusal);
+    if (connection.in_multi) connection.multi_failed = true;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -100,9 +121,10 @@ void RunCommand(ServerView& server, Connection& connection, uint64_t slot,
     if (connection.in_multi) connection.multi_failed = true;
     return;
   }
-  if (!connection.authenticated && (spec->flags & kNoAuth) == 0) {
-    connection.FillError(slot, kCodeNoAuth, ErrNoAuth());
-    return;
+  // Without an ACL file every authenticated user is unrestricted: one load and
+  // one branch on the request path.
+  if (const User* user = connection.user; user == nullptr || !user->unrestricted) [[unlikely]] {
+    if (!Admit(connection, slot, *spec, args)) return;
   }
   Call call(server, connection, slot, *spec, args);
   if (connection.in_multi && (spec->flags & kGroupControl) == 0) {
@@ -118,6 +140,12 @@ void RunDataCommand(Call& call) {
   if (!parsed.error.empty()) {
     call.reply().Error(kCodeErr, parsed.error);
     return;
+  }
+  if (!call.connection.user->all_keys) [[unlikely]] {
+    if (std::string refusal = KeyRefusal(*call.connection.user, parsed.command); !refusal.empty()) {
+      call.reply().Error(kCodeNoPerm, refusal);
+      return;
+    }
   }
   call.Submit(std::move(parsed.command));
 }
@@ -146,16 +174,20 @@ void HandleSelect(Call& call) {
   }
 }
 
-// AUTH password, or AUTH default password.
+// AUTH password (the user `default`), or AUTH username password. A failed AUTH
+// leaves the connection's user as it was.
 void HandleAuth(Call& call) {
+  const Acl& acl = call.server.Users();
+  if (call.args.size() > 3) {
+    call.reply().Error(kCodeErr, ErrSyntax());
+    return;
+  }
   const std::string_view password = call.args.back();
-  const std::string_view user = call.args.size() == 3 ? call.args[1] : "default";
-  if (!KeywordIs(user, "DEFAULT")) {
-    call.reply().Error(kCodeWrongPass, ErrWrongPass());
-  } else if (call.server.RequirePass().empty()) {
+  const std::string_view name = call.args.size() == 3 ? call.args[1] : "default";
+  if (call.args.size() == 2 && acl.OpenUser() != nullptr) {
     call.reply().Error(kCodeErr, ErrAuthNotConfigured());
-  } else if (PasswordMatches(call, user, password)) {
-    call.connection.authenticated = true;
+  } else if (const User* user = acl.Authenticate(name, password); user != nullptr) {
+    call.connection.user = user;
     call.reply().Simple("OK");
   } else {
     call.reply().Error(kCodeWrongPass, ErrWrongPass());
@@ -183,11 +215,11 @@ void HandleHello(Call& call) {
   enum class Refusal { kNone, kWrongPass, kSyntax };
   Refusal refusal = Refusal::kNone;
   std::string new_name = connection.name;
-  bool authenticated = connection.authenticated;
+  const User* user = connection.user;
   for (; i < args.size() && refusal == Refusal::kNone; ++i) {
     if (KeywordIs(args[i], "AUTH") && i + 2 < args.size()) {
-      if (PasswordMatches(call, args[i + 1], args[i + 2])) {
-        authenticated = true;
+      if (const User* named = call.server.Users().Authenticate(args[i + 1], args[i + 2])) {
+        user = named;
       } else {
         refusal = Refusal::kWrongPass;
       }
@@ -207,12 +239,12 @@ void HandleHello(Call& call) {
     call.reply().Error(kCodeErr, ErrHelloSyntax());
     return;
   }
-  if (!authenticated) {
+  if (user == nullptr) {
     call.reply().Error(kCodeNoAuth, ErrHelloNoAuth());
     return;
   }
   connection.protocol = protocol;
-  connection.authenticated = authenticated;
+  connection.user = user;
   connection.name = std::move(new_name);
   call.UseProtocol(protocol);
   RespWriter& hello = call.reply();
@@ -231,6 +263,49 @@ void HandleHello(Call& call) {
   hello.Bulk("master");
   hello.Bulk("modules");
   hello.ArrayHeader(0);
+}
+
+// ACL WHOAMI | USERS | LIST | CAT [category]: the ACL is read-only while the
+// server runs (docs/acl.md), so there is nothing to set.
+void HandleAcl(Call& call) {
+  const std::span<const std::string_view> args = call.args;
+  const std::string_view sub = args[1];
+  RespWriter& reply = call.reply();
+  if (KeywordIs(sub, "WHOAMI") && args.size() == 2) {
+    reply.Bulk(call.connection.user->name);
+  } else if (KeywordIs(sub, "USERS") && args.size() == 2) {
+    const std::span<const User> users = call.server.Users().users();
+    reply.ArrayHeader(users.size());
+    for (const User& user : users) reply.Bulk(user.name);
+  } else if (KeywordIs(sub, "LIST") && args.size() == 2) {
+    const std::span<const User> users = call.server.Users().users();
+    reply.ArrayHeader(users.size());
+    for (const User& user : users) reply.Bulk(fmt::format("user {} {}", user.name, user.rules));
+  } else if (KeywordIs(sub, "CAT") && args.size() == 2) {
+    reply.ArrayHeader(AclCategories().size());
+    for (const AclCategory& category : AclCategories()) reply.Bulk(category.name);
+  } else if (KeywordIs(sub, "CAT") && args.size() == 3) {
+    std::string asked(args[2]);
+    for (char& c : asked) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    std::string_view category;
+    for (const AclCategory& known : AclCategories()) {
+      if (asked == known.name) category = known.name;
+    }
+    if (category.empty()) {
+      reply.Error(kCodeErr, ErrAclCategory(args[2]));
+      return;
+    }
+    std::vector<std::string> names;
+    for (const CommandSpec& row : AllCommands()) {
+      if (!InCategory(row, category)) continue;
+      std::string& name = names.emplace_back(row.name);
+      for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    reply.ArrayHeader(names.size());
+    for (const std::string& name : names) reply.Bulk(name);
+  } else {
+    reply.Error(kCodeErr, ErrAclSubcommand(sub));
+  }
 }
 
 void HandleConfig(Call& call) {

@@ -1,10 +1,10 @@
 // Session: one request from its arguments to its row's handler, and the handlers
 // of the commands about the connection itself (PING, ECHO, QUIT, SELECT, AUTH,
-// HELLO, CONFIG, WATCH, COMMAND, SNAPSHOT, SHUTDOWN, MULTI/EXEC/DISCARD).
+// HELLO, ACL, CONFIG, WATCH, COMMAND, SNAPSHOT, SHUTDOWN, MULTI/EXEC/DISCARD).
 //
-// RunCommand looks the command up, checks its arity and the connection's
-// authentication, and queues it while the connection is inside MULTI; otherwise
-// the row's handler runs. Data rows share RunDataCommand (parse, then submit to
+// RunCommand looks the command up, checks its arity, the connection's
+// authentication and its user's ACL rules (net/acl.h), and queues it while the connection is inside
+// MULTI; otherwise the row's handler runs. Data rows share RunDataCommand (parse, then submit to
 // the server's next batch); a kConnection row's handler answers on the loop
 // thread, in its slot's order, without a batch. What the server alone knows
 // comes through ServerView (net/server_view.h). INFO, DBSIZE and CLIENT are in
@@ -77,6 +77,7 @@ void HandleQuit(Call& call);
 void HandleSelect(Call& call);
 void HandleAuth(Call& call);
 void HandleHello(Call& call);
+void HandleAcl(Call& call);
 void HandleConfig(Call& call);
 void HandleWatch(Call& call);  // WATCH and UNWATCH: not offered
 void HandleCommand(Call& call);

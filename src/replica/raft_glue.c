@@ -614,6 +614,17 @@ int exactly_raft_open(const struct exactly_raft_options* options,
     free(r);
     return MapCode(rv);
   }
+  if (options->bind_address != NULL) {
+    rv = raft_uv_tcp_set_bind_address(&r->tcp, options->bind_address);
+    if (rv != 0) {
+      snprintf(errmsg, errmsg_len, "open: bind address %s: %s", options->bind_address,
+               raft_strerror(rv));
+      raft_uv_tcp_close(&r->tcp);
+      uv_loop_close(&r->loop);
+      free(r);
+      return MapCode(rv);
+    }
+  }
   r->tcp.data = r;
   r->transport.version = 1;
   r->transport.impl = r;

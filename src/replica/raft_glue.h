@@ -129,8 +129,11 @@ struct exactly_raft_callbacks {
 
 struct exactly_raft_options {
   uint64_t id;         /* this voter's id, > 0 */
-  const char* address; /* this voter's address (above); it listens on the raft part */
-  const char* dir;     /* existing directory for the log, metadata and snapshots */
+  const char* address; /* this voter's address (above), as the peers dial it */
+  /* Where it listens, when not at address's raft part (a container's 0.0.0.0, a
+   * proxy in front): the same port (the library's rule); NULL: address's raft part. */
+  const char* bind_address;
+  const char* dir; /* existing directory for the log, metadata and snapshots */
   /* Every voter, this one included; used only when dir is pristine (bootstrap), and
    * ignored on later starts in favour of the replicated configuration. None: the
    * node bootstraps nothing and waits for a leader to add it (joining a group). */

@@ -199,6 +199,7 @@ base::Result<std::unique_ptr<RaftNode>> RaftNode::Start(RaftNodeOptions options,
   exactly_raft_options glue_options{};
   glue_options.id = o.id;
   glue_options.address = own_address.c_str();
+  glue_options.bind_address = o.bind_address.empty() ? nullptr : o.bind_address.c_str();
   glue_options.dir = o.dir.c_str();
   glue_options.voters = voters.data();
   glue_options.n_voters = static_cast<unsigned>(voters.size());

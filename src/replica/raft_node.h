@@ -81,7 +81,9 @@ void SplitMemberAddress(std::string_view address, std::string* raft_address,
 
 struct RaftNodeOptions {
   std::uint64_t id = 0;
-  std::string raft_address;  // this voter's IPv4 "host:port"; it listens there
+  std::string raft_address;  // this voter's IPv4 "host:port", as the peers dial it
+  // Where it listens when not at raft_address (same port, another host); empty: there.
+  std::string bind_address;
   std::string resp_address;  // its clients' "host:port" (may be empty)
   std::string dir;           // an existing directory, this voter's alone
   // Every voter (3 or 5), this one included. Used only on a pristine dir; later

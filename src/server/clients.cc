@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -18,11 +17,16 @@ namespace exactly::server {
 namespace {
 
 // Tells a client that is not taken on why (RESP2: it has sent no HELLO), and closes.
+// A TLS client is only closed: plain bytes would be garbage to it.
 void RefuseConnection(boost::asio::ip::tcp::socket& socket, std::string_view code,
-                      std::string_view message) {
+                      std::string_view message, bool tls) {
+  boost::system::error_code ignored;
+  if (tls) {
+    socket.close(ignored);
+    return;
+  }
   std::string reply;
   net::RespWriter(&reply, 2).Error(code, message);
-  boost::system::error_code ignored;
   socket.write_some(boost::asio::buffer(reply), ignored);
   socket.close(ignored);
 }
@@ -48,51 +52,35 @@ Clients::Clients(boost::asio::io_context& io, const ServeConfig& config,
       config_(config),
       handler_(handler),
       counters_(counters),
-      idle_timer_(io) {
+      idle_sweep_(io, config_.idle_timeout_s, config_.tls != nullptr, &connections_) {
   boost::system::error_code bad_address;
   const auto bind_address = boost::asio::ip::make_address(config_.bind, bad_address);
-  protect_ = config_.protected_mode && config_.requirepass.empty() &&
+  EXACTLY_ASSERT(config_.acl != nullptr);
+  protect_ = config_.protected_mode && config_.acl->OpenUser() != nullptr &&
              (bad_address || !bind_address.is_loopback());
-  if (config_.idle_timeout_s > 0) SweepIdle();
 }
 
-void Clients::Accept(boost::asio::ip::tcp::socket socket, bool shutting_down) {
+void Clients::Accept(boost::asio::ip::tcp::socket socket, bool shutting_down, bool tls) {
+  // The TLS port is opened only once Serve loaded the context.
+  EXACTLY_ASSERT(!tls || config_.tls != nullptr);
   ++counters_->connections_total;
   if (shutting_down || connections_.size() >= config_.clients_max) {
     ++counters_->rejected_connections;
-    RefuseConnection(socket, net::kCodeErr, net::ErrMaxClients());
+    RefuseConnection(socket, net::kCodeErr, net::ErrMaxClients(), tls);
     return;
   }
   if (protect_ && !IsLoopbackPeer(socket)) {
     ++counters_->protected_refusals;
-    RefuseConnection(socket, net::kCodeDenied, net::ErrProtectedMode());
+    RefuseConnection(socket, net::kCodeDenied, net::ErrProtectedMode(), tls);
     return;
   }
   const uint64_t id = next_id_++;
-  auto connection =
-      std::make_shared<net::Connection>(std::move(socket), id, handler_, limits_, poller_);
-  connection->authenticated = config_.requirepass.empty();
+  auto connection = std::make_shared<net::Connection>(std::move(socket), id, handler_, limits_,
+                                                      poller_, tls ? config_.tls.get() : nullptr);
+  connection->user = config_.acl->OpenUser();
   connection->created_ms = base::MonotonicNowMs();
   connections_.emplace(id, connection);
   connection->Start();
-}
-
-void Clients::SweepIdle() {
-  idle_timer_.expires_after(std::chrono::seconds(1));
-  idle_timer_.async_wait([this](const boost::system::error_code& error) {
-    if (error) return;
-    const int64_t deadline = base::MonotonicNowMs() - config_.idle_timeout_s * 1000;
-    std::vector<std::shared_ptr<net::Connection>> idle;
-    for (auto& [id, weak] : connections_) {
-      auto connection = weak.lock();
-      if (connection && !connection->has_held_replies() &&
-          connection->last_activity_ms() < deadline) {
-        idle.push_back(std::move(connection));
-      }
-    }
-    for (auto& connection : idle) connection->Close();
-    SweepIdle();
-  });
 }
 
 void Clients::AddBufferBytes(int64_t delta) {
@@ -117,6 +105,12 @@ void Clients::Evict() {
           (largest == nullptr || connection->buffer_bytes() > largest->buffer_bytes())) {
         largest = std::move(connection);
       }
+    }
+    const size_t other_bytes = other_ != nullptr ? other_->LargestBufferBytes() : 0;
+    if (other_bytes > (largest != nullptr ? largest->buffer_bytes() : 0)) {
+      ++counters_->evicted_clients;
+      other_->CloseLargest(config_.maxmemory_clients_bytes);
+      continue;
     }
     if (largest == nullptr || largest->buffer_bytes() == 0) return;
     ++counters_->evicted_clients;

@@ -118,10 +118,12 @@ base::Status ParseReplication(bool node_id_given, uint64_t node_id, bool raft_bi
   if (!ParseHostPort(raft_bind, &bind_host, &bind_port)) {
     return Bad("--raft-bind '" + std::string(raft_bind) + "' is not host:port (port 1-65535)");
   }
-  if (bind_host != self->raft_host || bind_port != self->raft_port) {
+  // The host may differ (0.0.0.0 in a container, a proxy in front: the peers dial the
+  // --peers address); the port may not: C-Raft listens on the port it advertises.
+  if (bind_port != self->raft_port) {
     return Bad("--raft-bind " + std::string(raft_bind) + " differs from node " +
-               std::to_string(node_id) + "'s raft address " + self->raft_address() +
-               " in --peers (the peers dial that address)");
+               std::to_string(node_id) + "'s raft port " + std::to_string(self->raft_port) +
+               " in --peers (the library listens on the port the peers dial)");
   }
   if (self->resp_port != port) {
     return Bad("--port " + std::to_string(port) + " differs from node " + std::to_string(node_id) +
@@ -172,6 +174,45 @@ base::Status ParseMemberAddress(std::string_view text, PeerConfig* out) {
     return Bad("address " + quoted + ": the raft address must be host:port (port 1-65535)");
   }
   *out = std::move(peer);
+  return base::Status::Ok();
+}
+
+base::Status CheckTls(const ServeConfig& config) {
+  const net::TlsFiles& files = config.tls_files;
+  const bool any =
+      config.tls_port != 0 || !files.cert.empty() || !files.key.empty() || !files.ca_cert.empty();
+  if (config.port == 0 && config.tls_port == 0) {
+    return Bad("--port 0 turns the plain RESP port off; give --tls-port to serve over TLS");
+  }
+  if (!any) return base::Status::Ok();
+  if (files.cert.empty() || files.key.empty()) {
+    return Bad("TLS needs both --tls-cert (the certificate chain) and --tls-key (its key)");
+  }
+  if (config.tls_port != 0 && config.tls_port == config.port) {
+    return Bad("--tls-port " + std::to_string(config.tls_port) + " is also --port");
+  }
+  if (config.tls_port != 0 && config.tls_port == config.http_port) {
+    return Bad("--tls-port " + std::to_string(config.tls_port) + " is also --http-port");
+  }
+  if (config.replication.enabled()) {
+    return Bad("TLS is not available in replicated mode yet (docs/tls.md)");
+  }
+  return base::Status::Ok();
+}
+
+base::Status LoadUsers(ServeConfig* config) {
+  if (config->aclfile.empty()) {
+    config->acl = std::make_shared<const net::Acl>(net::Acl::FromPassword(config->requirepass));
+    return base::Status::Ok();
+  }
+  if (!config->requirepass.empty()) {
+    return Bad(
+        "--requirepass and --aclfile together: give the default user its password in the "
+        "ACL file (user default on >password ...)");
+  }
+  base::Result<net::Acl> acl = net::Acl::Load(config->aclfile);
+  if (!acl.ok()) return acl.status();
+  config->acl = std::make_shared<const net::Acl>(std::move(acl).value());
   return base::Status::Ok();
 }
 

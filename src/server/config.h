@@ -2,13 +2,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
 #include "core/limits.h"
+#include "net/acl.h"
 #include "net/connection_limits.h"
+#include "net/tls_context.h"
 #include "storage/group_commit.h"
 
 namespace exactly::server {
@@ -41,6 +44,10 @@ struct ReplicationConfig {
   // This node's RESP "host:port" as the configuration carries it: its --peers
   // entry's, or with --join the --raft-bind host and --port.
   std::string resp_address;
+  // Deliberately unsafe, for the fault sweep's negative controls only (main.cc refuses
+  // them without EXACTLY_UNSAFE_TEST_FLAGS=1; docs/replication.md "Negative controls"):
+  bool unsafe_ack_before_commit = false;  // replies leave once applied, before commit
+  bool unsafe_local_reads = false;        // read-only batches answered without a barrier
 
   bool enabled() const { return node_id != 0; }
   // The entry of voter `id`, nullptr if there is none.
@@ -68,18 +75,38 @@ base::Status ParseJoin(bool node_id_given, uint64_t node_id, bool raft_bind_give
 // (a --peers entry without its id). InvalidArgument saying what is wrong.
 base::Status ParseMemberAddress(std::string_view text, PeerConfig* out);
 
+struct ServeConfig;
+
+// Sets config->acl from --aclfile (a bad file: InvalidArgument naming its line) or
+// from --requirepass; both together are refused.
+base::Status LoadUsers(ServeConfig* config);
+
 struct ServeConfig {
   std::string dir = "data";
   std::string bind = "127.0.0.1";
-  uint16_t port = 7379;
+  uint16_t port = 7379;  // 0: no plain RESP port (then tls_port is needed)
   // HTTP/JSON on its own port, same bind address (0: no HTTP). When the port was
   // not given (the default), a port in use only leaves HTTP off, with a warning,
   // so several servers on one machine still start; a port given that cannot be
   // bound refuses to start, as --port does.
   uint16_t http_port = 7380;
   bool http_port_given = false;
+  // The web console (GET /) is read-only unless this is set: then its page offers
+  // a form that sends commands through POST /v1/<command>.
+  bool console_writes = false;
+  // TLS (docs/tls.md): RESP over TLS on tls_port (0: none), beside the plain port.
+  // With a certificate the HTTP port speaks HTTPS only. `tls` is loaded from
+  // tls_files by Serve, which refuses to start when they are unusable.
+  uint16_t tls_port = 0;
+  net::TlsFiles tls_files;
+  std::shared_ptr<const net::TlsContext> tls;
   storage::FsyncMode fsync = storage::FsyncMode::kAlways;
   std::string requirepass;  // empty: no AUTH needed
+  // Users, passwords and permissions (docs/acl.md); excludes --requirepass.
+  std::string aclfile;
+  // The users the server runs with, from aclfile or requirepass (LoadUsers); shared
+  // by the copies of this config, so a connection's user pointer stays valid.
+  std::shared_ptr<const net::Acl> acl;
   size_t clients_max = net::kClientsMaxDefault;
   int64_t idle_timeout_s = 0;  // 0: never close idle clients
   int64_t id_retention_ms = core::kIdRetentionMsDefault;
@@ -93,8 +120,8 @@ struct ServeConfig {
   // Input and output buffers of all clients together; past it the clients with
   // the largest buffers are disconnected (0: no bound).
   uint64_t maxmemory_clients_bytes = net::kClientBuffersBytesMaxDefault;
-  // Started on a non-loopback address with no password, only loopback clients are
-  // served.
+  // Started on a non-loopback address while the default user needs no password,
+  // only loopback clients are served.
   bool protected_mode = true;
   // The wall clock may be behind the journal's last timestamp (a clock set back,
   // a restore onto another machine): time then stands still in the engine until
@@ -104,5 +131,11 @@ struct ServeConfig {
   bool allow_clock_behind = false;
   ReplicationConfig replication;
 };
+
+// Checks the TLS flags together: a certificate needs its key and the other way
+// round; --tls-port and --tls-ca-cert need both; --port 0 needs --tls-port; the
+// two RESP ports differ; replicated mode has no TLS yet. InvalidArgument naming
+// the flag otherwise. The files themselves are read by net::TlsContext::Load.
+base::Status CheckTls(const ServeConfig& config);
 
 }  // namespace exactly::server

@@ -1,6 +1,7 @@
 // exactly: one binary, subcommands serve | check | repair | commands | race.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <string_view>
@@ -33,11 +34,25 @@ int main(int argc, char** argv) {
   serve->add_option("--dir", config.dir, "Data directory (journal and snapshots)")
       ->capture_default_str();
   serve->add_option("--bind", config.bind, "Address to listen on")->capture_default_str();
-  serve->add_option("--port", config.port, "TCP port")->capture_default_str();
+  serve->add_option("--port", config.port, "TCP port (0: none, serve over --tls-port only)")
+      ->capture_default_str();
   serve
       ->add_option("--http-port", config.http_port,
-                   "HTTP/JSON port on the same address (0: no HTTP; docs/http.md)")
+                   "HTTP/JSON port on the same address (0: no HTTP; docs/http.md); HTTPS "
+                   "only when --tls-cert is given")
       ->capture_default_str();
+  serve->add_flag("--console-writes", config.console_writes,
+                  "Let the web console at GET / send commands (read-only without; docs/http.md)");
+  serve->add_option("--tls-port", config.tls_port,
+                    "RESP over TLS on this port, beside --port (needs --tls-cert and "
+                    "--tls-key; docs/tls.md)");
+  serve->add_option("--tls-cert", config.tls_files.cert,
+                    "PEM certificate chain of the server (leaf first); with it the HTTP port "
+                    "speaks HTTPS only");
+  serve->add_option("--tls-key", config.tls_files.key, "PEM private key of --tls-cert");
+  serve->add_option("--tls-ca-cert", config.tls_files.ca_cert,
+                    "PEM CA certificates: TLS clients must present a certificate one of "
+                    "them signed (mutual TLS)");
   const std::map<std::string, FsyncMode> fsync_modes{
       {"always", FsyncMode::kAlways}, {"everysec", FsyncMode::kEverySec}, {"no", FsyncMode::kNo}};
   std::string fsync_name = "always";
@@ -47,7 +62,13 @@ int main(int argc, char** argv) {
                    "lose the last second); no: leave syncing to the OS")
       ->capture_default_str()
       ->check(CLI::IsMember(fsync_modes));
-  serve->add_option("--requirepass", config.requirepass, "Password clients must AUTH with");
+  serve->add_option("--requirepass", config.requirepass,
+                    "Password of the default user, which clients must AUTH with (or use "
+                    "--aclfile)");
+  serve->add_option("--aclfile", config.aclfile,
+                    "Users, passwords, bearer tokens and what each may run on which keys, one "
+                    "'user <name> on >password +@claims ~phone:*' line each (docs/acl.md); read "
+                    "at start, a bad line refuses to start");
   serve->add_option("--maxclients", config.clients_max, "Most clients connected at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
@@ -75,14 +96,15 @@ int main(int argc, char** argv) {
       ->transform(CLI::AsSizeValue(false));
   serve
       ->add_option("--maxmemory-clients", config.maxmemory_clients_bytes,
-                   "Bound on all client buffers together; past it the largest are disconnected "
-                   "(0: no bound)")
+                   "Bound on all client buffers together, RESP's and HTTP's; past it the largest "
+                   "are disconnected (0: no bound)")
       ->capture_default_str()
       ->transform(CLI::AsSizeValue(false));
   std::string protected_mode = "yes";
   serve
       ->add_option("--protected-mode", protected_mode,
-                   "yes: on a non-loopback address without --requirepass, serve loopback "
+                   "yes: on a non-loopback address while the default user needs no password "
+                   "(no --requirepass, or 'user default on nopass' in --aclfile), serve loopback "
                    "clients only")
       ->capture_default_str()
       ->check(CLI::IsMember({"yes", "no"}));
@@ -117,6 +139,12 @@ int main(int argc, char** argv) {
                     "Replicated mode: every voter (an odd number, 3 or 5) as "
                     "id=resp-host:resp-port@raft-host:raft-port,...; used to bootstrap a new "
                     "group, later starts keep the replicated configuration");
+
+  // Hidden (no group): the negative controls of tests/integration/test_replication_faults.py.
+  bool unsafe_ack_before_commit = false;
+  bool unsafe_local_reads = false;
+  serve->add_flag("--unsafe-ack-before-commit", unsafe_ack_before_commit)->group("");
+  serve->add_flag("--unsafe-local-reads", unsafe_local_reads)->group("");
 
   std::string check_dir = "data";
   CLI::App* check = app.add_subcommand("check", "Verify a data dir without changing it");
@@ -163,6 +191,21 @@ int main(int argc, char** argv) {
       }
       config.replication.recover = true;
     }
+    if (unsafe_ack_before_commit || unsafe_local_reads) {
+      const char* allowed = std::getenv("EXACTLY_UNSAFE_TEST_FLAGS");
+      if (allowed == nullptr || std::string_view(allowed) != "1" || !config.replication.enabled()) {
+        std::fprintf(stderr,
+                     "exactly: --unsafe-ack-before-commit and --unsafe-local-reads break the "
+                     "replicated mode's guarantees on purpose; they exist for its fault tests "
+                     "and need replicated mode and EXACTLY_UNSAFE_TEST_FLAGS=1\n");
+        return 2;
+      }
+      std::fprintf(stderr, "exactly: WARNING: unsafe test flags on:%s%s\n",
+                   unsafe_ack_before_commit ? " --unsafe-ack-before-commit" : "",
+                   unsafe_local_reads ? " --unsafe-local-reads" : "");
+      config.replication.unsafe_ack_before_commit = unsafe_ack_before_commit;
+      config.replication.unsafe_local_reads = unsafe_local_reads;
+    }
     if (config.replication.enabled() && serve->count("--fsync") > 0 &&
         config.fsync != FsyncMode::kAlways) {
       std::fprintf(stderr,
@@ -171,10 +214,18 @@ int main(int argc, char** argv) {
                    fsync_name.c_str());
       return 2;
     }
+    if (exactly::base::Status users = exactly::server::LoadUsers(&config); !users.ok()) {
+      std::fprintf(stderr, "exactly: %s\n", users.message().c_str());
+      return 2;
+    }
     config.http_port_given = serve->count("--http-port") != 0;
     // The replicated mode's peers are often on 7379, 7380, 7381 (docs/replication.md):
     // a replicated node serves HTTP only on a port it is given.
     if (config.replication.enabled() && !config.http_port_given) config.http_port = 0;
+    if (exactly::base::Status tls = exactly::server::CheckTls(config); !tls.ok()) {
+      std::fprintf(stderr, "exactly: %s\n", tls.message().c_str());
+      return 2;
+    }
     if (serve->count("--maxmemory") == 0) {
       config.maxmemory_bytes = exactly::server::DefaultMaxMemoryBytes();
     }

@@ -19,6 +19,7 @@
 #include "net/session.h"
 #include "server/clock.h"
 #include "server/memory_usage.h"
+#include "server/state_digest.h"
 #include "storage/journal_format.h"
 
 namespace exactly::server {
@@ -26,6 +27,12 @@ namespace exactly::server {
 static_assert(core::kRecordBytesMax <= storage::kRecordPayloadBytesMax);
 
 namespace {
+
+int64_t MonotonicNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string_view FsyncName(storage::FsyncMode mode) {
   switch (mode) {
@@ -70,8 +77,8 @@ void Pipeline::SetReplicatedLog(ReplicatedLog* log) {
   batch_pending_.clear();
 }
 
-void Pipeline::Accept(boost::asio::ip::tcp::socket socket) {
-  clients_.Accept(std::move(socket), shutting_down_);
+void Pipeline::Accept(boost::asio::ip::tcp::socket socket, bool tls) {
+  clients_.Accept(std::move(socket), shutting_down_, tls);
 }
 
 void Pipeline::OnClosed(net::Connection& connection) {
@@ -127,6 +134,8 @@ void Pipeline::Submit(net::ReplyTarget& connection, uint64_t slot, core::Command
                              : net::ErrCommandTooLarge(record_bytes, core::kRecordBytesMax));
     return;
   }
+  // A read waiting for the gathered batch must not see this command.
+  if (!batch_reads_.empty()) RunBatch();
   // A turn that brought more than one record's worth becomes several batches, each
   // its own record; they still share the journal thread's next fdatasync.
   if (!batch_commands_.empty() && batch_record_bytes_ + record_bytes > core::kBatchBytesTarget) {
@@ -177,13 +186,16 @@ void Pipeline::RunBatch() {
   if (log_ != nullptr && !leader_ready_) return;  // run once the leader is ready
   const bool forced = batch_forced_;
   batch_forced_ = false;
-  if (batch_commands_.empty() && !forced) return;
-  if (storage_failed_ && batch_commands_.empty()) return;
+  if ((batch_commands_.empty() && !forced) || (storage_failed_ && batch_commands_.empty())) {
+    RunReads();
+    return;
+  }
   EXACTLY_ASSERT(running_commands_.empty());
   running_commands_.swap(batch_commands_);
   running_pending_.swap(batch_pending_);
   batch_record_bytes_ = 0;
   ++stats_.batches;
+  batch_sizes_.Observe(running_commands_.size());
   const Lsn lsn = last_lsn_.Next();
   engine_.ApplyBatch(running_commands_, WallClockNow(), lsn, &batch_output_);
   EXACTLY_ASSERT(batch_output_.replies.size() == running_commands_.size());
@@ -196,6 +208,7 @@ void Pipeline::RunBatch() {
     ++stats_.records;
     stats_.record_bytes += batch_output_.record.size();
     snapshots_.AddJournalBytes(batch_output_.record.size());
+    commit_started_us_.emplace_back(lsn, MonotonicNowUs());
     journal_->Submit(lsn, std::move(batch_output_.record));
   }
   for (size_t i = 0; i < running_pending_.size(); ++i) {
@@ -216,7 +229,7 @@ void Pipeline::RunBatch() {
     }
     if (pending.connection->closed()) continue;
     CountReply(pending.kind, batch_output_.replies[i]);
-    Answer(*pending.connection, pending.slot, seq != 0 ? Lsn{seq} : batch_output_.wait_lsn[i],
+    Answer(*pending.connection, pending.slot, ReplyWait(seq, batch_output_.wait_lsn[i]),
            batch_output_.replies[i]);
   }
   for (core::BatchOutput::Wake& wake : batch_output_.wakes) {
@@ -228,13 +241,45 @@ void Pipeline::RunBatch() {
     std::erase(waiters, wake.waiter);
     if (!pending.connection->closed()) {
       CountReply(pending.kind, wake.reply);
-      Answer(*pending.connection, pending.slot, seq != 0 ? Lsn{seq} : wake.wait_lsn, wake.reply);
+      Answer(*pending.connection, pending.slot, ReplyWait(seq, wake.wait_lsn), wake.reply);
     }
   }
   running_commands_.clear();
   running_pending_.clear();
+  RunReads();
   ScheduleWake();
   if (log_ == nullptr && snapshots_.Due(config_.snapshot_every_bytes)) snapshots_.Start();
+}
+
+void Pipeline::SubmitRead(net::ReplyTarget& target, uint64_t slot, EngineRead read) {
+  if (shutting_down_) {
+    target.FillError(slot, net::kCodeErr, net::ErrShuttingDown());
+    return;
+  }
+  if (log_ != nullptr) {
+    // A follower's state may be behind, and a leader proves it still leads only
+    // through a barrier in the log, which table pages do not take yet.
+    target.FillError(slot, net::kCodeErr, net::ErrTablesReplicated());
+    return;
+  }
+  batch_reads_.push_back(PendingRead{target.SharedTarget(), slot, std::move(read)});
+  ScheduleBatch();
+}
+
+void Pipeline::RunReads() {
+  if (batch_reads_.empty()) return;
+  std::vector<PendingRead> reads;
+  reads.swap(batch_reads_);
+  for (PendingRead& pending : reads) {
+    if (pending.target->closed()) continue;
+    if (storage_failed_ && last_lsn_ > durable_lsn_) {
+      // The state holds changes that will never be on disk: not shown.
+      pending.target->FillError(pending.slot, net::kCodeIoErr, storage_error_);
+    } else {
+      pending.read(engine_, last_lsn_);
+    }
+    Track(*pending.target);
+  }
 }
 
 void Pipeline::Answer(net::ReplyTarget& connection, uint64_t slot, Lsn wait_lsn,
@@ -265,6 +310,15 @@ void Pipeline::Track(net::ReplyTarget& connection) {
 void Pipeline::OnDurable(Lsn lsn) {
   if (lsn <= durable_lsn_) return;
   durable_lsn_ = lsn;
+  const int64_t now_us = MonotonicNowUs();
+  while (!commit_started_us_.empty() && commit_started_us_.front().first <= lsn) {
+    const uint64_t took_us =
+        static_cast<uint64_t>(std::max<int64_t>(0, now_us - commit_started_us_.front().second));
+    ++commit_latency_.batches;
+    commit_latency_.total_us += took_us;
+    commit_latency_.max_us = std::max(commit_latency_.max_us, took_us);
+    commit_started_us_.pop_front();
+  }
   ReleaseAwaiting();
 }
 
@@ -360,6 +414,11 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
   facts.journal_bytes_since_snapshot = snapshots_.bytes_since();
   facts.syncs = journal_ != nullptr ? journal_->syncs() : 0;
   facts.synced_records = journal_ != nullptr ? journal_->synced_records() : 0;
+  if (journal_ != nullptr) {
+    facts.sync_latency_ns = journal_->sync_latency_ns();
+    facts.records_per_sync = journal_->records_per_sync();
+  }
+  facts.batch_commands = batch_sizes_.Read();
   facts.counters = stats_;
   facts.counters.snapshots = snapshots_.completed();
   facts.ops_per_sec = OpsPerSec();
@@ -371,6 +430,7 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
     r.node_id = config_.replication.node_id;
     r.role = raft_.role == replica::Role::kUnavailable ? "follower" : replica::RoleName(raft_.role);
     r.leader_id = raft_.leader_id;
+    r.last_leader_id = last_leader_id_;
     r.leader = MemberRespAddress(raft_.leader_id);
     r.term = raft_.term;
     r.commit_index = raft_.commit_index;
@@ -408,6 +468,13 @@ void Pipeline::Redirect(net::ReplyTarget& connection, uint64_t slot, const core:
   connection.FillError(slot, net::kCodeMoved, net::ErrMoved(net::CommandSlot(command), leader));
 }
 
+Lsn Pipeline::ReplyWait(uint64_t seq, Lsn engine_wait) const {
+  if (log_ == nullptr) return engine_wait;
+  // The negative controls' faults: Lsn{0} leaves at once, before any commit.
+  if (config_.replication.unsafe_ack_before_commit || seq == 0) return Lsn{0};
+  return Lsn{seq};
+}
+
 uint64_t Pipeline::LogBatch(Lsn lsn) {
   if (!batch_output_.record.empty()) {
     last_lsn_ = lsn;
@@ -421,6 +488,7 @@ uint64_t Pipeline::LogBatch(Lsn lsn) {
                        std::any_of(running_pending_.begin(), running_pending_.end(),
                                    [](const Pending& p) { return p.connection != nullptr; });
   if (!answers) return 0;  // a timer batch that changed nothing: nobody to answer
+  if (config_.replication.unsafe_local_reads) return 0;  // negative control: no barrier
   // Reads only: answered once a barrier proves this node still leads, since a deposed
   // leader's state may be missing writes the group has acknowledged.
   const uint64_t seq = ++proposed_seq_;
@@ -528,6 +596,7 @@ void Pipeline::OnRestored(std::string_view state) {
 
 void Pipeline::OnRaftStatus(const replica::RaftStatus& status) {
   raft_ = status;
+  if (status.leader_id != 0) last_leader_id_ = status.leader_id;
   if (status.role != replica::Role::kLeader) {
     if (leader_ready_ || ready_barrier_seq_ != 0 || proposed_seq_ > confirmed_seq_ ||
         !batch_commands_.empty()) {
@@ -544,6 +613,18 @@ void Pipeline::OnRaftStatus(const replica::RaftStatus& status) {
 void Pipeline::OnLogFailure(const base::Status& status) {
   StepDown();
   OnStorageFailure(status);
+}
+
+net::StateDigests Pipeline::Digests() const {
+  net::StateDigests digests;
+  digests.applied_lsn = engine_.applied_lsn();
+  digests.state = StateDigest(engine_.SaveState());
+  if (log_ != nullptr) {
+    digests.replicated = true;
+    const std::string committed = log_->CommittedState(&digests.committed_lsn);
+    digests.committed = StateDigest(committed);
+  }
+  return digests;
 }
 
 net::SnapshotStart Pipeline::StartSnapshot() {

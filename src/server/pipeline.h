@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -28,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/histogram.h"
 #include "core/engine.h"
 #include "net/command_table.h"
 #include "net/connection.h"
@@ -53,8 +55,8 @@ class Pipeline final : public net::ConnectionHandler,
   // before the log starts and before clients connect. Not owned.
   void SetReplicatedLog(ReplicatedLog* log);
 
-  // A client connected (called by the listener).
-  void Accept(boost::asio::ip::tcp::socket socket);
+  // A client connected (called by the listener); `tls`: to the --tls-port.
+  void Accept(boost::asio::ip::tcp::socket socket, bool tls = false);
 
   // Posted from the journal thread.
   void OnDurable(Lsn lsn);
@@ -63,7 +65,8 @@ class Pipeline final : public net::ConnectionHandler,
   // Stops taking commands and asks the event loop to end (SHUTDOWN, SIGTERM).
   void RequestShutdown() override;
   bool shutting_down() const { return shutting_down_; }
-  // Whether protected mode is in force: a non-loopback bind, no password, and
+  // Whether protected mode is in force: a non-loopback bind, a default user that
+  // needs no password, and
   // --protected-mode yes. Non-loopback clients are then refused.
   bool protected_mode() const { return clients_.protected_mode(); }
   void set_on_shutdown(std::function<void()> fn) { on_shutdown_ = std::move(fn); }
@@ -80,13 +83,17 @@ class Pipeline final : public net::ConnectionHandler,
   Lsn DurableLsn() const override { return log_ != nullptr ? Lsn{confirmed_seq_} : durable_lsn_; }
   bool StorageFailed() const override { return storage_failed_; }
   void OnBufferBytes(net::Connection&, int64_t delta) override { clients_.AddBufferBytes(delta); }
+  // The HTTP port's clients: their buffers count in --maxmemory-clients with RESP's.
+  void AddBufferBytes(int64_t delta) { clients_.AddBufferBytes(delta); }
+  void SetOtherClients(BufferedClients* other) { clients_.SetOtherClients(other); }
 
   // net::ServerView: what the session commands (net/session.h) ask of the server.
   void Submit(net::ReplyTarget& target, uint64_t slot, core::Command&& command) override;
-  std::string_view RequirePass() const override { return config_.requirepass; }
+  const net::Acl& Users() const override { return *config_.acl; }
   std::vector<std::shared_ptr<net::Connection>> Clients() const override { return clients_.List(); }
   core::EngineStats Tables() const override { return engine_.stats(); }
   net::ServerFacts Facts(bool with_memory) const override;
+  net::StateDigests Digests() const override;
   net::SnapshotStart StartSnapshot() override;
   // CLUSTER ADDNODE | PROMOTE | REMOVENODE | FAILOVER (server/pipeline_membership.cc).
   void ChangeMembership(const net::MembershipRequest& request,
@@ -102,12 +109,40 @@ class Pipeline final : public net::ConnectionHandler,
   // A client left (RESP or HTTP): its parked commands are withdrawn from the engine.
   void Withdraw(net::ReplyTarget& target);
 
+  // A read of the engine outside the command set (the console's table pages,
+  // GET /v1/tables/...). It runs on the loop thread after every command submitted
+  // before it has been applied and before any submitted after it: a command that
+  // arrives while a read waits closes the gathered batch first. `read` gets the
+  // engine and the LSN its answer must wait for (everything applied so far), and
+  // fills `slot` of `target`, which the pipeline then holds to that LSN like any
+  // reply. Refused (shutting down, replicated mode, the journal failed with
+  // writes not durable) with FillError instead.
+  using EngineRead = std::function<void(const core::Engine& engine, Lsn wait_lsn)>;
+  void SubmitRead(net::ReplyTarget& target, uint64_t slot, EngineRead read);
+
+  // Batches journaled and then reported durable, and the time between, from the
+  // start: what the console charts as commit latency.
+  struct CommitLatency {
+    uint64_t batches = 0;
+    uint64_t total_us = 0;
+    uint64_t max_us = 0;
+  };
+  const CommitLatency& commit_latency() const { return commit_latency_; }
+
  private:
   struct Pending {
     std::shared_ptr<net::ReplyTarget> connection;
     uint64_t slot;
     core::CommandKind kind;  // for the reply counts
   };
+
+  struct PendingRead {
+    std::shared_ptr<net::ReplyTarget> target;
+    uint64_t slot;
+    EngineRead read;
+  };
+  // Runs the reads queued since the last batch (SubmitRead), after it.
+  void RunReads();
 
   // Queues a command the server itself issues (no client waits for its reply).
   void EnqueueInternal(core::Command command);
@@ -124,6 +159,9 @@ class Pipeline final : public net::ConnectionHandler,
   // Replicated mode. A follower's answer to a data command: -MOVED to the leader,
   // or -CLUSTERDOWN while none is known.
   void Redirect(net::ReplyTarget& connection, uint64_t slot, const core::Command& command);
+  // When a reply of batch `seq` (0: none logged) may leave: `engine_wait` on a single
+  // node, the batch's number in replicated mode, at once under an unsafe test flag.
+  Lsn ReplyWait(uint64_t seq, Lsn engine_wait) const;
   // Hands the batch just applied to the log: its record as an entry, or a barrier
   // when it changed nothing but has replies to order; 0 when nothing waits on it.
   uint64_t LogBatch(Lsn lsn);
@@ -175,7 +213,12 @@ class Pipeline final : public net::ConnectionHandler,
   std::vector<Pending> running_pending_;
   core::BatchOutput batch_output_;
   bool batch_scheduled_ = false;
-  bool batch_forced_ = false;  // run even without commands: timers are due
+  bool batch_forced_ = false;             // run even without commands: timers are due
+  std::vector<PendingRead> batch_reads_;  // run after the gathered batch
+
+  // When each journaled batch was handed to the journal, until it is durable.
+  std::deque<std::pair<Lsn, int64_t>> commit_started_us_;
+  CommitLatency commit_latency_;
 
   // Parked commands by waiter id: answered when the engine wakes them.
   std::unordered_map<uint64_t, Pending> parked_;
@@ -196,6 +239,7 @@ class Pipeline final : public net::ConnectionHandler,
   // every batch up to confirmed_seq_ is committed and applied (or was failed).
   ReplicatedLog* log_ = nullptr;
   replica::RaftStatus raft_;        // the last status the log reported
+  uint64_t last_leader_id_ = 0;     // the last leader this node knew of (CLUSTER SLOTS)
   bool leader_ready_ = false;       // leader, and every earlier entry is applied here
   uint64_t ready_barrier_seq_ = 0;  // the barrier that makes a new leader ready; 0: none
   uint64_t proposed_seq_ = 0;
@@ -211,6 +255,7 @@ class Pipeline final : public net::ConnectionHandler,
 
   int64_t started_ms_ = 0;
   net::ServerCounters stats_;
+  base::Histogram batch_sizes_{base::kPowerOfTwoBounds};  // commands per batch run
   std::array<uint64_t, 16> ops_per_sec_samples_{};
   size_t ops_sample_next_ = 0;
   int64_t ops_sample_ms_ = 0;

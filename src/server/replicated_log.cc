@@ -44,7 +44,11 @@ base::Status ReplicatedLog::Start(const ReplicationConfig& config, const std::st
   sink_ = sink;
   replica::RaftNodeOptions options;
   options.id = config.node_id;
-  options.raft_address = config.raft_bind;
+  // The peers dial the --peers address; --raft-bind may name another host (config.cc).
+  // A node started with --join has no --peers entry: it is added at --raft-bind.
+  const PeerConfig* self = config.Find(config.node_id);
+  options.raft_address = self != nullptr ? self->raft_address() : config.raft_bind;
+  if (options.raft_address != config.raft_bind) options.bind_address = config.raft_bind;
   options.resp_address = config.resp_address;
   options.dir = raft_dir;
   options.recover = config.recover;
@@ -104,12 +108,14 @@ void ReplicatedLog::TransferLeadership(uint64_t id, TransferDone done) {
 }
 
 base::Status ReplicatedLog::CopyCommittedInto(core::Engine* engine) {
-  std::string state;
-  {
-    std::lock_guard<std::mutex> lock(committed_mutex_);
-    state = committed_.SaveState();
-  }
-  return engine->LoadState(state);
+  Lsn lsn;
+  return engine->LoadState(CommittedState(&lsn));
+}
+
+std::string ReplicatedLog::CommittedState(Lsn* applied_lsn) {
+  std::lock_guard<std::mutex> lock(committed_mutex_);
+  *applied_lsn = committed_.applied_lsn();
+  return committed_.SaveState();
 }
 
 void ReplicatedLog::Stop() {

@@ -81,6 +81,8 @@ class ReplicatedLog final : public replica::StateMachine {
   void TransferLeadership(uint64_t id, TransferDone done);
   // Replaces `engine`'s state with the committed engine's (a leader stepping down).
   base::Status CopyCommittedInto(core::Engine* engine);
+  // The committed engine's state (Engine::SaveState) and its applied LSN.
+  std::string CommittedState(Lsn* applied_lsn);
   // Closes the node; proposals in flight end with kOutcomeUnknown. Idempotent.
   void Stop();
 

@@ -13,11 +13,13 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 #include "base/warm_pages.h"
 #include "core/engine.h"
 #include "net/listener.h"
+#include "net/tls_context.h"
 #include "server/clock.h"
 #include "server/http_clients.h"
 #include "server/pipeline.h"
@@ -194,7 +196,17 @@ int ServeReplicated(const ServeConfig& config) {
 
 }  // namespace
 
-int Serve(const ServeConfig& config) {
+int Serve(const ServeConfig& given) {
+  ServeConfig config = given;
+  // Bad TLS files refuse the start before anything else is touched.
+  if (!config.tls_files.cert.empty()) {
+    auto tls = net::TlsContext::Load(config.tls_files);
+    if (!tls.ok()) {
+      std::fprintf(stderr, "exactly: cannot start: %s\n", tls.status().message().c_str());
+      return 2;
+    }
+    config.tls = std::move(tls.value());
+  }
   if (base::Status created = CreateDataDir(config.dir); !created.ok()) {
     std::fprintf(stderr, "exactly: cannot create data dir %s: %s\n", config.dir.c_str(),
                  created.ToString().c_str());
@@ -285,9 +297,22 @@ int Serve(const ServeConfig& config) {
 
   net::Listener listener(
       io, [&pipeline](boost::asio::ip::tcp::socket socket) { pipeline.Accept(std::move(socket)); });
-  if (base::Status listening = listener.Listen(config.bind, config.port); !listening.ok()) {
-    std::fprintf(stderr, "exactly: %s\n", listening.ToString().c_str());
-    return 2;
+  if (config.port != 0) {
+    if (base::Status listening = listener.Listen(config.bind, config.port); !listening.ok()) {
+      std::fprintf(stderr, "exactly: %s\n", listening.ToString().c_str());
+      return 2;
+    }
+  }
+  // RESP over TLS: the same clients and pipeline, another port (docs/tls.md).
+  net::Listener tls_listener(io, [&pipeline](boost::asio::ip::tcp::socket socket) {
+    pipeline.Accept(std::move(socket), /*tls=*/true);
+  });
+  if (config.tls_port != 0) {
+    if (base::Status listening = tls_listener.Listen(config.bind, config.tls_port);
+        !listening.ok()) {
+      std::fprintf(stderr, "exactly: %s\n", listening.ToString().c_str());
+      return 2;
+    }
   }
 
   // HTTP clients enter the same pipeline (server/http_clients.h).
@@ -313,7 +338,8 @@ int Serve(const ServeConfig& config) {
 
   boost::asio::steady_timer grace(io);
   pipeline.set_on_shutdown([&] {
-    listener.Stop();
+    if (config.port != 0) listener.Stop();
+    if (config.tls_port != 0) tls_listener.Stop();
     if (http_listening) http_listener.Stop();
     pipeline.StopSnapshot();
     journal.Stop();  // drains and syncs; its last OnDurable is posted before the stop below
@@ -327,16 +353,24 @@ int Serve(const ServeConfig& config) {
 
   if (pipeline.protected_mode()) {
     std::fprintf(stderr,
-                 "exactly: protected mode: %s is not a loopback address and no password is "
-                 "set, so only loopback clients are served. Set --requirepass, or "
-                 "--protected-mode no if the network is trusted.\n",
+                 "exactly: protected mode: %s is not a loopback address and the default user "
+                 "needs no password, so only loopback clients are served. Set --requirepass "
+                 "(or a password for default in --aclfile), or --protected-mode no if the "
+                 "network is trusted.\n",
                  config.bind.c_str());
   }
-  std::fprintf(stderr, "exactly: ready on %s:%u (dir %s, lsn %llu)\n", config.bind.c_str(),
-               listener.port(), config.dir.c_str(),
+  const uint16_t ready_port = config.port != 0 ? listener.port() : tls_listener.port();
+  std::fprintf(stderr, "exactly: ready on %s:%u%s (dir %s, lsn %llu)\n", config.bind.c_str(),
+               ready_port, config.port != 0 ? "" : " over TLS only", config.dir.c_str(),
                static_cast<unsigned long long>(engine.applied_lsn().value));
+  if (config.tls_port != 0) {
+    std::fprintf(stderr, "exactly: RESP over TLS on %s:%u%s\n", config.bind.c_str(),
+                 tls_listener.port(),
+                 config.tls->verifies_clients() ? " (client certificates required)" : "");
+  }
   if (http_listening) {
-    std::fprintf(stderr, "exactly: HTTP on %s:%u\n", config.bind.c_str(), http_listener.port());
+    std::fprintf(stderr, "exactly: %s on %s:%u\n", config.tls != nullptr ? "HTTPS" : "HTTP",
+                 config.bind.c_str(), http_listener.port());
   }
   std::fflush(stderr);
   io.run();

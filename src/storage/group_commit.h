@@ -14,6 +14,7 @@
 //    the event loop would then stop for every fdatasync, PING and reads included.)
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -23,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/histogram.h"
 #include "base/status.h"
 #include "base/units.h"
 #include "storage/journal_writer.h"
@@ -37,6 +39,13 @@ enum class FsyncMode {
 };
 
 enum class CommitThread { kOwn, kCaller };
+
+// The buckets of sync_latency_ns(), in nanoseconds: 50 us to 10 s, 1-2.5-5 steps,
+// around an SSD's fdatasync (tens of us to a few ms) and a disk's (tens of ms).
+inline constexpr std::array<uint64_t, 17> kSyncLatencyBoundsNs = {
+    50'000,      100'000,      250'000,      500'000,      1'000'000,    2'500'000,
+    5'000'000,   10'000'000,   25'000'000,   50'000'000,   100'000'000,  250'000'000,
+    500'000'000, 1000'000'000, 2500'000'000, 5000'000'000, 10000'000'000};
 
 class GroupCommit {
  public:
@@ -72,6 +81,11 @@ class GroupCommit {
   // the group size that makes a sync's cost shared. Thread-safe.
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
   uint64_t synced_records() const { return synced_records_.load(std::memory_order_relaxed); }
+  // Per successful fdatasync, for GET /metrics: how long Sync took (the write of
+  // what was buffered, then the fdatasync), and how many records it covered.
+  // Kept by the thread that syncs, one clock reading before and after; thread-safe.
+  base::HistogramSnapshot sync_latency_ns() const { return sync_latency_ns_.Read(); }
+  base::HistogramSnapshot records_per_sync() const { return records_per_sync_.Read(); }
 
  private:
   struct Pending {
@@ -100,6 +114,8 @@ class GroupCommit {
   std::atomic<uint64_t> durable_lsn_{0};
   std::atomic<uint64_t> syncs_{0};
   std::atomic<uint64_t> synced_records_{0};
+  base::Histogram sync_latency_ns_{kSyncLatencyBoundsNs};
+  base::Histogram records_per_sync_{base::kPowerOfTwoBounds};
   // Written since the last sync; touched only by whichever thread writes.
   uint64_t unsynced_records_ = 0;
   std::vector<Pending> caller_batch_;  // kCaller: Submit's one-record batch, reused

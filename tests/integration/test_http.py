@@ -483,16 +483,99 @@ class HttpMetricsTest(HttpTestCase, unittest.TestCase):
         self.assertEqual(response.status, 200)
         self.assertTrue(response.getheader("Content-Type").startswith("text/plain"))
         samples, typed = {}, set()
-        sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9]+)$')
+        sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.e+-]+)$')
+        histograms = set()
         for line in text.splitlines():
             if line.startswith("# TYPE "):
-                typed.add(line.split()[2])
+                _, _, name, kind = line.split()
+                typed.add(name)
+                if kind == "histogram":
+                    histograms.add(name)
             elif not line.startswith("# HELP "):
                 match = sample.match(line)
                 self.assertIsNotNone(match, line)
-                self.assertIn(match.group(1), typed, line)
-                samples[match.group(1) + (match.group(2) or "")] = int(match.group(3))
+                family = re.sub(r"_(bucket|sum|count)$", "", match.group(1))
+                if family not in histograms:
+                    family = match.group(1)
+                self.assertIn(family, typed, line)
+                value = float(match.group(3))
+                samples[match.group(1) + (match.group(2) or "")] = (
+                    int(value) if value.is_integer() else value)
+        for name in histograms:
+            # Cumulative buckets, the last (+Inf) equal to _count.
+            buckets = [v for k, v in samples.items() if k.startswith(name + "_bucket{")]
+            self.assertEqual(buckets, sorted(buckets), name)
+            self.assertEqual(samples[name + '_bucket{le="+Inf"}'], samples[name + "_count"])
         return samples
+
+    def histogram_delta(self, before, after, name):
+        """(count, sum) of histogram `name` observed between two scrapes."""
+        return (after[name + "_count"] - before[name + "_count"],
+                after[name + "_sum"] - before[name + "_sum"])
+
+    def test_histograms_count_every_batch_and_fsync(self):
+        """With --fsync always each unpipelined claim is one batch, one journal record
+        and one fdatasync; pipelined and concurrent claims share them, but every
+        command is in one batch and every record under one fsync."""
+        before = self.metrics()
+        claims = 9
+        for i in range(claims):
+            self.http.ok("claim", {"key": "h%d" % i, "owner": "a"})
+        after = self.metrics()
+        self.assertEqual(self.histogram_delta(before, after, "exactly_batch_commands"),
+                         (claims, claims))
+        self.assertEqual(self.histogram_delta(before, after, "exactly_fsync_records"),
+                         (claims, claims))
+        self.assertEqual(after["exactly_fsync_duration_seconds_count"]
+                         - before["exactly_fsync_duration_seconds_count"], claims)
+        self.assertGreater(after["exactly_fsync_duration_seconds_sum"],
+                           before["exactly_fsync_duration_seconds_sum"])
+        self.assertEqual(after["exactly_fsync_duration_seconds_count"],
+                         after["exactly_fsyncs_total"])
+        self.assertEqual(after["exactly_durable_lsn_lag"], 0)
+
+        # 4 threads x 20 pipelined claims each, over RESP and HTTP at once.
+        def pipelined_http(t):
+            with harness.socket.create_connection(("127.0.0.1", self.http_port),
+                                                  timeout=30) as s:
+                requests = b""
+                for i in range(20):
+                    body = json.dumps({"key": "p%d-%d" % (t, i), "owner": "o"}).encode()
+                    requests += (b"POST /v1/claim HTTP/1.1\r\nHost: x\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                s.sendall(requests)
+                data = b""
+                while data.count(b'"result":"won"') < 20:
+                    chunk = s.recv(65536)
+                    self.assertTrue(chunk, data)
+                    data += chunk
+
+        def pipelined_resp(t):
+            r = self.server.raw()
+            try:
+                r.send(b"".join(harness.encode("CLAIM", "r%d-%d" % (t, i), "o")
+                                for i in range(20)))
+                for _ in range(20):
+                    self.assertNotIsInstance(r.read_reply(), harness.RespError)
+            finally:
+                r.close()
+
+        threads = [threading.Thread(target=pipelined_http, args=(t,)) for t in range(2)]
+        threads += [threading.Thread(target=pipelined_resp, args=(t,)) for t in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        last = self.metrics()
+        batches, commands = self.histogram_delta(after, last, "exactly_batch_commands")
+        self.assertEqual(commands, 80)
+        self.assertEqual(batches, last["exactly_batches_total"] - after["exactly_batches_total"])
+        syncs, records = self.histogram_delta(after, last, "exactly_fsync_records")
+        self.assertEqual(records, last["exactly_journal_records_total"]
+                         - after["exactly_journal_records_total"])
+        self.assertEqual(syncs, last["exactly_fsyncs_total"] - after["exactly_fsyncs_total"])
+        self.assertLessEqual(syncs, records)
+        self.assertEqual(last['exactly_table_records{table="claims"}'], claims + 80)
 
     def test_counters_match_what_was_sent(self):
         for i in range(7):

@@ -1,5 +1,6 @@
-"""Protected mode: a server on a non-loopback address with no password serves
-loopback clients only, and tells the others how to set a password.
+"""Protected mode: a server on a non-loopback address whose default user needs
+no password (no --requirepass, no ACL file or one with `default on nopass`)
+serves loopback clients only, and tells the others how to set a password.
 
 A non-loopback client needs a second address: the test makes a network
 namespace joined to this one by a veth pair with link-local addresses, runs a
@@ -104,6 +105,23 @@ class ProtectedModeTest(unittest.TestCase):
         # Control: the same client is served once a password is set.
         self.serve("--requirepass", "s3cret")
         self.assertTrue(self.remote_ping().startswith("-NOAUTH"))
+
+    def acl(self, text):
+        path = os.path.join(self.tmp, "users.acl")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_acl_file_without_an_open_default_user_lifts_protected_mode(self):
+        # No default line: default is off, every client must log in (docs/acl.md).
+        self.serve("--aclfile", self.acl("user admin on >s3cret allcommands allkeys\n"))
+        self.assertTrue(self.remote_ping().startswith("-NOAUTH"))
+
+    def test_acl_file_with_an_open_default_user_keeps_protected_mode(self):
+        # Control for the test above: the same file with default on nopass.
+        self.serve("--aclfile", self.acl("user default on nopass +@read ~*\n"
+                                         "user admin on >s3cret allcommands allkeys\n"))
+        self.assertTrue(self.remote_ping().startswith("-DENIED"))
 
     def test_protected_mode_no_serves_everyone(self):
         self.serve("--protected-mode", "no")

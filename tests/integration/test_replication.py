@@ -33,12 +33,7 @@ def info(port, section="replication"):
         text = text.decode()
     if not isinstance(text, str):
         return {}
-    out = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            key, value = line.split(":", 1)
-            out[key] = value
-    return out
+    return harness.parse_info(text)[1]
 
 
 class Group:

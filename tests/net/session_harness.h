@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "net/acl.h"
 #include "net/connection.h"
 #include "net/run_loop.h"
 #include "net/server_view.h"
@@ -44,7 +45,7 @@ class FakeServer final : public ConnectionHandler, public ServerView {
     // Only RESP connections submit here.
     static_cast<Connection&>(target).Fill(slot, Lsn{0}, "+SUBMITTED\r\n");
   }
-  std::string_view RequirePass() const override { return requirepass; }
+  const Acl& Users() const override { return users; }
   std::vector<std::shared_ptr<Connection>> Clients() const override {
     std::vector<std::shared_ptr<Connection>> open;
     for (const auto& connection : clients) {
@@ -57,10 +58,11 @@ class FakeServer final : public ConnectionHandler, public ServerView {
     memory_asked = memory_asked || with_memory;
     return facts;
   }
+  StateDigests Digests() const override { return {}; }
   SnapshotStart StartSnapshot() override { return snapshot; }
   void RequestShutdown() override { ++shutdowns; }
 
-  std::string requirepass;
+  Acl users = Acl::FromPassword("");
   std::vector<std::shared_ptr<Connection>> clients;
   ServerFacts facts;
   SnapshotStart snapshot;
@@ -86,7 +88,7 @@ class SessionTest : public ::testing::Test {
     acceptor.accept(server_side);
     auto connection = std::make_shared<Connection>(std::move(server_side), next_id_++, &server_,
                                                    limits_, poller_);
-    connection->authenticated = server_.requirepass.empty();
+    connection->user = server_.users.OpenUser();
     connection->Start();
     server_.clients.push_back(connection);
     return connection;

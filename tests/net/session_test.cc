@@ -51,16 +51,56 @@ TEST_F(SessionTest, DataCommandIsParsedAndSubmitted) {
 }
 
 TEST_F(SessionTest, NothingButAuthBeforeAuthenticating) {
-  server_.requirepass = "pw";
-  connection_->authenticated = false;
+  server_.users = Acl::FromPassword("pw");
+  connection_->user = nullptr;
   EXPECT_EQ(Ask({"PING"}), ErrorReply(kCodeNoAuth, ErrNoAuth()));
   EXPECT_EQ(Ask({"CLAIM", "k", "o"}), ErrorReply(kCodeNoAuth, ErrNoAuth()));
   EXPECT_TRUE(server_.submitted.empty());
   EXPECT_EQ(Ask({"AUTH", "bad"}), ErrorReply(kCodeWrongPass, ErrWrongPass()));
   EXPECT_EQ(Ask({"AUTH", "bob", "pw"}), ErrorReply(kCodeWrongPass, ErrWrongPass()));
-  EXPECT_EQ(Ask({"AUTH", "Default", "pw"}), "+OK\r\n");
-  EXPECT_TRUE(connection_->authenticated);
+  EXPECT_EQ(Ask({"AUTH", "Default", "pw"}), ErrorReply(kCodeWrongPass, ErrWrongPass()));
+  EXPECT_EQ(Ask({"AUTH", "default", "pw"}), "+OK\r\n");
+  EXPECT_NE(connection_->user, nullptr);
   EXPECT_EQ(Ask({"PING"}), "+PONG\r\n");
+}
+
+TEST_F(SessionTest, AclRefusesCommandsAndKeysAndDoomsTheGroup) {
+  connection_->user = nullptr;
+  server_.users = Acl::Parse("user app on >pw +@claims +@connection ~phone:*\n").value();
+  EXPECT_EQ(Ask({"PING"}), ErrorReply(kCodeNoAuth, ErrNoAuth()));
+  EXPECT_EQ(Ask({"AUTH", "pw"}), ErrorReply(kCodeWrongPass, ErrWrongPass()));  // default is off
+  EXPECT_EQ(Ask({"AUTH", "app", "pw"}), "+OK\r\n");
+  EXPECT_EQ(Ask({"ACL", "WHOAMI"}), "$3\r\napp\r\n");
+  EXPECT_EQ(Ask({"CLAIM", "phone:1", "u"}), "+SUBMITTED\r\n");
+  EXPECT_EQ(Ask({"CLAIM", "email:1", "u"}),
+            ErrorReply(kCodeNoPerm, "User app has no permissions to access the 'email:1' key"));
+  EXPECT_EQ(Ask({"BALANCE", "phone:1"}),
+            ErrorReply(kCodeNoPerm, "User app has no permissions to run the 'balance' command"));
+  EXPECT_EQ(Ask({"ACL", "LIST"}),
+            ErrorReply(kCodeNoPerm, "User app has no permissions to run the 'acl' command"));
+  EXPECT_EQ(server_.submitted.size(), 1u);
+  // Refused at queue time: the group is doomed and nothing of it runs.
+  EXPECT_EQ(Ask({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(Ask({"CLAIM", "phone:2", "u"}), "+QUEUED\r\n");
+  EXPECT_EQ(Ask({"TRANSFER", "t", "a", "b", "1"}),
+            ErrorReply(kCodeNoPerm, "User app has no permissions to run the 'transfer' command"));
+  EXPECT_EQ(Ask({"CLAIM", "other", "u"}),
+            ErrorReply(kCodeNoPerm, "User app has no permissions to access the 'other' key"));
+  EXPECT_EQ(Ask({"EXEC"}), ErrorReply(kCodeExecAbort, ErrExecAbort()));
+  EXPECT_EQ(server_.submitted.size(), 1u);
+  // A failed AUTH keeps the user.
+  EXPECT_EQ(Ask({"AUTH", "app", "bad"}), ErrorReply(kCodeWrongPass, ErrWrongPass()));
+  EXPECT_EQ(Ask({"ACL", "WHOAMI"}), "$3\r\napp\r\n");
+}
+
+TEST_F(SessionTest, HelloAuthAsAnAclUser) {
+  connection_->user = nullptr;
+  server_.users = Acl::Parse("user app on >pw +@claims ~*\n").value();
+  EXPECT_EQ(Ask({"HELLO", "3", "AUTH", "app", "no"}), ErrorReply(kCodeWrongPass, ErrWrongPass()));
+  EXPECT_EQ(connection_->user, nullptr);
+  EXPECT_EQ(Ask({"HELLO", "2", "AUTH", "app", "pw"}).substr(0, 5), "*14\r\n");
+  ASSERT_NE(connection_->user, nullptr);
+  EXPECT_EQ(connection_->user->name, "app");
 }
 
 TEST_F(SessionTest, AuthWithoutAPasswordSet) {
@@ -88,14 +128,14 @@ TEST_F(SessionTest, HelloRefusalsChangeNothing) {
 }
 
 TEST_F(SessionTest, HelloAuthenticates) {
-  server_.requirepass = "pw";
-  connection_->authenticated = false;
+  server_.users = Acl::FromPassword("pw");
+  connection_->user = nullptr;
   EXPECT_EQ(Ask({"HELLO", "3"}), ErrorReply(kCodeNoAuth, ErrHelloNoAuth()));
   EXPECT_EQ(Ask({"HELLO", "3", "AUTH", "default", "bad"}),
             ErrorReply(kCodeWrongPass, ErrWrongPass()));
-  EXPECT_FALSE(connection_->authenticated);
+  EXPECT_EQ(connection_->user, nullptr);
   EXPECT_EQ(Ask({"HELLO", "3", "AUTH", "default", "pw"}).substr(0, 4), "%7\r\n");
-  EXPECT_TRUE(connection_->authenticated);
+  EXPECT_NE(connection_->user, nullptr);
 }
 
 TEST_F(SessionTest, SelectConfigWatch) {

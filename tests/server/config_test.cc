@@ -101,12 +101,44 @@ TEST(ReplicationConfigTest, EvenVoterCountsAreRefused) {
 
 TEST(ReplicationConfigTest, OwnAddressesMustMatchTheFlags) {
   EXPECT_EQ(Error(1, "127.0.0.1:7999", kThree),
-            "--raft-bind 127.0.0.1:7999 differs from node 1's raft address 127.0.0.1:7479 in "
-            "--peers (the peers dial that address)");
+            "--raft-bind 127.0.0.1:7999 differs from node 1's raft port 7479 in --peers (the "
+            "library listens on the port the peers dial)");
+  // Another host on the same port: listening on all interfaces, or behind a proxy.
+  EXPECT_EQ(Error(1, "0.0.0.0:7479", kThree), "");
+  EXPECT_EQ(Error(1, "127.0.0.11:7479", kThree), "");
   EXPECT_EQ(Error(1, "7479", kThree), "--raft-bind '7479' is not host:port (port 1-65535)");
   EXPECT_EQ(Error(1, "127.0.0.1:7479", kThree, 7000),
             "--port 7000 differs from node 1's RESP port 7379 in --peers (followers redirect "
             "clients there)");
+}
+
+// The TLS flags together: what is accepted and the flag each refusal names.
+std::string TlsError(uint16_t port, uint16_t tls_port, std::string cert, std::string key,
+                     std::string ca = "") {
+  ServeConfig config;
+  config.port = port;
+  config.tls_port = tls_port;
+  config.tls_files = {std::move(cert), std::move(key), std::move(ca)};
+  base::Status status = CheckTls(config);
+  return status.ok() ? "" : status.message();
+}
+
+TEST(TlsConfigTest, AcceptsTheUsualCombinations) {
+  EXPECT_EQ(TlsError(7379, 0, "", ""), "");               // no TLS
+  EXPECT_EQ(TlsError(7379, 7443, "c.pem", "k.pem"), "");  // both ports
+  EXPECT_EQ(TlsError(0, 7443, "c.pem", "k.pem"), "");     // TLS only
+  EXPECT_EQ(TlsError(7379, 0, "c.pem", "k.pem"), "");     // HTTPS only
+  EXPECT_EQ(TlsError(7379, 7443, "c.pem", "k.pem", "ca.pem"), "");
+}
+
+TEST(TlsConfigTest, RefusesIncompleteOrClashingFlags) {
+  EXPECT_NE(TlsError(0, 0, "", "").find("--tls-port"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 7443, "", "").find("--tls-cert"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 7443, "c.pem", "").find("--tls-key"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 0, "", "k.pem").find("--tls-cert"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 0, "", "", "ca.pem").find("--tls-cert"), std::string::npos);
+  EXPECT_NE(TlsError(7443, 7443, "c.pem", "k.pem").find("is also --port"), std::string::npos);
+  EXPECT_NE(TlsError(7379, 7380, "c.pem", "k.pem").find("is also --http-port"), std::string::npos);
 }
 
 }  // namespace

@@ -147,6 +147,14 @@ TEST(GroupCommitTest, SubmitsDuringASyncShareTheNextSync) {
   EXPECT_EQ(fs.file_syncs() - syncs_before, 2);
   EXPECT_EQ(commit.syncs(), 2u);
   EXPECT_EQ(commit.synced_records(), 100u);
+  // The histograms see the same two syncs: one of 1 record, one of 99.
+  const base::HistogramSnapshot records = commit.records_per_sync();
+  EXPECT_EQ(records.count(), 2u);
+  EXPECT_EQ(records.sum, 100u);
+  EXPECT_EQ(records.counts[0], 1u);  // le 1
+  EXPECT_EQ(records.counts[7], 1u);  // le 128: 99 records
+  EXPECT_EQ(commit.sync_latency_ns().count(), 2u);
+  EXPECT_GT(commit.sync_latency_ns().sum, 0u);
 }
 
 TEST(GroupCommitTest, SyncFailureLatches) {
@@ -296,6 +304,11 @@ TEST(GroupCommitTest, CallerThreadIsDurableWhenSubmitReturns) {
       commit.Stop();
       commit.Submit(Lsn{6}, PayloadFor(Lsn{6}));  // dropped after Stop
       EXPECT_EQ(commit.synced_records(), 5u);
+      // --fsync always: a sync of one record per Submit; no: Stop's one sync of all 5.
+      const base::HistogramSnapshot records = commit.records_per_sync();
+      EXPECT_EQ(records.count(), mode == FsyncMode::kAlways ? 5u : 1u);
+      EXPECT_EQ(records.sum, 5u);
+      EXPECT_EQ(commit.sync_latency_ns().count(), commit.syncs());
     }
     EXPECT_TRUE(observer.failures().empty());
     fs.Crash();

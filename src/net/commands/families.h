@@ -12,12 +12,13 @@
 
 namespace exactly::net {
 
-std::span<const CommandSpec> ClaimCommands();   // commands/claims.cc
-std::span<const CommandSpec> LedgerCommands();  // commands/ledger.cc
-std::span<const CommandSpec> ServerCommands();  // commands/server.cc
-std::span<const CommandSpec> LockCommands();    // commands/locks.cc
-std::span<const CommandSpec> IdemCommands();    // commands/idempotency.cc
-std::span<const CommandSpec> LimitCommands();   // commands/limits.cc
+std::span<const CommandSpec> ClaimCommands();    // commands/claims.cc
+std::span<const CommandSpec> LedgerCommands();   // commands/ledger.cc
+std::span<const CommandSpec> ServerCommands();   // commands/server.cc
+std::span<const CommandSpec> LockCommands();     // commands/locks.cc
+std::span<const CommandSpec> IdemCommands();     // commands/idempotency.cc
+std::span<const CommandSpec> LimitCommands();    // commands/limits.cc
+std::span<const CommandSpec> ClusterCommands();  // commands/cluster.cc
 
 // A fencing token: unsigned 64-bit decimal, digits only, no leading zero.
 std::optional<uint64_t> ParseToken(std::string_view text);

@@ -2,13 +2,12 @@
 // membership, one change at a time, and leadership transfer before a planned stop
 // (docs/replication.md). The arguments are checked here; the server checks them
 // against the configuration and answers once the change is committed.
-#include "net/commands/membership.h"
-
 #include <charconv>
 #include <memory>
 #include <utility>
 
 #include "net/args.h"
+#include "net/commands/cluster.h"
 #include "net/errors.h"
 #include "net/resp_writer.h"
 #include "net/session.h"
@@ -93,46 +92,19 @@ void HandleFailover(Call& call) {
   Change(call, request);
 }
 
-constexpr MembershipSubcommand kMembership[] = {
+constexpr ClusterSubcommand kMembership[] = {
     {"ADDNODE", 4, HandleAddNode, "ADDNODE id resp-host:resp-port@raft-host:raft-port",
-     "Add a node started with --join, as a standby that receives the log."},
+     "Add a node started with --join, as a standby that receives the log.", true},
     {"PROMOTE", 3, HandlePromote, "PROMOTE id",
-     "Make a standby a voter once its log has caught up."},
+     "Make a standby a voter once its log has caught up.", true},
     {"REMOVENODE", 3, HandleRemoveNode, "REMOVENODE id",
-     "Remove a member from the group (not the leader: FAILOVER first)."},
+     "Remove a member from the group (not the leader: FAILOVER first).", true},
     {"FAILOVER", -2, HandleFailover, "FAILOVER [TO id]",
-     "Hand leadership to a voter (any, without TO) before a planned stop."},
-};
-
-// The CLUSTER row's handler while the membership subcommands are its only ones.
-void HandleClusterMembership(Call& call) {
-  const std::string_view sub = call.args[1];
-  for (const MembershipSubcommand& row : kMembership) {
-    if (!KeywordIs(sub, row.name)) continue;
-    const bool fits = row.arity >= 0 ? call.args.size() == static_cast<size_t>(row.arity)
-                                     : call.args.size() >= static_cast<size_t>(-row.arity);
-    if (!fits) {
-      call.reply().Error(kCodeErr, ErrArity("CLUSTER|" + std::string(row.name)));
-      return;
-    }
-    row.handle(call);
-    return;
-  }
-  call.reply().Error(kCodeErr, ErrUnknownSubcommand("CLUSTER", sub));
-}
-
-constexpr CommandSpec kRows[] = {
-    {"CLUSTER", -2, kConnection | kNoMulti | kAdmin, nullptr,
-     "CLUSTER ADDNODE id resp-host:resp-port@raft-host:raft-port | PROMOTE id | "
-     "REMOVENODE id | FAILOVER [TO id]",
-     "Change the replicated group's members one at a time, or hand leadership over.", 0, 0, 0,
-     HandleClusterMembership},
+     "Hand leadership to a voter (any, without TO) before a planned stop.", true},
 };
 
 }  // namespace
 
-std::span<const MembershipSubcommand> ClusterMembershipSubcommands() { return kMembership; }
-
-std::span<const CommandSpec> MembershipCommands() { return kRows; }
+std::span<const ClusterSubcommand> ClusterMembershipSubcommands() { return kMembership; }
 
 }  // namespace exactly::net
