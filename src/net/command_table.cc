@@ -3,7 +3,9 @@
 #include "net/command_table.h"
 
 #include <algorithm>
-#include <boost/unordered/unordered_flat_map.hpp>
+#include <array>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "base/assert.h"
@@ -23,21 +25,42 @@ char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 // No command name is longer; a longer name is unknown without a lookup.
 constexpr size_t kNameBytesMax = 16;
 
-// FNV-1a: names are a few bytes, where the library's string hash costs more than
-// the rest of the lookup.
-struct NameHash {
-  size_t operator()(std::string_view name) const {
-    uint64_t hash = 14695981039346656037ull;
-    for (char c : name) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    return static_cast<size_t>(hash);
+// A command name upper-cased into two words, zero-padded: the lookup every request
+// makes compares two integers instead of hashing and comparing text.
+struct NameKey {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+
+  static NameKey Of(std::string_view name) {
+    EXACTLY_ASSERT(name.size() <= kNameBytesMax);
+    char bytes[kNameBytesMax] = {};
+    for (size_t i = 0; i < name.size(); ++i) bytes[i] = Upper(name[i]);
+    NameKey key;
+    std::memcpy(&key.lo, bytes, sizeof key.lo);
+    std::memcpy(&key.hi, bytes + sizeof key.lo, sizeof key.hi);
+    return key;
   }
+  bool operator==(const NameKey&) const = default;
 };
+
+// Open addressing over a power of two well above the row count, so a probe
+// sequence is a slot or two.
+constexpr size_t kNameSlots = 256;
+
+size_t NameSlot(const NameKey& key) {
+  const uint64_t mixed = key.lo * 0x9E3779B97F4A7C15ull ^ key.hi * 0xC2B2AE3D27D4EB4Full;
+  return static_cast<size_t>(mixed >> 56) & (kNameSlots - 1);
+}
 
 struct Table {
   std::vector<CommandSpec> rows;            // family order
   std::vector<const CommandSpec*> by_name;  // sorted, for COMMAND LIST and docs
-  // Upper-case name to row: the lookup every request makes.
-  boost::unordered_flat_map<std::string_view, const CommandSpec*, NameHash> index;
+  // Upper-case name to row: the lookup every request makes (FindCommand).
+  struct Slot {
+    NameKey key;
+    const CommandSpec* spec = nullptr;
+  };
+  std::array<Slot, kNameSlots> slots{};
   size_t longest_name = 0;
 
   Table() {
@@ -55,10 +78,15 @@ struct Table {
       EXACTLY_ASSERT((row.parse == nullptr) == ((row.flags & kConnection) != 0));
       EXACTLY_ASSERT((row.handle == nullptr) == (row.parse != nullptr));
       if (row.handle == nullptr) row.handle = RunDataCommand;
-      index.emplace(row.name, &row);
       longest_name = std::max(longest_name, row.name.size());
+      EXACTLY_ASSERT(longest_name <= kNameBytesMax);
+      EXACTLY_ASSERT(row.name.find('\0') == std::string_view::npos);
+      const NameKey key = NameKey::Of(row.name);
+      size_t i = NameSlot(key);
+      while (slots[i].spec != nullptr) i = (i + 1) & (kNameSlots - 1);
+      slots[i] = Slot{key, &row};
     }
-    EXACTLY_ASSERT(longest_name <= kNameBytesMax);
+    EXACTLY_ASSERT(rows.size() * 2 <= kNameSlots);
   }
 };
 
@@ -191,10 +219,13 @@ void WriteHelp(RespWriter& writer) {
 const CommandSpec* FindCommand(std::string_view name) {
   const Table& table = GetTable();
   if (name.size() > table.longest_name) return nullptr;
-  char upper[kNameBytesMax];
-  for (size_t i = 0; i < name.size(); ++i) upper[i] = Upper(name[i]);
-  const auto found = table.index.find(std::string_view(upper, name.size()));
-  return found == table.index.end() ? nullptr : found->second;
+  const NameKey key = NameKey::Of(name);
+  for (size_t i = NameSlot(key);; i = (i + 1) & (kNameSlots - 1)) {
+    const Table::Slot& slot = table.slots[i];
+    if (slot.spec == nullptr) return nullptr;
+    // The size tells "CLAIM" from "CLAIM\0", which pads to the same key.
+    if (slot.key == key && slot.spec->name.size() == name.size()) return slot.spec;
+  }
 }
 
 std::span<const CommandSpec> AllCommands() { return GetTable().rows; }

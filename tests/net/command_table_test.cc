@@ -42,6 +42,14 @@ TEST(CommandTableTest, FindIsCaseInsensitive) {
   EXPECT_EQ(FindCommand("CLAIMX"), nullptr);
   EXPECT_EQ(FindCommand("CLAI"), nullptr);
   EXPECT_EQ(FindCommand(""), nullptr);
+  // Names pad with zeros to one key: a NUL must not make "CLAIM\0" CLAIM.
+  EXPECT_EQ(FindCommand(std::string_view("CLAIM\0", 6)), nullptr);
+  EXPECT_EQ(FindCommand(std::string_view("\0", 1)), nullptr);
+  EXPECT_EQ(FindCommand("CLAIMCLAIMCLAIMC"), nullptr);   // the longest a key holds
+  EXPECT_EQ(FindCommand("CLAIMCLAIMCLAIMCL"), nullptr);  // longer than any name
+  EXPECT_EQ(FindCommand("\xc3\xa9"
+                        "claim"),
+            nullptr);
   for (const CommandSpec& spec : AllCommands()) {
     EXPECT_EQ(FindCommand(spec.name), &spec) << spec.name;
   }

@@ -97,6 +97,22 @@ TEST(RespWriterTest, ReplyAsResp3Map) {
             "$5\r\nsince\r\n:1000\r\n$7\r\nexpires\r\n:-1\r\n");
 }
 
+// Every length the copy of a value takes a different path for (none, bytes, two
+// overlapping 4- or 8-byte words, memcpy) writes exactly the value.
+TEST(RespWriterTest, ValuesOfEveryLengthAreCopiedExactly) {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string value;
+    for (size_t i = 0; i < n; ++i) value.push_back(static_cast<char>('a' + i % 26));
+    core::Reply reply = core::Reply::WithOutcome(core::Outcome::kWon);
+    reply.AddText("key", value);
+    std::string out = "prefix";
+    RespWriter(&out, 3).Reply(reply);
+    EXPECT_EQ(out, "prefix%2\r\n$6\r\nresult\r\n$3\r\nwon\r\n$3\r\nkey\r\n$" + std::to_string(n) +
+                       "\r\n" + value + "\r\n")
+        << n;
+  }
+}
+
 TEST(RespWriterTest, BoundsAreStrings) {
   core::Reply reply = core::Reply::WithOutcome(core::Outcome::kCreated);
   reply.Add("min", std::string("-inf")).Add("max", std::string("+inf"));
