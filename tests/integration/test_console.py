@@ -2,8 +2,10 @@
 
 - Table pages are read in order with the commands on the loop thread: of a
   POST and a GET sent in one write on one connection, the page sees the POST's
-  claim when it comes after it, and not when it comes before it (the read runs
-  before the gathered batch that holds the later write: the negative control).
+  claim when it comes after it, and not when it comes before it. Sent in one
+  write, the POST is still in the gathered batch when the GET is parsed, so only
+  the read's queueing behind that batch (Pipeline::SubmitRead) shows it: a read
+  run at once fails this test (see the test's comment).
 - The page and its table listings in headless Chromium, through
   tests/http/console/console_test.mjs (playwright-core driving Debian's
   chromium): numbers and tables change as commands run, search by key, no
@@ -75,13 +77,19 @@ class ConsoleTablesTest(harness.ServerTestCase, unittest.TestCase):
         return [row["key"] for row in page["rows"]]
 
     def test_a_page_sees_the_writes_before_it_and_not_after(self):
+        # The POST and the GET reach the server in one write, so the claim is not
+        # applied yet when the GET is parsed. A write acknowledged before the GET was
+        # even sent would show whether or not reads are ordered, and prove nothing;
+        # this one shows only because SubmitRead queues the read behind the gathered
+        # batch. Checked on a build whose SubmitRead ran the read at once instead of
+        # queueing it: this assertion failed ([] != ['k:1']).
         after = self.pipelined(("POST", "/v1/claim", {"key": "k:1", "owner": "u1"}),
                                ("GET", "/v1/tables/claims?prefix=k:"))
         self.assertEqual(after[0][0], 200)
         self.assertEqual(after[0][1]["result"], "won")
         self.assertEqual(self.keys(after[1][1]), ["k:1"])
-        # The negative control: a page asked for before a write of the same turn
-        # does not show it, though both reach the server in one packet.
+        # And the other way: a page asked for before a write of the same turn does
+        # not show it, though both reach the server in one packet.
         before = self.pipelined(("GET", "/v1/tables/claims?prefix=k:"),
                                 ("POST", "/v1/claim", {"key": "k:2", "owner": "u2"}),
                                 ("GET", "/v1/tables/claims?prefix=k:"))
