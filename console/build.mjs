@@ -1,7 +1,8 @@
 // Builds the console into dist/: console.js (the page's script with uPlot, one
 // minified bundle), console.css and index.html. dist/ is committed, and CMake
-// builds it into the binary (cmake/embed_console.cmake), so building exactly needs
-// no node; run `npm ci && npm run build` here (or `make console`) after changing src/.
+// builds it into the binary (console/embed.cmake), so building exactly needs
+// no node; run `make console` after changing src/ (console/check_dist.sh, in
+// ctest, fails while dist/ is not what src/ builds to).
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync } from "node:fs";
 

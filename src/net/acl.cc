@@ -62,16 +62,6 @@ std::string LowerName(std::string_view name) {
   return lower;
 }
 
-std::string Hex(const Sha256& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : digest) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 15];
-  }
-  return hex;
-}
-
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -131,10 +121,10 @@ std::string ApplyRule(User* user, std::string_view rule, std::string* shown) {
     if (rule[0] == '>') {
       user->nopass = false;
       if (!Contains(user->passwords, digest)) user->passwords.push_back(digest);
-      *shown = "#" + Hex(digest);
+      *shown = "#" + Sha256Hex(digest);
     } else {
       Remove(&user->passwords, digest);
-      *shown = "!" + Hex(digest);
+      *shown = "!" + Sha256Hex(digest);
     }
   } else if (rule.starts_with("#") || rule.starts_with("!")) {
     const std::optional<Sha256> digest = ParseDigest(rule.substr(1));
@@ -147,17 +137,17 @@ std::string ApplyRule(User* user, std::string_view rule, std::string* shown) {
     } else {
       Remove(&user->passwords, *digest);
     }
-    *shown = std::string(1, rule[0]) + Hex(*digest);
+    *shown = std::string(1, rule[0]) + Sha256Hex(*digest);
   } else if (rule.starts_with("token>")) {
     if (rule.size() == 6) return "'token>' needs a token after it";
     const Sha256 digest = Sha256Of(rule.substr(6));
     if (!Contains(user->tokens, digest)) user->tokens.push_back(digest);
-    *shown = "token#" + Hex(digest);
+    *shown = "token#" + Sha256Hex(digest);
   } else if (rule.starts_with("token#")) {
     const std::optional<Sha256> digest = ParseDigest(rule.substr(6));
     if (!digest) return fmt::format("'{}' is not a SHA-256 digest (64 hex digits after #)", rule);
     if (!Contains(user->tokens, *digest)) user->tokens.push_back(*digest);
-    *shown = "token#" + Hex(*digest);
+    *shown = "token#" + Sha256Hex(*digest);
   } else if (rule == "allcommands" || rule == "nocommands") {
     SetCategory(user, "all", rule == "allcommands");
   } else if (rule == "allkeys") {
@@ -226,6 +216,16 @@ Sha256 Sha256Of(std::string_view text) {
   return digest;
 }
 
+std::string Sha256Hex(const Sha256& digest) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char byte : digest) {
+    hex += kHex[byte >> 4];
+    hex += kHex[byte & 15];
+  }
+  return hex;
+}
+
 bool User::MayRun(const CommandSpec& spec) const { return commands.test(RowIndex(spec)); }
 
 bool User::MayTouch(std::string_view key) const {
@@ -270,8 +270,8 @@ Acl Acl::FromPassword(std::string_view requirepass) {
     user.passwords.push_back(Sha256Of(requirepass));
     // HTTP's `Authorization: Bearer <password>` from before the ACL file.
     user.tokens.push_back(user.passwords.back());
-    user.rules =
-        "on #" + Hex(user.passwords.back()) + " token#" + Hex(user.tokens.back()) + " ~* +@all";
+    user.rules = "on #" + Sha256Hex(user.passwords.back()) + " token#" +
+                 Sha256Hex(user.tokens.back()) + " ~* +@all";
   }
   acl.Finish();
   return acl;

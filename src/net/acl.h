@@ -41,6 +41,9 @@ using Sha256 = std::array<unsigned char, 32>;
 
 // SHA-256 of `text` (OpenSSL's libcrypto).
 Sha256 Sha256Of(std::string_view text);
+// `digest` as 64 lowercase hex digits, the form the ACL file's `#<hash>` rules
+// take and ACL LIST shows.
+std::string Sha256Hex(const Sha256& digest);
 
 // A key pattern: `~prefix*` (prefix) or `~name` (that key only); `~*` is all keys.
 struct KeyPattern {

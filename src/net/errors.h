@@ -113,7 +113,7 @@ std::string ErrNoSuchClient();      // CLIENT KILL ip:port matched no client
 std::string ErrConfigSubcommand();  // anything but CONFIG GET pattern
 std::string ErrSnapshotRunning();   // SNAPSHOT while one is being written
 std::string ErrSnapshotFork();      // SNAPSHOT could not fork its writer
-std::string ErrShuttingDown();      // a data command after SHUTDOWN began
+std::string ErrShuttingDown();      // a data command or a new connection after SHUTDOWN began
 
 // SNAPSHOT in replicated mode: the raft log takes its own snapshots.
 std::string ErrSnapshotReplicated();

@@ -64,7 +64,14 @@ void Clients::Accept(boost::asio::ip::tcp::socket socket, bool shutting_down, bo
   // The TLS port is opened only once Serve loaded the context.
   EXACTLY_ASSERT(!tls || config_.tls != nullptr);
   ++counters_->connections_total;
-  if (shutting_down || connections_.size() >= config_.clients_max) {
+  if (shutting_down) {
+    // The words a data command gets after SHUTDOWN began: one refusal that a
+    // client can route elsewhere as not executed, not a limit to raise.
+    ++counters_->rejected_connections;
+    RefuseConnection(socket, net::kCodeErr, net::ErrShuttingDown(), tls);
+    return;
+  }
+  if (connections_.size() >= config_.clients_max) {
     ++counters_->rejected_connections;
     RefuseConnection(socket, net::kCodeErr, net::ErrMaxClients(), tls);
     return;

@@ -94,6 +94,10 @@ struct ServeConfig {
   // The web console (GET /) is read-only unless this is set: then its page offers
   // a form that sends commands through POST /v1/<command>.
   bool console_writes = false;
+  // Deliberately unsafe, for test_console.py's negative control only (main.cc refuses
+  // it without EXACTLY_UNSAFE_TEST_FLAGS=1): a table page reads the engine as soon as
+  // it is asked for, not after the commands gathered before it.
+  bool unsafe_unordered_table_reads = false;
   // TLS (docs/tls.md): RESP over TLS on tls_port (0: none), beside the plain port.
   // With a certificate the HTTP port speaks HTTPS only. `tls` is loaded from
   // tls_files by Serve, which refuses to start when they are unusable.

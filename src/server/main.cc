@@ -145,6 +145,9 @@ int main(int argc, char** argv) {
   bool unsafe_local_reads = false;
   serve->add_flag("--unsafe-ack-before-commit", unsafe_ack_before_commit)->group("");
   serve->add_flag("--unsafe-local-reads", unsafe_local_reads)->group("");
+  // Hidden too: the negative control of tests/integration/test_console.py.
+  bool unsafe_unordered_table_reads = false;
+  serve->add_flag("--unsafe-unordered-table-reads", unsafe_unordered_table_reads)->group("");
 
   std::string check_dir = "data";
   CLI::App* check = app.add_subcommand("check", "Verify a data dir without changing it");
@@ -205,6 +208,19 @@ int main(int argc, char** argv) {
                    unsafe_local_reads ? " --unsafe-local-reads" : "");
       config.replication.unsafe_ack_before_commit = unsafe_ack_before_commit;
       config.replication.unsafe_local_reads = unsafe_local_reads;
+    }
+    if (unsafe_unordered_table_reads) {
+      const char* allowed = std::getenv("EXACTLY_UNSAFE_TEST_FLAGS");
+      if (allowed == nullptr || std::string_view(allowed) != "1") {
+        std::fprintf(stderr,
+                     "exactly: --unsafe-unordered-table-reads lets table pages miss writes "
+                     "sent before them on purpose; it exists for the console's tests and "
+                     "needs EXACTLY_UNSAFE_TEST_FLAGS=1\n");
+        return 2;
+      }
+      std::fprintf(stderr,
+                   "exactly: WARNING: unsafe test flag on: --unsafe-unordered-table-reads\n");
+      config.unsafe_unordered_table_reads = true;
     }
     if (config.replication.enabled() && serve->count("--fsync") > 0 &&
         config.fsync != FsyncMode::kAlways) {

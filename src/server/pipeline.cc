@@ -262,6 +262,12 @@ void Pipeline::SubmitRead(net::ReplyTarget& target, uint64_t slot, EngineRead re
     target.FillError(slot, net::kCodeErr, net::ErrTablesReplicated());
     return;
   }
+  if (config_.unsafe_unordered_table_reads) {
+    // The negative control: the commands gathered before the read are not applied yet.
+    read(engine_, last_lsn_);
+    Track(target);
+    return;
+  }
   batch_reads_.push_back(PendingRead{target.SharedTarget(), slot, std::move(read)});
   ScheduleBatch();
 }

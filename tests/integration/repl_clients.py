@@ -2,9 +2,10 @@
 
 Routing (DESIGN.md, "Beyond one machine"): `-MOVED <slot> <host:port>` goes to the
 named node and was not executed; `-CLUSTERDOWN` (no leader known) was not executed
-and is tried on the next node after a pause; a refused connection, `-ERR server is
-shutting down` and `-ERR max number of clients reached` (what a stopping node answers
-a connection it accepts) were not executed either, and go to the next node.
+and is tried on the next node after a pause; a refused connection and `-ERR server is
+shutting down` (what a stopping node answers a command, and a connection it accepts
+meanwhile) were not executed either, and go to the next node. `-ERR max number of
+clients reached` is a full node: not executed too, and routed the same way.
 `-TRYAGAIN`, `-IOERR`, a reset or closed connection after the command was sent, and a
 reply that does not come within the op timeout leave the outcome unknown: a write is
 then
@@ -87,8 +88,8 @@ class Router:
             if code == "ERR" and ("shutting down" in str(reply) or
                                   "max number of clients" in str(reply)):
                 # Refused before it reached a batch: a node stopping with SIGTERM
-                # answers the first, and refuses a connection it accepts meanwhile
-                # with the second.
+                # answers the first to a command and to a connection it accepts
+                # meanwhile; a full node the second.
                 self.next_port()
                 return NOT_EXECUTED, reply, port
             if code in ("TRYAGAIN", "IOERR"):

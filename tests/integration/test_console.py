@@ -2,8 +2,10 @@
 
 - Table pages are read in order with the commands on the loop thread: of a
   POST and a GET sent in one write on one connection, the page sees the POST's
-  claim when it comes after it, and not when it comes before it (the read runs
-  before the gathered batch that holds the later write: the negative control).
+  claim when it comes after it, and not when it comes before it. Sent in one
+  write, the POST is still in the gathered batch when the GET is parsed, so only
+  the read's queueing behind that batch (Pipeline::SubmitRead) shows it: a read
+  run at once fails this test (see the test's comment).
 - The page and its table listings in headless Chromium, through
   tests/http/console/console_test.mjs (playwright-core driving Debian's
   chromium): numbers and tables change as commands run, search by key, no
@@ -75,13 +77,21 @@ class ConsoleTablesTest(harness.ServerTestCase, unittest.TestCase):
         return [row["key"] for row in page["rows"]]
 
     def test_a_page_sees_the_writes_before_it_and_not_after(self):
+        # The POST and the GET reach the server in one write, so the claim is not
+        # applied yet when the GET is parsed. A write acknowledged before the GET was
+        # even sent would show whether or not reads are ordered, and prove nothing;
+        # this one shows only because SubmitRead queues the read behind the gathered
+        # batch. Checked on a build whose SubmitRead ran the read at once instead of
+        # queueing it: this assertion failed ([] != ['k:1']). The hidden
+        # --unsafe-unordered-table-reads is that build: ConsoleUnorderedReadsControlTest
+        # below keeps the proof.
         after = self.pipelined(("POST", "/v1/claim", {"key": "k:1", "owner": "u1"}),
                                ("GET", "/v1/tables/claims?prefix=k:"))
         self.assertEqual(after[0][0], 200)
         self.assertEqual(after[0][1]["result"], "won")
         self.assertEqual(self.keys(after[1][1]), ["k:1"])
-        # The negative control: a page asked for before a write of the same turn
-        # does not show it, though both reach the server in one packet.
+        # And the other way: a page asked for before a write of the same turn does
+        # not show it, though both reach the server in one packet.
         before = self.pipelined(("GET", "/v1/tables/claims?prefix=k:"),
                                 ("POST", "/v1/claim", {"key": "k:2", "owner": "u2"}),
                                 ("GET", "/v1/tables/claims?prefix=k:"))
@@ -129,6 +139,48 @@ class ConsoleTablesTest(harness.ServerTestCase, unittest.TestCase):
         self.assertEqual(stats["tables"]["claims"]["count"], 25)
         self.assertFalse(stats["console_writes"])
         self.assertGreater(stats["commit"]["batches"], 0)
+
+
+class ConsoleUnorderedReadsControlTest(harness.ServerTestCase, unittest.TestCase):
+    """Negative control: with --unsafe-unordered-table-reads a table page reads the
+    engine as soon as it is parsed, and the page asked for after a POST of the same
+    write misses the claim the ordered server shows (the test above)."""
+
+    def new_server(self, **kwargs):
+        if not hasattr(self, "http_port"):
+            self.http_port = harness.free_port()
+        kwargs.setdefault("extra_args", ["--http-port", str(self.http_port),
+                                         "--unsafe-unordered-table-reads"])
+        kwargs.setdefault("env", {"EXACTLY_UNSAFE_TEST_FLAGS": "1"})
+        return super().new_server(**kwargs)
+
+    def setUp(self):
+        super().setUp()
+        self.assertTrue(harness.wait_until(lambda: harness.port_open(self.http_port)),
+                        self.server.log_tail())
+
+    def test_an_unordered_page_misses_the_write_before_it(self):
+        with socket.create_connection(("127.0.0.1", self.http_port), timeout=30) as sock:
+            sock.sendall(request_bytes("POST", "/v1/claim", {"key": "k:1", "owner": "u1"}) +
+                         request_bytes("GET", "/v1/tables/claims?prefix=k:"))
+            claim, page = read_responses(sock, 2)
+        self.assertEqual(claim[1]["result"], "won")
+        self.assertEqual(page[1]["rows"], [], "the control read in order: it proves nothing")
+        # The claim was made: a page asked for afterwards shows it.
+        with socket.create_connection(("127.0.0.1", self.http_port), timeout=30) as sock:
+            sock.sendall(request_bytes("GET", "/v1/tables/claims?prefix=k:"))
+            [(status, later)] = read_responses(sock, 1)
+        self.assertEqual((status, [row["key"] for row in later["rows"]]), (200, ["k:1"]))
+
+    def test_the_flag_needs_the_test_variable(self):
+        self.server.stop()
+        refused = subprocess.run(
+            [harness.binary(), "serve", "--dir", os.path.join(self.tmp, "other"), "--port", "0",
+             "--unsafe-unordered-table-reads"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30,
+            env={k: v for k, v in os.environ.items() if k != "EXACTLY_UNSAFE_TEST_FLAGS"})
+        self.assertEqual(refused.returncode, 2, refused.stdout)
+        self.assertIn(b"EXACTLY_UNSAFE_TEST_FLAGS=1", refused.stdout)
 
 
 class ConsoleBrowserTest(unittest.TestCase):

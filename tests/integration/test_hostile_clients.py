@@ -16,7 +16,6 @@ disconnected (evicted_clients > 0) while the normal client is not.
 
 import os
 import resource
-import select
 import socket
 import sys
 import threading
@@ -25,6 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faults  # noqa: E402 - found through the line above when run by path
+import floods  # noqa: E402
 import harness  # noqa: E402
 from harness import as_dict
 
@@ -117,12 +117,7 @@ class HostileClientsTest(faults.FaultTestCase):
                            extra_args=["--maxmemory-clients", bound]).start()
 
     def connect_many(self, server, n):
-        out = []
-        for _ in range(n):
-            s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            out.append(s)
-            self.sockets.append(s)
-        return out
+        return floods.connect_many(server.port, n, self.sockets)
 
     def under_load(self, server, name, load, connections):
         """Runs `load(stop_event)` for LOAD_S with the probe; asserts the bounds."""
@@ -175,19 +170,7 @@ class HostileClientsTest(faults.FaultTestCase):
         sent = [0]
 
         def load(stop):
-            for s in conns:
-                s.setblocking(False)
-            while not stop.is_set():
-                _, writable, _ = select.select([], conns, [], 0.1)
-                for s in writable:
-                    try:
-                        sent[0] += s.send(chunk)
-                    except (BlockingIOError, InterruptedError):
-                        pass
-                    except OSError:
-                        conns.remove(s)  # closed by the server: allowed
-                if not conns:
-                    return
+            sent[0] = floods.flood_without_reading(conns, chunk, stop.is_set)
 
         self.under_load(server, "%d clients that never read" % NON_READERS, load, NON_READERS)
         print("[hostile] the non-readers sent %.0f MiB" % (sent[0] / MIB), file=sys.stderr)
@@ -240,19 +223,9 @@ class HostileClientsTest(faults.FaultTestCase):
         server = self.start(bound="4mb")
         conns = self.connect_many(server, NON_READERS)
         chunk = (harness.encode("PING") + harness.encode("ECHO", "e" * 512)) * 64
-        deadline = time.monotonic() + 10
-        for s in conns:
-            s.setblocking(False)
-        while conns and time.monotonic() < deadline and \
-                harness.info_field(server, "evicted_clients") == 0:
-            _, writable, _ = select.select([], conns, [], 0.1)
-            for s in writable:
-                try:
-                    s.send(chunk)
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError:
-                    conns.remove(s)
+        floods.flood_without_reading(
+            conns, chunk, lambda: harness.info_field(server, "evicted_clients") > 0,
+            deadline_s=10)
         self.assertGreater(harness.info_field(server, "evicted_clients"), 0)
         with server.raw(timeout=ANSWER_WITHIN_S) as c:
             self.assertEqual(c.call("PING"), "PONG")

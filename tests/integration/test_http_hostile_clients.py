@@ -13,34 +13,19 @@ closures come from counting them).
 import json
 import os
 import select
-import socket
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402 - found through the line above when run by path
+import floods  # noqa: E402 - found through the line above when run by path
+import harness  # noqa: E402
 from test_http import HttpClient, HttpTestCase  # noqa: E402
 
 MIB = 1 << 20
 FLOODERS = 12
 DECLARED = 1_000_000
 NON_READERS = 8
-
-
-def closed_by_server(sock):
-    """Whether the server has closed `sock` (EOF or a reset), waiting up to 5 s."""
-    sock.setblocking(True)
-    sock.settimeout(5)
-    try:
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                return True
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except socket.timeout:
-        return False
 
 
 class HttpClientBufferTest(HttpTestCase, unittest.TestCase):
@@ -63,10 +48,7 @@ class HttpClientBufferTest(HttpTestCase, unittest.TestCase):
         super().tearDown()
 
     def connect(self, n):
-        out = [socket.create_connection(("127.0.0.1", self.http_port), timeout=10)
-               for _ in range(n)]
-        self.sockets += out
-        return out
+        return floods.connect_many(self.http_port, n, self.sockets)
 
     def evicted(self):
         return harness.info_field(self.server, "evicted_clients")
@@ -108,7 +90,7 @@ class HttpClientBufferTest(HttpTestCase, unittest.TestCase):
         conns = self.flood_bodies(until_evicted=True)
         self.assertTrue(harness.wait_until(lambda: self.evicted() > 0, timeout=10),
                         "no client was closed past --maxmemory-clients")
-        closed = sum(1 for s in conns if closed_by_server(s))
+        closed = sum(1 for s in conns if floods.closed_by_server(s))
         self.assertGreater(closed, 0)
         self.assertLess(closed, FLOODERS, "all were closed: only the largest should be")
         self.assertIn("closing HTTP client", self.server.log_tail())
@@ -122,22 +104,10 @@ class HttpClientBufferTest(HttpTestCase, unittest.TestCase):
         body = json.dumps({"key": "k"}).encode()
         request = (b"POST /v1/claimof HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
                    % (len(body), body))
-        chunk = request * 256
-        for s in conns:
-            s.setblocking(False)
-        deadline = time.monotonic() + 20
-        live = list(conns)
-        while live and time.monotonic() < deadline and self.evicted() == 0:
-            _, writable, _ = select.select([], live, [], 0.1)
-            for s in writable:
-                try:
-                    s.send(chunk)
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError:
-                    live.remove(s)
+        floods.flood_without_reading(list(conns), request * 256, lambda: self.evicted() > 0,
+                                     deadline_s=20)
         self.assertGreater(self.evicted(), 0, "no non-reader was closed")
-        self.assertGreater(sum(1 for s in conns if closed_by_server(s)), 0)
+        self.assertGreater(sum(1 for s in conns if floods.closed_by_server(s)), 0)
         self.assert_normal_client_answers()
 
 

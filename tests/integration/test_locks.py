@@ -7,8 +7,8 @@
 - FIFO: 20 waiters queued in a known order are granted in that order, one at a
   time as each grantee unlocks; a waiter whose WAIT ran out and one that
   disconnected are skipped.
-- Reentrancy (SCENARIOS S4's nested call): the same owner locks twice without
-  deadlocking and holds the lock until the outer UNLOCK.
+- Reentrancy (SCENARIOS S4's nested call) is scenarios.py's
+  test_s4_nested_lock_by_same_owner, run over RESP and HTTP.
 - Restart: tokens after SIGTERM and kill -9 restarts are larger than every
   token handed out before.
 See docs/commands.md (Locks).
@@ -204,32 +204,6 @@ class FifoTest(harness.ServerTestCase, unittest.TestCase):
             holder.close()
             for c in conns:
                 c.close()
-
-
-class ReentrancyTest(harness.ServerTestCase, unittest.TestCase):
-
-    def test_nested_lock_by_same_owner(self):
-        """S4: an outer method locks, calls an inner one that locks the same name."""
-        with self.server.raw() as outer, self.server.raw() as other:
-            r1 = d(outer, "LOCK", "order:9", "svc-1", "LEASE", "30000")
-            self.assertEqual((r1["result"], int(r1["depth"])), ("acquired", 1))
-            r2 = d(outer, "LOCK", "order:9", "svc-1", "LEASE", "30000", "WAIT", "2000")
-            self.assertEqual((r2["result"], int(r2["depth"])), ("reentered", 2),
-                             "nested call must not wait for itself")
-            self.assertEqual(r2["token"], r1["token"])
-            inner_done = d(outer, "UNLOCK", "order:9", r1["token"])
-            self.assertEqual((inner_done["result"], int(inner_done["depth"])), ("released", 1))
-            # Still held after the inner unlock: another owner is refused.
-            busy = d(other, "LOCK", "order:9", "svc-2", "LEASE", "30000")
-            self.assertEqual((busy["result"], busy["holder"]), ("busy", "svc-1"))
-            self.assertEqual(d(other, "FENCE", "order:9", r1["token"])["result"], "valid")
-            outer_done = d(outer, "UNLOCK", "order:9", r1["token"])
-            self.assertEqual((outer_done["result"], int(outer_done["depth"])), ("released", 0))
-            self.assertEqual(d(other, "FENCE", "order:9", r1["token"])["result"], "stale")
-            self.assertEqual(d(outer, "UNLOCK", "order:9", r1["token"])["result"], "stale")
-            free = d(other, "LOCK", "order:9", "svc-2", "LEASE", "30000")
-            self.assertEqual(free["result"], "acquired")
-            self.assertGreater(int(free["token"]), int(r1["token"]))
 
 
 class RestartTokensTest(harness.ServerTestCase, unittest.TestCase):

@@ -29,16 +29,6 @@ std::string ParseError(std::string_view text) {
   return acl.ok() ? "" : acl.status().message();
 }
 
-std::string Hex(const Sha256& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : digest) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 15];
-  }
-  return hex;
-}
-
 core::Command Parsed(std::initializer_list<std::string_view> words) {
   std::vector<std::string_view> args(words);
   const CommandSpec* spec = nullptr;
@@ -49,7 +39,7 @@ core::Command Parsed(std::initializer_list<std::string_view> words) {
 
 TEST(AclTest, Sha256OfAKnownText) {
   // FIPS 180-2's "abc" example.
-  EXPECT_EQ(Hex(Sha256Of("abc")),
+  EXPECT_EQ(Sha256Hex(Sha256Of("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
@@ -72,7 +62,7 @@ TEST(AclTest, FromPasswordMakesOneUnrestrictedDefaultUser) {
 }
 
 TEST(AclTest, UsersPasswordsAndTokens) {
-  const std::string digest = Hex(Sha256Of("hashed"));
+  const std::string digest = Sha256Hex(Sha256Of("hashed"));
   const Acl acl = MustParse(
       "# the application\n"
       "user alice on >s3cret #" +
@@ -100,8 +90,8 @@ TEST(AclTest, UsersPasswordsAndTokens) {
   // ACL LIST shows digests, never the secrets.
   EXPECT_EQ(alice->rules.find("s3cret"), std::string::npos);
   EXPECT_EQ(alice->rules.find("tok-a"), std::string::npos);
-  EXPECT_NE(alice->rules.find("#" + Hex(Sha256Of("s3cret"))), std::string::npos);
-  EXPECT_NE(alice->rules.find("token#" + Hex(Sha256Of("tok-a"))), std::string::npos);
+  EXPECT_NE(alice->rules.find("#" + Sha256Hex(Sha256Of("s3cret"))), std::string::npos);
+  EXPECT_NE(alice->rules.find("token#" + Sha256Hex(Sha256Of("tok-a"))), std::string::npos);
 }
 
 TEST(AclTest, CommandsByFamilyCategoryAndName) {
