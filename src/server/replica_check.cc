@@ -72,12 +72,24 @@ class Replayer final : public replica::RaftDirVisitor {
     };
     auto entry = DecodeEntry(data);
     if (!entry.ok()) return base::Status::Corruption(where() + ": " + entry.status().message());
+    if (index > snapshot_index_ && !checked_snapshot_) EXACTLY_RETURN_IF_ERROR(CheckSnapshotLsn());
+    // The leader numbers batches one after another along the log (a refused or
+    // abandoned proposal hands its LSN to the next batch), so a jump is a lost entry.
+    const bool after_snapshot = index > snapshot_index_ && !last_lsn_;
+    const std::optional<Lsn> previous =
+        after_snapshot ? std::optional<Lsn>(snapshot_lsn_) : last_lsn_;
+    if (previous && entry->lsn != previous->Next()) {
+      return base::Status::Corruption(
+          where() + ": batch lsn " + std::to_string(entry->lsn.value) + " after lsn " +
+          std::to_string(previous->value) + (after_snapshot ? " (the snapshot's)" : "") +
+          "; batches are numbered one after another along the log, so entries are missing");
+    }
+    last_lsn_ = entry->lsn;
     if (index <= snapshot_index_) {
       // Behind the snapshot: kept for lagging followers, already in the snapshot's state.
       last_lsn_behind_snapshot_ = entry->lsn;
       return base::Status::Ok();
     }
-    if (!checked_snapshot_) EXACTLY_RETURN_IF_ERROR(CheckSnapshotLsn());
     if (base::Status replayed = engine_.Replay(entry->lsn, entry->record); !replayed.ok()) {
       return base::Status::Corruption(where() + ": batch " + std::to_string(entry->lsn.value) +
                                       " does not replay: " + replayed.message());
@@ -111,6 +123,7 @@ class Replayer final : public replica::RaftDirVisitor {
   std::string snapshot_name_;
   Lsn snapshot_lsn_;
   std::optional<Lsn> last_lsn_behind_snapshot_;
+  std::optional<Lsn> last_lsn_;  // of the last command entry read
   bool checked_snapshot_ = false;
   uint64_t batches_ = 0;
 };
