@@ -233,13 +233,16 @@ TEST_F(ReplicaCheckTest, SnapshotThatIsNotAnEngineState) {
       << report.status().ToString();
 }
 
-// An entry whose checksums verify but whose bytes are not an exactly batch: the
-// checksums are recomputed after the change, as a bad writer would have.
-TEST_F(ReplicaCheckTest, EntryThatIsNotAnExactlyBatch) {
-  auto intact = VerifyReplica(RaftDir());
-  ASSERT_TRUE(intact.ok());
-  const replica::RaftSegmentFile& last = intact->raft.segments.back();
-  const std::string path = RaftDir() + "/" + last.name;
+// Rewrites the first entry of the last batch of the log's newest segment with
+// `change` (given the entry's bytes: the glue's frame) and recomputes the batch's data
+// checksum, as a writer with a bug would have; returns the segment's name and the
+// entry's offset in it.
+std::pair<std::string, uint64_t> RewriteLastBatch(const std::string& raft_dir,
+                                                  void (*change)(char* frame)) {
+  auto intact = VerifyReplica(raft_dir);
+  EXPECT_TRUE(intact.ok());
+  const std::string name = intact->raft.segments.back().name;
+  const std::string path = raft_dir + "/" + name;
   std::string bytes = ReadBytes(path);
   // The last batch of the segment: walk the batches (layout in raft_dir_reader.h).
   uint64_t at = 8;
@@ -259,17 +262,33 @@ TEST_F(ReplicaCheckTest, EntryThatIsNotAnExactlyBatch) {
   uint64_t n = 0;
   std::memcpy(&n, bytes.data() + batch + 8, 8);
   const uint64_t data_at = batch + 16 + 16 * n;
-  // Inside the frame: u64 length, then the entry's version byte.
-  bytes[data_at + 8] = 2;
+  change(bytes.data() + data_at);
   const uint32_t crc = replica::RaftCrc32(std::string_view(bytes).substr(data_at));
   std::memcpy(bytes.data() + batch + 4, &crc, 4);
   WriteBytes(path, bytes);
+  return {name, data_at};
+}
+
+// An entry whose checksums verify but whose bytes are not an exactly batch.
+TEST_F(ReplicaCheckTest, EntryThatIsNotAnExactlyBatch) {
+  // Inside the frame: u64 length, then the entry's version byte.
+  const auto [name, offset] = RewriteLastBatch(RaftDir(), [](char* frame) { frame[8] = 2; });
   auto report = VerifyReplica(RaftDir());
   ASSERT_FALSE(report.ok());
-  EXPECT_NE(report.status().message().find(last.name + " at byte " + std::to_string(data_at)),
+  EXPECT_NE(report.status().message().find(name + " at byte " + std::to_string(offset)),
             std::string::npos)
       << report.status().ToString();
   EXPECT_NE(report.status().message().find("not a version 1 exactly entry"), std::string::npos)
+      << report.status().ToString();
+}
+
+// A batch number out of sequence: what a lost entry looks like from the next one.
+TEST_F(ReplicaCheckTest, BatchNumberThatJumps) {
+  // Frame length (8), version (1), then the batch LSN's low byte.
+  RewriteLastBatch(RaftDir(), [](char* frame) { frame[9] = static_cast<char>(frame[9] + 1); });
+  auto report = VerifyReplica(RaftDir());
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("numbered one after another"), std::string::npos)
       << report.status().ToString();
 }
 
