@@ -533,6 +533,14 @@ class Reader {
           // The newest contiguous run of closed segments.
           size_t i = closed.size() - 1;
           while (i > 0 && closed[i - 1].last_index + 1 == closed[i].first_index) --i;
+          if (closed[i].first_index > snapshot_index + 1) {
+            const uint64_t missing_from =
+                i > 0 ? std::max(closed[i - 1].last_index, snapshot_index) + 1 : snapshot_index + 1;
+            return base::Status::Corruption(Path(closed[i].name) + " starts past the snapshot " +
+                                            report_.snapshot->name + " at index " +
+                                            Num(snapshot_index) + ": entries " + Num(missing_from) +
+                                            ".." + Num(closed[i].first_index - 1) + " are missing");
+          }
           if (i > 0) {
             report_.notes.push_back(
                 "entries " + Num(closed[i - 1].last_index + 1) + ".." +
@@ -541,12 +549,6 @@ class Reader {
                 " covers them, so the node loads from " + closed[i].name +
                 " on (a log only loses entries from its start: a file was removed)");
             closed.erase(closed.begin(), closed.begin() + static_cast<std::ptrdiff_t>(i));
-          }
-          if (closed.front().first_index > snapshot_index + 1) {
-            return base::Status::Corruption(Path(closed.front().name) +
-                                            " starts past the snapshot " + report_.snapshot->name +
-                                            ": entries " + Num(snapshot_index + 1) + ".." +
-                                            Num(closed.front().first_index - 1) + " are missing");
           }
           next_index_ = closed.front().first_index;
         }
