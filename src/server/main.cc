@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   check
       ->add_option("--layout", check_layout,
                    "auto: a replica's raft log when the dir holds one (dir/raft), else the "
-                   "journal; journal; replica")
+                   "single-node journal; journal or replica: that one")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "journal", "replica"}));
 
