@@ -437,6 +437,7 @@ TEST_F(RaftDirReaderTest, MetadataChecks) {
 TEST_F(RaftDirReaderTest, MetadataTermBelowTheLogIsCorrupt) {
   for (const std::string name : {"metadata1", "metadata2"}) {
     std::string bytes = ReadBytes(Path(name));
+    if (bytes.size() != 32) continue;  // a single voter writes metadata1 only
     Put64(&bytes, 16, 0);
     WriteBytes(Path(name), bytes);
   }
