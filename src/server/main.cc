@@ -12,6 +12,7 @@
 #include "race/race_main.h"
 #include "server/config.h"
 #include "server/memory_usage.h"
+#include "server/replica_check.h"
 #include "server/serve.h"
 
 int main(int argc, char** argv) {
@@ -150,8 +151,18 @@ int main(int argc, char** argv) {
   serve->add_flag("--unsafe-unordered-table-reads", unsafe_unordered_table_reads)->group("");
 
   std::string check_dir = "data";
-  CLI::App* check = app.add_subcommand("check", "Verify a data dir without changing it");
+  std::string check_layout = "auto";
+  CLI::App* check = app.add_subcommand(
+      "check",
+      "Verify a data dir without changing it: a single node's journal and snapshots, or a "
+      "replica's raft log (docs/replication.md), whose state digest it prints as INFO digest does");
   check->add_option("--dir", check_dir, "Data directory")->capture_default_str();
+  check
+      ->add_option("--layout", check_layout,
+                   "auto: a replica's raft log when the dir holds one (dir/raft), else the "
+                   "single-node journal; journal or replica: that one")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "journal", "replica"}));
 
   std::string repair_dir;
   CLI::App* repair =
@@ -247,7 +258,7 @@ int main(int argc, char** argv) {
     }
     return exactly::server::Serve(config);
   }
-  if (check->parsed()) return exactly::server::Check(check_dir);
+  if (check->parsed()) return exactly::server::CheckDataDir(check_dir, check_layout);
   if (repair->parsed()) return exactly::server::Repair(repair_dir);
   if (commands->parsed()) {
     std::fputs(exactly::net::CommandHelp().c_str(), stdout);
