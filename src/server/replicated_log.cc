@@ -2,9 +2,12 @@
 #include "server/replicated_log.h"
 
 #include <boost/asio/post.hpp>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <utility>
+
+#include "replica/raft_dir_repair.h"
 
 namespace exactly::server {
 namespace {
@@ -55,6 +58,12 @@ base::Status ReplicatedLog::Start(const ReplicationConfig& config, const std::st
   // No peers (--join): bootstrap nothing and wait for the leader to add this node.
   for (const PeerConfig& peer : config.peers) {
     options.voters.push_back(replica::Peer{peer.id, peer.raft_address(), peer.resp_address()});
+  }
+  // A snapshot install cut off by a crash leaves a log C-Raft refuses to load.
+  auto repaired = replica::RepairInterruptedInstall(raft_dir);
+  if (!repaired.ok()) return repaired.status();
+  for (const std::string& note : repaired.value().notes) {
+    std::fprintf(stderr, "exactly: %s\n", note.c_str());
   }
   auto node = replica::RaftNode::Start(std::move(options), this);
   if (!node.ok()) return node.status();
