@@ -23,7 +23,9 @@ Negative controls: the same sweep on a group started with the hidden
 `--unsafe-ack-before-commit` or `--unsafe-local-reads` must be caught.
 
 EXACTLY_REPL_CYCLES (default 20) sets the sweep's cycles (`make soak`: 200);
-EXACTLY_REPL_SEED the writers' seed. Timings are printed, never asserted.
+EXACTLY_REPL_SEED the writers' seed; EXACTLY_REPL_FAULTS a comma-separated subset of
+the faults to rotate through (default all), e.g. `kill_leader` to time failovers.
+Timings and the terms each cycle's elections took are printed, never asserted.
 """
 
 import os
@@ -40,7 +42,7 @@ import harness  # noqa: E402 - found through the line above when run by path
 import repl_linearizability as lin  # noqa: E402
 from repl_clients import (ACCOUNT_MAX, FUNDS, LEASE_MS, Router, Workload, Writer,  # noqa: E402
                           execute, reply_dict)
-from repl_group import Group  # noqa: E402
+from repl_group import Group, info  # noqa: E402
 from harness import RespError  # noqa: E402
 
 FAULTS = ["kill_leader", "stop_leader", "kill_follower", "restart_all", "partition_leader"]
@@ -75,7 +77,8 @@ class Sweep:
         self.balances = {pair: FUNDS for pair in self.w.pairs}
         self.last_token = {name: 0 for name in self.w.lock_names}
         self.grants = []  # (token, invoke, complete) of every grant of the run
-        self.stats = {kind: {"cycles": 0, "acked": 0, "unknown": 0, "failover": []}
+        self.stats = {kind: {"cycles": 0, "acked": 0, "unknown": 0, "failover": [],
+                             "terms": []}
                       for kind in FAULTS}
         self.checked_ops = 0
         self.router = None  # the checker's own client
@@ -109,6 +112,12 @@ class Sweep:
                 assert r["result"] in ("ok", "again"), r
 
     # Faults. Each returns (faulted node or None, fault time, problems, extra ops).
+
+    def term(self):
+        """The highest raft term the live nodes report: how many elections began.
+        With pre-vote a candidate that cannot win raises no term, so a failover takes
+        one, a split vote more, and a cycle that should elect nobody none."""
+        return max([int(info(self.g.resp[i]).get("term", 0)) for i in self.g.live()] + [0])
 
     def wait_writes_resume(self, since, exclude):
         """Seconds from `since` to the first write answered after it by a node other
@@ -238,6 +247,7 @@ class Sweep:
         writers = [Writer("w%d" % k, self.ports(), self.w, self.g.node_of_port,
                           seed=self.seed * 1000003 + n * 101 + k, stop=stop)
                    for k in range(WRITERS)]
+        term_before = self.term()
         for wr in writers:
             wr.start()
         time.sleep(0.8)
@@ -258,6 +268,7 @@ class Sweep:
         ops = self.w.take_ops() + [op for op in extra if op is not None]
         problems += self.check(n, ops)
         s = self.stats[kind]
+        s["terms"].append(self.term() - term_before)
         s["cycles"] += 1
         s["acked"] += sum(1 for op in ops if op.complete is not None)
         s["unknown"] += sum(1 for op in ops if op.ambiguous)
@@ -377,6 +388,12 @@ class Sweep:
             lines.append("%-18s %6d %10d %8d      %s %s %s" % (
                 kind, s["cycles"], s["acked"], s["unknown"], seconds(percentile(f, 50)),
                 seconds(percentile(f, 99)), seconds(max(f) if f else None)))
+        lines.append("terms a cycle took (terms x cycles):")
+        for kind in FAULTS:
+            terms = self.stats[kind]["terms"]
+            if terms:
+                lines.append("  %-18s %s" % (kind, ", ".join(
+                    "%d x%d" % (t, terms.count(t)) for t in sorted(set(terms)))))
         return "\n".join(lines)
 
     def logs(self):
@@ -419,13 +436,16 @@ class ReplicationFaultSweepTest(unittest.TestCase):
     def test_fault_sweep_keeps_every_acknowledged_operation(self):
         cycles = int(os.environ.get("EXACTLY_REPL_CYCLES", "20"))
         seed = int(os.environ.get("EXACTLY_REPL_SEED", "1"))
+        kinds = [k for k in os.environ.get("EXACTLY_REPL_FAULTS", "").split(",") if k] or FAULTS
+        unknown = [k for k in kinds if k not in FAULTS]
+        self.assertFalse(unknown, "EXACTLY_REPL_FAULTS: not faults: %s" % unknown)
         tmp = tempfile.mkdtemp(prefix="exactly-repl-sweep-")
         sweep = Sweep(tmp, seed=seed)
         started = time.monotonic()
         try:
             sweep.setup()
             for n in range(cycles):
-                kind = FAULTS[n % len(FAULTS)]
+                kind = kinds[n % len(kinds)]
                 problems = sweep.cycle(n, kind)
                 if cycles > 20 and (n + 1) % 20 == 0:
                     sys.stderr.write("\n  cycle %d of %d, %.0f s\n" %
