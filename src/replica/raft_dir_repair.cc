@@ -13,7 +13,10 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 #include <tuple>
+
+#include "replica/raft_dir_reader.h"
 
 namespace exactly::replica {
 namespace {
@@ -131,8 +134,8 @@ bool Loadable(const std::string& dir, const Snapshot& snapshot, std::string* why
     *why = "its .meta has an unexpected header";
     return false;
   }
-  std::uint32_t actual = RaftCrc32(bytes + 16, 16, 0);
-  actual = RaftCrc32(bytes + kMetaHeaderBytes, configuration_len, actual);
+  std::uint32_t actual = RaftCrc32(std::string_view(m).substr(16, 16));
+  actual = RaftCrc32(std::string_view(m).substr(kMetaHeaderBytes, configuration_len), actual);
   if (actual != crc) {
     *why = "its .meta fails its checksum";
     return false;
@@ -159,17 +162,6 @@ base::Result<bool> HoldsNoEntry(const std::string& path) {
 }
 
 }  // namespace
-
-std::uint32_t RaftCrc32(const void* data, std::size_t len, std::uint32_t crc) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < len; ++i) {
-    crc ^= static_cast<std::uint32_t>(bytes[i]) << 24;
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x80000000u) != 0 ? (crc << 1) ^ 0x04c11db7u : crc << 1;
-    }
-  }
-  return crc;
-}
 
 base::Result<DirRepair> RepairInterruptedInstall(const std::string& dir) {
   DirRepair repair;

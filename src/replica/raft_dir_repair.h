@@ -46,8 +46,4 @@ struct DirRepair {
 // by the next start. IoError if the directory cannot be read or a rename fails.
 base::Result<DirRepair> RepairInterruptedInstall(const std::string& dir);
 
-// C-Raft's checksum (src/byte.c: CRC-32, polynomial 0x04c11db7, MSB first, no
-// reflection or final xor), for its .meta files.
-std::uint32_t RaftCrc32(const void* data, std::size_t len, std::uint32_t crc);
-
 }  // namespace exactly::replica

@@ -88,12 +88,5 @@ TEST(RaftDirRepairTest, AnUnreadableMetaLeavesTheSegments) {
   EXPECT_EQ(Names(dir.path()), names);
 }
 
-// C-Raft's CRC (src/byte.c's table, MSB first): the table's second and last rows.
-TEST(RaftDirRepairTest, CrcMatchesCRaftsTable) {
-  const unsigned char one = 1, last = 255;
-  EXPECT_EQ(RaftCrc32(&one, 1, 0), 0x04c11db7u);
-  EXPECT_EQ(RaftCrc32(&last, 1, 0), 0xb1f740b4u);
-}
-
 }  // namespace
 }  // namespace exactly::replica
