@@ -80,7 +80,7 @@ class GroupCommit {
   // lasted as long as that sync took, whichever comes first; Stop ends it at once.
   // The submitter releases when the clients answered by that report have sent
   // their next commands, so those join the next sync instead of waiting for the
-  // one after it (docs/ARCHITECTURE.md, "Group commit"). Only a sync is delayed:
+  // one after it (docs/ARCHITECTURE.md, "Threads"). Only a sync is delayed:
   // nothing is reported durable before its fdatasync returns. Call before the
   // first Submit; returns false (and enables nothing) in other modes.
   bool EnableSyncHold();
