@@ -105,6 +105,9 @@ struct ServeConfig {
   net::TlsFiles tls_files;
   std::shared_ptr<const net::TlsContext> tls;
   storage::FsyncMode fsync = storage::FsyncMode::kAlways;
+  // --fsync always: hold each sync briefly for the clients the last one answered
+  // (storage/group_commit.h, EnableSyncHold).
+  bool sync_hold = true;
   std::string requirepass;  // empty: no AUTH needed
   // Users, passwords and permissions (docs/acl.md); excludes --requirepass.
   std::string aclfile;

@@ -63,6 +63,13 @@ int main(int argc, char** argv) {
                    "lose the last second); no: leave syncing to the OS")
       ->capture_default_str()
       ->check(CLI::IsMember(fsync_modes));
+  std::string sync_hold = "yes";
+  serve
+      ->add_option("--sync-hold", sync_hold,
+                   "--fsync always: yes: after a sync, hold the next one (at most as long as the "
+                   "last took) until the clients it answered are back, so that they share it")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"yes", "no"}));
   serve->add_option("--requirepass", config.requirepass,
                     "Password of the default user, which clients must AUTH with (or use "
                     "--aclfile)");
@@ -185,6 +192,7 @@ int main(int argc, char** argv) {
     config.id_retention_ms = retention_days * 24LL * 3600 * 1000;
     config.snapshot_every_bytes = snapshot_mb * 1024 * 1024;
     config.protected_mode = protected_mode == "yes";
+    config.sync_hold = sync_hold == "yes";
     if (exactly::base::Status replicated =
             join ? exactly::server::ParseJoin(
                        serve->count("--node-id") > 0, node_id, serve->count("--raft-bind") > 0,

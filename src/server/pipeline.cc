@@ -67,7 +67,10 @@ Pipeline::Pipeline(boost::asio::io_context& io, core::Engine& engine, const Serv
   EnqueueInternal(core::cmd::DropWaiters());
 }
 
-void Pipeline::SetJournal(storage::GroupCommit* journal) { journal_ = journal; }
+void Pipeline::SetJournal(storage::GroupCommit* journal) {
+  journal_ = journal;
+  sync_hold_ = config_.sync_hold && journal_->EnableSyncHold();
+}
 
 void Pipeline::SetReplicatedLog(ReplicatedLog* log) {
   log_ = log;
@@ -104,6 +107,15 @@ void Pipeline::OnCommand(net::Connection& connection, uint64_t slot,
 }
 
 void Pipeline::Submit(net::ReplyTarget& connection, uint64_t slot, core::Command&& command) {
+  // A connection's commands of one read arrive one after another: the first one
+  // says it is back.
+  if (awaited_connections_ > 0 && &connection != last_submitter_ && --awaited_connections_ == 0) {
+    // The last client answered by the durable report is back: its command joins
+    // the batch (or is refused below), and the batch's run ends the hold.
+    hold_release_due_ = true;
+    ScheduleBatch();
+  }
+  last_submitter_ = &connection;
   if (shutting_down_) {
     connection.FillError(slot, net::kCodeErr, net::ErrShuttingDown());
     return;
@@ -188,6 +200,7 @@ void Pipeline::RunBatch() {
   batch_forced_ = false;
   if ((batch_commands_.empty() && !forced) || (storage_failed_ && batch_commands_.empty())) {
     RunReads();
+    ReleaseSyncHold();
     return;
   }
   EXACTLY_ASSERT(running_commands_.empty());
@@ -211,6 +224,7 @@ void Pipeline::RunBatch() {
     commit_started_us_.emplace_back(lsn, MonotonicNowUs());
     journal_->Submit(lsn, std::move(batch_output_.record));
   }
+  ReleaseSyncHold();
   for (size_t i = 0; i < running_pending_.size(); ++i) {
     Pending& pending = running_pending_[i];
     if (pending.connection == nullptr) continue;  // internal command
@@ -325,17 +339,34 @@ void Pipeline::OnDurable(Lsn lsn) {
     commit_latency_.max_us = std::max(commit_latency_.max_us, took_us);
     commit_started_us_.pop_front();
   }
-  ReleaseAwaiting();
+  const size_t answered = ReleaseAwaiting();
+  if (!sync_hold_) return;
+  // The journal holds its next sync for the clients just answered: each is expected
+  // to send its next command soon, and the last one to come back ends the hold.
+  awaited_connections_ = answered;
+  last_submitter_ = nullptr;
+  hold_lsn_ = lsn;
+  hold_release_due_ = answered == 0;
+  if (hold_release_due_) ReleaseSyncHold();
 }
 
-void Pipeline::ReleaseAwaiting() {
+void Pipeline::ReleaseSyncHold() {
+  if (!hold_release_due_) return;
+  hold_release_due_ = false;
+  journal_->ReleaseHold(hold_lsn_);
+}
+
+size_t Pipeline::ReleaseAwaiting() {
   std::vector<std::shared_ptr<net::ReplyTarget>> waiting;
   waiting.swap(awaiting_);
+  size_t answered = 0;
   for (auto& connection : waiting) {
     connection->awaiting_durability = false;
     connection->Release();
     Track(*connection);
+    if (!connection->awaiting_durability && !connection->closed()) ++answered;
   }
+  return answered;
 }
 
 void Pipeline::OnStorageFailure(const base::Status& status) {

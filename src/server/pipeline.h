@@ -153,8 +153,11 @@ class Pipeline final : public net::ConnectionHandler,
   void Answer(net::ReplyTarget& connection, uint64_t slot, Lsn wait_lsn, const core::Reply& reply);
   void Track(net::ReplyTarget& connection);
   // Releases every held reply that may leave now (the durable LSN or the confirmed
-  // batch advanced).
-  void ReleaseAwaiting();
+  // batch advanced). Returns how many connections were left with no reply held.
+  size_t ReleaseAwaiting();
+  // Ends the journal's sync hold once the connections the last durable report
+  // answered have all sent their next command (storage/group_commit.h).
+  void ReleaseSyncHold();
 
   // Replicated mode. A follower's answer to a data command: -MOVED to the leader,
   // or -CLUSTERDOWN while none is known.
@@ -224,6 +227,15 @@ class Pipeline final : public net::ConnectionHandler,
   std::unordered_map<uint64_t, Pending> parked_;
   boost::asio::steady_timer wake_timer_;
   int64_t wake_at_ms_ = kNoTimeMs;
+
+  // The sync hold (--fsync always): connections answered by the last durable
+  // report that have not sent a command since, that report's LSN, and whether the
+  // last of them came back, so that the hold ends after its batch is submitted.
+  bool sync_hold_ = false;
+  size_t awaited_connections_ = 0;
+  const void* last_submitter_ = nullptr;  // compared only: the connection of the last Submit
+  Lsn hold_lsn_;
+  bool hold_release_due_ = false;
 
   Lsn last_lsn_;     // highest LSN handed to the journal
   Lsn durable_lsn_;  // highest LSN the journal reported durable

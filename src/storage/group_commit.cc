@@ -1,6 +1,7 @@
 // The sync thread: swaps the queue out, writes it, one fdatasync for all of it.
 #include "storage/group_commit.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -46,11 +47,32 @@ void GroupCommit::Submit(Lsn lsn, std::string payload) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_ || failed()) return;
     queue_.push_back(Pending{lsn, std::move(payload)});
-    idle = idle_;
+    queued_while_held_ = queued_while_held_ || hold_lsn_ != 0;
+    idle = idle_ && hold_lsn_ == 0;
   }
   // A busy sync thread takes the queue when it finishes its write; waking it
-  // would only cost the engine thread a futex call per batch.
+  // would only cost the engine thread a futex call per batch. A held one is woken
+  // by ReleaseHold, or wakes at the hold's bound.
   if (idle) wake_.notify_one();
+}
+
+bool GroupCommit::EnableSyncHold() {
+  if (mode_ != FsyncMode::kAlways || commit_thread_ != CommitThread::kOwn) return false;
+  hold_enabled_.store(true, std::memory_order_release);
+  return true;
+}
+
+void GroupCommit::ReleaseHold(Lsn durable) {
+  if (!hold_enabled_.load(std::memory_order_relaxed)) return;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_lsn_ = std::max(released_lsn_, durable.value);
+    if (hold_lsn_ == 0 || hold_lsn_ > durable.value) return;
+    hold_lsn_ = 0;
+    wake = idle_ && !queue_.empty();
+  }
+  if (wake) wake_.notify_one();
 }
 
 void GroupCommit::Stop() {
@@ -107,8 +129,10 @@ bool GroupCommit::WriteBatch(std::vector<Pending>& batch, bool force_sync) {
     return false;
   }
   if (sync) {
-    const auto sync_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::steady_clock::now() - sync_start);
+    last_sync_end_ = std::chrono::steady_clock::now();
+    const auto sync_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(last_sync_end_ - sync_start);
+    last_sync_ns_ = sync_ns;
     sync_latency_ns_.Observe(static_cast<uint64_t>(sync_ns.count()));
     records_per_sync_.Observe(unsynced_records_);
     syncs_.fetch_add(1, std::memory_order_relaxed);
@@ -125,18 +149,39 @@ void GroupCommit::Run() {
   std::vector<Pending> batch;
   auto last_sync = std::chrono::steady_clock::now();
   bool unsynced = false;  // kEverySec / kNo: written but not yet fdatasync'ed
+  uint64_t hold_lsn = 0;  // the lsn the last sync reported, when a hold follows it
   while (true) {
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (hold_lsn > released_lsn_) {
+        hold_lsn_ = hold_lsn;
+        hold_until_ = last_sync_end_ + last_sync_ns_;
+        queued_while_held_ = !queue_.empty();
+      }
+      hold_lsn = 0;
+      auto ready = [this] { return stopping_ || (!queue_.empty() && hold_lsn_ == 0); };
       idle_ = true;
       if (mode_ == FsyncMode::kEverySec && unsynced) {
         wake_.wait_until(lock, last_sync + kEverySecInterval, ready);
       } else {
-        wake_.wait(lock, ready);
+        while (!ready()) {
+          if (hold_lsn_ == 0) {
+            wake_.wait(lock);
+            continue;
+          }
+          wake_.wait_until(lock, hold_until_);
+          if (hold_lsn_ != 0 && std::chrono::steady_clock::now() >= hold_until_) {
+            hold_lsn_ = 0;  // the bound: the clients did not all come back in time
+            if (!queue_.empty()) hold_timeouts_.fetch_add(1, std::memory_order_relaxed);
+          }
+        }
       }
       idle_ = false;
+      if (queued_while_held_ && !queue_.empty()) {
+        held_syncs_.fetch_add(1, std::memory_order_relaxed);
+      }
+      queued_while_held_ = false;
       batch.swap(queue_);
       stopping = stopping_;
     }
@@ -152,6 +197,8 @@ void GroupCommit::Run() {
       } else {
         unsynced = true;
       }
+      if (!stopping && hold_enabled_.load(std::memory_order_acquire))
+        hold_lsn = durable_lsn_.load(std::memory_order_relaxed);
     }
     if (stopping) {
       std::lock_guard<std::mutex> lock(mutex_);

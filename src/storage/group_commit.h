@@ -16,6 +16,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -73,6 +74,20 @@ class GroupCommit {
   // sync thread. Later Submits are dropped. Idempotent.
   void Stop();
 
+  // The sync hold (kAlways with kOwn only; off until enabled). After each sync the
+  // journal thread holds the next one back until the submitter calls ReleaseHold
+  // with an lsn at least the one that sync reported durable, or until the hold has
+  // lasted as long as that sync took, whichever comes first; Stop ends it at once.
+  // The submitter releases when the clients answered by that report have sent
+  // their next commands, so those join the next sync instead of waiting for the
+  // one after it (docs/ARCHITECTURE.md, "Threads"). Only a sync is delayed:
+  // nothing is reported durable before its fdatasync returns. Call before the
+  // first Submit; returns false (and enables nothing) in other modes.
+  bool EnableSyncHold();
+  // Ends the hold of the sync that reported `durable` (or an earlier one), waking
+  // the journal thread when records wait. Thread-safe; cheap when nothing is held.
+  void ReleaseHold(Lsn durable);
+
   // Highest lsn reported durable so far; thread-safe.
   Lsn durable_lsn() const { return Lsn{durable_lsn_.load(std::memory_order_acquire)}; }
   // Whether a write or sync has failed; thread-safe.
@@ -86,6 +101,12 @@ class GroupCommit {
   // Kept by the thread that syncs, one clock reading before and after; thread-safe.
   base::HistogramSnapshot sync_latency_ns() const { return sync_latency_ns_.Read(); }
   base::HistogramSnapshot records_per_sync() const { return records_per_sync_.Read(); }
+  // Syncs of records that were queued while a hold was in force, and the holds
+  // that ended by their bound with records waiting, rather than by ReleaseHold or
+  // Stop (a high share means the clients answered rarely come back within a
+  // sync's time). Thread-safe.
+  uint64_t held_syncs() const { return held_syncs_.load(std::memory_order_relaxed); }
+  uint64_t hold_timeouts() const { return hold_timeouts_.load(std::memory_order_relaxed); }
 
  private:
   struct Pending {
@@ -110,6 +131,16 @@ class GroupCommit {
   std::vector<Pending> queue_;  // guarded by mutex_
   bool stopping_ = false;       // guarded by mutex_
   bool idle_ = false;           // guarded by mutex_: the thread waits for work
+  // The sync hold. hold_lsn_: the durable lsn of the sync whose hold is in force
+  // (0: none); released_lsn_: the highest lsn ReleaseHold was given, kept so that a
+  // release that comes before the thread sets the hold still counts.
+  std::atomic<bool> hold_enabled_{false};
+  uint64_t hold_lsn_ = 0;                             // guarded by mutex_
+  uint64_t released_lsn_ = 0;                         // guarded by mutex_
+  std::chrono::steady_clock::time_point hold_until_;  // guarded by mutex_
+  bool queued_while_held_ = false;  // guarded by mutex_: records of the queue waited on a hold
+  std::atomic<uint64_t> held_syncs_{0};
+  std::atomic<uint64_t> hold_timeouts_{0};
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> durable_lsn_{0};
   std::atomic<uint64_t> syncs_{0};
@@ -118,6 +149,10 @@ class GroupCommit {
   base::Histogram records_per_sync_{base::kPowerOfTwoBounds};
   // Written since the last sync; touched only by whichever thread writes.
   uint64_t unsynced_records_ = 0;
+  // The last sync's end and duration (write + fdatasync): when a hold after it
+  // starts, and its bound. Touched only by the thread that syncs.
+  std::chrono::steady_clock::time_point last_sync_end_;
+  std::chrono::nanoseconds last_sync_ns_{0};
   std::vector<Pending> caller_batch_;  // kCaller: Submit's one-record batch, reused
 
   std::mutex stop_mutex_;  // serializes Stop()

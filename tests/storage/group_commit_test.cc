@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -336,6 +337,158 @@ TEST(GroupCommitTest, CallerThreadSyncFailureLatchesInsideSubmit) {
   EXPECT_EQ(commit.durable_lsn(), Lsn{1});
   EXPECT_EQ(observer.durable(), (std::vector<uint64_t>{1}));
   EXPECT_EQ(observer.failures().size(), 1u);
+}
+
+// The sync hold. A sync hook that blocks until the test lets it go makes the first
+// sync last as long as the test likes, and so sets the bound of the hold after it.
+class SlowFirstSync {
+ public:
+  explicit SlowFirstSync(FaultFileSystem& fs) {
+    fs.SetSyncHook([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (done_) return;
+      in_sync_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return released_; });
+      done_ = true;
+    });
+  }
+  void WaitInSync() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return in_sync_; });
+  }
+  // Ends the first sync once it has lasted at least `duration`: the bound of the
+  // hold that follows it.
+  void FinishAfter(std::chrono::milliseconds duration) {
+    std::this_thread::sleep_for(duration);
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool in_sync_ = false;
+  bool released_ = false;
+  bool done_ = false;
+};
+
+TEST(GroupCommitTest, SyncHoldIsOnlyForAlwaysOnItsOwnThread) {
+  for (FsyncMode mode : {FsyncMode::kEverySec, FsyncMode::kNo}) {
+    FaultFileSystem fs;
+    Observer observer;
+    GroupCommit commit(Writer(fs), mode, observer.OnDurable(), observer.OnFailure());
+    EXPECT_FALSE(commit.EnableSyncHold());
+  }
+  FaultFileSystem fs;
+  Observer observer;
+  GroupCommit caller(Writer(fs), FsyncMode::kAlways, observer.OnDurable(), observer.OnFailure(),
+                     CommitThread::kCaller);
+  EXPECT_FALSE(caller.EnableSyncHold());
+}
+
+// After a sync, the records submitted next wait for ReleaseHold with the lsn that
+// sync reported; then one sync covers them all.
+TEST(GroupCommitTest, HeldSyncWaitsForItsRelease) {
+  FaultFileSystem fs;
+  std::unique_ptr<JournalWriter> writer = Writer(fs);  // its header's sync is not the first
+  SlowFirstSync slow(fs);
+  Observer observer;
+  GroupCommit commit(std::move(writer), FsyncMode::kAlways, observer.OnDurable(),
+                     observer.OnFailure());
+  ASSERT_TRUE(commit.EnableSyncHold());
+  commit.Submit(Lsn{1}, PayloadFor(Lsn{1}));
+  slow.WaitInSync();
+  slow.FinishAfter(std::chrono::seconds(2));  // the hold after it may last 2 s
+  observer.WaitDurable(1);
+  const int syncs_before = fs.file_syncs();
+  for (uint64_t lsn = 2; lsn <= 10; ++lsn) commit.Submit(Lsn{lsn}, PayloadFor(Lsn{lsn}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // far below the bound
+  EXPECT_EQ(commit.durable_lsn(), Lsn{1});
+  EXPECT_EQ(fs.file_syncs(), syncs_before);
+  commit.ReleaseHold(Lsn{0});  // an older report's release ends nothing
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(commit.durable_lsn(), Lsn{1});
+  commit.ReleaseHold(Lsn{1});
+  observer.WaitDurable(10);
+  EXPECT_EQ(observer.durable(), (std::vector<uint64_t>{1, 10}));
+  EXPECT_EQ(fs.file_syncs() - syncs_before, 1);
+  EXPECT_EQ(commit.held_syncs(), 1u);
+  EXPECT_EQ(commit.hold_timeouts(), 0u);
+  commit.Stop();
+  EXPECT_TRUE(observer.failures().empty());
+}
+
+// Nobody releases: the hold ends by itself at its bound (the last sync's duration),
+// and the records are synced and reported.
+TEST(GroupCommitTest, HeldSyncIsReleasedByItsBound) {
+  FaultFileSystem fs;
+  std::unique_ptr<JournalWriter> writer = Writer(fs);  // its header's sync is not the first
+  SlowFirstSync slow(fs);
+  Observer observer;
+  GroupCommit commit(std::move(writer), FsyncMode::kAlways, observer.OnDurable(),
+                     observer.OnFailure());
+  ASSERT_TRUE(commit.EnableSyncHold());
+  commit.Submit(Lsn{1}, PayloadFor(Lsn{1}));
+  slow.WaitInSync();
+  slow.FinishAfter(std::chrono::milliseconds(200));
+  observer.WaitDurable(1);
+  for (uint64_t lsn = 2; lsn <= 5; ++lsn) commit.Submit(Lsn{lsn}, PayloadFor(Lsn{lsn}));
+  observer.WaitDurable(5);  // never released: the bound ends the hold
+  EXPECT_EQ(commit.hold_timeouts(), 1u);
+  EXPECT_EQ(commit.held_syncs(), 1u);
+  EXPECT_EQ(observer.durable(), (std::vector<uint64_t>{1, 5}));
+  commit.Stop();
+  fs.Crash();
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, 5);
+}
+
+// A release that comes before the journal thread has set the hold (the loop got the
+// durable report and its client came back at once) still ends it: one client alone
+// is never held.
+TEST(GroupCommitTest, ReleaseBeforeTheHoldStartsCounts) {
+  FaultFileSystem fs;
+  std::unique_ptr<JournalWriter> writer = Writer(fs);  // its header's sync is not the first
+  SlowFirstSync slow(fs);
+  Observer observer;
+  GroupCommit commit(std::move(writer), FsyncMode::kAlways, observer.OnDurable(),
+                     observer.OnFailure());
+  ASSERT_TRUE(commit.EnableSyncHold());
+  commit.Submit(Lsn{1}, PayloadFor(Lsn{1}));
+  slow.WaitInSync();
+  commit.ReleaseHold(Lsn{1});                 // before the sync of lsn 1 has even returned
+  slow.FinishAfter(std::chrono::seconds(1));  // a hold after it would last 1 s
+  observer.WaitDurable(1);
+  commit.Submit(Lsn{2}, PayloadFor(Lsn{2}));
+  observer.WaitDurable(2);
+  EXPECT_EQ(commit.held_syncs(), 0u);
+  EXPECT_EQ(commit.hold_timeouts(), 0u);
+}
+
+// Stop does not wait for a hold: it writes, syncs and reports what is queued.
+TEST(GroupCommitTest, StopEndsAHold) {
+  FaultFileSystem fs;
+  std::unique_ptr<JournalWriter> writer = Writer(fs);  // its header's sync is not the first
+  SlowFirstSync slow(fs);
+  Observer observer;
+  GroupCommit commit(std::move(writer), FsyncMode::kAlways, observer.OnDurable(),
+                     observer.OnFailure());
+  ASSERT_TRUE(commit.EnableSyncHold());
+  commit.Submit(Lsn{1}, PayloadFor(Lsn{1}));
+  slow.WaitInSync();
+  slow.FinishAfter(std::chrono::seconds(1));
+  observer.WaitDurable(1);
+  commit.Submit(Lsn{2}, PayloadFor(Lsn{2}));
+  commit.Stop();
+  EXPECT_EQ(commit.durable_lsn(), Lsn{2});
+  EXPECT_EQ(commit.hold_timeouts(), 0u);
+  fs.Crash();
+  test::Recovered out = RecoverAll(fs, kDir);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ExpectRecords(out.records, 1, 2);
 }
 
 }  // namespace
