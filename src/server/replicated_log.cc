@@ -7,26 +7,16 @@
 #include <random>
 #include <utility>
 
+#include "base/assert.h"
 #include "replica/raft_dir_repair.h"
 
 namespace exactly::server {
 namespace {
 
-constexpr uint8_t kEntryVersion = 1;
-constexpr size_t kEntryHeadBytes = 1 + 8 + 8;
-
-void PutFixed64(std::string* out, uint64_t value) {
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
-  out->append(bytes, 8);
-}
-
-uint64_t GetFixed64(const char* bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i)
-    value |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
-  return value;
-}
+// Entries in the log and not yet done, beyond which batches queue and merge.
+constexpr int kEntriesInFlight = 1;
+// A queued entry takes no more records once this large (a record alone may be more).
+constexpr size_t kEntryMergeBytes = 1u << 20;
 
 // Which process proposed an entry: random, so a restarted node never takes an entry
 // of its previous life for one whose client is still waiting here.
@@ -72,29 +62,66 @@ base::Status ReplicatedLog::Start(const ReplicationConfig& config, const std::st
 }
 
 void ReplicatedLog::Propose(uint64_t seq, Lsn lsn, std::string_view record) {
-  std::string entry;
-  entry.reserve(kEntryHeadBytes + record.size());
-  entry.push_back(static_cast<char>(kEntryVersion));
-  PutFixed64(&entry, lsn.value);
-  PutFixed64(&entry, incarnation_);
-  entry.append(record);
-  node_->Propose(std::move(entry), [this, seq](const replica::ProposeResult& result) {
-    Event event;
-    event.kind = Event::Kind::kDone;
-    event.seq = seq;
-    event.result = result;
-    Push(std::move(event));
-  });
+  if (queued_.empty() && in_flight_ < kEntriesInFlight) {
+    LogEntryWriter entry(incarnation_);
+    entry.Add(lsn, record);
+    Send({seq}, entry.Finish());
+    return;
+  }
+  // Behind the entries in flight: into the last queued entry if it has room (a queued
+  // barrier becomes this entry), else a new one.
+  if (queued_.empty() ||
+      (queued_.back().entry.count() > 0 &&
+       queued_.back().entry.size() + kLogEntryRecordHeadBytes + record.size() > kEntryMergeBytes)) {
+    queued_.push_back(Queued{{}, LogEntryWriter(incarnation_)});
+  }
+  queued_.back().seqs.push_back(seq);
+  queued_.back().entry.Add(lsn, record);
 }
 
 void ReplicatedLog::Barrier(uint64_t seq) {
-  node_->Barrier([this, seq](const replica::ProposeResult& result) {
+  if (queued_.empty() && in_flight_ < kEntriesInFlight) {
+    Send({seq}, std::string());
+    return;
+  }
+  // The entry (or barrier) queued last commits after everything this batch read.
+  if (queued_.empty()) queued_.push_back(Queued{{}, LogEntryWriter(incarnation_)});
+  queued_.back().seqs.push_back(seq);
+}
+
+void ReplicatedLog::Flush() {
+  while (!queued_.empty() && in_flight_ < kEntriesInFlight) {
+    Queued next = std::move(queued_.front());
+    queued_.pop_front();
+    Send(std::move(next.seqs), next.entry.count() > 0 ? next.entry.Finish() : std::string());
+  }
+}
+
+void ReplicatedLog::Send(std::vector<uint64_t> seqs, std::string entry) {
+  ++in_flight_;
+  if (entry.empty()) {
+    node_->Barrier(DoneFor(std::move(seqs)));
+  } else {
+    node_->Propose(std::move(entry), DoneFor(std::move(seqs)));
+  }
+}
+
+replica::RaftNode::Done ReplicatedLog::DoneFor(std::vector<uint64_t> seqs) {
+  return [this, seqs = std::move(seqs)](const replica::ProposeResult& result) {
     Event event;
     event.kind = Event::Kind::kDone;
-    event.seq = seq;
+    event.seqs = seqs;
     event.result = result;
     Push(std::move(event));
-  });
+  };
+}
+
+void ReplicatedLog::FailQueued(const replica::ProposeResult& result) {
+  std::deque<Queued> queued;
+  queued.swap(queued_);
+  for (const Queued& entry : queued) {
+    for (const uint64_t seq : entry.seqs) sink_->OnLogDone(seq, result);
+  }
 }
 
 void ReplicatedLog::ChangeMembership(replica::MembershipChange change, ChangeDone done) {
@@ -129,27 +156,26 @@ std::string ReplicatedLog::CommittedState(Lsn* applied_lsn) {
 
 void ReplicatedLog::Stop() {
   if (node_ != nullptr) node_->Stop();
+  // Never proposed: their batches end as the ones in flight do.
+  for (Queued& entry : queued_) {
+    replica::ProposeResult result;
+    result.outcome = replica::ProposeOutcome::kOutcomeUnknown;
+    DoneFor(std::move(entry.seqs))(result);
+  }
+  queued_.clear();
 }
 
 base::Status ReplicatedLog::Apply(std::uint64_t index, std::string_view entry) {
-  if (entry.size() < kEntryHeadBytes || static_cast<uint8_t>(entry[0]) != kEntryVersion) {
-    base::Status bad = base::Status::Corruption("raft entry " + std::to_string(index) +
-                                                " is not a version 1 exactly entry");
-    Event event;
-    event.kind = Event::Kind::kFailure;
-    event.failure = bad;
-    Push(std::move(event));
-    return bad;
-  }
-  const Lsn lsn{GetFixed64(entry.data() + 1)};
-  const bool own = GetFixed64(entry.data() + 9) == incarnation_;
-  const std::string_view record = entry.substr(kEntryHeadBytes);
-  base::Status replayed;
-  {
-    std::lock_guard<std::mutex> lock(committed_mutex_);
-    replayed = committed_.Replay(lsn, record);
-  }
   Event event;
+  uint64_t incarnation = 0;
+  base::Status replayed = DecodeLogEntry(entry, &incarnation, &event.records);
+  if (replayed.ok()) {
+    std::lock_guard<std::mutex> lock(committed_mutex_);
+    for (const LogEntryRecord& record : event.records) {
+      replayed = committed_.Replay(record.lsn, entry.substr(record.offset, record.size));
+      if (!replayed.ok()) break;
+    }
+  }
   if (!replayed.ok()) {
     event.kind = Event::Kind::kFailure;
     event.failure = base::Status::Corruption("raft entry " + std::to_string(index) + ": " +
@@ -158,9 +184,8 @@ base::Status ReplicatedLog::Apply(std::uint64_t index, std::string_view entry) {
     return replayed;
   }
   event.kind = Event::Kind::kRecord;
-  event.lsn = lsn;
-  event.own = own;
-  event.bytes = std::string(record);
+  event.own = incarnation == incarnation_;
+  event.bytes = std::string(entry);
   Push(std::move(event));
   return base::Status::Ok();
 }
@@ -207,15 +232,30 @@ void ReplicatedLog::Drain() {
   for (Event& event : events) {
     switch (event.kind) {
       case Event::Kind::kRecord:
-        sink_->OnCommittedRecord(event.lsn, event.own, event.bytes);
+        for (const LogEntryRecord& record : event.records) {
+          sink_->OnCommittedRecord(record.lsn, event.own,
+                                   std::string_view(event.bytes).substr(record.offset, record.size));
+        }
         break;
       case Event::Kind::kRestored:
         sink_->OnRestored(event.bytes);
         break;
       case Event::Kind::kDone:
-        sink_->OnLogDone(event.seq, event.result);
+        --in_flight_;
+        EXACTLY_ASSERT(in_flight_ >= 0);
+        for (const uint64_t seq : event.seqs) sink_->OnLogDone(seq, event.result);
+        // Not committed: the node no longer leads, and what queued behind it must
+        // never be proposed (the loop engine is reset to the committed state).
+        if (event.result.outcome != replica::ProposeOutcome::kApplied) FailQueued(event.result);
+        Flush();
         break;
       case Event::Kind::kStatus:
+        if (event.status.role != replica::Role::kLeader || event.status.term != leader_term_) {
+          replica::ProposeResult lost;
+          lost.outcome = replica::ProposeOutcome::kNotLeader;
+          FailQueued(lost);
+          leader_term_ = event.status.role == replica::Role::kLeader ? event.status.term : 0;
+        }
         sink_->OnRaftStatus(event.status);
         break;
       case Event::Kind::kFailure:

@@ -15,10 +15,12 @@
 // loop engine through Sink::OnCommittedRecord, in log order, so every replica's loop
 // engine is what a single node would recover from the same records.
 //
-// Entry format (version 1): u8 version | u64 lsn (little endian) | u64 proposer
-// incarnation (little endian) | the batch record. The lsn is the leader's batch LSN
-// (increasing along the log); the incarnation is random per process start and tells
-// a node which entries it proposed itself.
+// Entry batching: at most kEntriesInFlight entries (or barriers) are in the log and
+// not yet done; while that many are, the next batches' records queue here and are
+// proposed together as one entry (log_entry.h, version 2) when one is done, and a
+// barrier queued behind them rides that entry. Each seq the entry carried completes
+// through OnLogDone, in seq order. An entry stops taking records at
+// kEntryMergeBytes, so no merged entry keeps heartbeats waiting behind it.
 //
 // Threads: Start, Propose, Barrier, CopyCommittedInto, Stop on the loop thread; the
 // StateMachine methods on the raft thread; every Sink call on the loop thread (posted
@@ -33,12 +35,14 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "base/units.h"
 #include "core/engine.h"
 #include "replica/raft_node.h"
 #include "server/config.h"
+#include "server/log_entry.h"
 
 namespace exactly::server {
 
@@ -48,7 +52,7 @@ class ReplicatedLog final : public replica::StateMachine {
   class Sink {
    public:
     virtual ~Sink() = default;
-    // Entry `lsn` committed; `record` is its batch record, proposed by this process
+    // Batch `lsn` committed; `record` is its record, proposed by this process
     // when `own`. Bytes valid during the call.
     virtual void OnCommittedRecord(Lsn lsn, bool own, std::string_view record) = 0;
     // The log installed a snapshot: `state` (Engine::SaveState bytes) replaces the
@@ -96,15 +100,28 @@ class ReplicatedLog final : public replica::StateMachine {
   struct Event {
     enum class Kind { kRecord, kRestored, kDone, kStatus, kFailure, kCall };
     Kind kind = Kind::kRecord;
-    Lsn lsn;
     bool own = false;
-    std::string bytes;  // the record or the restored state
-    uint64_t seq = 0;
+    std::string bytes;  // kRecord: the entry; kRestored: the state
+    std::vector<LogEntryRecord> records;  // kRecord: where its records are in `bytes`
+    std::vector<uint64_t> seqs;           // kDone: every seq the entry carried
     replica::ProposeResult result;
     replica::RaftStatus status;
     base::Status failure;
     std::function<void()> call;  // kCall: runs on the loop thread
   };
+
+  // Loop thread: records and barriers waiting for an entry slot, proposed together.
+  struct Queued {
+    std::vector<uint64_t> seqs;  // in increasing order: records' and barriers'
+    LogEntryWriter entry;        // count() == 0: a barrier
+  };
+  // Loop thread: proposes queued entries while fewer than kEntriesInFlight are.
+  void Flush();
+  void Send(std::vector<uint64_t> seqs, std::string entry);
+  // Loop thread: ends every queued seq with `result` (the node no longer leads).
+  void FailQueued(const replica::ProposeResult& result);
+  // Raft or loop thread: the completion of an entry carrying `seqs`.
+  replica::RaftNode::Done DoneFor(std::vector<uint64_t> seqs);
 
   // Any thread: queues `event` and posts a drain when none is pending.
   void Push(Event event);
@@ -115,6 +132,11 @@ class ReplicatedLog final : public replica::StateMachine {
   const uint64_t incarnation_;
   Sink* sink_ = nullptr;
   std::unique_ptr<replica::RaftNode> node_;
+
+  // Loop thread only.
+  int in_flight_ = 0;
+  std::deque<Queued> queued_;
+  uint64_t leader_term_ = 0;  // the term queued_ was gathered in
 
   std::mutex committed_mutex_;  // guards committed_ (raft thread vs CopyCommittedInto)
   core::Engine committed_;
