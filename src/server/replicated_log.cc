@@ -233,8 +233,9 @@ void ReplicatedLog::Drain() {
     switch (event.kind) {
       case Event::Kind::kRecord:
         for (const LogEntryRecord& record : event.records) {
-          sink_->OnCommittedRecord(record.lsn, event.own,
-                                   std::string_view(event.bytes).substr(record.offset, record.size));
+          sink_->OnCommittedRecord(
+              record.lsn, event.own,
+              std::string_view(event.bytes).substr(record.offset, record.size));
         }
         break;
       case Event::Kind::kRestored:

@@ -101,7 +101,7 @@ class ReplicatedLog final : public replica::StateMachine {
     enum class Kind { kRecord, kRestored, kDone, kStatus, kFailure, kCall };
     Kind kind = Kind::kRecord;
     bool own = false;
-    std::string bytes;  // kRecord: the entry; kRestored: the state
+    std::string bytes;                    // kRecord: the entry; kRestored: the state
     std::vector<LogEntryRecord> records;  // kRecord: where its records are in `bytes`
     std::vector<uint64_t> seqs;           // kDone: every seq the entry carried
     replica::ProposeResult result;

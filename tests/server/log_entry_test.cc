@@ -79,12 +79,12 @@ TEST(LogEntryTest, MalformedEntriesAreCorruption) {
   std::vector<LogEntryRecord> records;
   ASSERT_TRUE(DecodeLogEntry(good, &incarnation, &records).ok());  // the control
   std::vector<std::string> bad = {
-      std::string(),                                  // empty
-      good.substr(0, good.size() - 1),                // a record cut short
-      good + "x",                                     // bytes after the last record
-      std::string("\x03", 1) + good.substr(1),        // an unknown version
-      std::string("\x01\x01", 2),                     // a short version 1 head
-      good.substr(0, kLogEntryHeadBytes - 1),         // a short version 2 head
+      std::string(),                            // empty
+      good.substr(0, good.size() - 1),          // a record cut short
+      good + "x",                               // bytes after the last record
+      std::string("\x03", 1) + good.substr(1),  // an unknown version
+      std::string("\x01\x01", 2),               // a short version 1 head
+      good.substr(0, kLogEntryHeadBytes - 1),   // a short version 2 head
   };
   std::string zero_count = good;
   zero_count.replace(9, 4, std::string(4, '\0'));
@@ -108,8 +108,10 @@ TEST(LogEntryTest, ALogOfBothVersionsReplaysIntoTheCommittedEngine) {
   ASSERT_EQ(h.records.size(), 4u);
   boost::asio::io_context io;
   ReplicatedLog log(io, core::EngineConfig{});
-  ASSERT_TRUE(log.Apply(1, EncodeLogEntryVersion1(h.records[0].first, 9, h.records[0].second)).ok());
-  ASSERT_TRUE(log.Apply(2, EncodeLogEntryVersion1(h.records[1].first, 9, h.records[1].second)).ok());
+  ASSERT_TRUE(
+      log.Apply(1, EncodeLogEntryVersion1(h.records[0].first, 9, h.records[0].second)).ok());
+  ASSERT_TRUE(
+      log.Apply(2, EncodeLogEntryVersion1(h.records[1].first, 9, h.records[1].second)).ok());
   LogEntryWriter writer(10);
   writer.Add(h.records[2].first, h.records[2].second);
   writer.Add(h.records[3].first, h.records[3].second);
