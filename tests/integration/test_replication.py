@@ -305,6 +305,66 @@ class ReplicationTest(unittest.TestCase):
             self.assertEqual((r["result"], r["owner"]), ("held", "o"))
 
 
+    def test_concurrent_batches_share_entries_and_replay_everywhere(self):
+        # Batches that arrive while an entry is in the log merge into one entry
+        # (docs/replication.md, "Several batches per entry"): fewer raft entries than
+        # records, every acknowledged claim on every node, and again after a restart
+        # replays the log of merged entries.
+        g = self.group
+        leader = g.leader()
+        port = g.resp[leader]
+        before_index = int(info(port)["last_index"])
+        before_records = int(info(port, "stats")["journal_records"])
+        clients, per_client = 16, 40
+        errors = []
+
+        def writer(c):
+            try:
+                with harness.RawConnection(port, timeout=30.0) as conn:
+                    for n in range(per_client):
+                        r = as_dict(conn.call("CLAIM", "m%d-%d" % (c, n), "o%d" % c))
+                        if r.get("result") != "won":
+                            errors.append(r)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=writer, args=(c,)) for c in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        entries = int(info(port)["last_index"]) - before_index
+        records = int(info(port, "stats")["journal_records"]) - before_records
+        self.assertGreater(records, 0)
+        self.assertLess(entries, records, "no two batches shared an entry")
+
+        def all_held(i):
+            for c in range(clients):
+                for n in range(per_client):
+                    r = as_dict(call([g.resp[i]], "CLAIMOF", "m%d-%d" % (c, n)))
+                    if (r.get("result"), r.get("owner")) != ("held", "o%d" % c):
+                        return False
+            return True
+
+        self.assertTrue(all_held(leader))
+        # The followers replayed each merged entry's records: the same state everywhere.
+        deadline = time.monotonic() + 20
+        while True:
+            digests = {i: (info(g.resp[i], "digest").get("applied_lsn"),
+                           info(g.resp[i], "digest").get("state_digest")) for i in g.ids}
+            if len(set(digests.values())) == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(set(digests.values())), 1, digests)
+        # A restart replays the log of merged entries.
+        for i in g.ids:
+            g.servers[i].stop()
+        for i in g.ids:
+            g.start(i)
+        self.assertTrue(all_held(g.leader()))
+
+
 class ReplicationFlagsTest(unittest.TestCase):
 
     def run_serve(self, *args):
