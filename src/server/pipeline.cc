@@ -493,6 +493,24 @@ net::ServerFacts Pipeline::Facts(bool with_memory) const {
 
 // Replicated mode: the raft log in place of the journal (replicated_log.h).
 namespace exactly::server {
+namespace {
+
+// Why a proposal ended unapplied, for the step-down's log line.
+std::string ProposeFailure(const replica::ProposeResult& result) {
+  switch (result.outcome) {
+    case replica::ProposeOutcome::kApplied:
+      break;
+    case replica::ProposeOutcome::kNotLeader:
+      return "a proposal found another leader";
+    case replica::ProposeOutcome::kOutcomeUnknown:
+      return "leadership lost with entry " + std::to_string(result.index) + " in flight";
+    case replica::ProposeOutcome::kRefused:
+      return "a proposal was refused: " + result.status.ToString();
+  }
+  return "?";
+}
+
+}  // namespace
 
 void Pipeline::Redirect(net::ReplyTarget& connection, uint64_t slot, const core::Command& command) {
   const std::string leader = raft_.leader_id == 0 || raft_.leader_id == config_.replication.node_id
@@ -553,7 +571,7 @@ void Pipeline::OnLogDone(uint64_t seq, const replica::ProposeResult& result) {
   }
   if (seq <= confirmed_seq_) return;  // already answered (failed by a StepDown)
   if (result.outcome != replica::ProposeOutcome::kApplied) {
-    StepDown();
+    StepDown(ProposeFailure(result));
     return;
   }
   // Entries commit in log order, so every earlier batch is committed too.
@@ -561,7 +579,7 @@ void Pipeline::OnLogDone(uint64_t seq, const replica::ProposeResult& result) {
   ReleaseAwaiting();
 }
 
-void Pipeline::StepDown() {
+void Pipeline::StepDown(const std::string& why) {
   const bool speculative = leader_ready_;
   leader_ready_ = false;
   ready_barrier_seq_ = 0;
@@ -599,8 +617,8 @@ void Pipeline::StepDown() {
     return;
   }
   last_lsn_ = engine_.applied_lsn();
-  std::fprintf(stderr, "exactly: no longer leader; state reset to the committed lsn %llu\n",
-               static_cast<unsigned long long>(last_lsn_.value));
+  std::fprintf(stderr, "exactly: no longer leader (%s); state reset to the committed lsn %llu\n",
+               why.c_str(), static_cast<unsigned long long>(last_lsn_.value));
 }
 
 void Pipeline::RetryReadyLater() {
@@ -613,7 +631,7 @@ void Pipeline::RetryReadyLater() {
 
 void Pipeline::OnCommittedRecord(Lsn lsn, bool own, std::string_view record) {
   // Another node's entry while this one still acts as leader: it was deposed.
-  if (leader_ready_ && !own) StepDown();
+  if (leader_ready_ && !own) StepDown("another node's entry committed");
   if (lsn <= engine_.applied_lsn()) return;  // applied before it was proposed (own)
   if (base::Status replayed = engine_.Replay(lsn, record); !replayed.ok()) {
     OnLogFailure(replayed);
@@ -623,7 +641,7 @@ void Pipeline::OnCommittedRecord(Lsn lsn, bool own, std::string_view record) {
 }
 
 void Pipeline::OnRestored(std::string_view state) {
-  if (leader_ready_) StepDown();
+  if (leader_ready_) StepDown("a snapshot was installed");
   if (base::Status loaded = engine_.LoadState(state); !loaded.ok()) {
     OnLogFailure(loaded);
     return;
@@ -637,7 +655,7 @@ void Pipeline::OnRaftStatus(const replica::RaftStatus& status) {
   if (status.role != replica::Role::kLeader) {
     if (leader_ready_ || ready_barrier_seq_ != 0 || proposed_seq_ > confirmed_seq_ ||
         !batch_commands_.empty()) {
-      StepDown();
+      StepDown(std::string("raft role ") + replica::RoleName(status.role));
     }
     return;
   }
@@ -648,7 +666,7 @@ void Pipeline::OnRaftStatus(const replica::RaftStatus& status) {
 }
 
 void Pipeline::OnLogFailure(const base::Status& status) {
-  StepDown();
+  StepDown("log failure: " + status.ToString());
   OnStorageFailure(status);
 }
 

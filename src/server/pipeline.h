@@ -171,7 +171,8 @@ class Pipeline final : public net::ConnectionHandler,
   // Leadership is gone, or its outcome unknown: every held reply and parked command
   // answers -TRYAGAIN, the gathered batch is redirected, and the engine's state is
   // replaced by the committed state, dropping whatever was applied but not committed.
-  void StepDown();
+  // `why` goes to the log line.
+  void StepDown(const std::string& why);
   // Still leader after a failed barrier or a step-down (a refused proposal): tries
   // to become ready again shortly, since no status change may come to prompt it.
   void RetryReadyLater();
