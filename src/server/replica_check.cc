@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "replica/raft_glue.h"
+#include "server/log_entry.h"
 #include "server/serve.h"
 #include "server/state_digest.h"
 #include "storage/journal_format.h"
@@ -14,36 +16,15 @@
 namespace exactly::server {
 namespace {
 
-// The entry framing of replicated_log.h ("Entry format (version 1)"): u8 version |
-// u64 lsn | u64 proposer incarnation | the batch record, inside the glue's frame.
-constexpr uint8_t kEntryVersion = 1;
-constexpr size_t kEntryHeadBytes = 1 + 8 + 8;
-
-uint64_t GetFixed64(const char* bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) {
-    value |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
-  }
-  return value;
-}
-
-struct DecodedEntry {
-  Lsn lsn;
-  std::string_view record;
-};
-
-// The batch inside a command entry's bytes, or what is wrong with them.
-base::Result<DecodedEntry> DecodeEntry(std::string_view data) {
+// The payload inside the glue's frame of a command entry (log_entry.h holds the
+// exactly entry inside it), or what is wrong with the frame.
+base::Result<std::string_view> EntryPayload(std::string_view data) {
   const void* payload = nullptr;
   size_t length = 0;
   if (exactly_raft_frame_decode(data.data(), data.size(), &payload, &length) != 0) {
     return base::Status::Corruption("not an entry frame (u64 length, payload, zero padding)");
   }
-  const std::string_view entry(static_cast<const char*>(payload), length);
-  if (entry.size() < kEntryHeadBytes || static_cast<uint8_t>(entry[0]) != kEntryVersion) {
-    return base::Status::Corruption("not a version 1 exactly entry");
-  }
-  return DecodedEntry{Lsn{GetFixed64(entry.data() + 1)}, entry.substr(kEntryHeadBytes)};
+  return std::string_view(static_cast<const char*>(payload), length);
 }
 
 class Replayer final : public replica::RaftDirVisitor {
@@ -70,31 +51,38 @@ class Replayer final : public replica::RaftDirVisitor {
       return dir_ + "/" + *place.file + " at byte " + std::to_string(place.offset) + " (entry " +
              std::to_string(index) + ", term " + std::to_string(term) + ")";
     };
-    auto entry = DecodeEntry(data);
-    if (!entry.ok()) return base::Status::Corruption(where() + ": " + entry.status().message());
+    auto payload = EntryPayload(data);
+    if (!payload.ok()) return base::Status::Corruption(where() + ": " + payload.status().message());
+    uint64_t incarnation = 0;
+    if (base::Status decoded = DecodeLogEntry(*payload, &incarnation, &records_); !decoded.ok()) {
+      return base::Status::Corruption(where() + ": " + decoded.message());
+    }
     if (index > snapshot_index_ && !checked_snapshot_) EXACTLY_RETURN_IF_ERROR(CheckSnapshotLsn());
-    // The leader numbers batches one after another along the log (a refused or
-    // abandoned proposal hands its LSN to the next batch), so a jump is a lost entry.
-    const bool after_snapshot = index > snapshot_index_ && !last_lsn_;
-    const std::optional<Lsn> previous =
-        after_snapshot ? std::optional<Lsn>(snapshot_lsn_) : last_lsn_;
-    if (previous && entry->lsn != previous->Next()) {
-      return base::Status::Corruption(
-          where() + ": batch lsn " + std::to_string(entry->lsn.value) + " after lsn " +
-          std::to_string(previous->value) + (after_snapshot ? " (the snapshot's)" : "") +
-          "; batches are numbered one after another along the log, so entries are missing");
+    for (const LogEntryRecord& record : records_) {
+      // The leader numbers batches one after another along the log (a refused or
+      // abandoned proposal hands its LSN to the next batch), so a jump is a lost entry.
+      const bool after_snapshot = index > snapshot_index_ && !last_lsn_;
+      const std::optional<Lsn> previous =
+          after_snapshot ? std::optional<Lsn>(snapshot_lsn_) : last_lsn_;
+      if (previous && record.lsn != previous->Next()) {
+        return base::Status::Corruption(
+            where() + ": batch lsn " + std::to_string(record.lsn.value) + " after lsn " +
+            std::to_string(previous->value) + (after_snapshot ? " (the snapshot's)" : "") +
+            "; batches are numbered one after another along the log, so entries are missing");
+      }
+      last_lsn_ = record.lsn;
+      if (index <= snapshot_index_) {
+        // Behind the snapshot: kept for lagging followers, already in the snapshot's state.
+        last_lsn_behind_snapshot_ = record.lsn;
+        continue;
+      }
+      const std::string_view bytes = payload->substr(record.offset, record.size);
+      if (base::Status replayed = engine_.Replay(record.lsn, bytes); !replayed.ok()) {
+        return base::Status::Corruption(where() + ": batch " + std::to_string(record.lsn.value) +
+                                        " does not replay: " + replayed.message());
+      }
+      ++batches_;
     }
-    last_lsn_ = entry->lsn;
-    if (index <= snapshot_index_) {
-      // Behind the snapshot: kept for lagging followers, already in the snapshot's state.
-      last_lsn_behind_snapshot_ = entry->lsn;
-      return base::Status::Ok();
-    }
-    if (base::Status replayed = engine_.Replay(entry->lsn, entry->record); !replayed.ok()) {
-      return base::Status::Corruption(where() + ": batch " + std::to_string(entry->lsn.value) +
-                                      " does not replay: " + replayed.message());
-    }
-    ++batches_;
     return base::Status::Ok();
   }
 
@@ -123,7 +111,8 @@ class Replayer final : public replica::RaftDirVisitor {
   std::string snapshot_name_;
   Lsn snapshot_lsn_;
   std::optional<Lsn> last_lsn_behind_snapshot_;
-  std::optional<Lsn> last_lsn_;  // of the last command entry read
+  std::optional<Lsn> last_lsn_;          // of the last batch record read
+  std::vector<LogEntryRecord> records_;  // the entry being read
   bool checked_snapshot_ = false;
   uint64_t batches_ = 0;
 };

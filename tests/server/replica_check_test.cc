@@ -1,5 +1,5 @@
 // The offline check of a replica's dir, on a real one: a one-voter ReplicatedLog (the
-// replicated mode's own log, C-Raft's libuv files) is given 1100 engine batches, so
+// replicated mode's own log, C-Raft's libuv files) is given 1200 engine batches, so
 // it snapshots the engine once and keeps entries after it; the check must rebuild
 // the committed engine's digest from the files alone, and report a snapshot or an
 // entry that is not what exactly wrote.
@@ -36,7 +36,11 @@ namespace fs = std::filesystem;
 using core::testing::ClaimCmd;
 using core::testing::kT0;
 
-constexpr int kBatches = 1100;  // past the log's snapshot threshold of 1024 entries
+// Past the log's snapshot threshold of 1024 entries: one batch an entry, but for
+// kMergedBatches near the end proposed kWindow at a time, which the log merges into
+// entries of several records (log_entry.h, version 2).
+constexpr int kBatches = 1200;
+constexpr int kMergedBatches = 100;
 
 class RecordingSink : public ReplicatedLog::Sink {
  public:
@@ -117,8 +121,9 @@ class ReplicaCheckTest : public ::testing::Test {
     ASSERT_TRUE(RunUntil(io, [&] { return sink.leader; }));
     // The leader's side of the pipeline: apply, then propose the batch's record.
     core::Engine engine;
-    constexpr uint64_t kWindow = 32;
     for (int i = 0; i < kBatches; ++i) {
+      const bool merged = i >= kBatches - kMergedBatches - 10 && i < kBatches - 10;
+      const uint64_t window = merged ? 32 : 1;
       std::vector<core::Command> commands;
       commands.push_back(ClaimCmd("k" + std::to_string(i), "owner" + std::to_string(i % 7)));
       core::BatchOutput out;
@@ -126,9 +131,9 @@ class ReplicaCheckTest : public ::testing::Test {
       engine.ApplyBatch(commands, TimestampMs{kT0 + i}, lsn, &out);
       ASSERT_FALSE(out.record.empty());
       log.Propose(static_cast<uint64_t>(i), lsn, out.record);
-      if (static_cast<uint64_t>(i) >= kWindow) {
+      if (static_cast<uint64_t>(i) >= window) {
         ASSERT_TRUE(
-            RunUntil(io, [&] { return sink.done.size() + kWindow > static_cast<size_t>(i); }));
+            RunUntil(io, [&] { return sink.done.size() + window > static_cast<size_t>(i); }));
       }
     }
     ASSERT_TRUE(RunUntil(io, [&] { return sink.done.size() == static_cast<size_t>(kBatches); }));
@@ -177,7 +182,7 @@ Lsn ReplicaCheckTest::committed_lsn_;
 TEST_F(ReplicaCheckTest, RebuildsTheCommittedEngineFromTheFiles) {
   auto report = VerifyReplica(RaftDir());
   ASSERT_TRUE(report.ok()) << report.status().ToString();
-  ASSERT_TRUE(report->raft.snapshot.has_value()) << "1100 entries pass the snapshot threshold";
+  ASSERT_TRUE(report->raft.snapshot.has_value()) << "over 1100 entries pass the snapshot threshold";
   EXPECT_GT(report->snapshot_lsn.value, 0u);
   EXPECT_GT(report->batches_replayed, 0u);
   EXPECT_EQ(report->snapshot_lsn.value + report->batches_replayed, Lsn{kBatches}.value);
@@ -188,6 +193,8 @@ TEST_F(ReplicaCheckTest, RebuildsTheCommittedEngineFromTheFiles) {
   EXPECT_EQ(report->stats.claims, static_cast<size_t>(kBatches));
   EXPECT_EQ(report->raft.commands, report->raft.last_index - report->raft.first_index + 1 -
                                        report->raft.barriers - report->raft.changes);
+  // Some entries carried several batches, and all of them replayed.
+  EXPECT_LT(report->raft.last_index, static_cast<uint64_t>(kBatches));
 }
 
 TEST_F(ReplicaCheckTest, FindsTheRaftDirUnderTheDataDir) {
@@ -271,21 +278,23 @@ std::pair<std::string, uint64_t> RewriteLastBatch(const std::string& raft_dir,
 
 // An entry whose checksums verify but whose bytes are not an exactly batch.
 TEST_F(ReplicaCheckTest, EntryThatIsNotAnExactlyBatch) {
-  // Inside the frame: u64 length, then the entry's version byte.
-  const auto [name, offset] = RewriteLastBatch(RaftDir(), [](char* frame) { frame[8] = 2; });
+  // Inside the frame: u64 length, then the entry's version byte (1 and 2 exist).
+  const auto [name, offset] = RewriteLastBatch(RaftDir(), [](char* frame) { frame[8] = 3; });
   auto report = VerifyReplica(RaftDir());
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find(name + " at byte " + std::to_string(offset)),
             std::string::npos)
       << report.status().ToString();
-  EXPECT_NE(report.status().message().find("not a version 1 exactly entry"), std::string::npos)
+  EXPECT_NE(report.status().message().find("not an exactly raft entry: version 3"),
+            std::string::npos)
       << report.status().ToString();
 }
 
 // A batch number out of sequence: what a lost entry looks like from the next one.
 TEST_F(ReplicaCheckTest, BatchNumberThatJumps) {
-  // Frame length (8), version (1), then the batch LSN's low byte.
-  RewriteLastBatch(RaftDir(), [](char* frame) { frame[9] = static_cast<char>(frame[9] + 1); });
+  // Frame length (8), then a version 2 entry's head (13, log_entry.h), then its first
+  // record's batch LSN, low byte first.
+  RewriteLastBatch(RaftDir(), [](char* frame) { frame[21] = static_cast<char>(frame[21] + 1); });
   auto report = VerifyReplica(RaftDir());
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("numbered one after another"), std::string::npos)
