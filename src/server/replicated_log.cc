@@ -156,11 +156,16 @@ std::string ReplicatedLog::CommittedState(Lsn* applied_lsn) {
 
 void ReplicatedLog::Stop() {
   if (node_ != nullptr) node_->Stop();
-  // Never proposed: their batches end as the ones in flight do.
+  // Never proposed: their batches end as the ones in flight do, after them.
   for (Queued& entry : queued_) {
-    replica::ProposeResult result;
-    result.outcome = replica::ProposeOutcome::kOutcomeUnknown;
-    DoneFor(std::move(entry.seqs))(result);
+    Event event;
+    event.kind = Event::Kind::kCall;
+    event.call = [this, seqs = std::move(entry.seqs)] {
+      replica::ProposeResult result;
+      result.outcome = replica::ProposeOutcome::kOutcomeUnknown;
+      for (const uint64_t seq : seqs) sink_->OnLogDone(seq, result);
+    };
+    Push(std::move(event));
   }
   queued_.clear();
 }
