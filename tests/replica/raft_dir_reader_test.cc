@@ -25,10 +25,13 @@
 #include <vector>
 
 #include "replica/raft_node.h"
+#include "support/free_ports.h"
 #include "support/temp_dir.h"
 
 namespace exactly::replica {
 namespace {
+
+using exactly::testing::FreePorts;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -51,18 +54,6 @@ class CountingMachine : public StateMachine {
   std::mutex mutex_;
   std::uint64_t applied_ = 0;
 };
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // One life of a one-voter node on `dir`: waits to lead, proposes `count` entries one
 // after the other (sizes vary so batches differ), stops cleanly (which closes the
@@ -189,7 +180,7 @@ class RaftDirReaderTest : public ::testing::Test {
   // closing a segment of its own after the newest snapshot.
   static void SetUpTestSuite() {
     source_ = new testing::TempDir();  // NOLINT: the suite's, freed in TearDownTestSuite
-    const int port = FreePort();
+    const int port = FreePorts(1)[0];
     RunNode(source_->path(), port, 250, 0);
     RunNode(source_->path(), port, 20, 250);
     RunNode(source_->path(), port, 20, 270);

@@ -34,10 +34,13 @@
 
 #include "replica/history_check.h"
 #include "replica/raft_dir_repair.h"
+#include "support/free_ports.h"
 #include "support/temp_dir.h"
 
 namespace exactly::replica {
 namespace {
+
+using exactly::testing::FreePorts;
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kDeadline = std::chrono::seconds(60);
@@ -162,25 +165,6 @@ class ListMachine : public StateMachine {
   bool blocked_ = false;
   std::condition_variable cv_;
 };
-
-// Free loopback ports, all held open while choosing so they differ.
-std::vector<int> FreePorts(int n) {
-  std::vector<int> fds, ports;
-  for (int i = 0; i < n; i++) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ports.push_back(ntohs(addr.sin_port));
-    fds.push_back(fd);
-  }
-  for (int fd : fds) close(fd);
-  return ports;
-}
 
 class Group {
  public:

@@ -27,10 +27,13 @@
 #include "replica/raft_dir_reader.h"
 #include "server/replicated_log.h"
 #include "server/state_digest.h"
+#include "support/free_ports.h"
 #include "support/temp_dir.h"
 
 namespace exactly::server {
 namespace {
+
+using exactly::testing::FreePorts;
 
 namespace fs = std::filesystem;
 using core::testing::ClaimCmd;
@@ -58,18 +61,6 @@ class RecordingSink : public ReplicatedLog::Sink {
   bool leader = false;
   base::Status failure;
 };
-
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -101,7 +92,7 @@ class ReplicaCheckTest : public ::testing::Test {
     source_ = new testing::TempDir();  // NOLINT: the suite's, freed in TearDownTestSuite
     const std::string raft_dir = source_->File("raft");
     fs::create_directory(raft_dir);
-    const uint16_t port = FreePort();
+    const uint16_t port = static_cast<uint16_t>(FreePorts(1)[0]);
     ReplicationConfig config;
     config.node_id = 1;
     config.raft_bind = "127.0.0.1:" + std::to_string(port);
